@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from sleuth.cli import main
+
+main()

@@ -1,0 +1,560 @@
+"""The suite's configuration: sleuth.yaml, or ``[tool.sleuth]`` in pyproject.toml.
+
+It names the targets (base URL, headers, timeout, where settings come from) and
+the suite's defaults. Values may refer to ``${env:NAME}``, replaced when the file
+is read, and to ``${setting:NAME}``, replaced when a probe first needs it. Every
+mistake is reported with the file, the line, the valid choices and a guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sleuth import yamlfile
+from sleuth.errors import ConfigError
+from sleuth.units import parse_duration, parse_positive_int
+from sleuth.yamlfile import Lines
+
+CONFIG_FILE = "sleuth.yaml"
+PYPROJECT_FILE = "pyproject.toml"
+
+SOURCE_KINDS = ("app", "dir", "dotenv", "env", "file")
+_SOURCE_OPTIONS = {
+    "app": {"function", "secret"},
+    "dir": {"path", "secret"},
+    "dotenv": {"path", "secret"},
+    "env": {"prefix", "secret"},
+    "file": {"path", "format", "secret"},
+}
+# The key that carries a source's location when it is written as a mapping.
+_SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
+
+_TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services"}
+_TOP_KEYS = _TARGET_KEYS | {"default_target", "targets", "budget", "workers"}
+
+_REFERENCE = re.compile(
+    r"\$\{(?P<kind>[a-zA-Z_]+):(?P<name>[^}:]+)(?::-(?P<default>[^}]*))?\}"
+)
+
+PathT = tuple[str | int, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSpec:
+    """One place settings are read from, as written in the config."""
+
+    kind: str
+    location: str
+    options: Mapping[str, Any]
+    where: str
+
+    @property
+    def is_secret(self) -> bool:
+        return bool(self.options.get("secret", self.kind == "dir"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TargetConfig:
+    """A system under investigation: where it is and how to read its settings."""
+
+    name: str
+    base_url: str | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    timeout_s: float | None = None
+    sources: tuple[SourceSpec, ...] = ()
+    services: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    where: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SuiteConfig:
+    """What one config file says, checked and with ``${env:...}`` replaced."""
+
+    file: Path | None
+    root: Path
+    targets: Mapping[str, TargetConfig]
+    default_target: str | None = None
+    timeout_s: float | None = None
+    budget_s: float | None = None
+    workers: int | None = None
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    lines: Lines = dataclasses.field(default_factory=lambda: Lines(CONFIG_FILE))
+
+    @property
+    def display(self) -> str:
+        return self.lines.file
+
+
+def find_suite_config(start: Path) -> Path | None:
+    """The nearest sleuth.yaml, or pyproject.toml with ``[tool.sleuth]``, upward."""
+    start = start if start.is_dir() else start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / PYPROJECT_FILE
+        if pyproject.is_file() and _has_tool_sleuth(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_sleuth(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return re.search(r"^\[tool\.sleuth[.\]]", text, re.MULTILINE) is not None
+
+
+def load_suite_config(
+    path: Path, *, environ: Mapping[str, str] | None = None
+) -> SuiteConfig:
+    """Read and check a config file.
+
+    Raises:
+        ConfigError: naming the file, the line and what to write instead.
+    """
+    environ = os.environ if environ is None else environ
+    display = _display_name(path)
+    if path.name == PYPROJECT_FILE:
+        data, lines = _load_pyproject(path, display)
+    else:
+        data, lines = yamlfile.load(path, display=display)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of keys such as targets: and timeout:, "
+            f"found {_kind_of(data)}",
+            where=lines.where(()),
+        )
+    data = _interpolate_env(data, (), lines, environ)
+    return _build_suite(data, lines, file=path, root=path.parent)
+
+
+def empty_suite_config(root: Path) -> SuiteConfig:
+    """The configuration of a run with no config file: one target, no base URL."""
+    default = TargetConfig(name="default", sources=(_env_source("defaults"),))
+    return SuiteConfig(file=None, root=root, targets={"default": default})
+
+
+def _display_name(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _load_pyproject(path: Path, display: str) -> tuple[Any, Lines]:
+    import tomllib
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=display) from None
+    return document.get("tool", {}).get("sleuth", {}), _toml_lines(text, display)
+
+
+def _toml_lines(text: str, display: str) -> Lines:
+    """Best-effort line numbers for ``[tool.sleuth]``: tomllib keeps none."""
+    lines = Lines(display)
+    table: PathT = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[+\s*tool\.sleuth(?:\.([^\]]+))?\s*\]+", line)
+        if header:
+            table = tuple(
+                part.strip().strip("\"'")
+                for part in (header.group(1) or "").split(".")
+                if part
+            )
+            lines.set(table, number)
+        elif line.startswith("["):
+            table = ("\0",)  # another table: its keys are not ours
+        elif (key := re.match(r"^([A-Za-z0-9_\-\"']+)\s*=", line)) and table != ("\0",):
+            lines.set((*table, key.group(1).strip("\"'")), number)
+    return lines
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _interpolate_env(
+    value: Any, path: PathT, lines: Lines, environ: Mapping[str, str]
+) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _interpolate_env(v, (*path, str(k)), lines, environ)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _interpolate_env(v, (*path, i), lines, environ) for i, v in enumerate(value)
+        ]
+    if isinstance(value, str) and "${" in value:
+        return substitute(
+            value,
+            {"env": lambda name: environ.get(name)},
+            where=lines.where(path),
+            keep={"setting"},
+        )
+    return value
+
+
+def substitute(
+    text: str,
+    resolvers: Mapping[str, Callable[[str], str | None]],
+    *,
+    where: str,
+    keep: Iterable[str] = (),
+) -> str:
+    """Replace ``${kind:NAME}`` (and ``${kind:NAME:-default}``) references.
+
+    Kinds in ``keep`` are left for later; unknown kinds and missing values fail.
+    """
+    kept = set(keep)
+
+    def replace(match: re.Match[str]) -> str:
+        kind, name, default = (
+            match.group("kind"),
+            match.group("name"),
+            match.group("default"),
+        )
+        if kind in kept:
+            return match.group(0)
+        if kind not in resolvers:
+            known = ", ".join(sorted({*resolvers, *kept}))
+            raise ConfigError(
+                f"unknown reference ${{{kind}:...}} in {text!r}. "
+                f"Known kinds: {known}.{did_you_mean(kind, [*resolvers, *kept])}",
+                where=where,
+            )
+        found = resolvers[kind](name)
+        if found is None:
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"${{{kind}:{name}}} has no value: {_missing_hint(kind, name)}",
+                where=where,
+            )
+        return str(found)
+
+    return _REFERENCE.sub(replace, text)
+
+
+def _missing_hint(kind: str, name: str) -> str:
+    if kind == "env":
+        return (
+            f"the environment variable {name} is not set. Set it, or give a "
+            f"default: ${{env:{name}:-value}}"
+        )
+    return f"no settings source has {name}. Check the target's sources:"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` when a choice is close to ``word``, else ``""``."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {matches[0]!r}?" if matches else ""
+
+
+def check_keys(
+    mapping: Mapping[str, Any],
+    allowed: Iterable[str],
+    *,
+    path: PathT,
+    lines: Lines,
+    what: str,
+) -> None:
+    """Fail on the first key of ``mapping`` that is not in ``allowed``."""
+    allowed = sorted(allowed)
+    for key in mapping:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key {key!r} in {what}. Valid keys: {', '.join(allowed)}."
+                f"{did_you_mean(str(key), allowed)}",
+                where=lines.where((*path, str(key))),
+            )
+
+
+def _expect(
+    value: Any,
+    kind: Any,
+    *,
+    path: PathT,
+    lines: Lines,
+    what: str,
+    example: str,
+) -> Any:
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise ConfigError(
+            f"{what} must be {example}, found {_kind_of(value)}",
+            where=lines.where(path),
+        )
+    return value
+
+
+def _build_suite(
+    data: dict[str, Any], lines: Lines, *, file: Path, root: Path
+) -> SuiteConfig:
+    check_keys(data, _TOP_KEYS, path=(), lines=lines, what="the suite config")
+    defaults = _build_target("defaults", data, (), lines, parent=None, check=False)
+    targets: dict[str, TargetConfig] = {}
+    raw_targets = data.get("targets")
+    if raw_targets is not None:
+        _expect(
+            raw_targets,
+            dict,
+            path=("targets",),
+            lines=lines,
+            what="targets",
+            example="a mapping of target names, e.g. prod: {base_url: ...}",
+        )
+        for name, body in raw_targets.items():
+            path = ("targets", str(name))
+            body = {} if body is None else body
+            _expect(
+                body,
+                dict,
+                path=path,
+                lines=lines,
+                what=f"target {name!r}",
+                example="a mapping with base_url:, headers:, timeout:, sources:",
+            )
+            check_keys(
+                body, _TARGET_KEYS, path=path, lines=lines, what=f"target {name!r}"
+            )
+            targets[str(name)] = _build_target(
+                str(name), body, path, lines, parent=defaults
+            )
+    if not targets:
+        targets["default"] = dataclasses.replace(defaults, name="default")
+    default_target = data.get("default_target")
+    if default_target is not None:
+        _expect(
+            default_target,
+            str,
+            path=("default_target",),
+            lines=lines,
+            what="default_target",
+            example="the name of a target",
+        )
+        if default_target not in targets:
+            raise ConfigError(
+                unknown_target_message(default_target, targets),
+                where=lines.where(("default_target",)),
+            )
+    return SuiteConfig(
+        file=file,
+        root=root,
+        targets=targets,
+        default_target=default_target,
+        timeout_s=_optional_duration(data, "timeout", (), lines),
+        budget_s=_optional_duration(data, "budget", (), lines),
+        workers=(
+            parse_positive_int(
+                data["workers"], where=lines.where(("workers",)), what="workers"
+            )
+            if "workers" in data
+            else None
+        ),
+        raw=data,
+        lines=lines,
+    )
+
+
+def unknown_target_message(name: str, targets: Iterable[str]) -> str:
+    names = sorted(targets)
+    return (
+        f"unknown target {name!r}. Targets in the config: {', '.join(names)}."
+        f"{did_you_mean(name, names)}"
+    )
+
+
+def _optional_duration(
+    body: Mapping[str, Any], key: str, path: PathT, lines: Lines
+) -> float | None:
+    if body.get(key) is None:
+        return None
+    return parse_duration(body[key], where=lines.where((*path, key)), what=key)
+
+
+def _build_target(
+    name: str,
+    body: Mapping[str, Any],
+    path: PathT,
+    lines: Lines,
+    *,
+    parent: TargetConfig | None,
+    check: bool = True,
+) -> TargetConfig:
+    base_url = body.get("base_url", parent.base_url if parent else None)
+    if base_url is not None:
+        _expect(
+            base_url,
+            str,
+            path=(*path, "base_url"),
+            lines=lines,
+            what="base_url",
+            example="a URL such as https://api.example.com",
+        )
+        if not re.match(r"^https?://[^/\s]+", base_url):
+            raise ConfigError(
+                f"base_url {base_url!r} is not an http:// or https:// URL, "
+                f"e.g. https://api.example.com",
+                where=lines.where((*path, "base_url")),
+            )
+    headers = dict(parent.headers) if parent else {}
+    if body.get("headers") is not None:
+        raw = _expect(
+            body["headers"],
+            dict,
+            path=(*path, "headers"),
+            lines=lines,
+            what="headers",
+            example="a mapping of header names to values",
+        )
+        for key, value in raw.items():
+            _expect(
+                value,
+                str | int,
+                path=(*path, "headers", str(key)),
+                lines=lines,
+                what=f"header {key!r}",
+                example="a string",
+            )
+            headers[str(key)] = str(value)
+    timeout_s = _optional_duration(body, "timeout", path, lines)
+    if timeout_s is None and parent is not None:
+        timeout_s = parent.timeout_s
+    if body.get("sources") is not None:
+        sources = _build_sources(body["sources"], (*path, "sources"), lines)
+    elif parent is not None:
+        sources = parent.sources
+    else:
+        sources = (_env_source(lines.where(path)),)
+    services = dict(parent.services) if parent else {}
+    if body.get("services") is not None:
+        services.update(
+            _expect(
+                body["services"],
+                dict,
+                path=(*path, "services"),
+                lines=lines,
+                what="services",
+                example="a mapping of service kinds",
+            )
+        )
+    return TargetConfig(
+        name=name,
+        base_url=base_url.rstrip("/") if base_url else None,
+        headers=headers,
+        timeout_s=timeout_s,
+        sources=sources,
+        services=services,
+        where=lines.where(path),
+    )
+
+
+def _env_source(where: str) -> SourceSpec:
+    return SourceSpec(kind="env", location="", options={}, where=where)
+
+
+def _build_sources(raw: Any, path: PathT, lines: Lines) -> tuple[SourceSpec, ...]:
+    _expect(
+        raw,
+        list,
+        path=path,
+        lines=lines,
+        what="sources",
+        example="a list such as [env, {dotenv: .env}, {app: my_app.config:get}]",
+    )
+    return tuple(_build_source(item, (*path, i), lines) for i, item in enumerate(raw))
+
+
+def _build_source(item: Any, path: PathT, lines: Lines) -> SourceSpec:
+    where = lines.where(path)
+    if isinstance(item, str):
+        kind, value = item, None
+    elif isinstance(item, dict) and len(item) >= 1:
+        kind = next(iter(item))
+        value = item[kind]
+        extra = {k: v for k, v in item.items() if k != kind}
+        if extra:
+            value = {
+                **(
+                    value
+                    if isinstance(value, dict)
+                    else {_SOURCE_LOCATION.get(kind, "path"): value}
+                ),
+                **extra,
+            }
+    else:
+        raise ConfigError(
+            f"a source must be a kind such as 'env' or a mapping such as "
+            f"{{dotenv: .env}}, found {_kind_of(item)}",
+            where=where,
+        )
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(
+            f"unknown settings source {kind!r}. "
+            f"Known sources: {', '.join(SOURCE_KINDS)}."
+            f"{did_you_mean(str(kind), SOURCE_KINDS)}",
+            where=where,
+        )
+    options: dict[str, Any]
+    if value is None:
+        options = {}
+    elif isinstance(value, dict):
+        options = dict(value)
+        check_keys(
+            options,
+            _SOURCE_OPTIONS[kind],
+            path=(*path, kind),
+            lines=lines,
+            what=f"the {kind} source",
+        )
+    elif isinstance(value, str) and kind in _SOURCE_LOCATION:
+        options = {_SOURCE_LOCATION[kind]: value}
+    else:
+        raise ConfigError(
+            f"the {kind} source takes {_source_example(kind)}, found {_kind_of(value)}",
+            where=where,
+        )
+    location = (
+        options.pop(_SOURCE_LOCATION[kind], None) if kind in _SOURCE_LOCATION else ""
+    )
+    if kind in _SOURCE_LOCATION and (not isinstance(location, str) or not location):
+        raise ConfigError(
+            f"the {kind} source needs {_source_example(kind)}", where=where
+        )
+    if kind == "app" and not re.match(r"^[\w.]+:[\w.]+$", location):
+        raise ConfigError(
+            f"the app source takes 'module:function', e.g. my_app.config:get_setting, "
+            f"found {location!r}",
+            where=where,
+        )
+    return SourceSpec(kind=kind, location=location, options=options, where=where)
+
+
+def _source_example(kind: str) -> str:
+    return {
+        "app": "a function as 'module:function', e.g. my_app.config:get_setting",
+        "dir": "a directory, e.g. /run/secrets",
+        "dotenv": "a file, e.g. .env",
+        "env": "no value, or {prefix: APP_}",
+        "file": "a file, e.g. config/settings.yaml",
+    }[kind]

@@ -1,0 +1,119 @@
+"""The probe a piece of code is running for, and what it has seen so far.
+
+The engine sets ``current`` before it runs a probe's body, on whatever thread or
+task runs it; helpers on ``target`` read it to find their deadline, whether
+writes are allowed, and where to record evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import logging
+import math
+import threading
+from collections.abc import Iterator
+
+from sleuth import timing
+from sleuth.evidence import Exchange, SettingLookup
+
+
+@dataclasses.dataclass(slots=True, kw_only=True, eq=False)
+class ProbeContext:
+    """A probe's deadline, permissions and evidence. Shared with the engine."""
+
+    probe_id: str
+    timeout_s: float
+    timeout_origin: str = "default"
+    writes_marked: bool = False
+    allow_writes: bool = False
+    deadline: float = math.inf
+    deadline_reason: str = ""
+    started_at: float | None = None
+    last_waiting_on: str | None = None
+    # Set for probes that run ahead: what they print or log is kept here and
+    # replayed when pytest reaches them, so it lands in their own report.
+    capture_output: bool = False
+    output: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    log_records: list[logging.LogRecord] = dataclasses.field(default_factory=list)
+    exchanges: list[Exchange] = dataclasses.field(default_factory=list)
+    settings: list[SettingLookup] = dataclasses.field(default_factory=list)
+    _waiting: list[str] = dataclasses.field(default_factory=list)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def start(self, *, budget_deadline: float = math.inf) -> None:
+        """Start the clock: the deadline is the timeout, or the run's budget."""
+        now = timing.monotonic()
+        self.started_at = now
+        own = now + self.timeout_s
+        if budget_deadline < own:
+            self.deadline = budget_deadline
+            self.deadline_reason = "the run budget ran out"
+        else:
+            self.deadline = own
+            self.deadline_reason = (
+                f"timeout {self.timeout_s:g} s from {self.timeout_origin}"
+            )
+
+    def remaining(self) -> float:
+        if self.started_at is None:
+            self.start()
+        return self.deadline - timing.monotonic()
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started_at is None else timing.monotonic() - self.started_at
+
+    @contextlib.contextmanager
+    def waiting_on(self, what: str) -> Iterator[None]:
+        """Note what the probe waits for, so a timeout can say so."""
+        with self._lock:
+            self._waiting.append(what)
+        try:
+            yield
+        except BaseException:
+            self.last_waiting_on = what
+            raise
+        finally:
+            with self._lock:
+                self._waiting.remove(what)
+
+    def waiting_description(self) -> str | None:
+        with self._lock:
+            return ", ".join(self._waiting) if self._waiting else None
+
+    def record(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
+
+    def record_setting(self, lookup: SettingLookup) -> None:
+        with self._lock:
+            self.settings.append(lookup)
+
+    def timeout_message(self, *, waiting_on: str | None = None) -> str:
+        waiting_on = waiting_on or self.waiting_description()
+        after = self.elapsed() if self.started_at is not None else self.timeout_s
+        limit = self.timeout_s if self.deadline_reason.startswith("timeout") else after
+        message = f"timed out after {limit:.1f} s"
+        if self.deadline_reason and not self.deadline_reason.startswith("timeout"):
+            message += f" ({self.deadline_reason})"
+        if waiting_on:
+            return f"{message} waiting for {waiting_on}"
+        return (
+            f"{message}; it was not waiting on the target "
+            f"(its own code was still running)"
+        )
+
+
+current: contextvars.ContextVar[ProbeContext | None] = contextvars.ContextVar(
+    "sleuth_current_probe", default=None
+)
+
+
+def get_or_default(default_timeout_s: float) -> ProbeContext:
+    """The running probe's context, or a fresh one for code outside any probe."""
+    ctx = current.get()
+    if ctx is None:
+        ctx = ProbeContext(probe_id="(outside a probe)", timeout_s=default_timeout_s)
+        ctx.start()
+    return ctx

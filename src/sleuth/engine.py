@@ -1,0 +1,392 @@
+"""Runs probe bodies concurrently, each under its deadline. Knows nothing of pytest.
+
+One event loop, on its own thread, carries all network I/O: ``async def`` probes
+run there as tasks, and ``def`` probes run on a bounded pool of worker threads
+and hand their I/O to the loop through ``Engine.call``. Deadlines, the in-flight
+caps and timings therefore live in one place.
+
+A probe that overruns its deadline is reported as timed out at the deadline,
+whatever it is doing: I/O through the engine is cancelled, and a body stuck in
+its own code is abandoned on its (daemon) thread so the run can end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import functools
+import inspect
+import math
+import queue
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from sleuth import context as _context, timing
+from sleuth.context import ProbeContext
+from sleuth.errors import ProbeTimeout, SleuthError
+
+T = TypeVar("T")
+
+# How long past a deadline the watchdog waits for a probe to report its own
+# timeout (with the line it was on) before declaring it timed out itself.
+WATCHDOG_GRACE_S = 0.05
+_POLL_S = 0.05
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How a probe's body ended: ``exc`` is None when it returned normally."""
+
+    exc: BaseException | None
+    duration_s: float
+    started_at: float
+    timed_out: bool = False
+
+
+@dataclasses.dataclass(slots=True, kw_only=True, eq=False)
+class Job:
+    """A probe body to run: ``func(**kwargs)``, sync or async."""
+
+    ctx: ProbeContext
+    func: Callable[..., Any]
+    kwargs: dict[str, Any]
+    outcome: Outcome | None = None
+    _done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func)
+
+    def finish(self, outcome: Outcome) -> bool:
+        """Store the outcome unless one is stored already (the first one wins)."""
+        with self._lock:
+            if self.outcome is not None:
+                return False
+            self.outcome = outcome
+        self._done.set()
+        return True
+
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    def wait_done(self, timeout_s: float) -> bool:
+        return self._done.wait(timeout_s)
+
+
+class Engine:
+    """The loop thread and the worker pool of one run.
+
+    Args:
+        workers: the most ``def`` probes that run at the same moment.
+        budget_s: the whole run's budget; no probe's deadline passes it.
+    """
+
+    def __init__(self, *, workers: int, budget_s: float | None = None) -> None:
+        self._workers = _WorkerPool(workers)
+        self._budget_s = budget_s
+        self.budget_deadline = math.inf
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._loop_lock = threading.Lock()
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._resources: dict[object, object] = {}
+
+    # -- the run ------------------------------------------------------------
+
+    def start_budget(self) -> None:
+        """Start the run's budget clock (once; later calls change nothing)."""
+        if self._budget_s is not None and self.budget_deadline == math.inf:
+            self.budget_deadline = timing.monotonic() + self._budget_s
+
+    def start(self, jobs: list[Job]) -> None:
+        """Start every job now: sync ones on the pool, async ones on the loop."""
+        self.start_budget()
+        for job in jobs:
+            if job.is_async:
+                loop = self.loop
+                loop.call_soon_threadsafe(self._create_task, job)
+            else:
+                self._workers.submit(functools.partial(self._run_sync, job))
+
+    def wait(self, job: Job) -> Outcome:
+        """Block until ``job`` ends or overruns its deadline; never longer."""
+        while not job.is_done():
+            ctx = job.ctx
+            now = timing.monotonic()
+            if ctx.started_at is None:
+                if now > self.budget_deadline + WATCHDOG_GRACE_S:
+                    job.finish(self._not_started(job))
+                    break
+                job.wait_done(_POLL_S)
+                continue
+            left = ctx.deadline + WATCHDOG_GRACE_S - now
+            if left <= 0:
+                exc = ProbeTimeout(
+                    ctx.timeout_message(), waiting_on=ctx.waiting_description()
+                )
+                job.finish(
+                    Outcome(
+                        exc=exc,
+                        duration_s=now - ctx.started_at,
+                        started_at=ctx.started_at,
+                        timed_out=True,
+                    )
+                )
+                break
+            job.wait_done(left)
+        assert job.outcome is not None  # noqa: S101 (set before _done)
+        return job.outcome
+
+    def run_one(self, job: Job) -> Outcome:
+        """Run one job now and wait for it: in-order probes use this."""
+        self.start([job])
+        return self.wait(job)
+
+    def _not_started(self, job: Job) -> Outcome:
+        exc = ProbeTimeout(
+            f"not started: the run budget of {self._budget_s:g} s ran out before "
+            f"a worker was free for it"
+        )
+        return Outcome(
+            exc=exc, duration_s=0.0, started_at=timing.monotonic(), timed_out=True
+        )
+
+    def _run_sync(self, job: Job) -> None:
+        ctx = job.ctx
+        ctx.start(budget_deadline=self.budget_deadline)
+        start = timing.perf_counter()
+        token = _context.current.set(ctx)
+        try:
+            result = job.func(**job.kwargs)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise SleuthError(
+                    "the probe returned an awaitable: write it as 'async def' so "
+                    "sleuth awaits it on its event loop"
+                )
+            exc: BaseException | None = None
+        except BaseException as caught:  # the outcome is replayed in pytest
+            exc = caught
+        finally:
+            _context.current.reset(token)
+        job.finish(
+            Outcome(
+                exc=exc,
+                duration_s=timing.perf_counter() - start,
+                started_at=ctx.started_at or 0.0,
+            )
+        )
+
+    def _create_task(self, job: Job) -> None:
+        self.loop.create_task(self._run_async(job))
+
+    async def _run_async(self, job: Job) -> None:
+        ctx = job.ctx
+        ctx.start(budget_deadline=self.budget_deadline)
+        _context.current.set(ctx)  # this task runs in its own copy of the context
+        start = timing.perf_counter()
+        exc: BaseException | None = None
+        timed_out = False
+        try:
+            async with asyncio.timeout_at(ctx.deadline + WATCHDOG_GRACE_S / 2) as scope:
+                await job.func(**job.kwargs)
+        except TimeoutError as caught:
+            if scope.expired():
+                timed_out = True
+                exc = ProbeTimeout(ctx.timeout_message(waiting_on=ctx.last_waiting_on))
+            else:
+                exc = caught
+        except BaseException as caught:  # the outcome is replayed in pytest
+            exc = caught
+        job.finish(
+            Outcome(
+                exc=exc,
+                duration_s=timing.perf_counter() - start,
+                started_at=ctx.started_at or 0.0,
+                timed_out=timed_out,
+            )
+        )
+
+    # -- I/O for probes -----------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The run's event loop, started on its own thread when first needed."""
+        if self._loop is None:
+            with self._loop_lock:
+                if self._loop is None:
+                    ready = threading.Event()
+                    loop = asyncio.new_event_loop()
+                    thread = threading.Thread(
+                        target=self._loop_main,
+                        args=(loop, ready),
+                        name="sleuth-loop",
+                        daemon=True,
+                    )
+                    thread.start()
+                    ready.wait()
+                    self._loop_thread = thread
+                    self._loop = loop
+        return self._loop
+
+    @staticmethod
+    def _loop_main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        loop.run_forever()
+
+    def in_loop_thread(self) -> bool:
+        return self._loop_thread is threading.current_thread()
+
+    def call(self, coro: Coroutine[Any, Any, T], *, ctx: ProbeContext) -> T:
+        """Run ``coro`` on the loop from a ``def`` probe and wait for its result.
+
+        ``coro`` bounds itself (see ``bounded``); waiting here stops at the
+        probe's deadline in any case.
+        """
+        __tracebackhide__ = True
+        if self.in_loop_thread():
+            coro.close()
+            raise SleuthError(
+                "a blocking call inside an 'async def' probe would stall every "
+                "other probe: use the async helpers, e.g. 'await target.ahttp.get(...)'"
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout=max(ctx.remaining(), 0) + 2 * WATCHDOG_GRACE_S)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise ProbeTimeout(
+                ctx.timeout_message(), waiting_on=ctx.waiting_description()
+            ) from None
+        except SleuthError as exc:
+            # Drop the loop thread's frames: the probe's own line is what matters.
+            raise exc.with_traceback(None) from exc.__cause__
+        finally:
+            if not future.done():
+                future.cancel()
+
+    def resource(self, key: object, factory: Callable[[], T]) -> T:
+        """One shared object per key for the run (a connection pool, a session).
+
+        Call from the loop thread; ``factory`` runs once.
+        """
+        if key not in self._resources:
+            self._resources[key] = factory()
+        return self._resources[key]  # type: ignore[return-value]
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` on the loop when the engine closes (call from the loop)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Close what probes opened and stop the loop; abandoned bodies stay so."""
+        self._workers.shutdown()
+        loop = self._loop
+        if loop is None:
+            return
+        if self._closers:
+            future = asyncio.run_coroutine_threadsafe(self._close_resources(), loop)
+            # Closing is best effort: the run's results are already in.
+            with contextlib.suppress(Exception):
+                future.result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._loop_thread is not None:
+            self._loop_thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
+        self._loop = None
+
+    async def _close_resources(self) -> None:
+        closers, self._closers = self._closers, []
+        await asyncio.gather(*(closer() for closer in closers), return_exceptions=True)
+
+
+async def bounded(
+    awaitable: Awaitable[T],
+    *,
+    ctx: ProbeContext,
+    what: str,
+    timeout_s: float | None = None,
+    timeout_origin: str = "",
+) -> T:
+    """Await ``awaitable`` until the probe's deadline (or ``timeout_s``, if sooner).
+
+    Raises:
+        ProbeTimeout: saying what was being waited for.
+    """
+    __tracebackhide__ = True
+    deadline = (
+        ctx.deadline
+        if ctx.started_at is not None
+        else timing.monotonic() + ctx.remaining()
+    )
+    own_limit = timeout_s is not None and timing.monotonic() + timeout_s < deadline
+    if own_limit:
+        assert timeout_s is not None  # noqa: S101 (narrowing)
+        deadline = timing.monotonic() + timeout_s
+    with ctx.waiting_on(what):
+        try:
+            async with asyncio.timeout_at(deadline) as scope:
+                return await awaitable
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            if own_limit:
+                origin = f" ({timeout_origin})" if timeout_origin else ""
+                message = (
+                    f"timed out after {timeout_s:.1f} s{origin} waiting for {what}"
+                )
+            else:
+                message = ctx.timeout_message(waiting_on=what)
+            raise ProbeTimeout(message, waiting_on=what) from None
+
+
+class _WorkerPool:
+    """Daemon worker threads, created as needed up to ``max_workers``.
+
+    Daemon, unlike concurrent.futures' pool, so that a probe body stuck in its
+    own code can be abandoned at its deadline without holding the process open.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        self._max = max_workers
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._pending = 0
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._pending += 1
+            if self._pending > self._idle and self._threads < self._max:
+                self._threads += 1
+                threading.Thread(
+                    target=self._work, name=f"sleuth-probe-{self._threads}", daemon=True
+                ).start()
+        self._queue.put(fn)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            fn = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+                self._pending -= 1 if fn is not None else 0
+            if fn is None:
+                return
+            fn()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            count = self._threads
+            self._threads = 0
+        for _ in range(count):
+            self._queue.put(None)

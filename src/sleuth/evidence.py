@@ -1,0 +1,128 @@
+"""What a probe saw: every call it made through ``target``, kept for the report.
+
+Records are plain values. Rendering them for people lives in ``reports/``;
+everything recorded here passes through the scrubber before it is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+BODY_EXCERPT_BYTES = 2048
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """One request and what came back (or why nothing did)."""
+
+    kind: str  # "http", "postgres", ...
+    request: str  # "GET http://127.0.0.1:8000/users/1"
+    status: int | None = None
+    reason: str = ""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    body_excerpt: str = ""
+    body_bytes: int | None = None
+    remote: str | None = None
+    timings_ms: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    error: str | None = None
+    attempt: int = 1
+
+    def summary(self) -> str:
+        """One line: ``GET http://host/x -> 500 Internal Server Error (12 ms)``."""
+        total = self.timings_ms.get("total")
+        took = f" ({total:.0f} ms)" if total is not None else ""
+        if self.error:
+            return f"{self.request} -> {self.error}{took}"
+        status = f"{self.status} {self.reason}".strip()
+        return f"{self.request} -> {status}{took}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceAnswer:
+    """What one settings source said about one name. Never the value itself."""
+
+    source: str  # "environment", "dotenv .env", "app my_app.config:get_setting"
+    state: str  # "present", "empty", "absent" or "error"
+    detail: str = ""  # why: "no file at /srv/app/.env", "raised KeyError"
+
+    def describe(self) -> str:
+        return f"{self.source}: {self.state}" + (
+            f" ({self.detail})" if self.detail else ""
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SettingLookup:
+    """Where a setting was looked for, where it was found, and near names."""
+
+    name: str
+    answers: tuple[SourceAnswer, ...]
+    found_in: str | None
+    state: str  # state of the answer used: "present", "empty" or "absent"
+    close_names: tuple[str, ...] = ()
+
+    @property
+    def is_missing(self) -> bool:
+        return self.state != "present"
+
+    def describe(self) -> str:
+        """``FEATURE_FLAG_X: missing. environment: absent; dotenv .env: absent.``"""
+        looked = (
+            "; ".join(a.describe() for a in self.answers) or "no sources configured"
+        )
+        if self.state == "present":
+            head = f"{self.name}: found in {self.found_in}"
+        elif self.state == "empty":
+            head = f"{self.name}: empty in {self.found_in}"
+        else:
+            head = f"{self.name}: missing"
+        close = ""
+        if self.close_names and self.is_missing:
+            close = f". Close names that exist: {', '.join(self.close_names)}"
+        return f"{head}. Looked in {looked}{close}."
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class ProbeRecord:
+    """One probe's result as the reports see it."""
+
+    probe_id: str
+    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    duration_s: float = 0.0
+    ran_ahead: bool = False
+    diagnosis: str = ""
+    exchanges: list[Exchange] = dataclasses.field(default_factory=list)
+    settings: list[SettingLookup] = dataclasses.field(default_factory=list)
+
+
+def diagnose(
+    exc: BaseException | None,
+    *,
+    exchanges: list[Exchange],
+    settings: list[SettingLookup],
+) -> str:
+    """One line saying why a probe failed, from the error and the evidence."""
+    from sleuth.errors import SleuthError
+
+    if isinstance(exc, SleuthError):
+        return _first_line(str(exc))
+    missing = [lookup for lookup in settings if lookup.is_missing]
+    if missing and isinstance(exc, AssertionError):
+        return " ".join(lookup.describe() for lookup in missing)
+    failing = [
+        e for e in exchanges if e.error or (e.status is not None and e.status >= 400)
+    ]
+    if failing and isinstance(exc, AssertionError):
+        return f"{failing[-1].summary()}; {_first_line(str(exc)) or 'assertion failed'}"
+    if exc is None:
+        return ""
+    text = _first_line(str(exc))
+    name = type(exc).__name__
+    if isinstance(exc, AssertionError):
+        return text or "assertion failed"
+    return f"{name}: {text}" if text else name
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""

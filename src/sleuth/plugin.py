@@ -1,0 +1,160 @@
+"""pytest hooks: options, markers, the ``target`` fixture, run-ahead, replay, summary.
+
+The plugin is on in every pytest run of an environment where sleuth is
+installed, but does nothing beyond registering its markers and options unless
+the run belongs to a suite: a sleuth.yaml (or ``[tool.sleuth]``) in the
+directory of the tests or above, or ``--sleuth-config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from sleuth import capture, config as _config
+from sleuth.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sleuth.session import SleuthSession  # noqa: F401 (session_key's type)
+
+CONFIG_HELP = (
+    "the suite's config file (default: the nearest sleuth.yaml, or pyproject.toml "
+    "with [tool.sleuth])"
+)
+TARGET_HELP = "the target to probe, by name from the config (env SLEUTH_TARGET)"
+TIMEOUT_HELP = "each probe's timeout, e.g. 2.5 or 2s (env SLEUTH_TIMEOUT; default 5 s)"
+BUDGET_HELP = (
+    "the whole run's budget, e.g. 30s: no probe runs past it (env SLEUTH_BUDGET)"
+)
+WORKERS_HELP = (
+    "how many 'def' probes may run at the same moment (env SLEUTH_WORKERS; default 512)"
+)
+ALLOW_WRITES_HELP = (
+    "let probes marked @pytest.mark.writes send POST, PUT, PATCH and DELETE"
+)
+IN_ORDER_HELP = "run every probe in order, one at a time, as plain pytest would"
+
+MARKERS = (
+    "probe(timeout=None): sleuth probe options, e.g. @pytest.mark.probe(timeout=2) "
+    "for a 2-second deadline",
+    "writes: this probe may change the target (POST, PUT, ...); it still needs "
+    "--allow-writes to do so",
+)
+
+session_key = pytest.StashKey["SleuthSession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sleuth", "sleuth: probe suites for live systems")
+    group.addoption("--sleuth-config", metavar="PATH", help=CONFIG_HELP)
+    group.addoption("--sleuth-target", metavar="NAME", help=TARGET_HELP)
+    group.addoption("--sleuth-timeout", metavar="SECONDS", help=TIMEOUT_HELP)
+    group.addoption(
+        "--budget",
+        "--sleuth-budget",
+        dest="sleuth_budget",
+        metavar="SECONDS",
+        help=BUDGET_HELP,
+    )
+    group.addoption("--sleuth-workers", metavar="N", help=WORKERS_HELP)
+    group.addoption(
+        "--allow-writes",
+        "--sleuth-allow-writes",
+        dest="sleuth_allow_writes",
+        action="store_true",
+        default=False,
+        help=ALLOW_WRITES_HELP,
+    )
+    group.addoption(
+        "--sleuth-in-order", action="store_true", default=False, help=IN_ORDER_HELP
+    )
+
+
+def find_config_file(
+    args: list[str], invocation_dir: Path, explicit: str | None
+) -> Path | None:
+    """The suite's config: ``--sleuth-config``, else the nearest one to the tests."""
+    if explicit:
+        path = (invocation_dir / explicit).resolve()
+        if not path.is_file():
+            raise ConfigError(f"no such file: {path}", where="--sleuth-config")
+        return path
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        candidate = invocation_dir / arg.split("::")[0]
+        if candidate.exists():
+            return _config.find_suite_config(candidate.resolve())
+    return _config.find_suite_config(invocation_dir)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, args: list[str]
+) -> Generator[None]:
+    # Before pytest's capture starts (it is a wrapper too; tryfirst puts us
+    # outside it), so that the stream it restores between tests is our proxy
+    # and output from probes running ahead never reaches the terminal directly.
+    try:
+        explicit = early_config.known_args_namespace.sleuth_config
+        found = find_config_file(args, early_config.invocation_params.dir, explicit)
+    except ConfigError:
+        found = None  # reported properly in pytest_configure
+    if found is not None:
+        capture.wrap_std_streams()
+        early_config.add_cleanup(capture.unwrap_std_streams)
+    return (yield)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    if hasattr(config, "workerinput"):
+        return  # xdist workers run their share in order; the controller reports
+    try:
+        path = find_config_file(
+            [str(a) for a in config.args],
+            config.invocation_params.dir,
+            config.getoption("sleuth_config"),
+        )
+        if path is None:
+            return
+        from sleuth.session import SleuthSession
+
+        session = SleuthSession.from_pytest_config(config, path)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, "sleuth-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(session_key, None)
+    if session is not None:
+        del config.stash[session_key]
+        config.pluginmanager.unregister(session)
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Any:
+    """The system under investigation: ``target.http``, ``target.setting(name)``."""
+    session = request.config.stash.get(session_key, None)
+    if session is None:
+        where = request.config.invocation_params.dir
+        pytest.fail(
+            f"the target fixture needs a sleuth suite: no sleuth.yaml (nor "
+            f"pyproject.toml with [tool.sleuth]) in {where} or any parent. Create "
+            f"one (see docs/config.md) or pass --sleuth-config PATH.",
+            pytrace=False,
+        )
+    return session.target
+
+
+def is_target_fixture(fixturedef: pytest.FixtureDef[Any]) -> bool:
+    """Is this the ``target`` fixture above (not a suite's override of it)?"""
+    func = fixturedef.func
+    return getattr(func, "__module__", None) == __name__ and func.__name__ == "target"

@@ -1,0 +1,547 @@
+"""``target.http`` and ``target.ahttp``: HTTP probes, read-only unless allowed.
+
+Requests run on the engine's loop over aiohttp (measured fastest here; see
+bench/RESULTS.md); ``def`` probes use the synchronous facade, ``async def``
+probes await the async client. Responses read like httpx's. Every request is
+bounded by the probe's deadline and recorded as evidence on the probe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import errno
+import json as _json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sleuth import context as _context, timing
+from sleuth.context import ProbeContext
+from sleuth.engine import Engine, bounded
+from sleuth.errors import (
+    CheckFailed,
+    ConfigError,
+    ProbeError,
+    ProbeTimeout,
+    TargetUnreachable,
+    WriteRefused,
+)
+from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
+
+if TYPE_CHECKING:
+    import aiohttp
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A probe reads at most this much of a body; the rest is left unread so that a
+# huge answer cannot exhaust memory (``Response.truncated`` says so).
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+# In-flight caps on the run's one connection pool. 500 probes at one host all
+# run at once by default (bench/RESULTS.md); lower it to be gentler.
+DEFAULT_MAX_IN_FLIGHT = 1000
+DEFAULT_MAX_IN_FLIGHT_PER_HOST = 500
+EVIDENCE_HEADERS = (
+    "content-type",
+    "content-length",
+    "location",
+    "retry-after",
+    "server",
+    "www-authenticate",
+    "date",
+    "cache-control",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    method: str
+    url: str
+
+
+class Response:
+    """An HTTP answer, read the way httpx's ``Response`` reads."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        reason_phrase: str,
+        headers: Mapping[str, str],
+        content: bytes,
+        request: Request,
+        elapsed: _dt.timedelta,
+        http_version: str = "HTTP/1.1",
+        truncated: bool = False,
+        encoding: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.reason_phrase = reason_phrase
+        self.headers = headers
+        self.content = content
+        self.request = request
+        self.elapsed = elapsed
+        self.http_version = http_version
+        self.truncated = truncated
+        self.encoding = encoding or "utf-8"
+
+    @property
+    def url(self) -> str:
+        return self.request.url
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def is_redirect(self) -> bool:
+        return 300 <= self.status_code < 400 and "location" in self.headers
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code >= 400
+
+    def raise_for_status(self) -> Response:
+        """Fail the probe unless the status is 2xx; return the response otherwise."""
+        __tracebackhide__ = True
+        if not self.is_success and not (100 <= self.status_code < 200):
+            raise CheckFailed(
+                f"{self.request.method} {self.url}: status {self.status_code} "
+                f"{self.reason_phrase}, expected 2xx",
+                target=self.url,
+                category="http-5xx" if self.status_code >= 500 else "failed",
+            )
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"<Response [{self.status_code} {self.reason_phrase}] "
+            f"{self.request.method} {self.url}>"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    """How one target is spoken to over HTTP."""
+
+    base_url: str | None
+    headers: Callable[[], Mapping[str, str]]  # resolved on first use: may read settings
+    timeout_s: float | None
+    timeout_origin: str
+    default_timeout_s: float
+    target_name: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    max_in_flight_per_host: int = DEFAULT_MAX_IN_FLIGHT_PER_HOST
+
+
+class AsyncHttpClient:
+    """HTTP for ``async def`` probes: ``await target.ahttp.get("/health")``."""
+
+    def __init__(self, settings: HttpSettings, engine: Engine) -> None:
+        self._settings = settings
+        self._engine = engine
+
+    def __repr__(self) -> str:
+        return f"<AsyncHttpClient {self._settings.base_url or '(no base_url)'}>"
+
+    async def get(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        ctx = _context.get_or_default(self._settings.default_timeout_s)
+        return await self.send(ctx, method, url, **kwargs)
+
+    async def send(
+        self,
+        ctx: ProbeContext,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        follow_redirects: bool = False,
+    ) -> Response:
+        """Send one request for the probe ``ctx``; the core of both clients."""
+        __tracebackhide__ = True
+        method = method.upper()
+        full_url = self.absolute_url(url)
+        request_line = f"{method} {full_url}"
+        check_write_allowed(ctx, method, full_url)
+        merged = {**self._settings.headers(), **(headers or {})}
+        timeout_s = timeout if timeout is not None else self._settings.timeout_s
+        origin = (
+            "timeout= argument"
+            if timeout is not None
+            else self._settings.timeout_origin
+        )
+        session = self._session()
+        trace = _Timings()
+        started = timing.perf_counter()
+        try:
+            return await bounded(
+                self._exchange(
+                    session,
+                    ctx,
+                    trace,
+                    method,
+                    full_url,
+                    params=params,
+                    headers=merged,
+                    json=json,
+                    content=content,
+                    data=data,
+                    follow_redirects=follow_redirects,
+                ),
+                ctx=ctx,
+                what=request_line,
+                timeout_s=timeout_s,
+                timeout_origin=origin,
+            )
+        except ProbeTimeout:
+            took = timing.perf_counter() - started
+            ctx.record(
+                Exchange(
+                    kind="http",
+                    request=request_line,
+                    error=f"no answer within {took:.1f} s",
+                    timings_ms=trace.as_ms(started),
+                )
+            )
+            raise
+        except ProbeError as exc:
+            ctx.record(
+                Exchange(
+                    kind="http",
+                    request=request_line,
+                    error=str(exc),
+                    timings_ms=trace.as_ms(started),
+                )
+            )
+            raise
+        except Exception as exc:
+            translated = translate_error(exc, request_line)
+            ctx.record(
+                Exchange(
+                    kind="http",
+                    request=request_line,
+                    error=str(translated),
+                    timings_ms=trace.as_ms(started),
+                )
+            )
+            raise translated from exc
+
+    def absolute_url(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        base = self._settings.base_url
+        if base is None:
+            raise ConfigError(
+                f"cannot request {url!r}: target {self._settings.target_name!r} has no "
+                f"base_url. Add base_url: to it in sleuth.yaml, or pass a full URL."
+            )
+        return base + (url if url.startswith("/") else "/" + url)
+
+    def _session(self) -> aiohttp.ClientSession:
+        return self._engine.resource(
+            ("http-session", id(self._engine)), self._open_session
+        )
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.max_in_flight,
+            limit_per_host=self._settings.max_in_flight_per_host,
+        )
+        trace_config = aiohttp.TraceConfig()
+        _Timings.install(trace_config)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),  # deadlines are ours
+            trace_configs=[trace_config],
+            auto_decompress=True,
+        )
+        self._engine.on_close(session.close)
+        return session
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        ctx: ProbeContext,
+        trace: _Timings,
+        method: str,
+        url: str,
+        *,
+        follow_redirects: bool,
+        **kwargs: Any,
+    ) -> Response:
+        from multidict import CIMultiDict, CIMultiDictProxy
+
+        started = timing.perf_counter()
+        if kwargs.get("content") is not None:
+            kwargs["data"] = kwargs.pop("content")
+        else:
+            kwargs.pop("content")
+        async with session.request(
+            method,
+            url,
+            allow_redirects=follow_redirects,
+            max_redirects=10,
+            trace_request_ctx=trace,
+            **kwargs,
+        ) as answer:
+            remote = _peer(answer)
+            body, truncated = await _read_capped(answer, self._settings.max_body_bytes)
+            response = Response(
+                status_code=answer.status,
+                reason_phrase=answer.reason or "",
+                headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
+                content=body,
+                request=Request(method=method, url=str(answer.url)),
+                elapsed=_dt.timedelta(seconds=timing.perf_counter() - started),
+                http_version=f"HTTP/{answer.version.major}.{answer.version.minor}"
+                if answer.version
+                else "HTTP/1.1",
+                truncated=truncated,
+                encoding=answer.charset,
+            )
+        ctx.record(
+            Exchange(
+                kind="http",
+                request=f"{method} {url}",
+                status=response.status_code,
+                reason=response.reason_phrase,
+                headers={
+                    k: v
+                    for k, v in response.headers.items()
+                    if k.lower() in EVIDENCE_HEADERS
+                },
+                body_excerpt=body[:BODY_EXCERPT_BYTES].decode(
+                    response.encoding, errors="replace"
+                ),
+                body_bytes=len(body),
+                remote=remote,
+                timings_ms=trace.as_ms(started),
+            )
+        )
+        return response
+
+
+class HttpClient:
+    """HTTP for ``def`` probes: ``target.http.get("/health").status_code``.
+
+    Each call hands the request to the engine's loop and waits for it, so the
+    probe's deadline and the run's in-flight caps apply as for async probes.
+    """
+
+    def __init__(
+        self, async_client: AsyncHttpClient, engine: Engine, default_timeout_s: float
+    ) -> None:
+        self._async = async_client
+        self._engine = engine
+        self._default_timeout_s = default_timeout_s
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncHttpClient", "HttpClient")
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        return self.request("DELETE", url, **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        __tracebackhide__ = True
+        ctx = _context.get_or_default(self._default_timeout_s)
+        # Refuse before anything is queued, with the probe's own line in the traceback.
+        check_write_allowed(ctx, method.upper(), self._async.absolute_url(url))
+        return self._engine.call(self._async.send(ctx, method, url, **kwargs), ctx=ctx)
+
+
+def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
+    """Refuse a method that changes things unless the probe and the run allow it."""
+    __tracebackhide__ = True
+    if method in SAFE_METHODS or (ctx.writes_marked and ctx.allow_writes):
+        return
+    missing = []
+    if not ctx.writes_marked:
+        missing.append("this probe is not marked @pytest.mark.writes")
+    if not ctx.allow_writes:
+        missing.append("this run does not have --allow-writes")
+    raise WriteRefused(
+        f"{method} {url} refused: sleuth is read-only unless a probe is marked "
+        f"@pytest.mark.writes and the run has --allow-writes; {' and '.join(missing)}. "
+        f"Nothing was sent.",
+        method=method,
+        url=url,
+    )
+
+
+async def _read_capped(
+    answer: aiohttp.ClientResponse, max_bytes: int
+) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        chunk = await answer.content.read(min(65536, max_bytes - size))
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    truncated = not answer.content.at_eof()
+    if truncated:
+        answer.close()  # do not drain the rest into memory; drop the connection
+    return b"".join(chunks), truncated
+
+
+def _peer(answer: aiohttp.ClientResponse) -> str | None:
+    connection = answer.connection
+    transport = connection.transport if connection is not None else None
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return None
+
+
+class _Timings:
+    """Per-phase times of one request, from aiohttp's trace hooks."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        self.marks.setdefault(name, timing.perf_counter())
+
+    def as_ms(self, started: float) -> dict[str, float]:
+        m = self.marks
+        phases: dict[str, float] = {}
+        for phase, begin, end in (
+            ("dns", "dns_start", "dns_end"),
+            ("connect", "connect_start", "connect_end"),
+            ("first_byte", "request_start", "headers_received"),
+        ):
+            if begin in m and end in m:
+                phases[phase] = round((m[end] - m[begin]) * 1000, 2)
+        phases["total"] = round((timing.perf_counter() - started) * 1000, 2)
+        return phases
+
+    @staticmethod
+    def install(config: aiohttp.TraceConfig) -> None:
+        def hook(name: str) -> Any:
+            async def on(_session: Any, trace_ctx: Any, _params: Any) -> None:
+                if isinstance(trace_ctx.trace_request_ctx, _Timings):
+                    trace_ctx.trace_request_ctx.mark(name)
+
+            return on
+
+        config.on_request_start.append(hook("request_start"))
+        config.on_dns_resolvehost_start.append(hook("dns_start"))
+        config.on_dns_resolvehost_end.append(hook("dns_end"))
+        config.on_connection_create_start.append(hook("connect_start"))
+        config.on_connection_create_end.append(hook("connect_end"))
+        config.on_request_end.append(hook("headers_received"))
+
+
+def translate_error(exc: BaseException, request_line: str) -> ProbeError:
+    """One place that turns aiohttp's exceptions into sleuth's, with a category."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return CheckFailed(
+            f"{request_line}: more than 10 redirects (a redirect loop?)",
+            target=request_line,
+            category="other",
+        )
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        host = getattr(exc, "host", "?")
+        return TargetUnreachable(
+            f"{request_line}: the name {host} does not resolve. Check the host name "
+            f"and this runner's DNS.",
+            target=request_line,
+            category="dns",
+        )
+    if isinstance(
+        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    ):
+        return TargetUnreachable(
+            f"{request_line}: TLS failed: {exc}", target=request_line, category="tls"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if exc.os_error.errno == errno.ECONNREFUSED:
+            return TargetUnreachable(
+                f"{request_line}: connection refused by {exc.host}:{exc.port}. Is the "
+                f"service running and listening there?",
+                target=request_line,
+                category="refused",
+            )
+        return TargetUnreachable(
+            f"{request_line}: cannot connect: {exc.os_error}",
+            target=request_line,
+            category="other",
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
+        isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
+    ):
+        return TargetUnreachable(
+            f"{request_line}: the connection was reset before an answer came",
+            target=request_line,
+            category="reset",
+        )
+    detail = str(exc) or type(exc).__name__
+    return TargetUnreachable(
+        f"{request_line}: {type(exc).__name__}: {detail}",
+        target=request_line,
+        category="other",
+    )

@@ -1,0 +1,1 @@
+"""Renderings of a run's records for people and machines."""

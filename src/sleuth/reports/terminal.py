@@ -1,0 +1,82 @@
+"""The sleuth section at the end of a pytest run, and evidence under a failure.
+
+Pure functions from records to lines, so tests compare exact text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
+from sleuth.timing import format_duration
+
+OUTCOME_ORDER = ("failed", "error", "passed", "skipped", "xfailed", "xpassed")
+SLOWEST_SHOWN = 3
+EXCERPT_LINES = 6
+
+
+def render_evidence(
+    exchanges: Sequence[Exchange], settings: Sequence[SettingLookup]
+) -> str:
+    """What the probe asked and what came back, compactly, for a failure."""
+    lines: list[str] = []
+    for lookup in settings:
+        lines.append(f"setting {lookup.describe()}")
+    for exchange in exchanges:
+        remote = f" from {exchange.remote}" if exchange.remote else ""
+        attempt = f" (attempt {exchange.attempt})" if exchange.attempt > 1 else ""
+        lines.append(f"{exchange.summary()}{remote}{attempt}")
+        timings = {k: v for k, v in exchange.timings_ms.items() if k != "total"}
+        if timings:
+            lines.append(
+                "  timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in timings.items())
+            )
+        for key, value in exchange.headers.items():
+            lines.append(f"  {key}: {value}")
+        if exchange.body_excerpt:
+            body = exchange.body_excerpt.strip().splitlines()
+            shown = body[:EXCERPT_LINES]
+            lines.append("  body: " + (shown[0] if shown else ""))
+            lines.extend("        " + line for line in shown[1:])
+            if len(body) > EXCERPT_LINES or (exchange.body_bytes or 0) > len(
+                exchange.body_excerpt
+            ):
+                lines.append(f"        ... ({exchange.body_bytes} bytes in all)")
+    return "\n".join(lines)
+
+
+def render_summary(
+    records: Sequence[ProbeRecord],
+    *,
+    target: str,
+    base_url: str | None,
+    wall_s: float,
+    ran_ahead: int,
+) -> list[str]:
+    """The lines of the sleuth section: counts, slowest, and a diagnosis per failure."""
+    counts = Counter(record.outcome for record in records)
+    parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts[o]]
+    head = (
+        f"target {target} {base_url or ''}".rstrip()
+        + f": {len(records)} probes in {format_duration(wall_s)}: {', '.join(parts)}"
+    )
+    if ran_ahead:
+        head += f" ({ran_ahead} ran at once)"
+    lines = [head]
+    timed = sorted(
+        (r for r in records if r.duration_s > 0), key=lambda r: -r.duration_s
+    )
+    if timed:
+        lines.append("slowest:")
+        lines.extend(
+            f"  {format_duration(r.duration_s):>9}  {r.probe_id}"
+            for r in timed[:SLOWEST_SHOWN]
+        )
+    failures = [r for r in records if r.outcome in ("failed", "error")]
+    if failures:
+        lines.append("what failed:")
+        for record in failures:
+            lines.append(f"  {record.probe_id}")
+            lines.append(f"      {record.diagnosis or record.outcome}")
+    return lines

@@ -1,0 +1,108 @@
+"""Which selected tests start at once, and with what arguments (plugin side).
+
+A test runs ahead when every fixture it needs is a parametrize value, sleuth's
+``target``, or a session-scoped fixture: values that are the same whenever the
+body runs. Anything else (``tmp_path``, ``monkeypatch``, a function-scoped
+fixture of the suite's own) runs in order, as plain pytest would run it.
+"""
+
+from __future__ import annotations
+
+import unittest
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sleuth.context import ProbeContext
+from sleuth.engine import Engine, Job
+
+ContextFactory = Callable[[pytest.Function], ProbeContext]
+
+
+def _is_direct_param(fixturedef: pytest.FixtureDef[Any]) -> bool:
+    # pytest desugars @parametrize("x", ...) into a pseudo-fixture whose function
+    # returns request.param; its name is stable across pytest 8 and 9.
+    return getattr(fixturedef.func, "__name__", "") == "get_direct_param_fixture_func"
+
+
+def _will_be_skipped(item: pytest.Function) -> bool:
+    """Would pytest skip this item at setup (skip, skipif, xfail(run=False))?"""
+    if item.get_closest_marker("skip") is not None:
+        return True
+    for mark in item.iter_markers("xfail"):
+        if mark.kwargs.get("run", True) is False:
+            return True
+    if item.get_closest_marker("skipif") is None:
+        return False
+    try:
+        from _pytest.skipping import evaluate_skip_marks
+
+        return evaluate_skip_marks(item) is not None
+    except Exception:
+        return True  # let pytest evaluate (and report) it in order
+
+
+class RunAhead:
+    """The jobs started for one session, found by node id when pytest gets there."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        is_target_fixture: Callable[[pytest.FixtureDef[Any]], bool],
+        target: Callable[[], Any],
+    ) -> None:
+        self._engine = engine
+        self._is_target_fixture = is_target_fixture
+        self._target = target
+        self._jobs: dict[str, Job] = {}
+        self.started = False
+
+    def start(self, items: list[pytest.Item], make_context: ContextFactory) -> int:
+        """Start every eligible item's body now; returns how many started."""
+        self.started = True
+        jobs = []
+        for item in items:
+            if not isinstance(item, pytest.Function) or _will_be_skipped(item):
+                continue
+            kwargs = self.arguments(item)
+            if kwargs is None:
+                continue
+            ctx = make_context(item)
+            ctx.capture_output = True
+            job = Job(ctx=ctx, func=item.obj, kwargs=kwargs)
+            self._jobs[item.nodeid] = job
+            jobs.append(job)
+        self._engine.start(jobs)
+        return len(jobs)
+
+    def take(self, item: pytest.Item) -> Job | None:
+        """The job started for ``item``; a rerun of the same item runs in order."""
+        return self._jobs.pop(item.nodeid, None)
+
+    def arguments(self, item: pytest.Function) -> dict[str, Any] | None:
+        """The body's keyword arguments, or None when it must run in order."""
+        if isinstance(getattr(item, "instance", None), unittest.TestCase):
+            return None
+        info = item._fixtureinfo
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        values: dict[str, Any] = {}
+        for name in item.fixturenames:
+            fixturedefs = info.name2fixturedefs.get(name)
+            if not fixturedefs:
+                return None  # "request", or an unknown fixture pytest will report
+            fixturedef = fixturedefs[-1]
+            if self._is_target_fixture(fixturedef):
+                values[name] = self._target()
+            elif name in params and _is_direct_param(fixturedef):
+                values[name] = params[name]
+            elif fixturedef.scope == "session" and not fixturedef.params:
+                try:
+                    values[name] = item._request.getfixturevalue(name)
+                except (Exception, pytest.skip.Exception, pytest.fail.Exception):
+                    return None  # pytest reports the fixture's error, in order
+            else:
+                return None
+        return {name: values[name] for name in info.argnames}

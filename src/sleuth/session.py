@@ -1,0 +1,277 @@
+"""sleuth's state for one pytest run, and the hooks that need it (plugin side).
+
+Built in ``pytest_configure`` when the run belongs to a suite, registered as a
+plugin object (the junitxml pattern) and unregistered at the end.
+
+The run: after selection, at the first test's setup (when session fixtures can
+be built), every eligible probe starts at once on the engine. pytest then walks
+its items as usual; each probe's call phase waits for its stored outcome and
+re-raises the original exception, so reports read exactly as in plain pytest.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import unittest
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sleuth import capture, context as _context, timing
+from sleuth.config import load_suite_config
+from sleuth.context import ProbeContext
+from sleuth.engine import Engine, Job, Outcome
+from sleuth.errors import ConfigError
+from sleuth.evidence import ProbeRecord, diagnose
+from sleuth.options import RunOptions, resolve
+from sleuth.reports import terminal
+from sleuth.runahead import RunAhead
+from sleuth.target import Target
+from sleuth.units import parse_duration
+
+
+class SleuthSession:
+    """The target, the engine and the records of one run."""
+
+    def __init__(self, config: pytest.Config, options: RunOptions) -> None:
+        from sleuth.plugin import is_target_fixture
+
+        self.config = config
+        self.options = options
+        self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
+        self.target = Target(options, self.engine)
+        self.runahead = RunAhead(
+            self.engine, is_target_fixture=is_target_fixture, target=lambda: self.target
+        )
+        self.records: dict[str, ProbeRecord] = {}
+        self._contexts: dict[str, ProbeContext] = {}
+        self._outcomes: dict[str, Outcome] = {}
+        self._log_router = capture.ProbeLogRouter()
+        self._started_at: float | None = None
+        self.ran_ahead = 0
+
+    @classmethod
+    def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
+        suite = load_suite_config(path)
+        cli = {
+            "target": config.getoption("sleuth_target"),
+            "timeout": config.getoption("sleuth_timeout"),
+            "budget": config.getoption("sleuth_budget"),
+            "workers": config.getoption("sleuth_workers"),
+            "allow_writes": config.getoption("sleuth_allow_writes"),
+            "in_order": config.getoption("sleuth_in_order"),
+        }
+        return cls(config, resolve(suite, cli=cli, environ=os.environ))
+
+    def close(self) -> None:
+        self._log_router.uninstall()
+        self.engine.close()
+
+    # -- hooks --------------------------------------------------------------
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        o = self.options
+        budget = f", budget {o.budget_s:g} s ({o.budget_origin})" if o.budget_s else ""
+        writes = (
+            "writes allowed for @pytest.mark.writes" if o.allow_writes else "read-only"
+        )
+        mode = "in order" if o.in_order else f"at once on up to {o.workers} workers"
+        return [
+            f"sleuth: target {o.target.name!r} {o.target.base_url or '(no base_url)'} "
+            f"from {o.suite.display}",
+            f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}; "
+            f"{writes}; "
+            f"probes run {mode}",
+        ]
+
+    # trylast: after -k, -m, --lf and other plugins have selected
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            self._probe_timeout(item)  # a bad marker is a usage error, found now
+
+    @pytest.hookimpl(
+        wrapper=True, trylast=True
+    )  # inside capture's and logging's wrappers
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None]:
+        self._route_output()
+        if self._started_at is None:
+            self._started_at = timing.monotonic()
+            self.engine.start_budget()
+        try:
+            return (yield)
+        finally:
+            if not self.runahead.started:
+                self._start_runahead(item.session)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None]:
+        self._route_output()
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None]:
+        self._route_output()
+        return (yield)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        if isinstance(getattr(pyfuncitem, "instance", None), unittest.TestCase):
+            return None
+        nodeid = pyfuncitem.nodeid
+        job = self.runahead.take(pyfuncitem)
+        if job is not None:
+            outcome = self.engine.wait(job)
+            self._contexts[nodeid] = job.ctx
+            self._outcomes[nodeid] = outcome
+            capture.replay(job.ctx)
+            _reraise(outcome)
+            return True
+        ctx = self.make_context(pyfuncitem)
+        self._contexts[nodeid] = ctx
+        if timing.monotonic() > self.engine.budget_deadline:
+            pytest.fail(
+                f"not run: the run budget of {self.options.budget_s:g} s "
+                f"({self.options.budget_origin}) was spent before pytest reached it",
+                pytrace=False,
+            )
+        kwargs = {
+            arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames
+        }
+        if inspect.iscoroutinefunction(pyfuncitem.obj):
+            outcome = self.engine.run_one(
+                Job(ctx=ctx, func=pyfuncitem.obj, kwargs=kwargs)
+            )
+            self._outcomes[nodeid] = outcome
+            _reraise(outcome)
+            return True
+        ctx.start(budget_deadline=self.engine.budget_deadline)
+        token = _context.current.set(ctx)
+        try:
+            pyfuncitem.obj(**kwargs)
+        finally:
+            _context.current.reset(token)
+        return True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        nodeid = item.nodeid
+        ctx = self._contexts.get(nodeid)
+        if call.when == "call":
+            outcome = self._outcomes.get(nodeid)
+            if outcome is not None:
+                report.duration = outcome.duration_s  # the probe's own, not the wait
+            if report.failed and ctx is not None:
+                evidence = terminal.render_evidence(ctx.exchanges, ctx.settings)
+                if evidence:
+                    report.sections.append(("sleuth evidence", evidence))
+        self._record(item, report, call, ctx)
+        return report
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.records:
+            return
+        wall = timing.monotonic() - self._started_at if self._started_at else 0.0
+        lines = terminal.render_summary(
+            list(self.records.values()),
+            target=self.options.target.name,
+            base_url=self.options.target.base_url,
+            wall_s=wall,
+            ran_ahead=self.ran_ahead,
+        )
+        terminalreporter.write_sep("=", "sleuth")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+    # -- helpers ------------------------------------------------------------
+
+    def make_context(self, item: pytest.Item) -> ProbeContext:
+        timeout_s, origin = self._probe_timeout(item)
+        return ProbeContext(
+            probe_id=item.nodeid,
+            timeout_s=timeout_s,
+            timeout_origin=origin,
+            writes_marked=item.get_closest_marker("writes") is not None,
+            allow_writes=self.options.allow_writes,
+        )
+
+    def _probe_timeout(self, item: pytest.Item) -> tuple[float, str]:
+        marker = item.get_closest_marker("probe")
+        if marker is not None and marker.kwargs.get("timeout") is not None:
+            where = f"@pytest.mark.probe on {item.nodeid}"
+            try:
+                return parse_duration(
+                    marker.kwargs["timeout"], where=where, what="timeout"
+                ), "@pytest.mark.probe"
+            except ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        return self.options.timeout_s, self.options.timeout_origin
+
+    def _start_runahead(self, session: pytest.Session) -> None:
+        config = self.config
+        if (
+            self.options.in_order
+            or config.option.collectonly
+            or config.option.setuponly
+            or config.option.setupplan
+        ):
+            self.runahead.started = True
+            return
+        self._log_router.install()
+        self.ran_ahead = self.runahead.start(session.items, self.make_context)
+
+    def _route_output(self) -> None:
+        capture.wrap_std_streams()
+        if self.runahead.started:
+            self._log_router.guard_other_handlers()
+
+    def _record(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        call: pytest.CallInfo[None],
+        ctx: ProbeContext | None,
+    ) -> None:
+        record = self.records.get(item.nodeid)
+        if record is None:
+            record = self.records[item.nodeid] = ProbeRecord(
+                probe_id=item.nodeid, outcome="passed"
+            )
+        if ctx is not None:
+            record.exchanges = list(ctx.exchanges)
+            record.settings = list(ctx.settings)
+        if call.when == "call":
+            record.duration_s = report.duration
+            record.ran_ahead = (
+                item.nodeid in self._outcomes and ctx is not None and ctx.capture_output
+            )
+        if report.passed and record.outcome == "passed":
+            if hasattr(report, "wasxfail"):
+                record.outcome = "xpassed"
+            return
+        if report.skipped:
+            record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+            return
+        if report.failed and record.outcome in ("passed", "skipped"):
+            record.outcome = "failed" if call.when == "call" else "error"
+            exc = call.excinfo.value if call.excinfo is not None else None
+            record.diagnosis = diagnose(
+                exc, exchanges=record.exchanges, settings=record.settings
+            )
+
+
+def _reraise(outcome: Outcome) -> None:
+    """Raise the probe's own exception, as if its body had just run here."""
+    __tracebackhide__ = True
+    exc = outcome.exc
+    if exc is None:
+        return
+    if outcome.timed_out and exc.__traceback__ is None:
+        pytest.fail(str(exc), pytrace=False)
+    raise exc

@@ -1,0 +1,139 @@
+"""Where a target's settings come from, and the lookup that asks each source.
+
+A source answers one question, "what do you have for NAME?", with present,
+empty, absent or error, and can list the names it knows (for "did you mean").
+Sources are tried in the configured order; every answer is kept, so a missing
+setting is reported with every place it was looked for. One module per source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from sleuth.config import SourceSpec
+from sleuth.evidence import SettingLookup, SourceAnswer
+
+# kind -> "module:class"; a source module loads only when a target uses it.
+SOURCES = {
+    "app": "sleuth.settings.app:AppSource",
+    "dir": "sleuth.settings.directory:DirectorySource",
+    "dotenv": "sleuth.settings.dotenv:DotenvSource",
+    "env": "sleuth.settings.env:EnvSource",
+    "file": "sleuth.settings.files:FileSource",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Found:
+    """One source's answer. ``value`` is set only when ``state`` is present/empty."""
+
+    state: str  # "present", "empty", "absent", "error"
+    value: Any = None
+    detail: str = ""
+
+    @classmethod
+    def of(cls, value: Any, *, detail: str = "") -> Found:
+        if value is None:
+            return cls("absent", detail=detail)
+        if isinstance(value, str) and not value.strip():
+            return cls("empty", value, detail=detail)
+        return cls("present", value, detail=detail)
+
+
+class SettingSource(Protocol):
+    label: str
+    is_secret: bool
+
+    def lookup(self, name: str) -> Found: ...
+
+    def names(self) -> Iterable[str]: ...
+
+
+def build_source(spec: SourceSpec, *, root: Path) -> SettingSource:
+    """Instantiate the source a config entry describes."""
+    module_name, _, class_name = SOURCES[spec.kind].partition(":")
+    factory = getattr(importlib.import_module(module_name), class_name)
+    source: SettingSource = factory(spec, root=root)
+    return source
+
+
+SecretHook = Callable[[str, Any, SettingSource], None]
+
+
+class SettingsResolver:
+    """Looks names up across sources, in order. Safe to call from many threads.
+
+    Args:
+        on_value: told of every value any source returns (the secret registry
+            listens here, so a value is known before it can be printed).
+    """
+
+    def __init__(
+        self, sources: list[SettingSource], *, on_value: SecretHook | None = None
+    ) -> None:
+        self.sources = sources
+        self._on_value = on_value
+        self._lock = threading.Lock()
+
+    def lookup(self, name: str) -> tuple[Any, SettingLookup]:
+        """The value of the first source that has ``name``, and the full story."""
+        answers: list[SourceAnswer] = []
+        chosen: tuple[Found, SettingSource] | None = None
+        for source in self.sources:
+            found = _ask(source, name)
+            answers.append(
+                SourceAnswer(
+                    source=source.label, state=found.state, detail=found.detail
+                )
+            )
+            if found.state in ("present", "empty"):
+                if self._on_value is not None:
+                    self._on_value(name, found.value, source)
+                if chosen is None:
+                    chosen = (found, source)
+        if chosen is None:
+            lookup = SettingLookup(
+                name=name,
+                answers=tuple(answers),
+                found_in=None,
+                state="absent",
+                close_names=self.close_names(name),
+            )
+            return None, lookup
+        found, source = chosen
+        close = self.close_names(name) if found.state != "present" else ()
+        lookup = SettingLookup(
+            name=name,
+            answers=tuple(answers),
+            found_in=source.label,
+            state=found.state,
+            close_names=close,
+        )
+        return found.value, lookup
+
+    def close_names(self, name: str) -> tuple[str, ...]:
+        """Names that exist in some source and look like ``name``: typos, case."""
+        known: dict[str, str] = {}
+        for source in self.sources:
+            try:
+                for candidate in source.names():
+                    known.setdefault(candidate, source.label)
+            except Exception:  # noqa: S112 (a source that cannot list names offers none)
+                continue
+        known.pop(name, None)
+        folded = {candidate.upper(): candidate for candidate in known}
+        matches = difflib.get_close_matches(name.upper(), list(folded), n=3, cutoff=0.8)
+        return tuple(f"{folded[m]} ({known[folded[m]]})" for m in matches)
+
+
+def _ask(source: SettingSource, name: str) -> Found:
+    try:
+        return source.lookup(name)
+    except Exception as exc:  # a broken source is an answer, not a crash
+        return Found("error", detail=f"{type(exc).__name__}: {exc}")

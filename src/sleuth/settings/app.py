@@ -1,0 +1,53 @@
+"""Settings from the application's own function, e.g. ``my_app.config:get_setting``.
+
+The module is imported from the suite's directory, the way the app's tests
+import it, when the first setting is looked up. ``KeyError`` means absent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sleuth.config import SourceSpec
+from sleuth.settings import Found
+
+
+class AppSource:
+    def __init__(self, spec: SourceSpec, *, root: Path) -> None:
+        self.spec = spec
+        self.root = root
+        self.is_secret = bool(spec.options.get("secret", False))
+        self.label = f"app {spec.location}"
+        self._function: Callable[[str], Any] | None = None
+        self._lock = threading.Lock()
+
+    def _get_function(self) -> Callable[[str], Any]:
+        with self._lock:
+            if self._function is None:
+                module_name, _, attribute = self.spec.location.partition(":")
+                root = str(self.root)
+                if root not in sys.path:
+                    sys.path.insert(0, root)
+                target: Any = importlib.import_module(module_name)
+                for part in attribute.split("."):
+                    target = getattr(target, part)
+                if not callable(target):
+                    raise TypeError(f"{self.spec.location} is not callable")
+                self._function = target
+            return self._function
+
+    def lookup(self, name: str) -> Found:
+        function = self._get_function()
+        try:
+            value = function(name)
+        except KeyError:
+            return Found("absent", detail="raised KeyError")
+        return Found.of(value, detail="returned None" if value is None else "")
+
+    def names(self) -> Iterable[str]:
+        return []

@@ -1,0 +1,129 @@
+"""The ``target`` fixture: the system under investigation, one object per run.
+
+Helpers hang off it and are built when first used, so a suite that only reads
+settings never loads an HTTP stack. It is safe to use from many threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sleuth import context as _context
+from sleuth.config import substitute
+from sleuth.errors import ConfigError
+from sleuth.evidence import SettingLookup
+from sleuth.options import RunOptions
+from sleuth.settings import SettingsResolver, build_source
+
+if TYPE_CHECKING:
+    from sleuth.engine import Engine
+    from sleuth.probes.http import AsyncHttpClient, HttpClient
+    from sleuth.settings import SecretHook
+
+
+class Target:
+    """What probes ask questions of: ``target.http``, ``target.setting(name)``."""
+
+    def __init__(
+        self, options: RunOptions, engine: Engine, *, on_value: SecretHook | None = None
+    ) -> None:
+        self._options = options
+        self._config = options.target
+        self._engine = engine
+        self._on_value = on_value
+        self._lock = threading.Lock()
+        self._headers: Mapping[str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._config.name
+
+    @property
+    def base_url(self) -> str | None:
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return f"<Target {self.name!r} {self.base_url or '(no base_url)'}>"
+
+    # -- settings -----------------------------------------------------------
+
+    @functools.cached_property
+    def settings(self) -> SettingsResolver:
+        root = self._options.suite.root
+        return SettingsResolver(
+            [build_source(spec, root=root) for spec in self._config.sources],
+            on_value=self._on_value,
+        )
+
+    def setting(self, name: str) -> Any:
+        """The value of setting ``name`` from the first source that has it, or None.
+
+        Where it was looked for is recorded on the probe and shown if it fails.
+        """
+        return self.explain_setting(name)[0]
+
+    def explain_setting(self, name: str) -> tuple[Any, SettingLookup]:
+        """The value and the full story: every source's answer, close names."""
+        ctx = _context.current.get()
+        if ctx is not None:
+            with ctx.waiting_on(f"the settings sources for {name}"):
+                value, lookup = self.settings.lookup(name)
+            ctx.record_setting(lookup)
+        else:
+            value, lookup = self.settings.lookup(name)
+        return value, lookup
+
+    # -- HTTP ---------------------------------------------------------------
+
+    @functools.cached_property
+    def ahttp(self) -> AsyncHttpClient:
+        """HTTP for ``async def`` probes: ``await target.ahttp.get(path)``."""
+        from sleuth.probes.http import AsyncHttpClient, HttpSettings
+
+        config = self._config
+        timeout_origin = (
+            f"target {config.name!r} in {self._options.suite.display}"
+            if config.timeout_s is not None
+            else self._options.timeout_origin
+        )
+        settings = HttpSettings(
+            base_url=config.base_url,
+            headers=self._resolved_headers,
+            timeout_s=config.timeout_s,
+            timeout_origin=f"timeout from {timeout_origin}",
+            default_timeout_s=self._options.timeout_s,
+            target_name=config.name,
+        )
+        return AsyncHttpClient(settings, self._engine)
+
+    @functools.cached_property
+    def http(self) -> HttpClient:
+        """HTTP for ``def`` probes: ``target.http.get(path).status_code``."""
+        from sleuth.probes.http import HttpClient
+
+        return HttpClient(self.ahttp, self._engine, self._options.timeout_s)
+
+    def _resolved_headers(self) -> Mapping[str, str]:
+        with self._lock:
+            if self._headers is None:
+                self._headers = {
+                    key: substitute(
+                        value,
+                        {"setting": self._setting_for_reference},
+                        where=f"header {key!r} of {self._config.where}",
+                    )
+                    for key, value in self._config.headers.items()
+                }
+            return self._headers
+
+    def _setting_for_reference(self, name: str) -> str:
+        value, lookup = self.settings.lookup(name)
+        if lookup.is_missing:
+            raise ConfigError(
+                f"${{setting:{name}}} has no value. {lookup.describe()}",
+                where=self._config.where,
+            )
+        return str(value)
