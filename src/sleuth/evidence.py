@@ -7,7 +7,8 @@ everything recorded here passes through the scrubber before it is shown.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import datetime as _dt
+from collections.abc import Callable, Mapping
 
 BODY_EXCERPT_BYTES = 2048
 
@@ -126,3 +127,35 @@ def diagnose(
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class SettingSeen:
+    """A setting the run read: where it was found and whether it had a value.
+
+    The value is not here. ``RunRecord.fingerprint`` derives a keyed digest of
+    it for the history, so a change shows without the value ever being stored.
+    """
+
+    name: str
+    source: str | None  # the source that answered, None when absent everywhere
+    state: str  # present, empty, absent
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class RunRecord:
+    """One whole run, as outputs and the history store receive it."""
+
+    target: str
+    base_url: str | None
+    started_at: _dt.datetime
+    duration_s: float
+    exit_status: int
+    selection: list[str]
+    sleuth_version: str
+    probes: list[ProbeRecord]
+    settings: list[SettingSeen]
+    # Computes HMAC-SHA256(key, value) of a setting this run read, or None.
+    fingerprint: Callable[[bytes, str], str | None] = dataclasses.field(
+        default=lambda key, name: None, repr=False
+    )

@@ -25,7 +25,7 @@ from sleuth.config import load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
-from sleuth.evidence import ProbeRecord, diagnose
+from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, diagnose
 from sleuth.options import RunOptions, resolve
 from sleuth.reports import terminal
 from sleuth.runahead import RunAhead
@@ -51,7 +51,9 @@ class SleuthSession:
         self._outcomes: dict[str, Outcome] = {}
         self._log_router = capture.ProbeLogRouter()
         self._started_at: float | None = None
+        self.started_wall = timing.utcnow()
         self.ran_ahead = 0
+        self.run_record: RunRecord | None = None
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
@@ -173,6 +175,42 @@ class SleuthSession:
                     report.sections.append(("sleuth evidence", evidence))
         self._record(item, report, call, ctx)
         return report
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.run_record = self.build_run_record(int(exitstatus))
+
+    def build_run_record(self, exit_status: int) -> RunRecord:
+        """The whole run for outputs and the history: records, settings, metadata."""
+        from sleuth import __version__
+
+        wall = timing.monotonic() - self._started_at if self._started_at else 0.0
+        resolver = self.target.settings
+        seen = [
+            SettingSeen(name=name, source=lookup.found_in, state=lookup.state)
+            for name, lookup in sorted(resolver.looked_up.items())
+        ]
+        return RunRecord(
+            target=self.options.target.name,
+            base_url=self.options.target.base_url,
+            started_at=self.started_wall,
+            duration_s=wall,
+            exit_status=exit_status,
+            selection=self.selection(),
+            sleuth_version=str(__version__),
+            probes=list(self.records.values()),
+            settings=seen,
+            fingerprint=resolver.fingerprint,
+        )
+
+    def selection(self) -> list[str]:
+        """How this run chose its probes: paths and ids, -k, -m."""
+        option = self.config.option
+        chosen = [str(arg) for arg in self.config.args]
+        if getattr(option, "keyword", ""):
+            chosen.append(f"-k {option.keyword}")
+        if getattr(option, "markexpr", ""):
+            chosen.append(f"-m {option.markexpr}")
+        return chosen
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.records:

@@ -80,6 +80,10 @@ class SettingsResolver:
         self.sources = sources
         self._on_value = on_value
         self._lock = threading.Lock()
+        # What the run read, for the history: the last lookup of each name, and
+        # the value each used. Values stay in memory; only digests leave.
+        self.looked_up: dict[str, SettingLookup] = {}
+        self._used: dict[str, Any] = {}
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
@@ -98,6 +102,8 @@ class SettingsResolver:
                 if chosen is None:
                     chosen = (found, source)
         if chosen is None:
+            with self._lock:
+                self._used.pop(name, None)
             lookup = SettingLookup(
                 name=name,
                 answers=tuple(answers),
@@ -105,6 +111,8 @@ class SettingsResolver:
                 state="absent",
                 close_names=self.close_names(name),
             )
+            with self._lock:
+                self.looked_up[name] = lookup
             return None, lookup
         found, source = chosen
         close = self.close_names(name) if found.state != "present" else ()
@@ -115,7 +123,24 @@ class SettingsResolver:
             state=found.state,
             close_names=close,
         )
+        with self._lock:
+            self.looked_up[name] = lookup
+            self._used[name] = found.value
         return found.value, lookup
+
+    def fingerprint(self, key: bytes, name: str) -> str | None:
+        """HMAC-SHA256 of the value ``name`` last had, keyed; None if it had none."""
+        import hashlib
+        import hmac
+
+        with self._lock:
+            if name not in self._used:
+                return None
+            value = self._used[name]
+        data = (
+            value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
+        )
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def close_names(self, name: str) -> tuple[str, ...]:
         """Names that exist in some source and look like ``name``: typos, case."""

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sleuth.demo.server import BackgroundServer
+from tests.targetapp import Recorder, create_app
+
+REQUIRE_SERVICES_ENV = "SLEUTH_REQUIRE_SERVICES"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on the developer's shell: SLEUTH_* variables are cleared."""
+    for name in list(os.environ):
+        if name.startswith("SLEUTH_") and name != REQUIRE_SERVICES_ENV:
+            monkeypatch.delenv(name)
+
+
+class HttpTarget:
+    def __init__(self, server: BackgroundServer, recorder: Recorder) -> None:
+        self.server = server
+        self.recorder = recorder
+        self.url = server.url
+
+
+@pytest.fixture(scope="session")
+def _http_server() -> Iterator[HttpTarget]:
+    recorder = Recorder()
+    with BackgroundServer(create_app(recorder)) as server:
+        yield HttpTarget(server, recorder)
+
+
+@pytest.fixture
+def http_target(_http_server: HttpTarget) -> HttpTarget:
+    """A real HTTP server on a free loopback port; its counts start at zero."""
+    _http_server.recorder.reset()
+    return _http_server
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections are refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or, in CI, fail) when a local service is not reachable."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable at {host}:{port} ({exc})"
+    if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+        pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, http_target: HttpTarget):
+    """A sleuth suite in pytester's directory, aimed at the HTTP target."""
+
+    def make(config: str = "", **files: str) -> Path:
+        text = (
+            config
+            or f"""
+            targets:
+              local:
+                base_url: {http_target.url}
+                timeout: 5s
+        """
+        )
+        pytester.makefile(".yaml", sleuth=textwrap.dedent(text))
+        if files:
+            pytester.makepyfile(**{k: textwrap.dedent(v) for k, v in files.items()})
+        return pytester.path
+
+    return make

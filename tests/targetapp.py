@@ -1,0 +1,116 @@
+"""The tests' HTTP target: an ASGI app that counts what reaches it.
+
+Endpoints answer with a chosen status, after a chosen delay, with a chosen body,
+so tests can stage every kind of answer and check, at the server, what arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from typing import Any
+
+HANG_S = 60.0
+
+
+class Recorder:
+    """What reached the server: requests per (method, path), peak concurrency."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def enter(self, method: str, path: str) -> None:
+        with self._lock:
+            self.requests[(method, path)] += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def count(self, path: str, method: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                n
+                for (m, p), n in self.requests.items()
+                if p == path and (method is None or m == method)
+            )
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.requests.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.max_in_flight = self.in_flight
+
+
+def create_app(recorder: Recorder) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    async def status(request: Request) -> Response:
+        code = int(request.path_params["code"])
+        delay = float(request.query_params.get("delay", "0"))
+        if delay:
+            await asyncio.sleep(delay)
+        body = request.query_params.get("body", f"status {code}")
+        headers = {}
+        if "retry_after" in request.query_params:
+            headers["Retry-After"] = request.query_params["retry_after"]
+        return PlainTextResponse(body, status_code=code, headers=headers)
+
+    async def hang(request: Request) -> Response:
+        await asyncio.sleep(HANG_S)
+        return PlainTextResponse("too late")
+
+    async def echo(request: Request) -> Response:
+        body = await request.body()
+        return JSONResponse(
+            {
+                "method": request.method,
+                "headers": dict(request.headers),
+                "query": dict(request.query_params),
+                "body": body.decode("utf-8", "replace"),
+            }
+        )
+
+    async def big(request: Request) -> Response:
+        size = int(request.query_params.get("bytes", "10485760"))
+        return Response(b"x" * size, media_type="application/octet-stream")
+
+    async def redirect_loop(request: Request) -> Response:
+        return Response(status_code=302, headers={"Location": "/redirect-loop"})
+
+    routes = [
+        Route(
+            "/status/{code:int}",
+            status,
+            methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+        ),
+        Route("/hang", hang),
+        Route("/echo", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/big", big),
+        Route("/redirect-loop", redirect_loop),
+    ]
+    app = Starlette(routes=routes)
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        recorder.enter(scope["method"], scope["path"])
+        try:
+            await app(scope, receive, send)
+        finally:
+            recorder.leave()
+
+    return counting
