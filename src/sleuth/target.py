@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sleuth import context as _context
-from sleuth.config import substitute
+from sleuth.config import did_you_mean, substitute
 from sleuth.errors import ConfigError
 from sleuth.evidence import SettingLookup
 from sleuth.options import RunOptions
@@ -105,6 +105,36 @@ class Target:
         from sleuth.probes.http import HttpClient
 
         return HttpClient(self.ahttp, self._engine, self._options.timeout_s)
+
+    # -- dependencies ---------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        # target.postgres, target.redis, ...: one per kind in sleuth.probes.KINDS
+        from sleuth.probes import KINDS
+
+        if not name.startswith("_") and name in KINDS:
+            return functools.partial(self.dependency, name)
+        raise AttributeError(
+            f"'Target' has no attribute {name!r}. Dependency helpers: "
+            f"{', '.join(sorted(KINDS)) or 'none'}.{did_you_mean(name, KINDS)}"
+        )
+
+    def dependency(self, kind: str, name: str | None = None, /, **options: Any) -> Any:
+        """The ``kind`` helper for the service ``name`` in the config, or for
+        the address in ``options`` (``dsn=``, ``url=``, ``host=``...)."""
+        from sleuth.probes import ProbeEnv, load_kind
+
+        env = ProbeEnv(
+            engine=self._engine,
+            target=self._config,
+            default_timeout_s=self._options.timeout_s,
+            suite_display=self._options.suite.display,
+            interpolate=self._interpolate_settings,
+        )
+        return load_kind(kind)(env, name, **options)
+
+    def _interpolate_settings(self, text: str, where: str) -> str:
+        return substitute(text, {"setting": self._setting_for_reference}, where=where)
 
     def _resolved_headers(self) -> Mapping[str, str]:
         with self._lock:
