@@ -22,16 +22,20 @@ class Recorder:
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        # Requests from before a reset (a test's hung ones) do not count after it.
+        self.generation = 0
 
-    def enter(self, method: str, path: str) -> None:
+    def enter(self, method: str, path: str) -> int:
         with self._lock:
             self.requests[(method, path)] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return self.generation
 
-    def leave(self) -> None:
+    def leave(self, generation: int) -> None:
         with self._lock:
-            self.in_flight -= 1
+            if generation == self.generation:
+                self.in_flight -= 1
 
     def count(self, path: str, method: str | None = None) -> int:
         with self._lock:
@@ -48,7 +52,9 @@ class Recorder:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
-            self.max_in_flight = self.in_flight
+            self.generation += 1
+            self.in_flight = 0
+            self.max_in_flight = 0
 
 
 def create_app(recorder: Recorder) -> Any:
@@ -107,10 +113,10 @@ def create_app(recorder: Recorder) -> Any:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        recorder.enter(scope["method"], scope["path"])
+        generation = recorder.enter(scope["method"], scope["path"])
         try:
             await app(scope, receive, send)
         finally:
-            recorder.leave()
+            recorder.leave(generation)
 
     return counting

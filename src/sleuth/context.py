@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from sleuth import timing
 from sleuth.evidence import Exchange, SettingLookup
 
+BUDGET_REASON = "the run budget ran out"
+
 
 @dataclasses.dataclass(slots=True, kw_only=True, eq=False)
 class ProbeContext:
@@ -39,6 +41,8 @@ class ProbeContext:
     log_records: list[logging.LogRecord] = dataclasses.field(default_factory=list)
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
+    budget_deadline: float = math.inf
+    _credited: set[tuple[float, float]] = dataclasses.field(default_factory=set)
     _waiting: list[str] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -46,15 +50,30 @@ class ProbeContext:
         """Start the clock: the deadline is the timeout, or the run's budget."""
         now = timing.monotonic()
         self.started_at = now
+        self.budget_deadline = budget_deadline
         own = now + self.timeout_s
         if budget_deadline < own:
             self.deadline = budget_deadline
-            self.deadline_reason = "the run budget ran out"
+            self.deadline_reason = BUDGET_REASON
         else:
             self.deadline = own
             self.deadline_reason = (
-                f"timeout {self.timeout_s:g} s from {self.timeout_origin}"
+                "the default timeout"
+                if self.timeout_origin == "default"
+                else f"timeout from {self.timeout_origin}"
             )
+
+    def credit(self, window: tuple[float, float]) -> None:
+        """Give back the part of ``window`` this probe spent waiting on sleuth's
+        own set-up (loading a client library), not on the target. Once each."""
+        if self.started_at is None or window in self._credited:
+            return
+        with self._lock:
+            self._credited.add(window)
+            start, end = window
+            overlap = min(end, timing.monotonic()) - max(start, self.started_at)
+            if overlap > 0:
+                self.deadline = min(self.deadline + overlap, self.budget_deadline)
 
     def remaining(self) -> float:
         if self.started_at is None:
@@ -91,17 +110,16 @@ class ProbeContext:
             self.settings.append(lookup)
 
     def timeout_message(self, *, waiting_on: str | None = None) -> str:
+        """``timed out after 2.0 s waiting for GET url (timeout from sleuth.yaml)``."""
         waiting_on = waiting_on or self.waiting_description()
-        after = self.elapsed() if self.started_at is not None else self.timeout_s
-        limit = self.timeout_s if self.deadline_reason.startswith("timeout") else after
-        message = f"timed out after {limit:.1f} s"
-        if self.deadline_reason and not self.deadline_reason.startswith("timeout"):
-            message += f" ({self.deadline_reason})"
+        budget = self.deadline_reason == BUDGET_REASON
+        limit = self.elapsed() if budget else self.timeout_s
+        reason = f" ({self.deadline_reason})" if self.deadline_reason else ""
         if waiting_on:
-            return f"{message} waiting for {waiting_on}"
+            return f"timed out after {limit:.1f} s waiting for {waiting_on}{reason}"
         return (
-            f"{message}; it was not waiting on the target "
-            f"(its own code was still running)"
+            f"timed out after {limit:.1f} s{reason}; it was not waiting on the "
+            f"target: its own code was still running"
         )
 
 

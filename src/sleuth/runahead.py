@@ -90,6 +90,8 @@ class RunAhead:
         params = callspec.params if callspec is not None else {}
         values: dict[str, Any] = {}
         for name in item.fixturenames:
+            if name == "request" and name not in info.argnames:
+                continue  # asked for by a session fixture (ours, say), not the test
             fixturedefs = info.name2fixturedefs.get(name)
             if not fixturedefs:
                 return None  # "request", or an unknown fixture pytest will report

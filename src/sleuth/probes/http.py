@@ -204,6 +204,7 @@ class AsyncHttpClient:
             else self._settings.timeout_origin
         )
         session = self._session()
+        self._engine.credit_setup(ctx)
         trace = _Timings()
         started = timing.perf_counter()
         try:
