@@ -1,0 +1,181 @@
+"""Each settings source answers present, empty, absent or error, and lists names."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sleuth.config import SourceSpec
+from sleuth.errors import ConfigError
+from sleuth.settings import SettingsResolver, build_source
+
+
+def source(kind: str, location: str = "", root: Path | None = None, **options):
+    spec = SourceSpec(
+        kind=kind, location=location, options=options, where="sleuth.yaml line 3"
+    )
+    return build_source(spec, root=root or Path("."))
+
+
+def test_env_source_reads_the_environment_with_a_prefix(monkeypatch):
+    monkeypatch.setenv("APP_TOKEN", "t-1")
+    monkeypatch.setenv("APP_EMPTY", " ")
+    env = source("env", prefix="APP_")
+    assert env.label == "environment (prefix APP_)"
+    assert env.lookup("TOKEN").state == "present"
+    assert env.lookup("TOKEN").value == "t-1"
+    assert env.lookup("EMPTY").state == "empty"
+    assert env.lookup("MISSING").state == "absent"
+    assert "TOKEN" in env.names()
+
+
+def test_dotenv_source(tmp_path):
+    (tmp_path / ".env").write_text('A=1\nexport B="two words"\nC=\nD\n# E=5\n')
+    dotenv = source("dotenv", ".env", root=tmp_path)
+    assert dotenv.lookup("A").value == "1"
+    assert dotenv.lookup("B").value == "two words"
+    assert dotenv.lookup("C").state == "empty"
+    assert dotenv.lookup("D").state == "empty"
+    assert dotenv.lookup("E").state == "absent"
+    assert sorted(dotenv.names()) == ["A", "B", "C", "D"]
+
+
+def test_dotenv_source_without_its_file_says_where_it_looked(tmp_path):
+    found = source("dotenv", "prod.env", root=tmp_path).lookup("A")
+    assert found.state == "absent"
+    assert found.detail == f"no file at {tmp_path / 'prod.env'}"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        pytest.param(
+            "settings.yaml", "database:\n  url: pg://x\nflag: true\n", id="yaml"
+        ),
+        pytest.param(
+            "settings.toml", 'flag = true\n\n[database]\nurl = "pg://x"\n', id="toml"
+        ),
+        pytest.param(
+            "settings.json",
+            json.dumps({"database": {"url": "pg://x"}, "flag": True}),
+            id="json",
+        ),
+        pytest.param(
+            "settings.ini",
+            "[DEFAULT]\nflag = true\n\n[database]\nurl = pg://x\n",
+            id="ini",
+        ),
+    ],
+)
+def test_config_file_sources_read_dotted_keys(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    file = source("file", name, root=tmp_path)
+    assert file.lookup("database.url").value == "pg://x"
+    assert file.lookup("flag").state == "present"
+    assert file.lookup("database.password").state == "absent"
+    assert "database.url" in file.names()
+
+
+def test_config_file_of_unknown_format_is_a_config_error(tmp_path):
+    with pytest.raises(
+        ConfigError,
+        match=r"sleuth.yaml line 3: cannot tell the format of 'settings.xml'",
+    ):
+        source("file", "settings.xml", root=tmp_path)
+
+
+def test_directory_source_reads_one_file_per_setting(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "DB_PASSWORD").write_text("hunter2\n")
+    (secrets / "EMPTY").write_text("")
+    (secrets / "..data").mkdir()  # what a Kubernetes mount looks like
+    directory = source("dir", "secrets", root=tmp_path)
+    assert directory.is_secret
+    assert directory.lookup("DB_PASSWORD").value == "hunter2"
+    assert directory.lookup("EMPTY").state == "empty"
+    assert directory.lookup("../etc/passwd").state == "absent"
+    assert sorted(directory.names()) == ["DB_PASSWORD", "EMPTY"]
+
+
+def test_app_source_calls_the_apps_own_function(tmp_path):
+    package = tmp_path / "shop_app_for_test"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "config.py").write_text(
+        textwrap.dedent(
+            """
+            SETTINGS = {"A": "1", "E": ""}
+
+            def get_setting(name):
+                if name == "BOOM":
+                    raise RuntimeError("vault is down")
+                if name == "K":
+                    raise KeyError(name)
+                return SETTINGS.get(name)
+            """
+        )
+    )
+    app = source("app", "shop_app_for_test.config:get_setting", root=tmp_path)
+    assert app.lookup("A").value == "1"
+    assert app.lookup("E").state == "empty"
+    assert (app.lookup("Z").state, app.lookup("Z").detail) == (
+        "absent",
+        "returned None",
+    )
+    assert (app.lookup("K").state, app.lookup("K").detail) == (
+        "absent",
+        "raised KeyError",
+    )
+    resolver = SettingsResolver([app])
+    value, lookup = resolver.lookup("BOOM")
+    assert value is None
+    assert lookup.answers[0].state == "error"
+    assert lookup.answers[0].detail == "RuntimeError: vault is down"
+
+
+def test_app_source_that_cannot_be_imported_is_an_error_answer(tmp_path):
+    resolver = SettingsResolver([source("app", "no_such_module_x:get", root=tmp_path)])
+    value, lookup = resolver.lookup("A")
+    assert value is None
+    assert lookup.describe() == (
+        "A: missing. Looked in app no_such_module_x:get: error "
+        "(ModuleNotFoundError: No module named 'no_such_module_x')."
+    )
+
+
+def test_resolver_tries_sources_in_order_and_keeps_every_answer(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("FEATURE_FLAGX=on\nCACHE_HOST=cache\n")
+    monkeypatch.setenv("CACHE_HOST", "from-env")
+    resolver = SettingsResolver(
+        [source("env"), source("dotenv", ".env", root=tmp_path)]
+    )
+    value, lookup = resolver.lookup("CACHE_HOST")
+    assert value == "from-env"
+    assert lookup.found_in == "environment"
+    assert [a.state for a in lookup.answers] == ["present", "present"]
+    value, lookup = resolver.lookup("FEATURE_FLAG_X")
+    assert value is None
+    assert lookup.describe() == (
+        "FEATURE_FLAG_X: missing. Looked in environment: absent; dotenv .env: absent. "
+        "Close names that exist: FEATURE_FLAGX (dotenv .env)."
+    )
+
+
+def test_fingerprints_are_keyed_and_change_with_the_value(monkeypatch):
+    resolver = SettingsResolver([source("env")])
+    monkeypatch.setenv("SLEUTH_FP_TEST", "v1")
+    resolver.lookup("SLEUTH_FP_TEST")
+    first = resolver.fingerprint(b"key-1", "SLEUTH_FP_TEST")
+    assert first is not None
+    assert len(first) == 64
+    assert resolver.fingerprint(b"key-2", "SLEUTH_FP_TEST") != first
+    monkeypatch.setenv("SLEUTH_FP_TEST", "v2")
+    resolver.lookup("SLEUTH_FP_TEST")
+    assert resolver.fingerprint(b"key-1", "SLEUTH_FP_TEST") != first
+    monkeypatch.delenv("SLEUTH_FP_TEST")
+    resolver.lookup("SLEUTH_FP_TEST")
+    assert resolver.fingerprint(b"key-1", "SLEUTH_FP_TEST") is None
