@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from sleuth.errors import ConfigError
 
-Path_ = tuple[str | int, ...]
+if TYPE_CHECKING:
+    import yaml
 
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+Path_ = tuple[str | int, ...]
 
 
 class Lines:
@@ -62,9 +58,12 @@ def load(path: Path, *, display: str | None = None) -> tuple[Any, Lines]:
 
 
 def loads(text: str, *, display: str) -> tuple[Any, Lines]:
+    import yaml  # here, not at import: the plugin loads in every pytest run
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml if built
     lines = Lines(display)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{display} line {mark.line + 1}" if mark else display
@@ -83,6 +82,8 @@ def _build(
     lines: Lines,
     constructor: yaml.constructor.SafeConstructor,
 ) -> Any:
+    import yaml
+
     lines.set(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}

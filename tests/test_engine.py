@@ -1,0 +1,232 @@
+"""The engine runs bodies concurrently under deadlines; no pytest involved."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from sleuth.context import ProbeContext, current
+from sleuth.engine import Engine, Job, bounded
+from sleuth.errors import ProbeTimeout, SleuthError
+
+
+@pytest.fixture
+def engine():
+    engine = Engine(workers=8)
+    yield engine
+    engine.close()
+
+
+def job(func, timeout_s=5.0, **kwargs) -> Job:
+    return Job(
+        ctx=ProbeContext(probe_id=func.__name__, timeout_s=timeout_s),
+        func=func,
+        kwargs=kwargs,
+    )
+
+
+def test_sync_jobs_run_concurrently_on_workers(engine):
+    barrier = threading.Barrier(4, timeout=5)
+
+    def meet(n):
+        barrier.wait()  # only returns when all four run at the same time
+        return n
+
+    jobs = [job(meet, n=n) for n in range(4)]
+    engine.start(jobs)
+    outcomes = [engine.wait(j) for j in jobs]
+    assert [o.exc for o in outcomes] == [None] * 4
+
+
+def test_pool_size_bounds_concurrency(engine):
+    small = Engine(workers=2)
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def work():
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(0.2)
+        with lock:
+            running -= 1
+
+    jobs = [job(work) for _ in range(6)]
+    small.start(jobs)
+    for j in jobs:
+        small.wait(j)
+    small.close()
+    assert peak == 2
+
+
+def test_exceptions_are_kept_with_their_traceback(engine):
+    def fails():
+        raise ValueError("bad answer")
+
+    j = job(fails)
+    engine.start([j])
+    outcome = engine.wait(j)
+    assert isinstance(outcome.exc, ValueError)
+    assert outcome.exc.__traceback__ is not None
+
+
+def test_async_jobs_run_on_the_loop_with_their_context(engine):
+    seen = []
+
+    async def probe(n):
+        await asyncio.sleep(0.01)
+        ctx = current.get()
+        assert ctx is not None
+        seen.append((n, ctx.probe_id))
+
+    jobs = [job(probe, n=n) for n in range(3)]
+    engine.start(jobs)
+    for j in jobs:
+        assert engine.wait(j).exc is None
+    assert sorted(seen) == [(0, "probe"), (1, "probe"), (2, "probe")]
+
+
+def test_stuck_sync_job_is_declared_timed_out_at_its_deadline(engine):
+    stop = threading.Event()
+
+    def stuck():
+        stop.wait(30)
+
+    j = job(stuck, timeout_s=0.2)
+    engine.start([j])
+    outcome = engine.wait(j)
+    stop.set()
+    assert outcome.timed_out
+    assert isinstance(outcome.exc, ProbeTimeout)
+    assert "its own code was still running" in str(outcome.exc)
+
+
+def test_async_job_past_its_deadline_is_cancelled(engine):
+    cancelled = threading.Event()
+
+    async def sleeper():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    j = job(sleeper, timeout_s=0.2)
+    engine.start([j])
+    outcome = engine.wait(j)
+    assert outcome.timed_out
+    assert str(outcome.exc).startswith("timed out after 0.2 s")
+    assert cancelled.wait(2)
+
+
+def test_call_runs_a_coroutine_for_a_sync_probe_and_bounds_it(engine):
+    ctx = ProbeContext(probe_id="p", timeout_s=0.3)
+    ctx.start()
+
+    async def slow():
+        await bounded(asyncio.sleep(30), ctx=ctx, what="the slow thing")
+
+    with pytest.raises(
+        ProbeTimeout, match=r"^timed out after 0.3 s waiting for the slow thing"
+    ):
+        engine.call(slow(), ctx=ctx)
+
+    async def quick():
+        return 42
+
+    assert engine.call(quick(), ctx=ProbeContext(probe_id="q", timeout_s=1)) == 42
+
+
+def test_bounded_names_its_own_shorter_limit(engine):
+    ctx = ProbeContext(probe_id="p", timeout_s=10)
+    ctx.start()
+
+    async def slow():
+        await bounded(
+            asyncio.sleep(30),
+            ctx=ctx,
+            what="GET /x",
+            timeout_s=0.2,
+            timeout_origin="request timeout",
+        )
+
+    with pytest.raises(
+        ProbeTimeout,
+        match=r"^timed out after 0.2 s waiting for GET /x \(request timeout\)$",
+    ):
+        engine.call(slow(), ctx=ctx)
+
+
+def test_call_from_the_loop_thread_is_refused(engine):
+    async def probe():
+        async def inner():
+            return 1
+
+        engine.call(inner(), ctx=ProbeContext(probe_id="p", timeout_s=1))
+
+    j = job(probe)
+    engine.start([j])
+    outcome = engine.wait(j)
+    assert isinstance(outcome.exc, SleuthError)
+    assert "would stall every other probe" in str(outcome.exc)
+
+
+def test_budget_caps_every_deadline():
+    engine = Engine(workers=4, budget_s=0.3)
+    stop = threading.Event()
+    jobs = [job(lambda: stop.wait(30), timeout_s=30) for _ in range(2)]
+    engine.start(jobs)
+    outcomes = [engine.wait(j) for j in jobs]
+    stop.set()
+    engine.close()
+    assert all(o.timed_out for o in outcomes)
+    assert all("(the run budget ran out)" in str(o.exc) for o in outcomes)
+
+
+def test_setup_time_is_credited_back_to_waiting_probes(engine):
+    ctx = ProbeContext(probe_id="p", timeout_s=5)
+    ctx.start()
+    assert ctx.started_at is not None
+    ctx.started_at -= 2  # as if it started two seconds ago
+    ctx.deadline -= 2
+    before = ctx.deadline
+    window = (ctx.started_at - 0.5, ctx.started_at + 0.25)  # library loading
+    ctx.credit(window)
+    assert ctx.deadline == pytest.approx(before + 0.25)
+    ctx.credit(window)  # once per window
+    assert ctx.deadline == pytest.approx(before + 0.25)
+
+
+def test_returning_a_coroutine_from_a_def_probe_is_an_error(engine):
+    async def coro():
+        return None
+
+    j = job(lambda: coro())
+    engine.start([j])
+    outcome = engine.wait(j)
+    assert "write it as 'async def'" in str(outcome.exc)
+
+
+def test_resources_close_with_the_engine():
+    engine = Engine(workers=1)
+    closed = []
+
+    async def open_resource():
+        def factory():
+            async def closer():
+                closed.append(True)
+
+            engine.on_close(closer)
+            return object()
+
+        return engine.resource("r", factory) is engine.resource("r", factory)
+
+    same = engine.call(open_resource(), ctx=ProbeContext(probe_id="p", timeout_s=1))
+    engine.close()
+    assert same
+    assert closed == [True]

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import sleuth
+
+
+def test_all_is_sorted_and_complete():
+    assert sleuth.__all__ == sorted(sleuth.__all__)
+    public = {
+        name
+        for name, value in vars(sleuth).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and name != "annotations"  # from __future__
+    }
+    assert public == set(sleuth.__all__)
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    assert sleuth.__version__ == version("sleuth")
+
+
+def test_importing_sleuth_and_its_plugin_loads_no_client_library():
+    code = (
+        "import sys, sleuth, sleuth.plugin\n"
+        "heavy = {'aiohttp', 'sqlalchemy', 'rich', 'psycopg', 'redis', 'starlette', 'httpx', 'yaml'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

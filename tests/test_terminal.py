@@ -1,0 +1,74 @@
+"""The sleuth terminal section and evidence, compared as exact text."""
+
+from __future__ import annotations
+
+from sleuth.evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
+from sleuth.reports.terminal import render_evidence, render_summary
+
+LOOKUP = SettingLookup(
+    name="FEATURE_FLAG_X",
+    answers=(
+        SourceAnswer(source="environment", state="absent"),
+        SourceAnswer(source="dotenv .env", state="absent"),
+    ),
+    found_in=None,
+    state="absent",
+    close_names=("FEATURE_FLAGX (dotenv .env)",),
+)
+EXCHANGE = Exchange(
+    kind="http",
+    request="GET http://api/orders",
+    status=500,
+    reason="Internal Server Error",
+    headers={"content-type": "text/plain"},
+    body_excerpt="Internal Server Error\nKeyError: 'FEATURE_FLAG_X'\n",
+    body_bytes=48,
+    remote="127.0.0.1:8000",
+    timings_ms={"connect": 0.5, "first_byte": 2.25, "total": 3.0},
+)
+
+
+def test_evidence_under_a_failure():
+    assert render_evidence([EXCHANGE], [LOOKUP]).splitlines() == [
+        "setting FEATURE_FLAG_X: missing. Looked in environment: absent; dotenv .env: absent. "
+        "Close names that exist: FEATURE_FLAGX (dotenv .env).",
+        "GET http://api/orders -> 500 Internal Server Error (3 ms) from 127.0.0.1:8000",
+        "  timings: connect 0.5 ms, first_byte 2.2 ms",
+        "  content-type: text/plain",
+        "  body: Internal Server Error",
+        "        KeyError: 'FEATURE_FLAG_X'",
+    ]
+
+
+def test_summary_counts_slowest_and_diagnoses():
+    records = [
+        ProbeRecord(probe_id="t.py::a", outcome="passed", duration_s=0.004),
+        ProbeRecord(
+            probe_id="t.py::b",
+            outcome="failed",
+            duration_s=2.0,
+            diagnosis="timed out after 2.0 s waiting for GET http://api/slow",
+        ),
+        ProbeRecord(
+            probe_id="t.py::c",
+            outcome="failed",
+            duration_s=0.01,
+            diagnosis="FEATURE_FLAG_X: missing.",
+        ),
+        ProbeRecord(probe_id="t.py::d", outcome="skipped"),
+    ]
+    lines = render_summary(
+        records, target="prod", base_url="http://api", wall_s=2.1, ran_ahead=3
+    )
+    assert lines == [
+        "target prod http://api: 4 probes in 2.10 s: 2 failed, 1 passed, 1 skipped (3 ran at once)",
+        "slowest:",
+        "     2.00 s  t.py::b",
+        "     0.01 s  t.py::c",
+        "     4.0 ms  t.py::a",
+        "what failed:",
+        "  t.py::b",
+        "      timed out after 2.0 s waiting for GET http://api/slow",
+        "  t.py::c",
+        "      FEATURE_FLAG_X: missing.",
+    ]
