@@ -107,16 +107,22 @@ def create_app(recorder: Recorder) -> Any:
         Route("/big", big),
         Route("/redirect-loop", redirect_loop),
     ]
-    app = Starlette(routes=routes)
+    return counting(Starlette(routes=routes), recorder)
 
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
+
+def counting(app: Any, recorder: Recorder, *, delay_s: float = 0.0) -> Any:
+    """Wrap an ASGI app so the recorder sees every request (after ``delay_s``)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         generation = recorder.enter(scope["method"], scope["path"])
         try:
+            if delay_s:
+                await asyncio.sleep(delay_s)
             await app(scope, receive, send)
         finally:
             recorder.leave(generation)
 
-    return counting
+    return wrapped

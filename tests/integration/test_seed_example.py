@@ -1,0 +1,89 @@
+"""The seed article's suite runs under `sleuth run` unchanged, its probes at once;
+and again rewritten to use `target`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleuth.demo.app import create_app
+from sleuth.demo.server import BackgroundServer
+from tests.targetapp import Recorder, counting
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "seed"
+APP_SETTINGS = {"DATABASE_URL": "postgresql://shop@db/shop", "CACHE_HOST": "cache"}
+
+
+@pytest.fixture
+def shop(tmp_path):
+    recorder = Recorder()
+    app = counting(create_app(APP_SETTINGS), recorder, delay_s=0.3)
+    with BackgroundServer(app) as server:
+        suite = tmp_path / "seed"
+        shutil.copytree(EXAMPLE, suite)
+        yield server, recorder, suite
+
+
+def sleuth_run(suite: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLEUTH_", "FEATURE", "API_KEY"))
+    }
+    env["MY_APP_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", *args, "-p", "no:cacheprovider"],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_seed_suite_runs_unchanged_with_its_probes_at_once(shop):
+    server, recorder, suite = shop
+    original = (EXAMPLE / "test_api.py").read_text()
+    assert "from my_app import api" in original and "target" not in original
+    result = sleuth_run(suite, server.url, "test_api.py", "-v")
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert (
+        "test_api.py::test_critical_settings_are_present[FEATURE_FLAG_X] FAILED" in out
+    )
+    assert (
+        "AssertionError: Critical setting 'FEATURE_FLAG_X' is missing or None." in out
+    )
+    assert "1 failed, 6 passed" in out
+    assert "(7 ran at once)" in out
+    # At the server: the three endpoint probes were all in flight together.
+    assert recorder.max_in_flight == 3
+    assert recorder.count("/users", "POST") == 1
+
+
+def test_rewritten_seed_is_read_only_until_writes_are_allowed(shop):
+    server, recorder, suite = shop
+    result = sleuth_run(suite, server.url, "target")
+    out = result.stdout
+    assert "3 failed, 4 passed" in out, out
+    assert (
+        "refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this run does not have --allow-writes."
+        in out
+    )
+    assert (
+        "FEATURE_FLAG_X: missing. Looked in environment: absent; "
+        "app my_app.config:get_setting: absent (returned None)."
+    ) in out
+    assert recorder.count("/users", "POST") == 0
+    assert recorder.count("/items", "POST") == 0
+
+    recorder.reset()
+    result = sleuth_run(suite, server.url, "target", "--allow-writes")
+    assert "1 failed, 6 passed" in result.stdout, result.stdout
+    assert recorder.count("/users", "POST") == 1
+    assert recorder.max_in_flight == 3
