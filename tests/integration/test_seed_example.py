@@ -49,7 +49,8 @@ def sleuth_run(suite: Path, url: str, *args: str) -> subprocess.CompletedProcess
 def test_seed_suite_runs_unchanged_with_its_probes_at_once(shop):
     server, recorder, suite = shop
     original = (EXAMPLE / "test_api.py").read_text()
-    assert "from my_app import api" in original and "target" not in original
+    assert "from my_app import api" in original
+    assert "target" not in original
     result = sleuth_run(suite, server.url, "test_api.py", "-v")
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
