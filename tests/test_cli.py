@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from sleuth.cli import main, translate_run_args
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--target", "prod", "-k", "x"], ["--sleuth-target", "prod", "-k", "x"]),
+        (["--target=prod"], ["--sleuth-target=prod"]),
+        (
+            ["--timeout", "2s", "--budget", "30s"],
+            ["--sleuth-timeout", "2s", "--budget", "30s"],
+        ),
+        (["--allow-writes", "tests/x.py::t"], ["--allow-writes", "tests/x.py::t"]),
+        (
+            ["--workers=8", "--config", "s.yaml"],
+            ["--sleuth-workers=8", "--sleuth-config", "s.yaml"],
+        ),
+    ],
+)
+def test_run_short_options_become_pytest_options(args, expected):
+    assert translate_run_args(args) == expected
+
+
+def test_run_help_mentions_pytest_options():
+    result = CliRunner().invoke(main, ["run", "--help"])
+    assert result.exit_code == 0
+    assert "Every pytest option is accepted too" in result.output
+    assert "--target" in result.output
+
+
+def test_run_without_a_suite_still_runs_pytest(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "1 passed" in result.stdout
+
+
+def test_demo_diagnoses_its_staged_incident(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert out.count("[found]") == 3
+    assert (
+        "FEATURE_FLAG_X: missing. Looked in environment (prefix SHOP_): absent; dotenv deploy.env: absent. Close names that exist: FEATURE_FLAGX (dotenv deploy.env)."
+        in out
+    )
+    assert "/orders -> 500 Internal Server Error" in out
+    assert "timed out after 2.0 s waiting for GET http://127.0.0.1:" in out
+    assert "and 6 probes found the rest healthy." in out
+    assert "Traceback" not in result.stderr
