@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job
 
-ContextFactory = Callable[[pytest.Function], ProbeContext]
+ContextFactory = Callable[[pytest.Item], ProbeContext]
+
+
+class ProbeItem(Protocol):
+    """An item that is not a test function but is a probe (a probe table row).
+
+    ``sleuth_body`` gives the body to run and its arguments; its ``runtest``
+    calls ``SleuthSession.run_probe`` with them.
+    """
+
+    def sleuth_body(self) -> tuple[Callable[..., Any], dict[str, Any]]: ...
 
 
 def _is_direct_param(fixturedef: pytest.FixtureDef[Any]) -> bool:
@@ -26,7 +36,7 @@ def _is_direct_param(fixturedef: pytest.FixtureDef[Any]) -> bool:
     return getattr(fixturedef.func, "__name__", "") == "get_direct_param_fixture_func"
 
 
-def _will_be_skipped(item: pytest.Function) -> bool:
+def _will_be_skipped(item: pytest.Item) -> bool:
     """Would pytest skip this item at setup (skip, skipif, xfail(run=False))?"""
     if item.get_closest_marker("skip") is not None:
         return True
@@ -64,18 +74,32 @@ class RunAhead:
         self.started = True
         jobs = []
         for item in items:
-            if not isinstance(item, pytest.Function) or _will_be_skipped(item):
+            body = self.body(item)
+            if body is None:
                 continue
-            kwargs = self.arguments(item)
-            if kwargs is None:
-                continue
+            func, kwargs = body
             ctx = make_context(item)
             ctx.capture_output = True
-            job = Job(ctx=ctx, func=item.obj, kwargs=kwargs)
+            job = Job(ctx=ctx, func=func, kwargs=kwargs)
             self._jobs[item.nodeid] = job
             jobs.append(job)
         self._engine.start(jobs)
         return len(jobs)
+
+    def body(
+        self, item: pytest.Item
+    ) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+        """What to run ahead for ``item``, or None when it must run in order."""
+        if _will_be_skipped(item):
+            return None
+        sleuth_body = getattr(item, "sleuth_body", None)
+        if sleuth_body is not None:
+            body: tuple[Callable[..., Any], dict[str, Any]] = sleuth_body()
+            return body
+        if not isinstance(item, pytest.Function):
+            return None
+        kwargs = self.arguments(item)
+        return None if kwargs is None else (item.obj, kwargs)
 
     def take(self, item: pytest.Item) -> Job | None:
         """The job started for ``item``; a rerun of the same item runs in order."""

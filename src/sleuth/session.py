@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import unittest
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +123,32 @@ class SleuthSession:
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         if isinstance(getattr(pyfuncitem, "instance", None), unittest.TestCase):
             return None
-        nodeid = pyfuncitem.nodeid
-        job = self.runahead.take(pyfuncitem)
+        kwargs = {
+            arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames
+        }
+        self.run_probe(pyfuncitem, pyfuncitem.obj, kwargs)
+        return True
+
+    def run_probe(
+        self, item: pytest.Item, func: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> None:
+        """The call phase of a probe: replay its outcome if it ran ahead, else
+        run it now (async ones on the engine's loop) under its deadline.
+
+        Items other than test functions (probe table rows) call this from
+        their ``runtest``.
+        """
+        __tracebackhide__ = True
+        nodeid = item.nodeid
+        job = self.runahead.take(item)
         if job is not None:
             outcome = self.engine.wait(job)
             self._contexts[nodeid] = job.ctx
             self._outcomes[nodeid] = outcome
             capture.replay(job.ctx)
             _reraise(outcome)
-            return True
-        ctx = self.make_context(pyfuncitem)
+            return
+        ctx = self.make_context(item)
         self._contexts[nodeid] = ctx
         if timing.monotonic() > self.engine.budget_deadline:
             pytest.fail(
@@ -140,23 +156,17 @@ class SleuthSession:
                 f"({self.options.budget_origin}) was spent before pytest reached it",
                 pytrace=False,
             )
-        kwargs = {
-            arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames
-        }
-        if inspect.iscoroutinefunction(pyfuncitem.obj):
-            outcome = self.engine.run_one(
-                Job(ctx=ctx, func=pyfuncitem.obj, kwargs=kwargs)
-            )
+        if inspect.iscoroutinefunction(func):
+            outcome = self.engine.run_one(Job(ctx=ctx, func=func, kwargs=kwargs))
             self._outcomes[nodeid] = outcome
             _reraise(outcome)
-            return True
+            return
         ctx.start(budget_deadline=self.engine.budget_deadline)
         token = _context.current.set(ctx)
         try:
-            pyfuncitem.obj(**kwargs)
+            func(**kwargs)
         finally:
             _context.current.reset(token)
-        return True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
