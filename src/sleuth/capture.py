@@ -5,7 +5,7 @@ Probes run on worker threads while pytest is busy reporting other items, so
 A stream proxy on ``sys.stdout``/``sys.stderr`` and a root-logger handler send
 output made inside a running-ahead probe to the probe's own buffer instead;
 the plugin replays it when pytest reaches the probe. Everything else passes
-straight through.
+through, scrubbed of secrets: the terminal pytest writes to is this proxy too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Any, TextIO
 
-from sleuth import context as _context
+from sleuth import context as _context, redact
 
 
 class RoutingStream:
@@ -33,7 +33,8 @@ class RoutingStream:
         if ctx is not None and ctx.capture_output:
             ctx.output.append((self._name, text))
             return len(text)
-        return self._wrapped.write(text)
+        self._wrapped.write(redact.scrub(text))
+        return len(text)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

@@ -36,7 +36,14 @@ _SOURCE_OPTIONS = {
 _SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
 
 _TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services"}
-_TOP_KEYS = _TARGET_KEYS | {"default_target", "targets", "budget", "workers"}
+_TOP_KEYS = _TARGET_KEYS | {
+    "default_target",
+    "targets",
+    "budget",
+    "workers",
+    "secret_words",
+    "not_secret",
+}
 
 _REFERENCE = re.compile(
     r"\$\{(?P<kind>[a-zA-Z_]+):(?P<name>[^}:]+)(?::-(?P<default>[^}]*))?\}"
@@ -83,6 +90,10 @@ class SuiteConfig:
     timeout_s: float | None = None
     budget_s: float | None = None
     workers: int | None = None
+    # Words that make a setting's name secret, beyond redact.DEFAULT_SECRET_WORDS,
+    # and setting names that are never secret whatever their name says.
+    secret_words: tuple[str, ...] = ()
+    not_secret: frozenset[str] = frozenset()
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     lines: Lines = dataclasses.field(default_factory=lambda: Lines(CONFIG_FILE))
 
@@ -371,9 +382,28 @@ def _build_suite(
             if "workers" in data
             else None
         ),
+        secret_words=_string_list(data, "secret_words", lines),
+        not_secret=frozenset(_string_list(data, "not_secret", lines)),
         raw=data,
         lines=lines,
     )
+
+
+def _string_list(data: Mapping[str, Any], key: str, lines: Lines) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    _expect(value, list, path=(key,), lines=lines, what=key, example="a list of names")
+    for i, item in enumerate(value):
+        _expect(
+            item,
+            str,
+            path=(key, i),
+            lines=lines,
+            what=f"{key} entries",
+            example="a name",
+        )
+    return tuple(value)
 
 
 def unknown_target_message(name: str, targets: Iterable[str]) -> str:

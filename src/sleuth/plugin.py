@@ -112,8 +112,6 @@ def pytest_load_initial_conftests(
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    if hasattr(config, "workerinput"):
-        return  # xdist workers run their share in order; the controller reports
     try:
         path = find_config_file(
             [str(a) for a in config.args],
@@ -129,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
     config.pluginmanager.register(session, "sleuth-session")
+    config.pluginmanager.register(session.scrubbing, "sleuth-scrubbing")
+    session.target.register_known_secrets()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -136,6 +136,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         del config.stash[session_key]
         config.pluginmanager.unregister(session)
+        config.pluginmanager.unregister(session.scrubbing)
         session.close()
 
 

@@ -20,15 +20,17 @@ from typing import Any
 
 import pytest
 
-from sleuth import capture, context as _context, timing
+from sleuth import capture, context as _context, redact, timing
 from sleuth.config import load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
 from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, diagnose
 from sleuth.options import RunOptions, resolve
+from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
 from sleuth.runahead import RunAhead
+from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
 from sleuth.units import parse_duration
 
@@ -41,8 +43,14 @@ class SleuthSession:
 
         self.config = config
         self.options = options
+        suite = options.suite
+        self.secrets = SecretRegistry(
+            secret_words=(*DEFAULT_SECRET_WORDS, *suite.secret_words)
+        )
+        redact.activate(self.secrets)
+        self.scrubbing = ScrubbingPlugin(self.secrets)
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
-        self.target = Target(options, self.engine)
+        self.target = Target(options, self.engine, secrets=self.secrets)
         self.runahead = RunAhead(
             self.engine, is_target_fixture=is_target_fixture, target=lambda: self.target
         )
@@ -66,11 +74,17 @@ class SleuthSession:
             "allow_writes": config.getoption("sleuth_allow_writes"),
             "in_order": config.getoption("sleuth_in_order"),
         }
+        if hasattr(config, "workerinput"):
+            # An xdist worker runs the share it is sent, in order; it still
+            # scrubs its reports before they travel to the controller.
+            cli["in_order"] = True
         return cls(config, resolve(suite, cli=cli, environ=os.environ))
 
     def close(self) -> None:
         self._log_router.uninstall()
+        self.scrubbing.unguard_log_handlers()
         self.engine.close()
+        redact.deactivate(self.secrets)
 
     # -- hooks --------------------------------------------------------------
 
@@ -276,6 +290,7 @@ class SleuthSession:
 
     def _route_output(self) -> None:
         capture.wrap_std_streams()
+        self.scrubbing.guard_log_handlers()
         if self.runahead.started:
             self._log_router.guard_other_handlers()
 

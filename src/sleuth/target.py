@@ -16,26 +16,32 @@ from sleuth.config import did_you_mean, substitute
 from sleuth.errors import ConfigError
 from sleuth.evidence import SettingLookup
 from sleuth.options import RunOptions
-from sleuth.settings import SettingsResolver, build_source
+from sleuth.redact import Secret, SecretRegistry
+from sleuth.settings import SettingSource, SettingsResolver, build_source
 
 if TYPE_CHECKING:
     from sleuth.engine import Engine
     from sleuth.probes.http import AsyncHttpClient, HttpClient
-    from sleuth.settings import SecretHook
 
 
 class Target:
     """What probes ask questions of: ``target.http``, ``target.setting(name)``."""
 
     def __init__(
-        self, options: RunOptions, engine: Engine, *, on_value: SecretHook | None = None
+        self,
+        options: RunOptions,
+        engine: Engine,
+        *,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self._options = options
         self._config = options.target
         self._engine = engine
-        self._on_value = on_value
+        self._secrets = secrets or SecretRegistry()
         self._lock = threading.Lock()
         self._headers: Mapping[str, str] | None = None
+        if self._config.base_url:
+            self._secrets.add_urls_in(self._config.base_url)
 
     @property
     def name(self) -> str:
@@ -55,8 +61,28 @@ class Target:
         root = self._options.suite.root
         return SettingsResolver(
             [build_source(spec, root=root) for spec in self._config.sources],
-            on_value=self._on_value,
+            on_value=self._seen_value,
         )
+
+    def _seen_value(self, name: str, value: Any, source: SettingSource) -> None:
+        if name in self._options.suite.not_secret:
+            self._secrets.add_urls_in(str(value))
+        else:
+            self._secrets.add_setting(name, value, secret_source=source.is_secret)
+
+    def register_known_secrets(self) -> None:
+        """Register, before tests are collected, the secrets sources can list:
+        secret-named settings, secret sources' values, passwords in URLs. A
+        secret used as a parametrize value is then masked in the test id."""
+        for source in self.settings.sources:
+            try:
+                names = list(source.names())
+                for name in names:
+                    found = source.lookup(name)
+                    if found.value is not None:
+                        self._seen_value(name, found.value, source)
+            except Exception:  # noqa: S112 (a broken source is reported when used)
+                continue
 
     def setting(self, name: str) -> Any:
         """The value of setting ``name`` from the first source that has it, or None.
@@ -74,6 +100,8 @@ class Target:
             ctx.record_setting(lookup)
         else:
             value, lookup = self.settings.lookup(name)
+        if isinstance(value, str) and self._secrets.is_secret(value):
+            value = Secret(value)  # its repr is masked wherever pytest shows it
         return value, lookup
 
     # -- HTTP ---------------------------------------------------------------
@@ -147,6 +175,8 @@ class Target:
                     )
                     for key, value in self._config.headers.items()
                 }
+                for key, value in self._headers.items():
+                    self._secrets.add_header(key, value)
             return self._headers
 
     def _setting_for_reference(self, name: str) -> str:

@@ -1,0 +1,293 @@
+"""The secret registry, and the one scrubber every output goes through.
+
+Secrets are registered as they are seen: settings whose name looks secret or
+whose source is secret, passwords in URLs and DSNs, sensitive header values,
+and whatever a suite hands to ``sleuth.secret()``. The scrubber replaces each
+with ``***`` wherever it appears as text, in its common encodings too
+(URL-quoted, JSON- and repr-escaped, base64, ``user:password`` in base64).
+
+Values too weak to scrub as text (shorter than 4 characters, or common words
+such as ``true`` or ``admin``) are masked only where they stand as a secret's
+value: ``NAME=value``, ``'NAME': 'value'``, reprs, test ids.
+
+Registries are per run. Code anywhere (a probe, a driver helper) registers
+through ``register()``, which reaches every active run's registry: that list is
+the one piece of module state sleuth keeps, because secrets must be registrable
+without plumbing a run object through user code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "***"
+MIN_SCRUB_LENGTH = 4
+DEFAULT_SECRET_WORDS = (
+    "AUTH", "COOKIE", "CREDENTIAL", "DSN", "KEY", "PASS", "PASSWD", "PASSWORD",
+    "PRIVATE", "SECRET", "SESSION", "TOKEN",
+)  # fmt: skip
+# Header names whose values are secrets (lowercase; substrings count too).
+SECRET_HEADER_WORDS = (
+    "api-key", "apikey", "auth", "authorization", "cookie", "password", "secret",
+    "session", "token",
+)  # fmt: skip
+COMMON_WORDS = frozenset(
+    """true false yes no on off none null nil admin administrator root user users guest
+    test testing demo default public private secret password passwd changeme example
+    localhost enabled disabled enable disable staging stage prod production dev
+    development debug info warn warning error local main master value empty unknown
+    http https""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@"
+)
+
+
+class Secret(str):
+    """A string whose repr is masked: what ``target.setting`` returns for secrets.
+
+    It compares, formats and prints as the real value (so probes can use it);
+    only its repr, which pytest shows in assertions and ``--showlocals``, hides it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+def looks_secret(name: str, words: Iterable[str] = DEFAULT_SECRET_WORDS) -> bool:
+    """Does a setting's name look like it holds a secret (API_KEY, DB_PASSWORD)?"""
+    upper = name.upper()
+    return any(word in upper for word in words)
+
+
+def is_secret_header(name: str) -> bool:
+    lower = name.lower()
+    return any(word in lower for word in SECRET_HEADER_WORDS)
+
+
+def is_weak(value: str) -> bool:
+    """Too short or too common to scrub as free text without wrecking the output."""
+    return len(value) < MIN_SCRUB_LENGTH or value.strip().lower() in COMMON_WORDS
+
+
+def mask_url(url: str) -> str:
+    """``postgres://app:pw@db/orders`` -> ``postgres://app:***@db/orders``."""
+    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
+
+
+class SecretRegistry:
+    """The secrets of one run. Safe to use from many threads."""
+
+    def __init__(self, *, secret_words: Iterable[str] = DEFAULT_SECRET_WORDS) -> None:
+        self.secret_words = tuple(w.upper() for w in secret_words)
+        self._lock = threading.Lock()
+        self._values: set[str] = set()  # every secret value, weak ones included
+        self._texts: set[str] = set()  # what is scrubbed as text, encodings included
+        self._named_weak: dict[str, set[str]] = {}  # setting name -> weak values
+        self._pattern: re.Pattern[str] | None = None
+        self._weak_patterns: list[re.Pattern[str]] | None = None
+
+    # -- registering --------------------------------------------------------
+
+    def add(self, value: object, *, name: str | None = None) -> None:
+        """Register a secret value (and, for a URL, the password in it)."""
+        if value is None or isinstance(value, bool):
+            return
+        text = (
+            value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        )
+        if not text.strip():
+            return
+        self.add_urls_in(text)
+        with self._lock:
+            if text in self._values:
+                return
+            self._values.add(text)
+            if is_weak(text):
+                if name:
+                    self._named_weak.setdefault(name, set()).add(text)
+                    self._weak_patterns = None
+                return
+            self._texts.update(_encodings(text))
+            self._pattern = None
+
+    def add_setting(
+        self, name: str, value: object, *, secret_source: bool = False
+    ) -> None:
+        """A setting was read: keep it if its name or source says secret; keep any
+        password in it either way (``DATABASE_URL`` is not a secret name)."""
+        if value is None:
+            return
+        if secret_source or looks_secret(name, self.secret_words):
+            self.add(value, name=name)
+        elif isinstance(value, str):
+            self.add_urls_in(value)
+
+    def add_header(self, name: str, value: str) -> None:
+        """A header is about to be sent: keep its value if the name is sensitive."""
+        if not is_secret_header(name):
+            self.add_urls_in(value)
+            return
+        self.add(value, name=name)
+        scheme, _, credentials = value.partition(" ")
+        if credentials:
+            self.add(credentials, name=name)
+            if scheme.lower() == "basic":
+                try:
+                    decoded = base64.b64decode(credentials, validate=True).decode(
+                        "utf-8"
+                    )
+                except ValueError:
+                    return
+                self.add(decoded, name=name)
+                self.add(decoded.partition(":")[2], name=name)
+
+    def add_urls_in(self, text: str) -> None:
+        """Register the password of every ``scheme://user:password@`` in ``text``."""
+        if "@" not in text or "://" not in text:
+            return
+        for match in _URL_USERINFO.finditer(text):
+            password = urllib.parse.unquote(match["password"])
+            self.add(password)
+            self.add(match["password"])
+            user = urllib.parse.unquote(match["user"])
+            if user:
+                self.add(f"{user}:{password}")
+
+    # -- asking ---------------------------------------------------------------
+
+    def is_secret(self, value: object) -> bool:
+        if isinstance(value, Secret):
+            return True
+        if not isinstance(value, str | bytes):
+            return False
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        with self._lock:
+            return text in self._values
+
+    def contains_secret(self, text: str) -> bool:
+        return self.scrub(text) != text
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+    # -- scrubbing --------------------------------------------------------------
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every registered secret replaced by ``***``."""
+        if not text:
+            return text
+        pattern, weak_patterns = self._patterns()
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        for weak in weak_patterns:
+            text = weak.sub(lambda m: m["lead"] + MASK, text)
+        return text
+
+    def scrub_any(self, value: Any) -> Any:
+        """Scrub strings inside lists, tuples and dicts (keys too); others as-is."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list):
+            return [self.scrub_any(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.scrub_any(v) for v in value)
+        if isinstance(value, dict):
+            return {self.scrub_any(k): self.scrub_any(v) for k, v in value.items()}
+        return value
+
+    def _patterns(self) -> tuple[re.Pattern[str] | None, list[re.Pattern[str]]]:
+        with self._lock:
+            if self._pattern is None and self._texts:
+                # Longest first, so a secret containing another is masked whole.
+                alternatives = sorted(self._texts, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(t) for t in alternatives))
+            if self._weak_patterns is None:
+                self._weak_patterns = [
+                    _weak_value_pattern(name, values)
+                    for name, values in sorted(self._named_weak.items())
+                ]
+            return self._pattern, self._weak_patterns
+
+
+def _weak_value_pattern(name: str, values: set[str]) -> re.Pattern[str]:
+    """``NAME=value``, ``NAME: value``, ``'NAME': 'value'``: a weak secret in place."""
+    choices = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    return re.compile(
+        rf"(?P<lead>\b{re.escape(name)}\b['\"]?\s*[=:]\s*['\"]?)(?:{choices})(?![\w.-])"
+    )
+
+
+def _encodings(text: str) -> set[str]:
+    """The forms a secret commonly takes in output."""
+    forms = {text}
+    forms.add(urllib.parse.quote(text, safe=""))
+    forms.add(urllib.parse.quote_plus(text))
+    forms.add(json.dumps(text)[1:-1])
+    forms.add(repr(text)[1:-1])
+    raw = text.encode("utf-8")
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        forms.add(encoded.decode("ascii"))
+        forms.add(encoded.decode("ascii").rstrip("="))
+    return {f for f in forms if len(f) >= MIN_SCRUB_LENGTH}
+
+
+# -- the active runs' registries ------------------------------------------------
+
+_ACTIVE: list[SecretRegistry] = []
+_ACTIVE_LOCK = threading.Lock()
+
+
+def activate(registry: SecretRegistry) -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE.append(registry)
+
+
+def deactivate(registry: SecretRegistry) -> None:
+    with _ACTIVE_LOCK:
+        if registry in _ACTIVE:
+            _ACTIVE.remove(registry)
+
+
+def register(value: object, *, name: str | None = None) -> None:
+    """Register a secret with every active run (a no-op outside a sleuth run)."""
+    with _ACTIVE_LOCK:
+        registries = list(_ACTIVE)
+    for registry in registries:
+        registry.add(value, name=name)
+
+
+def register_url(url: str) -> str:
+    """Register the password in ``url`` and return the URL with it masked."""
+    with _ACTIVE_LOCK:
+        registries = list(_ACTIVE)
+    for registry in registries:
+        registry.add_urls_in(url)
+    return mask_url(url)
+
+
+def scrub(text: str) -> str:
+    """Scrub with every active run's registry."""
+    with _ACTIVE_LOCK:
+        registries = list(_ACTIVE)
+    for registry in registries:
+        text = registry.scrub(text)
+    return text
+
+
+def secret(value: str) -> Secret:
+    """Mark ``value`` as a secret for this run: it is masked in every output.
+
+    Returns it as a ``Secret`` string, usable as the plain value.
+    """
+    register(value)
+    return value if isinstance(value, Secret) else Secret(value)

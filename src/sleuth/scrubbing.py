@@ -1,0 +1,181 @@
+"""Scrubs secrets from everything pytest reports, before anyone else sees it.
+
+A plugin object (plugin side) registered for a sleuth run. It rewrites test ids
+that carry a secret at collection, masks secret parametrize values in ids, and
+scrubs every test and collection report as it is made (failure text,
+tracebacks, ``--showlocals``, captured output and logs, sections, user
+properties), so the terminal, JUnit XML, pytest-html, pytest-json-report and
+any other reporter receive clean reports. Warnings and log records are
+scrubbed too; the terminal stream itself is scrubbed in ``capture``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from sleuth.redact import MASK, Secret, SecretRegistry
+
+# Failure text lives in pytest's repr classes (ExceptionChainRepr, ReprEntry,
+# ReprFileLocation, ...): the walker enters objects of these modules only, and
+# leaves everything else (nodes, config) alone.
+_REPR_MODULES = frozenset({"_pytest._code.code", "_pytest.reports"})
+_MAX_DEPTH = 64
+
+
+class ScrubbingPlugin:
+    def __init__(self, registry: SecretRegistry) -> None:
+        self.registry = registry
+        self.log_filter = ScrubLogFilter(registry)
+
+    # -- ids ------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_make_parametrize_id(
+        self, config: pytest.Config, val: object, argname: str
+    ) -> str | None:
+        if self.registry.is_secret(val):
+            return MASK
+        if isinstance(val, str) and self.registry.contains_secret(val):
+            return self.registry.scrub(val)
+        return None
+
+    # A wrapper, tryfirst: rename before -k, -m and --lf look at the items.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None]:
+        for item in items:
+            self._rename(item)
+        return (yield)
+
+    def _rename(self, item: pytest.Item) -> None:
+        name = self.registry.scrub(item.name)
+        if name == item.name and self.registry.scrub(item.nodeid) == item.nodeid:
+            return
+        markers = getattr(item.keywords, "_markers", None)
+        if isinstance(markers, dict) and item.name in markers:
+            markers[name] = markers.pop(item.name)
+        item.name = name
+        # pytest has no public way to rename an item; its id is this attribute.
+        item._nodeid = self.registry.scrub(item.nodeid)  # type: ignore[attr-defined]
+
+    # -- reports --------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after all others edit it
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        self.scrub_report(report)
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        report = yield
+        self.scrub_report(report)
+        return report
+
+    def scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
+        seen: set[int] = set()
+        for key, value in list(vars(report).items()):
+            if key == "result":  # a collect report's collected nodes: renamed above
+                continue
+            vars(report)[key] = self._walk(value, 0, seen)
+
+    def _walk(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, str):
+            return self.registry.scrub(value)
+        if depth > _MAX_DEPTH or id(value) in seen:
+            return value
+        if isinstance(value, list):
+            return [self._walk(v, depth + 1, seen) for v in value]
+        if isinstance(value, tuple) and not hasattr(value, "_fields"):
+            return tuple(self._walk(v, depth + 1, seen) for v in value)
+        if isinstance(value, dict):
+            return {
+                self._walk(k, depth + 1, seen): self._walk(v, depth + 1, seen)
+                for k, v in value.items()
+            }
+        if type(value).__module__ in _REPR_MODULES:
+            seen.add(id(value))
+            names = (
+                [f.name for f in dataclasses.fields(value)]
+                if dataclasses.is_dataclass(value)
+                else list(getattr(value, "__dict__", {}))
+            )
+            for name in names:
+                walked = self._walk(getattr(value, name), depth + 1, seen)
+                object.__setattr__(value, name, walked)
+        return value
+
+    # -- assertions, warnings, logs ----------------------------------------------
+
+    def pytest_assertrepr_compare(
+        self, config: pytest.Config, op: str, left: object, right: object
+    ) -> list[str] | None:
+        if not (self.registry.is_secret(left) or self.registry.is_secret(right)):
+            return None
+        shown = [MASK if self.registry.is_secret(v) else repr(v) for v in (left, right)]
+        return [
+            f"{shown[0]} {op} {shown[1]}",
+            "(a secret is involved: its value is not shown)",
+        ]
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter keeps it
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        message = warning_message.message
+        text = str(message)
+        scrubbed = self.registry.scrub(text)
+        if scrubbed != text:
+            try:
+                warning_message.message = type(message)(scrubbed)
+            except Exception:
+                warning_message.message = UserWarning(scrubbed)
+
+    def guard_log_handlers(self) -> None:
+        """Scrub records on their way to every handler on the root logger."""
+        for handler in logging.getLogger().handlers:
+            if self.log_filter not in handler.filters:
+                handler.addFilter(self.log_filter)
+
+    def unguard_log_handlers(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self.log_filter)
+
+
+class ScrubLogFilter(logging.Filter):
+    """Formats a record's message (and traceback) early, scrubbed."""
+
+    def __init__(self, registry: SecretRegistry) -> None:
+        super().__init__()
+        self.registry = registry
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # let logging report its own formatting error
+        scrubbed = self.registry.scrub(message)
+        if scrubbed != message or record.args:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.registry.scrub(record.exc_text)
+        return True
+
+
+def mask_value(value: object) -> object:
+    """``value`` as a ``Secret`` string, if it is a string."""
+    return (
+        Secret(value)
+        if isinstance(value, str) and not isinstance(value, Secret)
+        else value
+    )
