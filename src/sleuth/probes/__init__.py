@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from sleuth.engine import Engine
 
 # kind -> "module:Class". Keep sorted; one line per kind.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "amqp": "sleuth.probes.amqp:AmqpProbe",
+    "tcp": "sleuth.probes.tcp:TcpProbe",
+}
 
 
 def load_kind(kind: str) -> Callable[..., Any]:
