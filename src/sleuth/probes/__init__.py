@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # kind -> "module:Class". Keep sorted; one line per kind.
 KINDS: dict[str, str] = {
     "amqp": "sleuth.probes.amqp:AmqpProbe",
+    "dns": "sleuth.probes.dns:DnsProbe",
     "mqtt": "sleuth.probes.mqtt:MqttProbe",
     "nats": "sleuth.probes.nats:NatsProbe",
     "tcp": "sleuth.probes.tcp:TcpProbe",
