@@ -27,6 +27,7 @@ KINDS: dict[str, str] = {
     "mqtt": "sleuth.probes.mqtt:MqttProbe",
     "nats": "sleuth.probes.nats:NatsProbe",
     "tcp": "sleuth.probes.tcp:TcpProbe",
+    "tls": "sleuth.probes.tls:TlsProbe",
 }
 
 
