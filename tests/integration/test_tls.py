@@ -172,6 +172,19 @@ def test_old_protocol_under_min_version_fails(
     )
 
 
+def test_server_with_only_old_protocols_is_a_tls_failure(
+    make_target: MakeTarget, certs: CertFactory, serve
+):
+    port = serve("tls11", max_version=ssl.TLSVersion.TLSv1_1)
+    with in_probe(), pytest.raises(TargetUnreachable) as caught:
+        _tls(make_target, certs, port).check()
+    assert caught.value.category == "tls"
+    assert str(caught.value).endswith(
+        "The server and this runner share no protocol version (this runner "
+        "accepts TLS 1.2 and later)."
+    )
+
+
 def test_closed_port_is_refused(make_target: MakeTarget, closed_port: int):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
         make_target().tls(host="127.0.0.1", port=closed_port).check()
@@ -197,8 +210,9 @@ def test_plain_tcp_server_is_a_tls_failure(make_target: MakeTarget, http_target)
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
         make_target().tls(host="127.0.0.1", port=port).check()
     assert caught.value.category == "tls"
-    assert str(caught.value).startswith(
-        f"tls 127.0.0.1:{port}: the TLS handshake failed: "
+    assert str(caught.value) == (
+        f"tls 127.0.0.1:{port}: the TLS handshake failed: WRONG_VERSION_NUMBER. "
+        f"The server did not answer in TLS: is it a plain-text port?"
     )
 
 

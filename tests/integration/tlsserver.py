@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -151,7 +152,10 @@ class TlsServer:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert_file, key_file)
         if max_version is not None:
-            self.context.maximum_version = max_version
+            with warnings.catch_warnings():
+                # Old versions are deprecated: serving one is the point here.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.context.maximum_version = max_version
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)

@@ -23,6 +23,7 @@ from sleuth.errors import (
     MissingDriver,
     ProbeError,
     ProbeTimeout,
+    SleuthError,
     TargetUnreachable,
 )
 from sleuth.evidence import Exchange
@@ -149,13 +150,18 @@ async def step(
     except ProbeTimeout:
         took = timing.perf_counter() - started
         record(
-            ctx, kind=kind, request=request, started=started,
+            ctx,
+            kind=kind,
+            request=request,
+            started=started,
             error=f"no answer within {took:.1f} s",
-        )  # fmt: skip
+        )
         raise
     except ProbeError as exc:
         record(ctx, kind=kind, request=request, started=started, error=str(exc))
         raise
+    except SleuthError:
+        raise  # MissingDriver, ConfigError: about this run, not the target
     except Exception as exc:
         translated = translate(exc)
         record(ctx, kind=kind, request=request, started=started, error=str(translated))

@@ -269,9 +269,11 @@ class TlsProbe:
         if isinstance(exc, ssl.SSLError) and not isinstance(
             exc, ssl.SSLCertVerificationError
         ):
-            reason = getattr(exc, "reason", None) or str(exc)
+            reason = str(getattr(exc, "reason", None) or exc)
             hint = ""
-            if "VERSION" in str(reason).upper() or "PROTOCOL" in str(reason).upper():
+            if reason == "WRONG_VERSION_NUMBER":
+                hint = " The server did not answer in TLS: is it a plain-text port?"
+            elif "PROTOCOL" in reason.upper() or "VERSION" in reason.upper():
                 hint = (
                     " The server and this runner share no protocol version (this "
                     "runner accepts TLS 1.2 and later)."
