@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sleuth import context as _context, timing
 from sleuth.config import did_you_mean
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv
 
 T = TypeVar("T")
+H = TypeVar("H")  # a kind's health report
 # (value, where, what) -> the parsed threshold; raises ConfigError.
 Parser = Callable[[object, str, str], Any]
 # (exception, what failed) -> sleuth's error for it, with a category.
@@ -114,6 +115,51 @@ def parse_thresholds(
         if value is not None:
             parsed[key] = parsers[key](value, f"{kind} check()", key)
     return parsed
+
+
+class DependencyProbe(Generic[H]):
+    """What every helper shares: ``check()`` and ``acheck()`` around its own
+    ``_check``, and running a coroutine for a ``def`` or an ``async def`` probe.
+
+    A shallow base class rather than a Protocol (STYLE.md prefers those) because
+    this is the same code in every kind, not an interface each fills in.
+    """
+
+    kind: ClassVar[str]
+    address_keys: ClassVar[frozenset[str]]  # options: url, host, queue...
+    check_keys: ClassVar[frozenset[str]]  # thresholds check() takes
+    thresholds: ClassVar[Mapping[str, Parser]]  # check key -> its parser
+    _env: ProbeEnv
+
+    def check(self, **thresholds: Any) -> H:
+        """Read the figures, judge them against ``thresholds``, return the report.
+
+        Raises:
+            CheckFailed: naming each figure past its threshold.
+            TargetUnreachable: with a category: refused, timeout, dns, auth, tls.
+        """
+        __tracebackhide__ = True
+        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
+        return self._run(lambda ctx: self._check(ctx, limits))
+
+    async def acheck(self, **thresholds: Any) -> H:
+        """``check()`` for ``async def`` probes."""
+        __tracebackhide__ = True
+        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
+        return await self._arun(lambda ctx: self._check(ctx, limits))
+
+    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> H:
+        raise NotImplementedError
+
+    def _run(self, work: Callable[[ProbeContext], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work`` on the engine's loop for a ``def`` probe and wait for it."""
+        __tracebackhide__ = True
+        ctx = probe_context(self._env.default_timeout_s)
+        return self._env.engine.call(work(ctx), ctx=ctx)
+
+    async def _arun(self, work: Callable[[ProbeContext], Awaitable[T]]) -> T:
+        __tracebackhide__ = True
+        return await work(probe_context(self._env.default_timeout_s))
 
 
 def probe_context(default_timeout_s: float) -> ProbeContext:

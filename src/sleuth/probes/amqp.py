@@ -13,19 +13,20 @@ import contextlib
 import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+from sleuth.probes import _rabbitmq_api as management_api
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     load,
     ms,
     other_error,
     over,
-    parse_thresholds,
-    probe_context,
     record,
     require,
     step,
@@ -33,14 +34,15 @@ from sleuth.probes._dependency import (
     under,
     unhealthy,
 )
+from sleuth.probes._rabbitmq_api import NodeState
 from sleuth.redact import mask_url
 from sleuth.timing import format_duration
 from sleuth.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from sleuth.probes import ProbeEnv
+
+__all__ = ["AmqpHealth", "AmqpProbe", "NodeState", "QueueState"]
 
 KIND = "amqp"
 _THRESHOLDS = {
@@ -63,16 +65,6 @@ class QueueState:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class NodeState:
-    """One broker node as the management API sees it."""
-
-    name: str
-    running: bool
-    alarms: tuple[str, ...]  # "memory", "disk"
-    partitions: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class AmqpHealth:
     """What one check read from the broker."""
 
@@ -85,14 +77,21 @@ class AmqpHealth:
     nodes: tuple[NodeState, ...] | None = None  # None: no management_url
 
 
-class AmqpProbe:
-    """``target.amqp("events").check(queue="orders", max_queue_depth=1000)``."""
+class AmqpProbe(DependencyProbe[AmqpHealth]):
+    """``target.amqp("events", queue="orders").check(max_queue_depth=1000)``.
+
+    ``check()`` connects and logs in, reads the queue (if any) by passive
+    declare and the nodes (if ``management_url`` is given), and fails on a
+    figure past its threshold, a missing queue, or a node alarm (category
+    "unhealthy"), or when the broker cannot be reached.
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"url", "queue", "management_url"}
     )
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -110,40 +109,20 @@ class AmqpProbe:
 
     # -- the health check ---------------------------------------------------
 
-    def check(self, **thresholds: Any) -> AmqpHealth:
-        """Connect, read the queue (if any) and the nodes (if managed), judge.
-
-        Raises:
-            CheckFailed: category "unhealthy", naming each figure past its
-                threshold, a missing queue, or a node alarm.
-            TargetUnreachable: refused, timeout, dns, auth, tls.
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> AmqpHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     def queue(self, name: str | None = None) -> QueueState:
         """Depth and consumers of queue ``name`` (default: the configured one)."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        health = self._env.engine.call(
-            self._read(ctx, self._queue_or_fail(name), management=False), ctx=ctx
-        )
-        assert health.queue is not None  # noqa: S101 (asked for)
-        return health.queue
+        queue = self._queue_or_fail(name)
+        return self._run(lambda ctx: self._queue_state(ctx, queue))
 
     async def aqueue(self, name: str | None = None) -> QueueState:
         """``queue()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        health = await self._read(ctx, self._queue_or_fail(name), management=False)
+        queue = self._queue_or_fail(name)
+        return await self._arun(lambda ctx: self._queue_state(ctx, queue))
+
+    async def _queue_state(self, ctx: ProbeContext, queue: str) -> QueueState:
+        health = await self._read(ctx, queue, management=False)
         assert health.queue is not None  # noqa: S101 (asked for)
         return health.queue
 
@@ -297,14 +276,13 @@ class AmqpProbe:
         url = base_url.rstrip("/") + "/api/nodes"
         request = f"GET {mask_url(url)}"
         started = timing.perf_counter()
-        status, nodes = await step(
+        status, states = await step(
             ctx,
-            self._get_json(url),
+            management_api.get_nodes(url, self._url),
             kind=KIND,
             request=request,
             translate=self.translate_error,
         )
-        states = tuple(_node_state(node) for node in nodes)
         record(
             ctx,
             kind=KIND,
@@ -319,39 +297,19 @@ class AmqpProbe:
         )
         return states
 
-    async def _get_json(self, url: str) -> tuple[int, list[Mapping[str, Any]]]:
-        import aiohttp
-
-        parts, amqp = urlsplit(url), urlsplit(self._url)
-        user = unquote(parts.username or amqp.username or "guest")
-        password = unquote(parts.password or amqp.password or "guest")
-        plain_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session,
-            session.get(plain_url, headers=_basic_auth(user, password)) as answer,
-        ):
-            if answer.status in (401, 403):
-                raise _ManagementRefused(answer.status)
-            if answer.status != 200:
-                raise _ManagementStatus(answer.status, await _excerpt(answer))
-            body = await answer.json()
-        if not isinstance(body, list):
-            raise _ManagementStatus(answer.status, "the answer is not a list of nodes")
-        return answer.status, body
-
     # -- errors -------------------------------------------------------------
 
     def translate_error(self, exc: BaseException) -> ProbeError:
         """The one place aiormq's (and the management API's) errors become ours."""
         what = f"amqp {self.display}"
-        if isinstance(exc, _ManagementRefused):
+        if isinstance(exc, management_api.Refused):
             return TargetUnreachable(
                 f"{what}: the management API refused the credentials (status "
                 f"{exc.status}). Give a monitoring user in management_url.",
                 target=self.display,
                 category="auth",
             )
-        if isinstance(exc, _ManagementStatus):
+        if isinstance(exc, management_api.BadStatus):
             return CheckFailed(
                 f"{what}: the management API answered {exc.status}: {exc.detail}",
                 target=self.display,
@@ -418,19 +376,6 @@ class AmqpProbe:
         return other_error(exc, what=what)
 
 
-class _ManagementRefused(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _ManagementStatus(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(status, detail)
-        self.status = status
-        self.detail = detail
-
-
 def _as_os_error(exc: OSError) -> OSError:
     # aiormq wraps socket errors in AMQPConnectionError(errno, text): keep the errno
     # but make a gaierror of a resolution failure so it reads as one.
@@ -443,28 +388,6 @@ def _as_os_error(exc: OSError) -> OSError:
     return exc
 
 
-def _node_state(node: Mapping[str, Any]) -> NodeState:
-    alarms = tuple(
-        label
-        for key, label in (("mem_alarm", "memory"), ("disk_free_alarm", "disk"))
-        if node.get(key)
-    )
-    return NodeState(
-        name=str(node.get("name", "?")),
-        running=bool(node.get("running", False)),
-        alarms=alarms,
-        partitions=tuple(str(p) for p in node.get("partitions") or ()),
-    )
-
-
-def _basic_auth(user: str, password: str) -> dict[str, str]:
-    # By hand: aiohttp.BasicAuth is deprecated in new aiohttp, absent from none.
-    import base64
-
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
-
-
 def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode(errors="replace")
@@ -473,7 +396,3 @@ def _text(value: object) -> str:
 
 def _module_of(exc: BaseException) -> str:
     return type(exc).__module__ or ""
-
-
-async def _excerpt(answer: aiohttp.ClientResponse) -> str:
-    return (await answer.text(errors="replace"))[:200]

@@ -17,14 +17,14 @@ from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     load,
     ms,
     other_error,
     over,
-    parse_thresholds,
     port_option,
-    probe_context,
     record,
     require,
     step,
@@ -59,14 +59,21 @@ class DnsHealth:
     resolve_s: float
 
 
-class DnsProbe:
-    """``target.dns(name="api.example.com").check(expect=["192.0.2.10"])``."""
+class DnsProbe(DependencyProbe[DnsHealth]):
+    """``target.dns(name="api.example.com").check(expect=["192.0.2.10"])``.
+
+    ``check()`` resolves the name and fails unless the records are what is
+    expected: ``expect`` exactly these (any order), ``contains`` at least
+    these (category "unhealthy"). No such name, no records of the type, or a
+    failing server fail with category "dns"; no answer, with "timeout".
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"name", "type", "server", "port"}
     )
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -92,37 +99,17 @@ class DnsProbe:
     def __repr__(self) -> str:
         return f"<DnsProbe {self.display}>"
 
-    def check(self, **thresholds: Any) -> DnsHealth:
-        """Resolve the name; fail unless the records are what is expected.
-
-        ``expect``: exactly these records (any order); ``contains``: at least these.
-
-        Raises:
-            CheckFailed: category "unhealthy" for records other than expected
-                or a slow answer; category "dns" for no such name or no records.
-            TargetUnreachable: timeout, or the server failed (category dns).
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> DnsHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     def resolve(self) -> tuple[str, ...]:
         """The records the name resolves to, sorted and normalised."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._resolve(ctx), ctx=ctx).records
+        return self._run(self._records)
 
     async def aresolve(self) -> tuple[str, ...]:
         """``resolve()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
+        return await self._arun(self._records)
+
+    async def _records(self, ctx: ProbeContext) -> tuple[str, ...]:
         return (await self._resolve(ctx)).records
 
     async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> DnsHealth:

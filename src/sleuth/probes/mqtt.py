@@ -22,14 +22,14 @@ from sleuth.context import ProbeContext
 from sleuth.errors import ConfigError, ProbeError, TargetUnreachable
 from sleuth.evidence import BODY_EXCERPT_BYTES
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     load,
     ms,
     other_error,
     over,
-    parse_thresholds,
     port_option,
-    probe_context,
     record,
     step,
     translate_os_error,
@@ -70,14 +70,21 @@ class MqttHealth:
         return None if self.payload is None else self.payload.decode(errors="replace")
 
 
-class MqttProbe:
-    """``target.mqtt("plant").check(expect="up")``: a session, a retained topic."""
+class MqttProbe(DependencyProbe[MqttHealth]):
+    """``target.mqtt("plant").check(expect="up")``: a session, a retained topic.
+
+    ``check()`` connects, reads the retained message of ``topic`` (if any), and
+    fails when none comes within ``wait``, on a payload other than ``expect``,
+    on a slow connect (category "unhealthy"), or when the broker cannot be
+    reached or refuses the login.
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"url", "host", "port", "username", "password", "topic"}
     )
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -112,42 +119,26 @@ class MqttProbe:
     def __repr__(self) -> str:
         return f"<MqttProbe {self.display}>"
 
-    def check(self, **thresholds: Any) -> MqttHealth:
-        """Connect, read the retained message of ``topic`` (if any), judge it.
-
-        Raises:
-            CheckFailed: category "unhealthy": no retained message within
-                ``wait``, a payload other than ``expect``, a slow connect.
-            TargetUnreachable: refused, timeout, dns, auth, tls.
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> MqttHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     def retained(
         self, topic: str | None = None, *, wait: object = None
     ) -> bytes | None:
         """The retained payload of ``topic``, or None when none came within ``wait``."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        coro = self._read(ctx, self._topic_or_fail(topic), self._wait(wait))
-        return self._env.engine.call(coro, ctx=ctx).payload
+        topic, wait_s = self._topic_or_fail(topic), self._wait(wait)
+        return self._run(lambda ctx: self._payload(ctx, topic, wait_s))
 
     async def aretained(
         self, topic: str | None = None, *, wait: object = None
     ) -> bytes | None:
         """``retained()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        health = await self._read(ctx, self._topic_or_fail(topic), self._wait(wait))
-        return health.payload
+        topic, wait_s = self._topic_or_fail(topic), self._wait(wait)
+        return await self._arun(lambda ctx: self._payload(ctx, topic, wait_s))
+
+    async def _payload(
+        self, ctx: ProbeContext, topic: str, wait_s: float
+    ) -> bytes | None:
+        return (await self._read(ctx, topic, wait_s)).payload
 
     def _topic_or_fail(self, topic: str | None) -> str:
         if not (topic or self.topic):

@@ -19,13 +19,13 @@ from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     load,
     ms,
     other_error,
     over,
-    parse_thresholds,
-    probe_context,
     record,
     require,
     step,
@@ -91,12 +91,19 @@ class NatsHealth:
     consumer: ConsumerState | None = None
 
 
-class NatsProbe:
-    """``target.nats("events").check(max_pending=100)``: server, stream, consumer."""
+class NatsProbe(DependencyProbe[NatsHealth]):
+    """``target.nats("events").check(max_pending=100)``: server, stream, consumer.
+
+    ``check()`` connects, reads the stream and consumer (if named), and fails
+    on a figure past its threshold, a stream or consumer that does not exist,
+    or JetStream not enabled (category "unhealthy"), or when the server cannot
+    be reached.
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset({"url", "stream", "consumer"})
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -116,35 +123,17 @@ class NatsProbe:
     def __repr__(self) -> str:
         return f"<NatsProbe {self.display}>"
 
-    def check(self, **thresholds: Any) -> NatsHealth:
-        """Connect, read the stream and consumer (if named), judge the figures.
-
-        Raises:
-            CheckFailed: category "unhealthy": a figure past its threshold, a
-                stream or consumer that does not exist, JetStream not enabled.
-            TargetUnreachable: refused, timeout, dns, auth.
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> NatsHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     def server_info(self) -> Mapping[str, Any]:
         """The INFO the server sends on connect (version, server_name, jetstream...)."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._read(ctx, info_only=True), ctx=ctx)[1]
+        return self._run(self._info)
 
     async def aserver_info(self) -> Mapping[str, Any]:
         """``server_info()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
+        return await self._arun(self._info)
+
+    async def _info(self, ctx: ProbeContext) -> Mapping[str, Any]:
         return (await self._read(ctx, info_only=True))[1]
 
     async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> NatsHealth:

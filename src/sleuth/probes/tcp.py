@@ -9,20 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import ProbeError
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     ms,
     other_error,
     over,
-    parse_thresholds,
     peer_of,
     port_option,
-    probe_context,
     record,
     require,
     step,
@@ -51,12 +52,17 @@ class TcpHealth:
     connect_s: float
 
 
-class TcpProbe:
-    """``target.tcp(host="db-1", port=5432).check(max_connect_time="200ms")``."""
+class TcpProbe(DependencyProbe[TcpHealth]):
+    """``target.tcp(host="db-1", port=5432).check(max_connect_time="200ms")``.
+
+    ``check()`` connects once and fails when it cannot, or when it is slower
+    than ``max_connect_time``.
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset({"host", "port"})
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -70,20 +76,7 @@ class TcpProbe:
     def __repr__(self) -> str:
         return f"<TcpProbe {self.display}>"
 
-    def check(self, **thresholds: Any) -> TcpHealth:
-        """Connect once; fail when it cannot or when it is slower than allowed."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> TcpHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
-    async def _check(self, ctx: ProbeContext, limits: dict[str, Any]) -> TcpHealth:
+    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> TcpHealth:
         __tracebackhide__ = True
         request = f"tcp connect {self.display}"
         started = timing.perf_counter()

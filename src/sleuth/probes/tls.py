@@ -22,14 +22,14 @@ from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
+    DependencyProbe,
+    Parser,
     helper_options,
     load,
     ms,
     other_error,
     over,
-    parse_thresholds,
     port_option,
-    probe_context,
     record,
     require,
     step,
@@ -87,14 +87,23 @@ class TlsHealth:
     warnings: tuple[str, ...] = ()
 
 
-class TlsProbe:
-    """``target.tls(host="api.example.com").check(min_days_left=14)``."""
+class TlsProbe(DependencyProbe[TlsHealth]):
+    """``target.tls(host="api.example.com").check(min_days_left=14)``.
+
+    ``check()`` does the handshake and fails on an untrusted chain, a host
+    name mismatch or an expired certificate (category "tls"; ``verify=False``
+    still fails on expiry), and on figures past ``min_days_left``,
+    ``min_version`` or ``max_handshake_time`` (category "unhealthy"). Under
+    ``warn_days_left`` it passes, with a warning in ``TlsHealth.warnings`` and
+    in the evidence.
+    """
 
     kind: ClassVar[str] = KIND
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"host", "port", "server_name", "ca_file"}
     )
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
+    thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
@@ -111,41 +120,15 @@ class TlsProbe:
     def __repr__(self) -> str:
         return f"<TlsProbe {self.display}>"
 
-    def check(self, **thresholds: Any) -> TlsHealth:
-        """Handshake, read the certificate, judge it.
-
-        Fails on an untrusted chain, a host name mismatch or an expired
-        certificate (unless ``verify=False``, which still fails on expiry), and
-        on figures past ``min_days_left``, ``min_version`` or
-        ``max_handshake_time``. Under ``warn_days_left`` it passes, with a
-        warning in ``TlsHealth.warnings`` and the evidence.
-
-        Raises:
-            CheckFailed: category "tls" for certificate problems, "unhealthy"
-                for thresholds.
-            TargetUnreachable: refused, timeout, dns, tls (no common protocol).
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> TlsHealth:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(KIND, thresholds, _THRESHOLDS)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     def certificate(self) -> TlsHealth:
         """The handshake's figures without judging them, for custom assertions."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._read(ctx, {}), ctx=ctx)
+        return self._run(lambda ctx: self._read(ctx, {}))
 
     async def acertificate(self) -> TlsHealth:
         """``certificate()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        return await self._read(probe_context(self._env.default_timeout_s), {})
+        return await self._arun(lambda ctx: self._read(ctx, {}))
 
     async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> TlsHealth:
         __tracebackhide__ = True
