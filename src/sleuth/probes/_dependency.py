@@ -27,6 +27,7 @@ from sleuth.errors import (
     TargetUnreachable,
 )
 from sleuth.evidence import Exchange
+from sleuth.timing import format_duration
 from sleuth.units import parse_positive_int
 
 if TYPE_CHECKING:
@@ -259,6 +260,16 @@ def over(figure: str, value: object, key: str, limit: object) -> str:
 def under(figure: str, value: object, key: str, limit: object) -> str:
     """``1 consumer on queue 'q', under min_consumers 2``."""
     return f"{figure} {value}, under {key} {limit}"
+
+
+def too_slow(
+    figure: str, seconds: float, key: str, limits: Mapping[str, Any]
+) -> list[str]:
+    """``["connect time 1.20 s, over max_connect_time 500.0 ms"]``, or ``[]``."""
+    limit = limits.get(key)
+    if limit is None or seconds <= limit:
+        return []
+    return [over(figure, format_duration(seconds), key, format_duration(limit))]
 
 
 def port_option(value: object, *, kind: str, where: str) -> int:

@@ -30,13 +30,13 @@ from sleuth.probes._dependency import (
     record,
     require,
     step,
+    too_slow,
     translate_os_error,
     under,
     unhealthy,
 )
 from sleuth.probes._rabbitmq_api import NodeState
 from sleuth.redact import mask_url
-from sleuth.timing import format_duration
 from sleuth.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
@@ -141,16 +141,9 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
         __tracebackhide__ = True
         health = await self._read(ctx, self.queue_name, management=True)
         problems: list[str] = []
-        connect_limit = limits.get("max_connect_time")
-        if connect_limit is not None and health.connect_s > connect_limit:
-            problems.append(
-                over(
-                    "connect time",
-                    format_duration(health.connect_s),
-                    "max_connect_time",
-                    format_duration(connect_limit),
-                )
-            )
+        problems += too_slow(
+            "connect time", health.connect_s, "max_connect_time", limits
+        )
         queue = health.queue
         needs_queue = {"max_queue_depth", "min_consumers"} & set(limits)
         if needs_queue and queue is None:

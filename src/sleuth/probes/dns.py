@@ -23,14 +23,13 @@ from sleuth.probes._dependency import (
     load,
     ms,
     other_error,
-    over,
     port_option,
     record,
     require,
     step,
+    too_slow,
     unhealthy,
 )
-from sleuth.timing import format_duration
 from sleuth.units import parse_duration
 
 if TYPE_CHECKING:
@@ -131,16 +130,9 @@ class DnsProbe(DependencyProbe[DnsHealth]):
             missing = sorted({_normal(r, self.type) for r in contained} - got)
             if missing:
                 problems.append(f"resolves to {shown}, missing {', '.join(missing)}")
-        limit = limits.get("max_resolve_time")
-        if limit is not None and health.resolve_s > limit:
-            problems.append(
-                over(
-                    "resolve time",
-                    format_duration(health.resolve_s),
-                    "max_resolve_time",
-                    format_duration(limit),
-                )
-            )
+        problems += too_slow(
+            "resolve time", health.resolve_s, "max_resolve_time", limits
+        )
         if problems:
             raise unhealthy(
                 KIND,

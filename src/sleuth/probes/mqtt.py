@@ -28,10 +28,10 @@ from sleuth.probes._dependency import (
     load,
     ms,
     other_error,
-    over,
     port_option,
     record,
     step,
+    too_slow,
     translate_os_error,
     unhealthy,
 )
@@ -164,16 +164,9 @@ class MqttProbe(DependencyProbe[MqttHealth]):
         wait = limits.get("wait", DEFAULT_WAIT_S)
         health = await self._read(ctx, self.topic, wait)
         problems: list[str] = []
-        limit = limits.get("max_connect_time")
-        if limit is not None and health.connect_s > limit:
-            problems.append(
-                over(
-                    "connect time",
-                    format_duration(health.connect_s),
-                    "max_connect_time",
-                    format_duration(limit),
-                )
-            )
+        problems += too_slow(
+            "connect time", health.connect_s, "max_connect_time", limits
+        )
         if self.topic and health.payload is None:
             problems.append(
                 f"no retained message on topic {self.topic!r} within "

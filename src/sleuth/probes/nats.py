@@ -29,12 +29,12 @@ from sleuth.probes._dependency import (
     record,
     require,
     step,
+    too_slow,
     translate_os_error,
     under,
     unhealthy,
 )
 from sleuth.redact import mask_url
-from sleuth.timing import format_duration
 from sleuth.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
@@ -349,16 +349,7 @@ async def _consumer_state(js: Any, stream: str, consumer: str) -> ConsumerState:
 
 def _problems(health: NatsHealth, limits: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
-    limit = limits.get("max_connect_time")
-    if limit is not None and health.connect_s > limit:
-        problems.append(
-            over(
-                "connect time",
-                format_duration(health.connect_s),
-                "max_connect_time",
-                format_duration(limit),
-            )
-        )
+    problems += too_slow("connect time", health.connect_s, "max_connect_time", limits)
     stream, consumer = health.stream, health.consumer
     if stream is not None:
         limit = limits.get("max_messages")

@@ -21,16 +21,15 @@ from sleuth.probes._dependency import (
     helper_options,
     ms,
     other_error,
-    over,
     peer_of,
     port_option,
     record,
     require,
     step,
+    too_slow,
     translate_os_error,
     unhealthy,
 )
-from sleuth.timing import format_duration
 from sleuth.units import parse_duration
 
 if TYPE_CHECKING:
@@ -96,18 +95,14 @@ class TcpProbe(DependencyProbe[TcpHealth]):
             remote=health.remote,
             phases_ms={"connect": ms(health.connect_s)},
         )
-        limit = limits.get("max_connect_time")
-        if limit is not None and health.connect_s > limit:
-            problem = over(
-                "connect time",
-                format_duration(health.connect_s),
-                "max_connect_time",
-                format_duration(limit),
-            )
+        problems = too_slow(
+            "connect time", health.connect_s, "max_connect_time", limits
+        )
+        if problems:
             raise unhealthy(
                 KIND,
                 self.display,
-                [problem],
+                problems,
                 "The port answers, slowly: look at the host's load and the network "
                 "path from this runner.",
             )

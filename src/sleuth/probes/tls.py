@@ -28,15 +28,14 @@ from sleuth.probes._dependency import (
     load,
     ms,
     other_error,
-    over,
     port_option,
     record,
     require,
     step,
+    too_slow,
     translate_os_error,
     under,
 )
-from sleuth.timing import format_duration
 from sleuth.units import (
     TLS_VERSIONS,
     parse_days,
@@ -317,16 +316,9 @@ def _threshold_problems(health: TlsHealth, limits: Mapping[str, Any]) -> list[st
     version = limits.get("min_version")
     if version is not None and _rank(health.version) < _rank(version):
         problems.append(under("protocol", health.version, "min_version", version))
-    limit = limits.get("max_handshake_time")
-    if limit is not None and health.handshake_s > limit:
-        problems.append(
-            over(
-                "handshake time",
-                format_duration(health.handshake_s),
-                "max_handshake_time",
-                format_duration(limit),
-            )
-        )
+    problems += too_slow(
+        "handshake time", health.handshake_s, "max_handshake_time", limits
+    )
     return problems
 
 
