@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from sleuth import timing
 from sleuth.context import ProbeContext
-from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _rabbitmq_api as management_api
 from sleuth.probes._dependency import (
     DependencyProbe,
@@ -129,8 +130,6 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
     def _queue_or_fail(self, name: str | None) -> str:
         queue = name or self.queue_name
         if not queue:
-            from sleuth.errors import ConfigError
-
             raise ConfigError(
                 f"amqp {self.display}: which queue? Give queue('name'), or queue: "
                 f"in the service's options."
@@ -139,20 +138,17 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
 
     async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> AmqpHealth:
         __tracebackhide__ = True
-        health = await self._read(ctx, self.queue_name, management=True)
-        problems: list[str] = []
-        problems += too_slow(
-            "connect time", health.connect_s, "max_connect_time", limits
-        )
-        queue = health.queue
         needs_queue = {"max_queue_depth", "min_consumers"} & set(limits)
-        if needs_queue and queue is None:
-            from sleuth.errors import ConfigError
-
+        if needs_queue and not self.queue_name:
             raise ConfigError(
                 f"amqp {self.display}: {', '.join(sorted(needs_queue))} needs a "
                 f"queue: add queue: to the service's options or queue= to amqp()."
             )
+        health = await self._read(ctx, self.queue_name, management=True)
+        problems = too_slow(
+            "connect time", health.connect_s, "max_connect_time", limits
+        )
+        queue = health.queue
         if queue is not None:
             depth = limits.get("max_queue_depth")
             if depth is not None and queue.messages > depth:
@@ -372,8 +368,6 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
 def _as_os_error(exc: OSError) -> OSError:
     # aiormq wraps socket errors in AMQPConnectionError(errno, text): keep the errno
     # but make a gaierror of a resolution failure so it reads as one.
-    import socket
-
     if exc.errno is not None and exc.errno < 0:
         return socket.gaierror(exc.errno, exc.strerror)
     if type(exc) is not OSError and not isinstance(exc, ConnectionError | TimeoutError):

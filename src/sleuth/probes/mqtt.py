@@ -163,8 +163,7 @@ class MqttProbe(DependencyProbe[MqttHealth]):
             )
         wait = limits.get("wait", DEFAULT_WAIT_S)
         health = await self._read(ctx, self.topic, wait)
-        problems: list[str] = []
-        problems += too_slow(
+        problems = too_slow(
             "connect time", health.connect_s, "max_connect_time", limits
         )
         if self.topic and health.payload is None:

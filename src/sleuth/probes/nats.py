@@ -348,8 +348,7 @@ async def _consumer_state(js: Any, stream: str, consumer: str) -> ConsumerState:
 
 
 def _problems(health: NatsHealth, limits: Mapping[str, Any]) -> list[str]:
-    problems: list[str] = []
-    problems += too_slow("connect time", health.connect_s, "max_connect_time", limits)
+    problems = too_slow("connect time", health.connect_s, "max_connect_time", limits)
     stream, consumer = health.stream, health.consumer
     if stream is not None:
         limit = limits.get("max_messages")
