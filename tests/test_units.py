@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from sleuth.errors import ConfigError
-from sleuth.units import parse_duration, parse_positive_int
+from sleuth.units import (
+    parse_count,
+    parse_days,
+    parse_duration,
+    parse_flag,
+    parse_positive_int,
+    parse_tls_version,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +55,113 @@ def test_bad_positive_ints(value):
         ConfigError, match=r"expected a whole number above zero, e\.g\. 64"
     ):
         parse_positive_int(value, where="x", what="workers")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0, 0, id="zero"),
+        pytest.param(12, 12, id="int"),
+        pytest.param("12", 12, id="digits"),
+        pytest.param(" 10k ", 10_000, id="k"),
+        pytest.param("1.5M", 1_500_000, id="M"),
+        pytest.param("2m", 2_000_000, id="m"),
+    ],
+)
+def test_parse_count(value: object, expected: int):
+    assert parse_count(value, where="probes.yaml line 3", what="max_queue_depth") == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(-1, id="negative"),
+        pytest.param(True, id="bool"),
+        pytest.param("1.5", id="fraction"),
+        pytest.param("ten", id="word"),
+        pytest.param(2.0, id="float"),
+    ],
+)
+def test_parse_count_rejects_with_where_and_example(value: object):
+    with pytest.raises(ConfigError) as caught:
+        parse_count(value, where="probes.yaml line 3", what="max_queue_depth")
+    assert str(caught.value) == (
+        f"probes.yaml line 3: invalid max_queue_depth {value!r}: expected a whole "
+        f"number of zero or more, e.g. 100 or 10k"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(30, 30.0, id="int"),
+        pytest.param(0, 0.0, id="zero"),
+        pytest.param(7.5, 7.5, id="float"),
+        pytest.param("30", 30.0, id="digits"),
+        pytest.param("30d", 30.0, id="d"),
+        pytest.param("30 days", 30.0, id="days"),
+        pytest.param("1 day", 1.0, id="day"),
+        pytest.param("2w", 14.0, id="weeks"),
+        pytest.param("12h", 0.5, id="hours"),
+    ],
+)
+def test_parse_days(value: object, expected: float):
+    assert parse_days(value, where="w", what="min_days_left") == expected
+
+
+@pytest.mark.parametrize("value", ["soon", "-3d", "30s", None, False])
+def test_parse_days_rejects(value: object):
+    with pytest.raises(ConfigError) as caught:
+        parse_days(value, where="sleuth.yaml line 9", what="min_days_left")
+    assert str(caught.value) == (
+        f"sleuth.yaml line 9: invalid min_days_left {value!r}: expected days, e.g. "
+        f"30, 30d or 2w"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1.2", "TLSv1.2"),
+        ("TLSv1.3", "TLSv1.3"),
+        ("tls1.1", "TLSv1.1"),
+        ("TLS 1.3", "TLSv1.3"),
+        pytest.param(1.2, "TLSv1.2", id="number"),
+        ("1.0", "TLSv1"),
+        ("1", "TLSv1"),
+    ],
+)
+def test_parse_tls_version(value: object, expected: str):
+    assert parse_tls_version(value, where="w", what="min_version") == expected
+
+
+@pytest.mark.parametrize("value", ["2.0", "SSLv3", "1.4", True, None])
+def test_parse_tls_version_rejects_listing_versions(value: object):
+    with pytest.raises(ConfigError) as caught:
+        parse_tls_version(value, where="w", what="min_version")
+    assert str(caught.value) == (
+        f"w: invalid min_version {value!r}: expected a TLS version, one of 1.0, "
+        f"1.1, 1.2, 1.3 (or TLSv1.2 ...)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("yes", True),
+        ("No", False),
+        ("0", False),
+        (1, True),
+    ],
+)
+def test_parse_flag(value: object, expected: bool):
+    assert parse_flag(value, where="w", what="verify") is expected
+
+
+def test_parse_flag_rejects():
+    with pytest.raises(ConfigError, match="invalid verify 'maybe': expected true or"):
+        parse_flag("maybe", where="w", what="verify")

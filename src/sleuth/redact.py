@@ -79,8 +79,20 @@ def is_weak(value: str) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """``postgres://app:pw@db/orders`` -> ``postgres://app:***@db/orders``."""
-    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
+    """``postgres://app:pw@db/orders`` -> ``postgres://app:***@db/orders``.
+
+    Unchanged when the URL has no password.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:  # a bad port or bracket: mask by pattern instead
+        return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
+    if password is None:
+        return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
 
 class SecretRegistry:

@@ -49,3 +49,86 @@ def parse_positive_int(value: object, *, where: str, what: str) -> int:
             where=where,
         )
     return value
+
+
+_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM])?\s*$")
+_COUNT_FACTORS = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_count(value: object, *, where: str, what: str) -> int:
+    """A whole number of zero or more: ``12``, ``"12"``, ``"10k"`` or ``"1.5M"``.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _COUNT.match(value) if isinstance(value, str) else None
+    if match is not None:
+        factor = _COUNT_FACTORS[match.group(2).lower()] if match.group(2) else 1
+        count = float(match.group(1)) * factor
+        if count == int(count):
+            return int(count)
+    raise ConfigError(
+        f"invalid {what} {value!r}: expected a whole number of zero or more, "
+        f"e.g. 100 or 10k",
+        where=where,
+    )
+
+
+_DAYS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|weeks?|h)?\s*$")
+_DAY_FACTORS = {"d": 1.0, "w": 7.0, "h": 1 / 24}
+
+
+def parse_days(value: object, *, where: str, what: str) -> float:
+    """Days, zero or more, from ``30``, ``"30"``, ``"30d"``, ``"2w"`` or ``"12h"``.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _DAYS.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected days, e.g. 30, 30d or 2w",
+            where=where,
+        )
+    return float(match.group(1)) * _DAY_FACTORS[(match.group(2) or "d")[0]]
+
+
+TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_TLS_VERSION = re.compile(r"^\s*(?:tls\s*v?|v)?\s*(1(?:\.[0-3])?)\s*$", re.IGNORECASE)
+
+
+def parse_tls_version(value: object, *, where: str, what: str) -> str:
+    """A TLS protocol version as Python's ssl names it: ``"1.2"``, ``"TLSv1.2"``,
+    ``"tls1.3"`` or ``1.2`` -> ``"TLSv1.2"``.
+
+    Raises:
+        ConfigError: listing the versions there are.
+    """
+    text = str(value) if isinstance(value, int | float | str) else ""
+    match = _TLS_VERSION.match(text) if not isinstance(value, bool) else None
+    if match is None:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected a TLS version, one of "
+            f"1.0, 1.1, 1.2, 1.3 (or TLSv1.2 ...)",
+            where=where,
+        )
+    number = match.group(1)
+    return "TLSv1" if number in ("1", "1.0") else f"TLSv{number}"
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def parse_flag(value: object, *, where: str, what: str) -> bool:
+    """True or False, from a bool or ``yes``/``no``, ``true``/``false``, ``1``/``0``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"invalid {what} {value!r}: expected true or false", where=where)

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from sleuth.engine import Engine
 
 # kind -> "module:Class". Keep sorted; one line per kind.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "amqp": "sleuth.probes.amqp:AmqpProbe",
+    "dns": "sleuth.probes.dns:DnsProbe",
+    "mqtt": "sleuth.probes.mqtt:MqttProbe",
+    "nats": "sleuth.probes.nats:NatsProbe",
+    "tcp": "sleuth.probes.tcp:TcpProbe",
+    "tls": "sleuth.probes.tls:TlsProbe",
+}
 
 
 def load_kind(kind: str) -> Callable[..., Any]:
