@@ -17,6 +17,10 @@ from sleuth.demo.server import BackgroundServer
 from tests.targetapp import Recorder, create_app
 
 REQUIRE_SERVICES_ENV = "SLEUTH_REQUIRE_SERVICES"
+# A name that does not resolve, refused by the C library itself (a label may not
+# start with a hyphen), so no query leaves this machine. "x.invalid" would be
+# sent to the system's resolver.
+UNRESOLVABLE_HOST = "-nx-.invalid"
 
 
 @pytest.fixture(autouse=True)

@@ -201,9 +201,9 @@ def test_silent_port_times_out(make_target: MakeTarget, silent_port: int):
 
 def test_unresolvable_host_is_a_dns_failure(make_target: MakeTarget):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
-        make_target().amqp(url="amqp://guest:guest@broker.invalid:5672/").check()
+        make_target().amqp(url="amqp://guest:guest@-broker.invalid:5672/").check()
     assert caught.value.category == "dns"
-    assert "the name broker.invalid does not resolve" in str(caught.value)
+    assert "the name -broker.invalid does not resolve" in str(caught.value)
 
 
 def test_depth_threshold_without_queue_is_a_config_error(make_target: MakeTarget):

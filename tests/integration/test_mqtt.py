@@ -122,9 +122,9 @@ def test_silent_port_times_out(make_target: MakeTarget, silent_port: int):
 
 def test_unresolvable_host_is_a_dns_failure(make_target: MakeTarget):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
-        make_target().mqtt(url="mqtt://broker.invalid:1883").check()
+        make_target().mqtt(url="mqtt://-broker.invalid:1883").check()
     assert caught.value.category == "dns"
-    assert "the name broker.invalid does not resolve" in str(caught.value)
+    assert "the name -broker.invalid does not resolve" in str(caught.value)
 
 
 @pytest.fixture

@@ -63,10 +63,10 @@ def test_unanswered_port_times_out_at_the_deadline(
 
 def test_name_that_does_not_resolve_is_a_dns_failure(make_target: MakeTarget):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
-        make_target().tcp(host="no-such-host.invalid", port=80).check()
+        make_target().tcp(host="-no-such-host.invalid", port=80).check()
     assert caught.value.category == "dns"
     assert str(caught.value).startswith(
-        "tcp no-such-host.invalid:80: the name no-such-host.invalid does not resolve"
+        "tcp -no-such-host.invalid:80: the name -no-such-host.invalid does not resolve"
     )
 
 

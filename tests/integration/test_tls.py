@@ -219,7 +219,7 @@ def test_plain_tcp_server_is_a_tls_failure(make_target: MakeTarget, http_target)
 
 def test_unresolvable_host_is_a_dns_failure(make_target: MakeTarget):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
-        make_target().tls(host="cert.invalid").check()
+        make_target().tls(host="-cert.invalid").check()
     assert caught.value.category == "dns"
 
 
