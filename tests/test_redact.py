@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import base64
+import json
+import urllib.parse
+
 import pytest
 
-from sleuth.redact import mask_url
+from sleuth.redact import Secret, SecretRegistry, is_weak, looks_secret, mask_url
 
 
 @pytest.mark.parametrize(
@@ -40,3 +44,127 @@ def test_mask_url_masks_even_what_urlsplit_rejects():
         mask_url("amqp://guest:guest@host:99999999/")
         == "amqp://guest:***@host:99999999/"
     )
+
+
+# -- the registry ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("API_KEY", True), ("DB_PASSWORD", True), ("GITHUB_TOKEN", True),
+        ("SESSION_COOKIE", True), ("DATABASE_DSN", True), ("client_secret", True),
+        ("CACHE_HOST", False), ("FEATURE_FLAG_X", False), ("DATABASE_URL", False),
+    ],
+)  # fmt: skip
+def test_secret_looking_names(name, secret):
+    assert looks_secret(name) is secret
+
+
+def test_secret_values_are_scrubbed_in_their_common_encodings():
+    registry = SecretRegistry()
+    registry.add_setting("API_TOKEN", "tok/en+value 1")
+    raw = "tok/en+value 1"
+    text = " ".join([
+        raw,
+        urllib.parse.quote(raw, safe=""),
+        urllib.parse.quote_plus(raw),
+        json.dumps({"t": raw}),
+        base64.b64encode(raw.encode()).decode(),
+    ])  # fmt: skip
+    scrubbed = registry.scrub(text)
+    assert "tok/en" not in scrubbed
+    assert "dG9r" not in scrubbed  # base64 of it
+    assert scrubbed.count("***") == 5
+
+
+def test_a_secret_inside_a_longer_string_is_masked():
+    registry = SecretRegistry()
+    registry.add("s3cr3t-value")
+    assert registry.scrub("prefix-s3cr3t-value-suffix") == "prefix-***-suffix"
+
+
+def test_the_longest_secret_wins_when_one_contains_another():
+    registry = SecretRegistry()
+    registry.add("abcd")
+    registry.add("abcdefgh")
+    assert registry.scrub("abcdefgh abcd") == "*** ***"
+
+
+def test_url_passwords_are_found_in_any_setting():
+    registry = SecretRegistry()
+    registry.add_setting("DATABASE_URL", "postgresql://app:p%40ss-99@db:5432/orders")
+    assert registry.scrub("raw p@ss-99 and postgresql://app:p%40ss-99@db") == (
+        "raw *** and postgresql://app:***@db"
+    )
+    basic = base64.b64encode(b"app:p@ss-99").decode()
+    assert registry.scrub(f"Authorization: Basic {basic}") == "Authorization: Basic ***"
+
+
+def test_sensitive_headers_and_their_parts_are_secrets():
+    registry = SecretRegistry()
+    registry.add_header("Authorization", "Bearer abc.def.ghi")
+    registry.add_header("X-Api-Key", "key-123456")
+    registry.add_header("Accept", "application/json")
+    assert registry.scrub("abc.def.ghi key-123456 application/json") == (
+        "*** *** application/json"
+    )
+
+
+def test_weak_values_are_masked_only_where_they_stand_as_the_secret():
+    registry = SecretRegistry()
+    registry.add_setting("ADMIN_PASSWORD", "admin")
+    registry.add_setting("PIN_SECRET", "123")
+    text = "ADMIN_PASSWORD=admin, {'ADMIN_PASSWORD': 'admin'} the admin page; PIN_SECRET: 123 of 1234"
+    assert registry.scrub(text) == (
+        "ADMIN_PASSWORD=***, {'ADMIN_PASSWORD': '***'} the admin page; PIN_SECRET: *** of 1234"
+    )
+    assert registry.is_secret("admin")
+
+
+@pytest.mark.parametrize(
+    ("value", "weak"),
+    [
+        ("true", True),
+        ("ab1", True),
+        ("Admin", True),
+        ("s3cret!", False),
+        ("4242", False),
+    ],
+)
+def test_weak_values(value, weak):
+    assert is_weak(value) is weak
+
+
+def test_secret_strings_hide_only_their_repr():
+    value = Secret("hunter22")
+    assert value == "hunter22"
+    assert f"{value}" == "hunter22"
+    assert repr(value) == "'***'"
+    assert repr({"password": value}) == "{'password': '***'}"
+
+
+def test_scrub_any_walks_containers_and_keys():
+    registry = SecretRegistry()
+    registry.add("topsecret1")
+    assert registry.scrub_any({"topsecret1": ["a topsecret1", ("topsecret1", 3)]}) == {
+        "***": ["a ***", ("***", 3)]
+    }
+
+
+def test_register_reaches_every_active_registry_and_nothing_after():
+    from sleuth import redact
+
+    registry = SecretRegistry()
+    redact.register("not-yet-active-1")
+    redact.activate(registry)
+    try:
+        redact.register("active-secret-2")
+        assert (
+            redact.scrub("active-secret-2 not-yet-active-1") == "*** not-yet-active-1"
+        )
+        assert redact.secret("by-hand-3") == "by-hand-3"
+        assert registry.is_secret("by-hand-3")
+    finally:
+        redact.deactivate(registry)
+    assert redact.scrub("active-secret-2") == "active-secret-2"

@@ -217,12 +217,16 @@ def _interpolate_env(
             _interpolate_env(v, (*path, i), lines, environ) for i, v in enumerate(value)
         ]
     if isinstance(value, str) and "${" in value:
-        return substitute(
+        resolved = substitute(
             value,
             {"env": lambda name: environ.get(name)},
             where=lines.where(path),
             keep={"setting"},
         )
+        # Header values stay templates: the target fills them in when it first
+        # sends a request, and treats every value filled in as a secret. They
+        # are checked now all the same, so a missing variable is found at once.
+        return value if "headers" in path else resolved
     return value
 
 
@@ -232,6 +236,7 @@ def substitute(
     *,
     where: str,
     keep: Iterable[str] = (),
+    on_value: Callable[[str, str, str], None] | None = None,
 ) -> str:
     """Replace ``${kind:NAME}`` (and ``${kind:NAME:-default}``) references.
 
@@ -255,6 +260,8 @@ def substitute(
                 where=where,
             )
         found = resolvers[kind](name)
+        if found is not None and on_value is not None:
+            on_value(kind, name, str(found))
         if found is None:
             if default is not None:
                 return default

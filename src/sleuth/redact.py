@@ -159,8 +159,8 @@ class SecretRegistry:
                     )
                 except ValueError:
                     return
-                self.add(decoded, name=name)
                 self.add(decoded.partition(":")[2], name=name)
+                self._add_forms({credentials, credentials.rstrip("=")})
 
     def add_urls_in(self, text: str) -> None:
         """Register the password of every ``scheme://user:password@`` in ``text``."""
@@ -171,8 +171,17 @@ class SecretRegistry:
             self.add(password)
             self.add(match["password"])
             user = urllib.parse.unquote(match["user"])
-            if user:
-                self.add(f"{user}:{password}")
+            if user and not is_weak(password):
+                # What a client sends for it: Basic base64(user:password).
+                self._add_forms(
+                    _encodings(f"{user}:{password}") - {f"{user}:{password}"}
+                )
+
+    def _add_forms(self, forms: set[str]) -> None:
+        with self._lock:
+            if not forms <= self._texts:
+                self._texts.update(forms)
+                self._pattern = None
 
     # -- asking ---------------------------------------------------------------
 

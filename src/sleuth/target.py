@@ -7,6 +7,7 @@ settings never loads an HTTP stack. It is safe to use from many threads.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ class Target:
         self._options = options
         self._config = options.target
         self._engine = engine
-        self._secrets = secrets or SecretRegistry()
+        self._secrets = secrets if secrets is not None else SecretRegistry()
         self._lock = threading.Lock()
         self._headers: Mapping[str, str] | None = None
         if self._config.base_url:
@@ -167,16 +168,22 @@ class Target:
     def _resolved_headers(self) -> Mapping[str, str]:
         with self._lock:
             if self._headers is None:
-                self._headers = {
-                    key: substitute(
-                        value,
-                        {"setting": self._setting_for_reference},
+                headers = {}
+                for key, template in self._config.headers.items():
+
+                    def filled(
+                        kind: str, name: str, value: str, key: str = key
+                    ) -> None:
+                        self._secrets.add(value, name=key)  # filled in: a credential
+
+                    headers[key] = substitute(
+                        template,
+                        {"env": os.environ.get, "setting": self._setting_for_reference},
                         where=f"header {key!r} of {self._config.where}",
+                        on_value=filled,
                     )
-                    for key, value in self._config.headers.items()
-                }
-                for key, value in self._headers.items():
-                    self._secrets.add_header(key, value)
+                    self._secrets.add_header(key, headers[key])
+                self._headers = headers
             return self._headers
 
     def _setting_for_reference(self, name: str) -> str:

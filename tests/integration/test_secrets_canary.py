@@ -1,0 +1,258 @@
+"""The canary matrix: no planted secret appears in any byte a run produces.
+
+Distinct canary values are planted through every way a secret reaches a suite
+(environment, dotenv, config file, secrets directory, the app's function, a URL
+password, headers, a parametrize value, sleuth.secret()) and used by failing
+probes in every way that puts text on screen (print, logging, an assertion, an
+exception of httpx and of psycopg, a warning, --showlocals). The suite is run
+with every reporter; then every byte of output and every file the runs wrote
+is searched for each canary and its common encodings.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_service
+
+CANARIES = {
+    "env": "canary-env-7f3a91",
+    "dotenv": "canary-dotenv-c41d09",
+    "file": "canary-file-88ab2e",
+    "dir": "canary-dir-5e6f10",
+    "app": "canary-app-91c3aa",
+    "url_password": "canary-urlpw-0d2e77",
+    "header": "canary-header-3b9f42",
+    "basic": "canary-basic-6a1c55",
+    "param": "canary-param-2c7d19",
+    "manual": "canary-manual-44e0b8",
+    "weak": "admin",
+}
+BASIC = base64.b64encode(f"probe:{CANARIES['basic']}".encode()).decode()
+
+SLEUTH_YAML = """
+    targets:
+      prod:
+        base_url: {url}
+        timeout: 5s
+        headers:
+          X-Client-Ref: ${{env:PROBE_CLIENT_REF}}
+          Authorization: Basic ${{env:PROBE_BASIC}}
+        sources:
+          - env
+          - dotenv: deploy.env
+          - file: settings.yaml
+          - dir: mounted
+          - app: shop_cfg.config:get_setting
+"""
+
+PROBES = """
+    import logging
+    import os
+    import warnings
+
+    import httpx
+    import pytest
+
+    import sleuth
+
+    log = logging.getLogger("shop")
+
+
+    def test_printed_and_logged(target):
+        token = target.setting("CANARY_API_TOKEN")
+        password = target.setting("DB_PASSWORD")
+        print("token is", token, "and password", password)
+        log.warning("db password %s, token %r", password, token)
+        warnings.warn(f"deprecated token {token}")
+        assert password == "something-else"
+
+
+    def test_compared_in_an_assertion(target):
+        assert target.setting("signing_material") == "expected-material"
+
+
+    def test_dsn_used(target):
+        dsn = target.setting("DATABASE_URL")
+        assert dsn.startswith("mysql://"), dsn
+
+
+    def test_httpx_exception(target):
+        key = target.setting("service.api_key")
+        httpx.get(f"{target.base_url}/status/404?key={key}", timeout=5).raise_for_status()
+
+
+    def test_database_driver_exception(target):
+        import psycopg
+
+        secret = target.setting("APP_SECRET")
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=5) as conn:
+            conn.execute("select %s::int", [secret])
+
+
+    @pytest.mark.parametrize("token", [os.environ["CANARY_PARAM_TOKEN"]])
+    def test_parametrized_with_a_secret(target, token):
+        assert target.http.get("/echo").status_code == 500, f"token {token} rejected"
+
+
+    def test_headers_sent(target):
+        answer = target.http.get("/echo").json()
+        assert answer["headers"]["x-client-ref"] == "nope", answer
+
+
+    def test_registered_by_hand(target):
+        value = sleuth.secret(os.environ["MANUAL_VALUE"])
+        raise RuntimeError(f"cannot use {value} with {os.environ['MANUAL_VALUE']}")
+
+
+    def test_url_in_a_request(target):
+        dsn = target.setting("DATABASE_URL")
+        target.http.get(f"{target.base_url}/status/503?dsn={dsn}").raise_for_status()
+
+
+    def test_weak_secret_shown_as_value(target):
+        value = target.setting("ADMIN_PASSWORD")
+        print(f"ADMIN_PASSWORD={value}; the admin user is admin")
+        assert value == "root", {"ADMIN_PASSWORD": value}
+"""
+
+
+def encodings(value: str) -> set[str]:
+    raw = value.encode()
+    return {
+        value,
+        urllib.parse.quote(value, safe=""),
+        base64.b64encode(raw).decode().rstrip("="),
+    }
+
+
+@pytest.fixture
+def canary_suite(tmp_path, http_target):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "sleuth.yaml").write_text(
+        textwrap.dedent(SLEUTH_YAML.format(url=http_target.url))
+    )
+    (suite / "deploy.env").write_text(
+        f"DB_PASSWORD={CANARIES['dotenv']}\n"
+        f"DATABASE_URL=postgresql://app:{CANARIES['url_password']}@127.0.0.1:5432/test\n"
+        f"ADMIN_PASSWORD={CANARIES['weak']}\n"
+    )
+    (suite / "settings.yaml").write_text(f"service:\n  api_key: {CANARIES['file']}\n")
+    (suite / "mounted").mkdir()
+    (suite / "mounted" / "signing_material").write_text(CANARIES["dir"] + "\n")
+    (suite / "shop_cfg").mkdir()
+    (suite / "shop_cfg" / "__init__.py").write_text("")
+    (suite / "shop_cfg" / "config.py").write_text(
+        f"def get_setting(name):\n    return {{'APP_SECRET': {CANARIES['app']!r}}}.get(name)\n"
+    )
+    (suite / "test_probes.py").write_text(textwrap.dedent(PROBES))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
+    env.update(
+        CANARY_API_TOKEN=CANARIES["env"],
+        CANARY_PARAM_TOKEN=CANARIES["param"],
+        PROBE_CLIENT_REF=CANARIES["header"],
+        PROBE_BASIC=BASIC,
+        MANUAL_VALUE=CANARIES["manual"],
+        PYTHONPATH=str(suite),
+    )
+    return suite, env
+
+
+RUNS = {
+    "reporters": [
+        "-rA", "--showlocals", "-vv", "--junitxml=out/junit.xml",
+        "--html=out/report.html", "--self-contained-html",
+        "--json-report", "--json-report-file=out/report.json",
+        "--log-file=out/run.log", "--log-file-level=DEBUG",
+    ],
+    "no-capture": ["-s", "-rA"],
+    "live-logs": ["--log-cli-level=DEBUG", "-rA", "--tb=long"],
+    "collect-only": ["--collect-only", "-q"],
+    "last-failed": ["--lf", "-rA", "--tb=native"],
+}  # fmt: skip
+
+
+def test_no_canary_in_any_output(canary_suite):
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    suite, env = canary_suite
+    inputs = {p: p.read_bytes() for p in suite.rglob("*") if p.is_file()}
+    planted = [*inputs.values(), *(v.encode() for v in env.values())]
+    for kind, canary in CANARIES.items():
+        form = BASIC if kind == "basic" else canary
+        assert any(form.encode() in data for data in planted), kind
+
+    outputs: dict[str, bytes] = {}
+    for name, args in RUNS.items():
+        (suite / "out").mkdir(exist_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *args],
+            cwd=suite,
+            env=env,
+            capture_output=True,
+            timeout=180,
+        )
+        outputs[f"{name}: stdout"] = result.stdout
+        outputs[f"{name}: stderr"] = result.stderr
+        if name == "reporters":
+            text = result.stdout.decode()
+            # The probes did fail, and showed what they were given, masked.
+            assert "10 failed" in text, text[-3000:]
+            assert "for url 'http://127.0.0.1:" in text
+            assert "key=***" in text
+            assert 'invalid input syntax for type integer: "***"' in text
+            assert "test_parametrized_with_a_secret[***]" in text
+            assert "ADMIN_PASSWORD=***; the admin user is admin" in text
+            assert "postgresql://app:***@127.0.0.1:5432/test" in text
+    for path in suite.rglob("*"):
+        if path.is_file() and inputs.get(path) != path.read_bytes():
+            outputs[str(path.relative_to(suite))] = path.read_bytes()
+
+    assert {
+        "out/junit.xml",
+        "out/report.html",
+        "out/report.json",
+        "out/run.log",
+    } <= set(outputs)
+    assert any(".pytest_cache" in name for name in outputs)
+    leaks = [
+        f"{where}: {kind} ({form!r})"
+        for kind, canary in CANARIES.items()
+        if kind != "weak"
+        for form in encodings(canary) | ({BASIC} if kind == "basic" else set())
+        for where, data in outputs.items()
+        if form.encode() in data
+    ]
+    weak = f"ADMIN_PASSWORD={CANARIES['weak']}".encode()
+    leaks += [
+        f"{where}: weak value as ADMIN_PASSWORD"
+        for where, data in outputs.items()
+        if weak in data
+    ]
+    assert leaks == [], "\n".join(leaks)
+    if os.environ.get("CANARY_OUTPUTS_FILE"):
+        Path(os.environ["CANARY_OUTPUTS_FILE"]).write_text("\n".join(sorted(outputs)))
+    # 11 canaries x (5 runs x stdout and stderr + the files the runs wrote).
+    assert len(outputs) >= 16, sorted(outputs)
+
+
+def test_secret_parametrize_ids_are_masked_and_still_selectable(canary_suite):
+    suite, env = canary_suite
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-k", "parametrized"],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "test_probes.py::test_parametrized_with_a_secret[***]" in result.stdout
+    assert CANARIES["param"] not in result.stdout
