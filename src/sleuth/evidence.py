@@ -35,7 +35,7 @@ class Exchange:
         took = f" ({total:.0f} ms)" if total is not None else ""
         if self.error:
             return f"{self.request} -> {self.error}{took}"
-        status = f"{self.status} {self.reason}".strip()
+        status = f"{'' if self.status is None else self.status} {self.reason}".strip()
         return f"{self.request} -> {status}{took}"
 
 

@@ -49,3 +49,49 @@ def parse_positive_int(value: object, *, where: str, what: str) -> int:
             where=where,
         )
     return value
+
+
+_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM])?\s*$")
+_COUNT_FACTORS = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_count(value: object, *, where: str, what: str) -> int:
+    """A whole number of zero or more: ``12``, ``"12"``, ``"10k"`` or ``"1.5M"``.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _COUNT.match(value) if isinstance(value, str) else None
+    if match is not None:
+        factor = _COUNT_FACTORS[match.group(2).lower()] if match.group(2) else 1
+        count = float(match.group(1)) * factor
+        if count == int(count):
+            return int(count)
+    raise ConfigError(
+        f"invalid {what} {value!r}: expected a whole number of zero or more, "
+        f"e.g. 100 or 10k",
+        where=where,
+    )
+
+
+_DAYS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|weeks?|h)?\s*$")
+_DAY_FACTORS = {"d": 1.0, "w": 7.0, "h": 1 / 24}
+
+
+def parse_days(value: object, *, where: str, what: str) -> float:
+    """Days, zero or more, from ``30``, ``"30"``, ``"30d"``, ``"2w"`` or ``"12h"``.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _DAYS.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected days, e.g. 30, 30d or 2w",
+            where=where,
+        )
+    return float(match.group(1)) * _DAY_FACTORS[(match.group(2) or "d")[0]]

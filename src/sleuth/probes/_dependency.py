@@ -1,0 +1,285 @@
+"""What the dependency helpers share: their options, the synchronous facade,
+one step under the deadline with its errors translated, thresholds and evidence.
+
+A helper module (amqp, nats, tcp...) keeps only what is its own: how to talk
+to the dependency, the figures it reads, and one ``translate_error``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sleuth import context as _context, timing
+from sleuth.config import did_you_mean
+from sleuth.context import ProbeContext
+from sleuth.engine import bounded
+from sleuth.errors import (
+    CheckFailed,
+    ConfigError,
+    MissingDriver,
+    ProbeError,
+    ProbeTimeout,
+    TargetUnreachable,
+)
+from sleuth.evidence import Exchange
+from sleuth.units import parse_positive_int
+
+if TYPE_CHECKING:
+    from sleuth.probes import ProbeEnv
+
+T = TypeVar("T")
+# (value, where, what) -> the parsed threshold; raises ConfigError.
+Parser = Callable[[object, str, str], Any]
+# (exception, what failed) -> sleuth's error for it, with a category.
+Translate = Callable[[BaseException], ProbeError]
+
+
+def helper_options(
+    env: ProbeEnv,
+    kind: str,
+    name: str | None,
+    given: Mapping[str, Any],
+    allowed: frozenset[str],
+) -> tuple[dict[str, Any], str]:
+    """The helper's options and where they came from, ``${setting:X}`` replaced.
+
+    With a ``name`` they come from ``services: {kind}: {name}:`` in the target's
+    config, overridden by ``given``; without one, from ``given`` alone.
+
+    Raises:
+        ConfigError: for an unknown option, listing the valid ones.
+    """
+    if name is not None:
+        options = {**env.service(kind, name), **given}
+        where = (
+            f"services: {kind}: {name}: of target {env.target.name!r} "
+            f"in {env.suite_display}"
+        )
+    else:
+        options = dict(given)
+        where = f"target.{kind}(...)"
+    for key in options:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown {kind} option {key!r}. Valid options: "
+                f"{', '.join(sorted(allowed))}.{did_you_mean(str(key), allowed)}",
+                where=where,
+            )
+    return {
+        key: env.interpolate(value, where) if isinstance(value, str) else value
+        for key, value in options.items()
+    }, where
+
+
+def require(options: Mapping[str, Any], key: str, *, kind: str, where: str) -> Any:
+    """``options[key]``, or a ConfigError saying it is needed."""
+    value = options.get(key)
+    if value is None or value == "":
+        raise ConfigError(
+            f"the {kind} probe needs {key}=, e.g. {_EXAMPLES.get(key, key + '=...')}",
+            where=where,
+        )
+    return value
+
+
+_EXAMPLES = {
+    "url": "url='amqp://user:password@host:5672/'",
+    "host": "host='db.example.com'",
+    "port": "port=443",
+    "name": "name='api.example.com'",
+}
+
+
+def parse_thresholds(
+    kind: str, given: Mapping[str, Any], parsers: Mapping[str, Parser]
+) -> dict[str, Any]:
+    """Thresholds given to ``check()``, parsed from human units; None ones dropped.
+
+    Raises:
+        ConfigError: for an unknown threshold or an unreadable value.
+    """
+    parsed: dict[str, Any] = {}
+    for key, value in given.items():
+        if key not in parsers:
+            raise ConfigError(
+                f"unknown {kind} check {key!r}. Valid checks: "
+                f"{', '.join(sorted(parsers))}.{did_you_mean(key, parsers)}",
+                where=f"{kind} check()",
+            )
+        if value is not None:
+            parsed[key] = parsers[key](value, f"{kind} check()", key)
+    return parsed
+
+
+def probe_context(default_timeout_s: float) -> ProbeContext:
+    """The running probe's context, or a fresh one outside a probe."""
+    return _context.get_or_default(default_timeout_s)
+
+
+def load(module: str, *, kind: str, package: str, extra: str) -> Any:
+    """Import a client library now, or raise MissingDriver with the pip hint."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDriver(kind=kind, package=package, extra=extra) from exc
+
+
+async def step(
+    ctx: ProbeContext,
+    work: Awaitable[T],
+    *,
+    kind: str,
+    request: str,
+    translate: Translate,
+) -> T:
+    """Await ``work`` under the probe's deadline; failures become sleuth's errors.
+
+    A failure is recorded on the probe as evidence before it is raised.
+    """
+    __tracebackhide__ = True
+    started = timing.perf_counter()
+    try:
+        return await bounded(work, ctx=ctx, what=request)
+    except ProbeTimeout:
+        took = timing.perf_counter() - started
+        record(
+            ctx, kind=kind, request=request, started=started,
+            error=f"no answer within {took:.1f} s",
+        )  # fmt: skip
+        raise
+    except ProbeError as exc:
+        record(ctx, kind=kind, request=request, started=started, error=str(exc))
+        raise
+    except Exception as exc:
+        translated = translate(exc)
+        record(ctx, kind=kind, request=request, started=started, error=str(translated))
+        raise translated from exc
+
+
+def record(
+    ctx: ProbeContext,
+    *,
+    kind: str,
+    request: str,
+    started: float,
+    answer: str = "",
+    figures: Mapping[str, object] | None = None,
+    remote: str | None = None,
+    phases_ms: Mapping[str, float] | None = None,
+    error: str | None = None,
+) -> None:
+    """Record one exchange with a dependency: the figures read, or the error."""
+    timings = dict(phases_ms or {})
+    timings["total"] = round((timing.perf_counter() - started) * 1000, 2)
+    ctx.record(
+        Exchange(
+            kind=kind,
+            request=request,
+            reason=answer,
+            headers={k: str(v) for k, v in (figures or {}).items() if v is not None},
+            remote=remote,
+            timings_ms=timings,
+            error=error,
+        )
+    )
+
+
+def unhealthy(kind: str, display: str, problems: list[str], hint: str) -> CheckFailed:
+    """The CheckFailed for figures past their thresholds, each one named."""
+    return CheckFailed(
+        f"{kind} {display}: {'; '.join(problems)}. {hint}".rstrip(),
+        target=display,
+        category="unhealthy",
+    )
+
+
+def over(figure: str, value: object, key: str, limit: object) -> str:
+    """``queue 'q' holds 25 messages, over max_queue_depth 10``."""
+    return f"{figure} {value}, over {key} {limit}"
+
+
+def under(figure: str, value: object, key: str, limit: object) -> str:
+    """``1 consumer on queue 'q', under min_consumers 2``."""
+    return f"{figure} {value}, under {key} {limit}"
+
+
+def port_option(value: object, *, kind: str, where: str) -> int:
+    """A TCP/UDP port number from an int or a string of digits."""
+    port = parse_positive_int(value, where=where, what=f"{kind} port")
+    if port > 65535:
+        raise ConfigError(
+            f"invalid {kind} port {port}: expected 1 to 65535", where=where
+        )
+    return port
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def peer_of(transport: Any) -> str | None:
+    """``127.0.0.1:5672`` from a transport or stream writer, when it knows."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return None
+
+
+def translate_os_error(
+    exc: BaseException, *, what: str, host: str | None, port: int | None
+) -> ProbeError | None:
+    """Socket-level failures in any helper: dns, refused, reset, timeout, tls."""
+    address = f"{host}:{port}" if host is not None and port is not None else host
+    if isinstance(exc, socket.gaierror):
+        return TargetUnreachable(
+            f"{what}: the name {host} does not resolve ({exc.strerror}). Check the "
+            f"host name and this runner's DNS.",
+            target=what,
+            category="dns",
+        )
+    if isinstance(exc, ConnectionRefusedError) or (
+        isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED
+    ):
+        return TargetUnreachable(
+            f"{what}: connection refused by {address}. Is the service running and "
+            f"listening there?",
+            target=what,
+            category="refused",
+        )
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | EOFError) or (
+        isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
+    ):
+        return TargetUnreachable(
+            f"{what}: {address} closed the connection before answering",
+            target=what,
+            category="reset",
+        )
+    if isinstance(exc, TimeoutError):
+        return TargetUnreachable(
+            f"{what}: {address} did not answer in time", target=what, category="timeout"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return TargetUnreachable(
+            f"{what}: TLS failed with {address}: {exc}", target=what, category="tls"
+        )
+    if isinstance(exc, OSError):
+        return TargetUnreachable(
+            f"{what}: cannot connect to {address}: {exc.strerror or exc}",
+            target=what,
+            category="other",
+        )
+    return None
+
+
+def other_error(exc: BaseException, *, what: str) -> ProbeError:
+    detail = str(exc) or type(exc).__name__
+    return TargetUnreachable(
+        f"{what}: {type(exc).__name__}: {detail}", target=what, category="other"
+    )

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sleuth import context as _context
+from sleuth.config import load_suite_config
+from sleuth.context import ProbeContext
+from sleuth.engine import Engine
+from sleuth.options import resolve
+from sleuth.target import Target
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.path)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    engine = Engine(workers=8)
+    yield engine
+    engine.close()
+
+
+MakeTarget = Callable[..., Target]
+
+
+@pytest.fixture
+def make_target(engine: Engine, tmp_path: Path) -> MakeTarget:
+    """A real Target built from a sleuth.yaml text, as the plugin builds it."""
+
+    def make(config: str = "", **environ: str) -> Target:
+        path = tmp_path / "sleuth.yaml"
+        path.write_text(textwrap.dedent(config) or "targets:\n  local: {}\n")
+        suite = load_suite_config(path, environ=environ)
+        options = resolve(suite, cli={}, environ=environ)
+        return Target(options, engine)
+
+    return make
+
+
+@contextlib.contextmanager
+def in_probe(timeout_s: float = 5.0) -> Iterator[ProbeContext]:
+    """Run the block as a probe would: its deadline, its evidence."""
+    ctx = ProbeContext(probe_id="test", timeout_s=timeout_s, timeout_origin="test")
+    ctx.start()
+    token = _context.current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _context.current.reset(token)
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose connections are never accepted: the SYN gets no answer.
+
+    The listen backlog is zero and one connection already fills it, so the
+    kernel drops every later SYN and connecting hangs until a deadline.
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port: int = server.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=2)
+    try:
+        yield port
+    finally:
+        filler.close()
+        server.close()
+
+
+def service_url(name: str, default: str) -> str:
+    """A local service's URL, overridable by SLEUTH_TEST_<NAME>_URL."""
+    return os.environ.get(f"SLEUTH_TEST_{name.upper()}_URL", default)
