@@ -21,3 +21,18 @@ def mask_url(url: str) -> str:
     userinfo, _, host = parts.netloc.rpartition("@")
     user = userinfo.partition(":")[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+# password=secret (or password='a secret') in a libpq key=value DSN or a query.
+_KEYWORD_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
+)
+
+
+def mask_dsn(dsn: str) -> str:
+    """``dsn`` (a URL or a libpq ``key=value`` string) with its passwords as ``***``.
+
+    Covers ``user:password@`` in a URL and ``password=`` in a ``key=value``
+    string or a URL's query.
+    """
+    return _KEYWORD_PASSWORD.sub(r"\g<head>***", mask_url(dsn))

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from sleuth.engine import Engine
 
 # kind -> "module:Class". Keep sorted; one line per kind.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "mysql": "sleuth.probes.mysql:MysqlProbe",
+    "postgres": "sleuth.probes.postgres:PostgresProbe",
+    "redis": "sleuth.probes.redis:RedisProbe",
+}
 
 
 def load_kind(kind: str) -> Callable[..., Any]:

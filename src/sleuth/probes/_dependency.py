@@ -23,6 +23,7 @@ from sleuth.errors import (
     MissingDriver,
     ProbeError,
     ProbeTimeout,
+    SleuthError,
     TargetUnreachable,
 )
 from sleuth.evidence import Exchange
@@ -153,7 +154,7 @@ async def step(
             error=f"no answer within {took:.1f} s",
         )  # fmt: skip
         raise
-    except ProbeError as exc:
+    except SleuthError as exc:  # ours already (WriteRefused too): kept as it is
         record(ctx, kind=kind, request=request, started=started, error=str(exc))
         raise
     except Exception as exc:
