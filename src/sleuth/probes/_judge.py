@@ -51,7 +51,7 @@ class Verdict:
     """The figures of one check that are past their thresholds, with hints."""
 
     def __init__(self, limits: Mapping[str, Any]) -> None:
-        self._limits = limits
+        self.limits = limits
         self.problems: list[str] = []
         self._hints: list[str] = []
 
@@ -62,7 +62,7 @@ class Verdict:
 
     def role(self, seen: str, *, hint: str) -> None:
         """``role``: the server is the primary or a replica, as expected."""
-        expected = self._limits.get("role")
+        expected = self.limits.get("role")
         if expected is not None and seen != expected:
             self.add(f"the server is a {seen}, expected a {expected} (role)", hint)
 
@@ -76,13 +76,13 @@ class Verdict:
         show: Callable[[Any], str] = str,
     ) -> None:
         """``key``: ``seen`` is at most the threshold (no figure, no judgement)."""
-        most = self._limits.get(key)
+        most = self.limits.get(key)
         if most is not None and seen is not None and seen > most:
             self.add(over(figure, show(seen), key, show(most)), hint)
 
     def lag(self, seen_s: float | None, *, is_replica: bool, hint: str) -> None:
         """``max_replication_lag`` on a replica; a primary has none to judge."""
-        most = self._limits.get("max_replication_lag")
+        most = self.limits.get("max_replication_lag")
         if most is None or not is_replica:
             return
         if seen_s is None:
@@ -112,7 +112,7 @@ class Verdict:
         of_what: str = "",
     ) -> None:
         """``key`` as a Limit: ``seen`` against a share of ``maximum`` or an amount."""
-        most: Limit | None = self._limits.get(key)
+        most: Limit | None = self.limits.get(key)
         if most is None:
             return
         ceiling = most.of(maximum)

@@ -61,6 +61,8 @@ class SqlProbe:
     check_keys: ClassVar[frozenset[str]]
     thresholds: ClassVar[Mapping[str, Parser]]
     reads: ClassVar[frozenset[str]]  # keywords a read-only statement starts with
+    # What acts on the server from inside a read: refused before sending too.
+    side_effects: ClassVar[re.Pattern[str] | None] = None
     example: ClassVar[str]  # an address, for messages
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
@@ -156,14 +158,14 @@ class SqlProbe:
                 table...), in its own words.
         """
         __tracebackhide__ = True
-        refuse_unless_read(sql, kind=self.kind, display=self.display, reads=self.reads)
+        self._refuse_writes(sql)
         ctx = probe_context(self._env.default_timeout_s)
         return self._env.engine.call(self._query(ctx, sql, params), ctx=ctx)
 
     async def aquery(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         """``query()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        refuse_unless_read(sql, kind=self.kind, display=self.display, reads=self.reads)
+        self._refuse_writes(sql)
         ctx = probe_context(self._env.default_timeout_s)
         return await self._query(ctx, sql, params)
 
@@ -250,6 +252,16 @@ class SqlProbe:
             translate=self.translate_error,
         )
 
+    def _refuse_writes(self, sql: str) -> None:
+        __tracebackhide__ = True
+        refuse_unless_read(
+            sql,
+            kind=self.kind,
+            display=self.display,
+            reads=self.reads,
+            side_effects=self.side_effects,
+        )
+
     def _server_refused_write(self, sql: str, said: str) -> WriteRefused:
         return WriteRefused(
             f"{self.kind} {self.display}: the server refused a write: {said}. The "
@@ -268,21 +280,37 @@ def first_keyword(sql: str) -> str:
 
 
 def refuse_unless_read(
-    sql: str, *, kind: str, display: str, reads: frozenset[str]
+    sql: str,
+    *,
+    kind: str,
+    display: str,
+    reads: frozenset[str],
+    side_effects: re.Pattern[str] | None = None,
 ) -> None:
-    """Raise WriteRefused, before anything is sent, unless ``sql`` starts as a read."""
+    """Raise WriteRefused, before anything is sent, unless ``sql`` is a read.
+
+    A read starts with one of ``reads`` and has no match for ``side_effects``.
+    """
     __tracebackhide__ = True
     keyword = first_keyword(sql)
-    if keyword in reads:
-        return
-    said = f"a {keyword} statement" if keyword else "a statement with no keyword"
-    raise WriteRefused(
-        f"{kind} {display}: {said} refused: the {kind} helper only reads, and a "
-        f"statement must start with one of {', '.join(sorted(reads))}. Nothing "
-        f"was sent.",
-        method=keyword or "?",
-        url=display,
-    )
+    if keyword not in reads:
+        said = f"a {keyword} statement" if keyword else "a statement with no keyword"
+        raise WriteRefused(
+            f"{kind} {display}: {said} refused: the {kind} helper only reads, and "
+            f"a statement must start with one of {', '.join(sorted(reads))}. "
+            f"Nothing was sent.",
+            method=keyword or "?",
+            url=display,
+        )
+    acts = side_effects.search(sql) if side_effects is not None else None
+    if acts is not None:
+        raise WriteRefused(
+            f"{kind} {display}: a statement with {' '.join(acts.group(0).split())} "
+            f"refused: it acts on the server even in a read-only session. Nothing "
+            f"was sent.",
+            method=keyword,
+            url=display,
+        )
 
 
 def excerpt(sql: str, limit: int = SQL_EXCERPT_CHARS) -> str:

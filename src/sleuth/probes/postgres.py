@@ -120,6 +120,13 @@ class PostgresProbe(SqlProbe):
     reads: ClassVar[frozenset[str]] = frozenset(
         {"SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES", "TABLE"}
     )
+    # Functions that act on the server, or elsewhere, from inside a SELECT.
+    side_effects: ClassVar[re.Pattern[str]] = re.compile(
+        r"\b(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile"
+        r"|pg_switch_wal|pg_promote|pg_file_write|lo_export|lo_import|dblink_exec"
+        r"|dblink)\s*\(",
+        re.IGNORECASE,
+    )
     example: ClassVar[str] = "postgresql://app@db-1:5432/orders"
 
     def check(self, **thresholds: Any) -> PostgresHealth:
