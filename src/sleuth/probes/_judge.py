@@ -126,7 +126,9 @@ class Verdict:
         if seen > ceiling:
             seen_text = show(seen)
             if maximum:
-                seen_text += f" of {show(maximum)}{of_what} ({seen / maximum:.0%})"
+                share = seen / maximum
+                shown = f"{share:.0%}" if share >= 0.01 else "under 1%"
+                seen_text += f" of {show(maximum)}{of_what} ({shown})"
             self.add(over(figure, seen_text, key, most), hint)
 
     def raise_if_any(self, kind: str, display: str) -> None:

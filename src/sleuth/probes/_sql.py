@@ -1,39 +1,22 @@
-"""What the SQL helpers (postgres, mysql) share: the public calls and their flow.
+"""What the SQL helpers (postgres, mysql) add to a session helper: statements.
 
-``SqlProbe`` holds the sync and async faces of ``check()``, ``query()`` and
-``scalar()``, the session around each call and the evidence it leaves; a kind
-says how to connect, read its health figures and judge them, and translates
-its driver's errors in one place. One shallow base class rather than a
-Protocol: the two kinds differ only in those hooks, and the flow must not.
-
-Writes are refused twice: here, before anything is sent, unless a statement
-starts as a read; and by the server, since every session is read-only.
+``query()`` and ``scalar()`` (and their async twins) run one read-only
+statement in a session of its own. Writes are refused twice: here, before
+anything is sent, unless a statement starts as a read and calls nothing known
+to act on the server; and by the server, since every session is read-only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from sleuth import timing
 from sleuth.context import ProbeContext
-from sleuth.errors import ConfigError, ProbeError, WriteRefused
-from sleuth.probes._dependency import (
-    helper_options,
-    ms,
-    parse_thresholds,
-    probe_context,
-    record,
-    step,
-)
-from sleuth.probes._judge import Parser, Verdict
-from sleuth.probes._sessions import session
-from sleuth.redact import mask_dsn
-
-if TYPE_CHECKING:
-    from sleuth.probes import ProbeEnv
+from sleuth.errors import WriteRefused
+from sleuth.probes._dependency import probe_context, record
+from sleuth.probes._sessions import SessionProbe
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -44,107 +27,20 @@ _KEYWORD = re.compile(r"[A-Za-z]+")
 SQL_EXCERPT_CHARS = 120
 
 
-class Health(Protocol):
-    """A kind's health report, as the shared flow needs it."""
+class SqlProbe(SessionProbe):
+    """A SQL helper: ``check()`` from SessionProbe, plus read-only statements."""
 
-    @property
-    def role(self) -> str: ...
-    def figures(self) -> dict[str, object]: ...
-    def summary(self) -> str: ...
-
-
-class SqlProbe:
-    """The public face of a SQL helper; see postgres.py and mysql.py."""
-
-    kind: ClassVar[str]
-    address_keys: ClassVar[frozenset[str]]
-    check_keys: ClassVar[frozenset[str]]
-    thresholds: ClassVar[Mapping[str, Parser]]
     reads: ClassVar[frozenset[str]]  # keywords a read-only statement starts with
     # What acts on the server from inside a read: refused before sending too.
     side_effects: ClassVar[re.Pattern[str] | None] = None
-    example: ClassVar[str]  # an address, for messages
-
-    def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
-        kind = self.kind
-        opts, where = helper_options(env, kind, name, options, self.address_keys)
-        if opts.get("dsn") and opts.get("url"):
-            raise ConfigError(
-                f"give the {kind} address as dsn= or url=, not both", where=where
-            )
-        if not (opts.get("dsn") or opts.get("url") or opts.get("host")):
-            raise ConfigError(
-                f"the {kind} probe needs dsn=, e.g. dsn='{self.example}', "
-                f"or host= and database=",
-                where=where,
-            )
-        self._env = env
-        self._options = opts
-        self._where = where
-        self._label = name or mask_dsn(str(opts.get("dsn") or opts.get("url") or ""))
-
-    def __repr__(self) -> str:
-        label = self._label or self._options.get("host")
-        return f"<{type(self).__name__} {label}>"
 
     @property
     def _dsn(self) -> str:
         return str(self._options.get("dsn") or self._options.get("url") or "")
 
-    # -- what a kind provides -----------------------------------------------
-
-    @property
-    def display(self) -> str:
-        """The address with its password masked: ``scheme://app:***@db-1:5432/x``."""
-        raise NotImplementedError
-
-    @property
-    def server(self) -> str:
-        """``host:port``, the key of the run's connection slots."""
-        raise NotImplementedError
-
-    async def _connect(self, ctx: ProbeContext) -> Any:
-        raise NotImplementedError
-
-    async def _close(self, conn: Any) -> None:
-        raise NotImplementedError
-
     async def _fetch(self, conn: Any, sql: str, params: Params) -> list[dict[str, Any]]:
         """The rows of one statement; WriteRefused when the server refuses a write."""
         raise NotImplementedError
-
-    async def _read_health(self, conn: Any) -> Health:
-        raise NotImplementedError
-
-    def _judge(self, health: Any, verdict: Verdict) -> None:
-        raise NotImplementedError
-
-    def _remote(self, conn: Any) -> str | None:
-        raise NotImplementedError
-
-    def translate_error(self, exc: BaseException) -> ProbeError:
-        raise NotImplementedError
-
-    # -- the health check ---------------------------------------------------
-
-    def check(self, **thresholds: Any) -> Any:
-        """Read the server's health figures and judge them against ``thresholds``.
-
-        Raises:
-            CheckFailed: category "unhealthy", naming each figure past its
-                threshold, the threshold, and what to look at.
-            TargetUnreachable: refused, timeout, dns, auth, tls.
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> Any:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
 
     # -- read-only statements -----------------------------------------------
 
@@ -181,38 +77,6 @@ class SqlProbe:
 
     # -- on the loop --------------------------------------------------------
 
-    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> Any:
-        __tracebackhide__ = True
-        started = timing.perf_counter()
-        request = f"{self.kind} check {self.display}"
-        async with self._session(ctx) as conn:
-            connected = timing.perf_counter()
-            health = await step(
-                ctx,
-                self._read_health(conn),
-                kind=self.kind,
-                request=request,
-                translate=self.translate_error,
-            )
-            remote = self._remote(conn)
-        record(
-            ctx,
-            kind=self.kind,
-            request=request,
-            started=started,
-            answer=health.summary(),
-            figures=health.figures(),
-            remote=remote,
-            phases_ms={
-                "connect": ms(connected - started),
-                "queries": ms(timing.perf_counter() - connected),
-            },
-        )
-        verdict = Verdict(limits)
-        self._judge(health, verdict)
-        verdict.raise_if_any(self.kind, self.display)
-        return health
-
     async def _query(
         self, ctx: ProbeContext, sql: str, params: Params
     ) -> list[dict[str, Any]]:
@@ -220,13 +84,7 @@ class SqlProbe:
         started = timing.perf_counter()
         request = f"{self.kind} query {self.display}: {excerpt(sql)}"
         async with self._session(ctx) as conn:
-            rows = await step(
-                ctx,
-                self._fetch(conn, sql, params),
-                kind=self.kind,
-                request=request,
-                translate=self.translate_error,
-            )
+            rows = await self._step(ctx, request, self._fetch(conn, sql, params))
             remote = self._remote(conn)
         record(
             ctx,
@@ -237,20 +95,6 @@ class SqlProbe:
             remote=remote,
         )
         return rows
-
-    def _session(
-        self, ctx: ProbeContext
-    ) -> contextlib.AbstractAsyncContextManager[Any]:
-        return session(
-            ctx,
-            self._env.engine,
-            kind=self.kind,
-            server=self.server,
-            display=self.display,
-            connect=lambda: self._connect(ctx),
-            close=self._close,
-            translate=self.translate_error,
-        )
 
     def _refuse_writes(self, sql: str) -> None:
         __tracebackhide__ = True

@@ -22,20 +22,13 @@ import functools
 import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sleuth.context import ProbeContext
-from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
+from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
-from sleuth.probes._dependency import (
-    load,
-    other_error,
-    peer_of,
-    port_option,
-    translate_os_error,
-)
+from sleuth.probes._address import UrlAddress, parse_address
+from sleuth.probes._dependency import load, other_error, peer_of, translate_os_error
 from sleuth.probes._sql import Params, SqlProbe
-from sleuth.redact import mask_dsn
 
 if TYPE_CHECKING:
     from sleuth.probes._judge import Verdict
@@ -48,7 +41,6 @@ _TOO_MANY_CONNECTIONS = {1040, 1203, 1226}
 _STATEMENT_TIME_CAP = {1969, 3024}  # MariaDB, MySQL
 _READ_ONLY_TRANSACTION = 1792
 _NO_PRIVILEGE = {1227}
-_TLS_ON = {"1", "true", "yes", "on", "required", "verify_ca", "verify_identity"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,71 +125,36 @@ class MysqlProbe(SqlProbe):
         return health
 
     @functools.cached_property
-    def _params(self) -> dict[str, Any]:
-        """aiomysql's connect arguments: the URL's, the options over them."""
-        params: dict[str, Any] = {"host": "localhost", "port": DEFAULT_PORT}
-        if self._dsn:
-            params.update(self._parse_url(self._dsn))
-        for option, key in (("host", "host"), ("user", "user"), ("database", "db")):
-            if self._options.get(option) is not None:
-                params[key] = str(self._options[option])
-        if self._options.get("password") is not None:
-            params["password"] = str(self._options["password"])
-        if self._options.get("port") is not None:
-            params["port"] = port_option(
-                self._options["port"], kind=KIND, where=self._where
-            )
-        if self._options.get("tls") is not None:
-            params["tls"] = str(self._options["tls"]).lower() in _TLS_ON
-        return params
-
-    def _parse_url(self, url: str) -> dict[str, Any]:
-        parts = urlsplit(url)
-        scheme = parts.scheme.split("+")[0]
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if scheme not in ("mysql", "mariadb") or not parts.hostname or port == -1:
-            raise ConfigError(
-                f"invalid mysql dsn {mask_dsn(url)!r}: expected a URL such as "
-                f"{self.example}",
-                where=self._where,
-            )
-        query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
-        tls = any(
-            query.get(k) in _TLS_ON for k in ("tls", "ssl", "ssl-mode", "ssl_mode")
+    def _address(self) -> UrlAddress:
+        return parse_address(
+            self._options,
+            kind=KIND,
+            where=self._where,
+            schemes={"mysql": False, "mariadb": False},
+            default_port=DEFAULT_PORT,
+            path_key="database",
+            example=self.example,
         )
-        params: dict[str, Any] = {"host": parts.hostname, "tls": tls}
-        if port:
-            params["port"] = port
-        if parts.username:
-            params["user"] = unquote(parts.username)
-        if parts.password:
-            params["password"] = unquote(parts.password)
-        if parts.path.strip("/"):
-            params["db"] = unquote(parts.path.strip("/"))
-        return params
 
     @property
     def display(self) -> str:
-        p = self._params
-        user = p.get("user", "") + (":***" if p.get("password") else "")
-        at = "@" if user else ""
-        return f"mysql://{user}{at}{self.server}/{p.get('db', '')}"
+        return self._address.display
 
     @property
     def server(self) -> str:
-        return f"{self._params['host']}:{self._params['port']}"
+        return self._address.server
 
     async def _connect(self, ctx: ProbeContext) -> Any:
         driver = _driver()
-        params = dict(self._params)
-        tls = params.pop("tls", False)
+        a = self._address
         conn = await driver.connect(
-            **params,
+            host=a.host,
+            port=a.port,
+            user=a.user,
+            password=a.password or "",
+            db=a.path or None,
             connect_timeout=max(ctx.remaining(), 0.001),
-            ssl=ssl.create_default_context() if tls else None,
+            ssl=ssl.create_default_context() if a.tls else None,
             init_command="SET SESSION TRANSACTION READ ONLY",
             program_name="sleuth",
         )
@@ -327,7 +284,7 @@ class MysqlProbe(SqlProbe):
         """The one place aiomysql's exceptions become sleuth's, with a category."""
         driver = _driver()
         what = f"{KIND} {self.display}"
-        host, port = self._params["host"], self._params["port"]
+        host, port = self._address.host, self._address.port
         code = exc.args[0] if isinstance(exc, driver.Error) and exc.args else None
         said = str(exc.args[1]) if code is not None and len(exc.args) > 1 else str(exc)
 
