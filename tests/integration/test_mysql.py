@@ -48,7 +48,7 @@ def target(make_target: MakeTarget) -> Target:
 
 def admin() -> Any:
     """A direct connection for set-up and inspection, not through sleuth."""
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     return pymysql.connect(
         host="127.0.0.1", user="root", database="test", autocommit=True
