@@ -226,3 +226,40 @@ def parse_days(value: object, *, where: str, what: str) -> float:
             where=where,
         )
     return float(match.group(1)) * _DAY_FACTORS[(match.group(2) or "d")[0]]
+
+
+TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_TLS_VERSION = re.compile(r"^\s*(?:tls\s*v?|v)?\s*(1(?:\.[0-3])?)\s*$", re.IGNORECASE)
+
+
+def parse_tls_version(value: object, *, where: str, what: str) -> str:
+    """A TLS protocol version as Python's ssl names it: ``"1.2"``, ``"TLSv1.2"``,
+    ``"tls1.3"`` or ``1.2`` -> ``"TLSv1.2"``.
+
+    Raises:
+        ConfigError: listing the versions there are.
+    """
+    text = str(value) if isinstance(value, int | float | str) else ""
+    match = _TLS_VERSION.match(text) if not isinstance(value, bool) else None
+    if match is None:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected a TLS version, one of "
+            f"1.0, 1.1, 1.2, 1.3 (or TLSv1.2 ...)",
+            where=where,
+        )
+    number = match.group(1)
+    return "TLSv1" if number in ("1", "1.0") else f"TLSv{number}"
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def parse_flag(value: object, *, where: str, what: str) -> bool:
+    """True or False, from a bool or ``yes``/``no``, ``true``/``false``, ``1``/``0``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"invalid {what} {value!r}: expected true or false", where=where)

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import subprocess
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
+from tests.conftest import REQUIRE_SERVICES_ENV
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,3 +85,44 @@ def unanswered_port() -> Iterator[int]:
 def service_url(name: str, default: str) -> str:
     """A local service's URL, overridable by SLEUTH_TEST_<NAME>_URL."""
     return os.environ.get(f"SLEUTH_TEST_{name.upper()}_URL", default)
+
+
+def require_program(name: str) -> str:
+    """The path of a server program the test starts itself, or skip (CI: fail)."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if path is None:
+        message = f"{name} is not installed"
+        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+            pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@contextlib.contextmanager
+def running(argv: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server program until the block ends; wait (bounded) for its port."""
+    process = subprocess.Popen(  # noqa: S603 (a fixed test server)
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            if process.poll() is not None:
+                pytest.fail(f"{argv[0]} exited with {process.returncode} on start")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.025)
+        else:
+            pytest.fail(f"{argv[0]} did not listen on {port} in 5 s")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

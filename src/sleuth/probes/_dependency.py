@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sleuth import context as _context, timing
 from sleuth.config import did_you_mean
@@ -27,12 +27,14 @@ from sleuth.errors import (
     TargetUnreachable,
 )
 from sleuth.evidence import Exchange
+from sleuth.timing import format_duration
 from sleuth.units import parse_positive_int
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv
 
 T = TypeVar("T")
+H = TypeVar("H")  # a kind's health report
 # (value, where, what) -> the parsed threshold; raises ConfigError.
 Parser = Callable[[object, str, str], Any]
 # (exception, what failed) -> sleuth's error for it, with a category.
@@ -116,6 +118,51 @@ def parse_thresholds(
     return parsed
 
 
+class DependencyProbe(Generic[H]):
+    """What every helper shares: ``check()`` and ``acheck()`` around its own
+    ``_check``, and running a coroutine for a ``def`` or an ``async def`` probe.
+
+    A shallow base class rather than a Protocol (STYLE.md prefers those) because
+    this is the same code in every kind, not an interface each fills in.
+    """
+
+    kind: ClassVar[str]
+    address_keys: ClassVar[frozenset[str]]  # options: url, host, queue...
+    check_keys: ClassVar[frozenset[str]]  # thresholds check() takes
+    thresholds: ClassVar[Mapping[str, Parser]]  # check key -> its parser
+    _env: ProbeEnv
+
+    def check(self, **thresholds: Any) -> H:
+        """Read the figures, judge them against ``thresholds``, return the report.
+
+        Raises:
+            CheckFailed: naming each figure past its threshold.
+            TargetUnreachable: with a category: refused, timeout, dns, auth, tls.
+        """
+        __tracebackhide__ = True
+        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
+        return self._run(lambda ctx: self._check(ctx, limits))
+
+    async def acheck(self, **thresholds: Any) -> H:
+        """``check()`` for ``async def`` probes."""
+        __tracebackhide__ = True
+        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
+        return await self._arun(lambda ctx: self._check(ctx, limits))
+
+    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> H:
+        raise NotImplementedError
+
+    def _run(self, work: Callable[[ProbeContext], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work`` on the engine's loop for a ``def`` probe and wait for it."""
+        __tracebackhide__ = True
+        ctx = probe_context(self._env.default_timeout_s)
+        return self._env.engine.call(work(ctx), ctx=ctx)
+
+    async def _arun(self, work: Callable[[ProbeContext], Awaitable[T]]) -> T:
+        __tracebackhide__ = True
+        return await work(probe_context(self._env.default_timeout_s))
+
+
 def probe_context(default_timeout_s: float) -> ProbeContext:
     """The running probe's context, or a fresh one outside a probe."""
     return _context.get_or_default(default_timeout_s)
@@ -150,13 +197,18 @@ async def step(
     except ProbeTimeout:
         took = timing.perf_counter() - started
         record(
-            ctx, kind=kind, request=request, started=started,
+            ctx,
+            kind=kind,
+            request=request,
+            started=started,
             error=f"no answer within {took:.1f} s",
-        )  # fmt: skip
+        )
         raise
-    except SleuthError as exc:  # ours already (WriteRefused too): kept as it is
+    except ProbeError as exc:
         record(ctx, kind=kind, request=request, started=started, error=str(exc))
         raise
+    except SleuthError:
+        raise  # MissingDriver, ConfigError: about this run, not the target
     except Exception as exc:
         translated = translate(exc)
         record(ctx, kind=kind, request=request, started=started, error=str(translated))
@@ -208,6 +260,16 @@ def over(figure: str, value: object, key: str, limit: object) -> str:
 def under(figure: str, value: object, key: str, limit: object) -> str:
     """``1 consumer on queue 'q', under min_consumers 2``."""
     return f"{figure} {value}, under {key} {limit}"
+
+
+def too_slow(
+    figure: str, seconds: float, key: str, limits: Mapping[str, Any]
+) -> list[str]:
+    """``["connect time 1.20 s, over max_connect_time 500.0 ms"]``, or ``[]``."""
+    limit = limits.get(key)
+    if limit is None or seconds <= limit:
+        return []
+    return [over(figure, format_duration(seconds), key, format_duration(limit))]
 
 
 def port_option(value: object, *, kind: str, where: str) -> int:

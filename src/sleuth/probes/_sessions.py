@@ -6,10 +6,10 @@ hundred sessions on a server already in trouble, so a call first takes one of
 the run's slots for that server and gives it back when it has closed; waiting
 for a slot counts against the deadline, and a timeout says so.
 
-``SessionProbe`` is that flow and the public ``check()``/``acheck()``; a kind
-supplies the hooks (connect, close, read its health, judge it, translate its
-driver's errors). A base class rather than a Protocol, because the flow is
-the part that must not differ between kinds.
+``SessionProbe`` is that flow behind ``DependencyProbe``'s ``check()`` and
+``acheck()``; a kind supplies the hooks (connect, close, read its health, judge
+it, translate its driver's errors). A base class rather than a Protocol,
+because the flow is the part that must not differ between kinds.
 """
 
 from __future__ import annotations
@@ -24,15 +24,14 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine, bounded
 from sleuth.errors import ConfigError, ProbeError
 from sleuth.probes._dependency import (
+    DependencyProbe,
     Translate,
     helper_options,
     ms,
-    parse_thresholds,
-    probe_context,
     record,
     step,
 )
-from sleuth.probes._judge import Parser, Verdict
+from sleuth.probes._judge import Verdict
 from sleuth.redact import mask_dsn
 
 if TYPE_CHECKING:
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 
 C = TypeVar("C")
 T = TypeVar("T")
+H = TypeVar("H", bound="Health")
 
 # Sessions one run holds open to one server (host:port) at most, per kind.
 DEFAULT_SLOTS_PER_SERVER = 8
@@ -56,13 +56,9 @@ class Health(Protocol):
     def summary(self) -> str: ...
 
 
-class SessionProbe:
+class SessionProbe(DependencyProbe[H]):
     """The shared face of a server helper; see postgres.py, mysql.py, redis.py."""
 
-    kind: ClassVar[str]
-    address_keys: ClassVar[frozenset[str]]
-    check_keys: ClassVar[frozenset[str]]
-    thresholds: ClassVar[Mapping[str, Parser]]
     example: ClassVar[str]  # an address, for messages
 
     def __init__(self, env: ProbeEnv, name: str | None = None, /, **options: Any):
@@ -105,10 +101,10 @@ class SessionProbe:
     async def _close(self, conn: Any) -> None:
         raise NotImplementedError
 
-    async def _read_health(self, conn: Any) -> Health:
+    async def _read_health(self, conn: Any) -> H:
         raise NotImplementedError
 
-    def _judge(self, health: Any, verdict: Verdict) -> None:
+    def _judge(self, health: H, verdict: Verdict) -> None:
         raise NotImplementedError
 
     def _remote(self, conn: Any) -> str | None:
@@ -118,30 +114,9 @@ class SessionProbe:
         """The one place a kind's driver exceptions become sleuth's."""
         raise NotImplementedError
 
-    # -- the health check ---------------------------------------------------
-
-    def check(self, **thresholds: Any) -> Any:
-        """Read the server's health figures and judge them against ``thresholds``.
-
-        Raises:
-            CheckFailed: category "unhealthy", naming each figure past its
-                threshold, the threshold, and what to look at.
-            TargetUnreachable: refused, timeout, dns, auth, tls.
-        """
-        __tracebackhide__ = True
-        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._check(ctx, limits), ctx=ctx)
-
-    async def acheck(self, **thresholds: Any) -> Any:
-        """``check()`` for ``async def`` probes."""
-        __tracebackhide__ = True
-        limits = parse_thresholds(self.kind, thresholds, self.thresholds)
-        return await self._check(probe_context(self._env.default_timeout_s), limits)
-
     # -- on the loop --------------------------------------------------------
 
-    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> Any:
+    async def _check(self, ctx: ProbeContext, limits: Mapping[str, Any]) -> H:
         __tracebackhide__ = True
         started = timing.perf_counter()
         request = f"{self.kind} check {self.display}"

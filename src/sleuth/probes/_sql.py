@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import WriteRefused
-from sleuth.probes._dependency import probe_context, record
-from sleuth.probes._sessions import SessionProbe
+from sleuth.probes._dependency import record
+from sleuth.probes._sessions import Health, SessionProbe
+
+H = TypeVar("H", bound=Health)
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -27,7 +29,7 @@ _KEYWORD = re.compile(r"[A-Za-z]+")
 SQL_EXCERPT_CHARS = 120
 
 
-class SqlProbe(SessionProbe):
+class SqlProbe(SessionProbe[H]):
     """A SQL helper: ``check()`` from SessionProbe, plus read-only statements."""
 
     reads: ClassVar[frozenset[str]]  # keywords a read-only statement starts with
@@ -55,15 +57,13 @@ class SqlProbe(SessionProbe):
         """
         __tracebackhide__ = True
         self._refuse_writes(sql)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._query(ctx, sql, params), ctx=ctx)
+        return self._run(lambda ctx: self._query(ctx, sql, params))
 
     async def aquery(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         """``query()`` for ``async def`` probes."""
         __tracebackhide__ = True
         self._refuse_writes(sql)
-        ctx = probe_context(self._env.default_timeout_s)
-        return await self._query(ctx, sql, params)
+        return await self._arun(lambda ctx: self._query(ctx, sql, params))
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         """The first column of the first row; None when there is no row."""
@@ -84,7 +84,17 @@ class SqlProbe(SessionProbe):
         started = timing.perf_counter()
         request = f"{self.kind} query {self.display}: {excerpt(sql)}"
         async with self._session(ctx) as conn:
-            rows = await self._step(ctx, request, self._fetch(conn, sql, params))
+            try:
+                rows = await self._step(ctx, request, self._fetch(conn, sql, params))
+            except WriteRefused as refused:  # by the server: evidence, like a failure
+                record(
+                    ctx,
+                    kind=self.kind,
+                    request=request,
+                    started=started,
+                    error=str(refused),
+                )
+                raise
             remote = self._remote(conn)
         record(
             ctx,

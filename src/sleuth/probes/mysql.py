@@ -83,7 +83,7 @@ class MysqlHealth:
         }
 
 
-class MysqlProbe(SqlProbe):
+class MysqlProbe(SqlProbe[MysqlHealth]):
     """``target.mysql("shop").check(max_connections_used="80%")``.
 
     Addressed by ``dsn=`` (or ``url=``), ``mysql://user:password@host:3306/db``
@@ -113,16 +113,6 @@ class MysqlProbe(SqlProbe):
         r"\bINTO\s+(OUTFILE|DUMPFILE)\b", re.IGNORECASE
     )
     example: ClassVar[str] = "mysql://app@db-1:3306/shop"
-
-    def check(self, **thresholds: Any) -> MysqlHealth:
-        __tracebackhide__ = True
-        health: MysqlHealth = super().check(**thresholds)
-        return health
-
-    async def acheck(self, **thresholds: Any) -> MysqlHealth:
-        __tracebackhide__ = True
-        health: MysqlHealth = await super().acheck(**thresholds)
-        return health
 
     @functools.cached_property
     def _address(self) -> UrlAddress:

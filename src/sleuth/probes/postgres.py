@@ -96,7 +96,7 @@ class PostgresHealth:
         }
 
 
-class PostgresProbe(SqlProbe):
+class PostgresProbe(SqlProbe[PostgresHealth]):
     """``target.postgres("orders").check(max_connections_used="80%")``.
 
     Addressed by ``dsn=`` (or ``url=``): a ``postgresql://`` URL or a libpq
@@ -128,16 +128,6 @@ class PostgresProbe(SqlProbe):
         re.IGNORECASE,
     )
     example: ClassVar[str] = "postgresql://app@db-1:5432/orders"
-
-    def check(self, **thresholds: Any) -> PostgresHealth:
-        __tracebackhide__ = True
-        health: PostgresHealth = super().check(**thresholds)
-        return health
-
-    async def acheck(self, **thresholds: Any) -> PostgresHealth:
-        __tracebackhide__ = True
-        health: PostgresHealth = await super().acheck(**thresholds)
-        return health
 
     @functools.cached_property
     def _params(self) -> dict[str, str]:

@@ -30,7 +30,6 @@ from sleuth.probes._address import UrlAddress, parse_address
 from sleuth.probes._dependency import (
     load,
     other_error,
-    probe_context,
     record,
     translate_os_error,
 )
@@ -108,7 +107,7 @@ class RedisHealth:
         }
 
 
-class RedisProbe(SessionProbe):
+class RedisProbe(SessionProbe[RedisHealth]):
     """``target.redis("cache").check(max_memory_used="80%")``, ``.get("key")``.
 
     Addressed by ``url=`` (``redis://user:password@host:6379/0``, ``rediss://``
@@ -135,16 +134,6 @@ class RedisProbe(SessionProbe):
     }
     check_keys: ClassVar[frozenset[str]] = frozenset(thresholds)
     example: ClassVar[str] = "redis://cache-1:6379/0"
-
-    def check(self, **thresholds: Any) -> RedisHealth:
-        __tracebackhide__ = True
-        health: RedisHealth = super().check(**thresholds)
-        return health
-
-    async def acheck(self, **thresholds: Any) -> RedisHealth:
-        __tracebackhide__ = True
-        health: RedisHealth = await super().acheck(**thresholds)
-        return health
 
     @functools.cached_property
     def _address(self) -> UrlAddress:
@@ -178,14 +167,13 @@ class RedisProbe(SessionProbe):
         """
         __tracebackhide__ = True
         self._refuse_writes(command)
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._execute(ctx, command), ctx=ctx)
+        return self._run(lambda ctx: self._execute(ctx, command))
 
     async def aexecute(self, *command: Any) -> Any:
         """``execute()`` for ``async def`` probes."""
         __tracebackhide__ = True
         self._refuse_writes(command)
-        return await self._execute(probe_context(self._env.default_timeout_s), command)
+        return await self._arun(lambda ctx: self._execute(ctx, command))
 
     def get(self, key: str) -> str | None:
         __tracebackhide__ = True
@@ -221,15 +209,12 @@ class RedisProbe(SessionProbe):
     def scan(self, match: str = "*", *, limit: int = DEFAULT_SCAN_LIMIT) -> list[str]:
         """Up to ``limit`` key names matching ``match``, by SCAN (never KEYS)."""
         __tracebackhide__ = True
-        ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(self._scan(ctx, match, limit), ctx=ctx)
+        return self._run(lambda ctx: self._scan(ctx, match, limit))
 
     async def ascan(
         self, match: str = "*", *, limit: int = DEFAULT_SCAN_LIMIT
     ) -> list[str]:
-        return await self._scan(
-            probe_context(self._env.default_timeout_s), match, limit
-        )
+        return await self._arun(lambda ctx: self._scan(ctx, match, limit))
 
     # -- on the loop --------------------------------------------------------
 
