@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from sleuth.context import ProbeContext
-from sleuth.engine import Engine, Job
+from sleuth.engine import Engine
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -22,6 +21,7 @@ from sleuth.errors import (
 from sleuth.probes.mysql import MysqlHealth
 from sleuth.target import Target
 from tests.conftest import require_service
+from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe
 
 URL = "mysql://root@127.0.0.1:3306/test"
@@ -78,19 +78,6 @@ def rows_in(table: str) -> int:
     with contextlib.closing(admin()) as conn, conn.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")
         return int(cursor.fetchone()[0])
-
-
-def run_async(engine: Engine, func: Any, timeout_s: float = 5.0) -> Any:
-    box: list[Any] = []
-
-    async def body() -> None:
-        box.append(await func())
-
-    ctx = ProbeContext(probe_id="async", timeout_s=timeout_s, timeout_origin="test")
-    outcome = engine.run_one(Job(ctx=ctx, func=body, kwargs={}))
-    if outcome.exc is not None:
-        raise outcome.exc
-    return box[0]
 
 
 # -- health ---------------------------------------------------------------------

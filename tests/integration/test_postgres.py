@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sleuth.context import ProbeContext
-from sleuth.engine import Engine, Job
+from sleuth.engine import Engine
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -27,6 +27,7 @@ from sleuth.errors import (
 from sleuth.probes.postgres import PostgresHealth
 from sleuth.target import Target
 from tests.conftest import require_service
+from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe, service_url
 
 ADMIN = service_url("postgres", "postgresql://postgres@127.0.0.1:5432/test")
@@ -79,20 +80,6 @@ def table() -> Iterator[str]:
 def rows_in(table: str) -> int:
     with admin() as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-
-def run_async(engine: Engine, func: Any, timeout_s: float = 5.0) -> Any:
-    """Run ``func`` as an ``async def`` probe on the engine's loop."""
-    box: list[Any] = []
-
-    async def body() -> None:
-        box.append(await func())
-
-    ctx = ProbeContext(probe_id="async", timeout_s=timeout_s, timeout_origin="test")
-    outcome = engine.run_one(Job(ctx=ctx, func=body, kwargs={}))
-    if outcome.exc is not None:
-        raise outcome.exc
-    return box[0]
 
 
 def assert_no_secret(ctx: ProbeContext, *texts: str) -> None:

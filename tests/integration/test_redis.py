@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from sleuth.context import ProbeContext
-from sleuth.engine import Engine, Job
+from sleuth.engine import Engine
 from sleuth.errors import CheckFailed, ProbeTimeout, TargetUnreachable, WriteRefused
 from sleuth.probes.redis import RedisHealth
 from sleuth.target import Target
 from sleuth.units import format_bytes
 from tests.conftest import require_service
+from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe
 
 URL = "redis://127.0.0.1:6379/0"
@@ -58,19 +58,6 @@ def prefix() -> Iterator[str]:
             keys = list(client.scan_iter(f"{name}*"))
             if keys:
                 client.delete(*keys)
-
-
-def run_async(engine: Engine, func: Any, timeout_s: float = 5.0) -> Any:
-    box: list[Any] = []
-
-    async def body() -> None:
-        box.append(await func())
-
-    ctx = ProbeContext(probe_id="async", timeout_s=timeout_s, timeout_origin="test")
-    outcome = engine.run_one(Job(ctx=ctx, func=body, kwargs={}))
-    if outcome.exc is not None:
-        raise outcome.exc
-    return box[0]
 
 
 # -- health ---------------------------------------------------------------------
