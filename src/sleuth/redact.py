@@ -95,6 +95,21 @@ def mask_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
 
+# password=secret (or password='a secret') in a libpq key=value DSN or a query.
+_KEYWORD_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
+)
+
+
+def mask_dsn(dsn: str) -> str:
+    """``dsn`` (a URL or a libpq ``key=value`` string) with its passwords as ``***``.
+
+    Covers ``user:password@`` in a URL and ``password=`` in a ``key=value``
+    string or a URL's query.
+    """
+    return _KEYWORD_PASSWORD.sub(rf"\g<head>{MASK}", mask_url(dsn))
+
+
 class SecretRegistry:
     """The secrets of one run. Safe to use from many threads."""
 
@@ -163,7 +178,12 @@ class SecretRegistry:
                 self._add_forms({credentials, credentials.rstrip("=")})
 
     def add_urls_in(self, text: str) -> None:
-        """Register the password of every ``scheme://user:password@`` in ``text``."""
+        """Register the password of every ``scheme://user:password@`` in ``text``,
+        and of every ``password=...`` (libpq DSNs, query strings)."""
+        if "password" in text.lower():
+            for match in _KEYWORD_PASSWORD.finditer(text):
+                value = match["value"]
+                self.add(value[1:-1] if value.startswith("'") else value)
         if "@" not in text or "://" not in text:
             return
         for match in _URL_USERINFO.finditer(text):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Literal
 
 from sleuth.errors import ConfigError
 
@@ -35,6 +37,135 @@ def parse_duration(value: object, *, where: str, what: str = "duration") -> floa
 def _bad_duration(value: object, *, where: str, what: str) -> ConfigError:
     return ConfigError(
         f"invalid {what} {value!r}: expected seconds, e.g. 2.5, 2s or 150ms",
+        where=where,
+    )
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_SHARE = re.compile(r"^\s*(\d*\.\d+)\s*$")
+# 1024-based, as PostgreSQL, MySQL and Redis read "512MB" in their own configs.
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$", re.IGNORECASE)
+_BYTE_UNITS = ("", "k", "m", "g", "t", "p")
+_BYTE_LABELS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+
+
+def parse_percent(value: object, *, where: str, what: str) -> float:
+    """A share above zero and at most one, from ``"80%"``, ``0.8`` or ``"0.8"``.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    share: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        share = float(value)
+    elif isinstance(value, str) and (match := _PERCENT.match(value)):
+        share = float(match.group(1)) / 100
+    elif isinstance(value, str) and (match := _SHARE.match(value)):
+        share = float(match.group(1))
+    if share is None or not 0 < share <= 1:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected a share above 0 and at most 100%, "
+            f"e.g. 80% or 0.8",
+            where=where,
+        )
+    return share
+
+
+def parse_bytes(value: object, *, where: str, what: str) -> int:
+    """Bytes above zero from ``1048576``, ``"512MB"``, ``"1.5G"`` or ``"64kb"``.
+
+    Units are 1024-based (``1KB`` is 1024 bytes), as PostgreSQL, MySQL and Redis
+    read them in their own configs; ``KiB``/``MiB`` are accepted too.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and an example.
+    """
+    amount: float | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        amount = float(value)
+    elif isinstance(value, str) and (match := _BYTES.match(value)):
+        power = _BYTE_UNITS.index(match.group(2).lower())
+        amount = float(match.group(1)) * 1024**power
+    if amount is None or amount < 1:
+        raise ConfigError(
+            f"invalid {what} {value!r}: expected a size in bytes above zero, "
+            f"e.g. 512MB, 1.5GB or 1048576",
+            where=where,
+        )
+    return int(amount)
+
+
+def format_bytes(amount: float) -> str:
+    """``1.5 GB``, ``993 KB`` or ``12 bytes``: 1024-based, like ``parse_bytes``."""
+    power = 0
+    while abs(amount) >= 1024 and power < len(_BYTE_LABELS) - 1:
+        amount /= 1024
+        power += 1
+    return f"{amount:.4g} {_BYTE_LABELS[power]}" if power else f"{amount:g} bytes"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Limit:
+    """A ceiling: a share of the server's own maximum, or an amount.
+
+    ``max_connections_used: 80%`` (or ``0.8``) is a share of max_connections;
+    ``max_connections_used: 90`` is 90 connections.
+    """
+
+    share: float | None = None
+    amount: int | None = None
+    unit: Literal["count", "bytes"] = "count"
+
+    def of(self, maximum: float | None) -> float | None:
+        """The ceiling as an amount; None for a share of an unknown maximum."""
+        if self.amount is not None:
+            return self.amount
+        if self.share is None or not maximum:
+            return None
+        return self.share * maximum
+
+    def __str__(self) -> str:
+        if self.share is not None:
+            return f"{self.share * 100:g}%"
+        if self.unit == "bytes":
+            return format_bytes(self.amount or 0)
+        return str(self.amount)
+
+
+def parse_limit(
+    value: object,
+    *,
+    where: str,
+    what: str,
+    unit: Literal["count", "bytes"] = "count",
+) -> Limit:
+    """A ``Limit`` from ``"80%"`` or ``0.8`` (a share), or ``90`` / ``"512MB"``.
+
+    A whole number is an amount; a fraction up to 1 or a percentage is a share.
+
+    Raises:
+        ConfigError: naming ``where`` the value came from and both forms.
+    """
+    if isinstance(value, Limit):
+        return value
+    is_share = (
+        isinstance(value, float)
+        or (isinstance(value, str) and "%" in value)
+        or (isinstance(value, str) and _SHARE.match(value) is not None)
+    )
+    if is_share:
+        return Limit(share=parse_percent(value, where=where, what=what), unit=unit)
+    parse = parse_bytes if unit == "bytes" else parse_count
+    try:
+        amount = parse(value, where=where, what=what)
+    except ConfigError:
+        amount = 0
+    if amount > 0:
+        return Limit(amount=amount, unit=unit)
+    example = "512MB" if unit == "bytes" else "90"
+    raise ConfigError(
+        f"invalid {what} {value!r}: expected a share of the server's maximum, "
+        f"e.g. 80% or 0.8, or an amount above zero, e.g. {example}",
         where=where,
     )
 

@@ -25,7 +25,10 @@ KINDS: dict[str, str] = {
     "amqp": "sleuth.probes.amqp:AmqpProbe",
     "dns": "sleuth.probes.dns:DnsProbe",
     "mqtt": "sleuth.probes.mqtt:MqttProbe",
+    "mysql": "sleuth.probes.mysql:MysqlProbe",
     "nats": "sleuth.probes.nats:NatsProbe",
+    "postgres": "sleuth.probes.postgres:PostgresProbe",
+    "redis": "sleuth.probes.redis:RedisProbe",
     "tcp": "sleuth.probes.tcp:TcpProbe",
     "tls": "sleuth.probes.tls:TlsProbe",
 }
