@@ -17,6 +17,7 @@ from sleuth.errors import (
     TargetUnreachable,
     WriteRefused,
 )
+from sleuth.redact import Secret, secret
 
 
 def __getattr__(name: str) -> object:
@@ -33,7 +34,9 @@ __all__ = [
     "MissingDriver",
     "ProbeError",
     "ProbeTimeout",
+    "Secret",
     "SleuthError",
     "TargetUnreachable",
     "WriteRefused",
+    "secret",
 ]

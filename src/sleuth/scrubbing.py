@@ -122,7 +122,9 @@ class ScrubbingPlugin:
     ) -> list[str] | None:
         if not (self.registry.is_secret(left) or self.registry.is_secret(right)):
             return None
-        shown = [MASK if self.registry.is_secret(v) else repr(v) for v in (left, right)]
+        shown = [
+            repr(MASK) if self.registry.is_secret(v) else repr(v) for v in (left, right)
+        ]
         return [
             f"{shown[0]} {op} {shown[1]}",
             "(a secret is involved: its value is not shown)",

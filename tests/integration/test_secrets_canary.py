@@ -211,6 +211,11 @@ def test_no_canary_in_any_output(canary_suite):
             assert 'invalid input syntax for type integer: "***"' in text
             assert "test_parametrized_with_a_secret[***]" in text
             assert "ADMIN_PASSWORD=***; the admin user is admin" in text
+            assert "RuntimeError: cannot use *** with ***" in text
+            assert "token is *** and password ***" in text
+            assert "db password ***, token '***'" in text
+            assert "UserWarning: deprecated token ***" in text
+            assert "assert '***' == 'expected-material'" in text
             assert "postgresql://app:***@127.0.0.1:5432/test" in text
     for path in suite.rglob("*"):
         if path.is_file() and inputs.get(path) != path.read_bytes():

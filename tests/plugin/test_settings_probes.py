@@ -71,3 +71,36 @@ def test_settings_suite_runs_with_sleuth_run_k_settings(pytester):
     make_settings_suite(pytester)
     result = pytester.runpytest("-k", "FEATURE or CACHE")
     result.assert_outcomes(passed=1, failed=1)
+
+
+def test_secret_sources_and_configured_words(pytester):
+    pytester.makefile(
+        ".yaml",
+        sleuth="""
+        secret_words: [PIN]
+        not_secret: [CACHE_KEY_PREFIX]
+        targets:
+          prod:
+            sources:
+              - dotenv: {path: prod.env, secret: true}
+              - dotenv: plain.env
+        """,
+    )
+    pytester.path.joinpath("prod.env").write_text("REGION_NAME=eu-west-shadow-1\n")
+    pytester.path.joinpath("plain.env").write_text(
+        "DOOR_PIN=48151623\nCACHE_KEY_PREFIX=shop-cache-v2\n"
+    )
+    pytester.makepyfile(
+        test_s="""
+        def test_s(target):
+            values = [target.setting(n) for n in ("REGION_NAME", "DOOR_PIN", "CACHE_KEY_PREFIX")]
+            print("values:", *values)
+            assert values == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-rA")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "values: *** *** shop-cache-v2" in out
+    assert "eu-west-shadow-1" not in out
+    assert "48151623" not in out
