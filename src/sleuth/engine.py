@@ -34,6 +34,7 @@ T = TypeVar("T")
 # timeout (with the line it was on) before declaring it timed out itself.
 WATCHDOG_GRACE_S = 0.05
 _POLL_S = 0.05
+CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,11 +305,10 @@ class Engine:
         loop = self._loop
         if loop is None:
             return
-        if self._closers:
-            future = asyncio.run_coroutine_threadsafe(self._close_resources(), loop)
-            # Closing is best effort: the run's results are already in.
-            with contextlib.suppress(Exception):
-                future.result(timeout=5)
+        future = asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
+        # Closing is best effort: the run's results are already in.
+        with contextlib.suppress(Exception):
+            future.result(timeout=CLOSE_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
         if self._loop_thread is not None:
             self._loop_thread.join(timeout=5)
@@ -316,7 +316,14 @@ class Engine:
             loop.close()
         self._loop = None
 
-    async def _close_resources(self) -> None:
+    async def _shut_down(self) -> None:
+        """Cancel what abandoned probes left running, then close shared resources."""
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S / 2)
         closers, self._closers = self._closers, []
         await asyncio.gather(*(closer() for closer in closers), return_exceptions=True)
 

@@ -89,12 +89,70 @@ class ProbeRecord:
     """One probe's result as the reports see it."""
 
     probe_id: str
-    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    outcome: (
+        str  # passed, failed, error, blocked, warned, flaky, skipped, xfailed, xpassed
+    )
+    category: str = ""  # why it did not pass: dns, refused, timeout, http-5xx, ...
     duration_s: float = 0.0
     ran_ahead: bool = False
     diagnosis: str = ""
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
+    error_type: str = ""  # the exception's type, for errors of category "other"
+    name: str = ""  # the test function's name, or a table row's name
+    tags: tuple[str, ...] = ()  # its markers: what `needs` refers to
+    needs: tuple[str, ...] = ()
+    blocked_by: str = ""  # the need whose failure blocked it
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    attempts: int = 1
+
+
+# Outcomes that mean "not healthy", and those that mean healthy but worth a look.
+FAILING = ("failed", "error", "blocked")
+DEGRADED = ("warned", "flaky")
+ERROR_CATEGORIES = (
+    "dns",
+    "refused",
+    "timeout",
+    "tls",
+    "reset",
+    "http-5xx",
+    "auth",
+    "other",
+)
+
+
+def classify(
+    exc: BaseException | None, *, exchanges: list[Exchange]
+) -> tuple[str, str]:
+    """``(outcome, category)`` of a probe whose call raised ``exc``.
+
+    failed: an answer, but the wrong one (category ``failed``, or ``unhealthy``
+    for a dependency past a threshold). error: no proper answer, with one of
+    ``ERROR_CATEGORIES``: what the error said, or the last HTTP answer (5xx,
+    401/403) when an assertion failed on it.
+    """
+    from sleuth.errors import CheckFailed, ProbeError
+
+    if exc is None:
+        return "passed", ""
+    if isinstance(exc, CheckFailed):
+        if exc.category in ERROR_CATEGORIES:
+            return "error", exc.category
+        return "failed", exc.category or "failed"
+    if isinstance(exc, ProbeError):
+        category = exc.category if exc.category in ERROR_CATEGORIES else "other"
+        return "error", category
+    answered = [e for e in exchanges if e.status is not None]
+    if isinstance(exc, AssertionError):
+        if answered and answered[-1].status is not None:
+            status = answered[-1].status
+            if status >= 500:
+                return "error", "http-5xx"
+            if status in (401, 403, 407):
+                return "error", "auth"
+        return "failed", "failed"
+    return "error", "other"
 
 
 def diagnose(
@@ -158,4 +216,8 @@ class RunRecord:
     # Computes HMAC-SHA256(key, value) of a setting this run read, or None.
     fingerprint: Callable[[bytes, str], str | None] = dataclasses.field(
         default=lambda key, name: None, repr=False
+    )
+    # Masks secret values in a text before it is stored or shown.
+    scrub: Callable[[str], str] = dataclasses.field(
+        default=lambda text: text, repr=False
     )

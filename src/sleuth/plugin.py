@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, config as _config
+from sleuth import capture, config as _config, outputs
 from sleuth.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ MARKERS = (
     "for a 2-second deadline",
     "writes: this probe may change the target (POST, PUT, ...); it still needs "
     "--allow-writes to do so",
+    "needs(*names): this probe depends on the probes with these names or tags; "
+    "when one of them fails, this one is reported as blocked by it",
 )
 
 session_key = pytest.StashKey["SleuthSession"]()
@@ -71,6 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sleuth-in-order", action="store_true", default=False, help=IN_ORDER_HELP
     )
+    outputs.add_options(group)
 
 
 def find_config_file(
@@ -124,10 +127,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
         session = SleuthSession.from_pytest_config(config, path)
     except ConfigError as exc:
+        if outputs.is_nagios(config):
+            outputs.exit_unknown(str(exc))
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
     config.pluginmanager.register(session, "sleuth-session")
     config.pluginmanager.register(session.scrubbing, "sleuth-scrubbing")
+    config.pluginmanager.register(session.outputs, "sleuth-outputs")
+    if outputs.is_nagios(config):
+        outputs.quiet_for_nagios(config)
     session.target.register_known_secrets()
 
 
@@ -137,6 +145,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[session_key]
         config.pluginmanager.unregister(session)
         config.pluginmanager.unregister(session.scrubbing)
+        config.pluginmanager.unregister(session.outputs)
         session.close()
 
 

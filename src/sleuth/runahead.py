@@ -101,6 +101,10 @@ class RunAhead:
         kwargs = self.arguments(item)
         return None if kwargs is None else (item.obj, kwargs)
 
+    def waiting(self) -> dict[str, Job]:
+        """The jobs started ahead whose items pytest has not reached yet."""
+        return dict(self._jobs)
+
     def take(self, item: pytest.Item) -> Job | None:
         """The job started for ``item``; a rerun of the same item runs in order."""
         return self._jobs.pop(item.nodeid, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import unittest
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -20,15 +21,17 @@ from typing import Any
 
 import pytest
 
-from sleuth import capture, context as _context, redact, timing
+from sleuth import capture, context as _context, recording, redact, timing
 from sleuth.config import load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
-from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, diagnose
+from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, classify, diagnose
 from sleuth.options import RunOptions, resolve
+from sleuth.outputs import OutputsPlugin
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
+from sleuth.reports.causes import matches, rank
 from sleuth.runahead import RunAhead
 from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
@@ -49,6 +52,7 @@ class SleuthSession:
         )
         redact.activate(self.secrets)
         self.scrubbing = ScrubbingPlugin(self.secrets)
+        self.outputs = OutputsPlugin(self)
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
         self.target = Target(options, self.engine, secrets=self.secrets)
         self.runahead = RunAhead(
@@ -62,6 +66,7 @@ class SleuthSession:
         self.started_wall = timing.utcnow()
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
+        self._items: dict[str, pytest.Item] = {}
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
@@ -108,6 +113,7 @@ class SleuthSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             self._probe_timeout(item)  # a bad marker is a usage error, found now
+        self._items = {item.nodeid: item for item in items}
 
     @pytest.hookimpl(
         wrapper=True, trylast=True
@@ -224,6 +230,7 @@ class SleuthSession:
             probes=list(self.records.values()),
             settings=seen,
             fingerprint=resolver.fingerprint,
+            scrub=self.secrets.scrub,
         )
 
     def selection(self) -> list[str]:
@@ -237,19 +244,39 @@ class SleuthSession:
         return chosen
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.records:
+        lines = self.summary_lines()
+        if not lines:
             return
+        terminalreporter.write_sep("=", "sleuth")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+    def summary_lines(self) -> list[str]:
+        """The sleuth section: counts, slowest, root causes, what failed."""
+        if not self.records:
+            return []
+        records = list(self.records.values())
         wall = timing.monotonic() - self._started_at if self._started_at else 0.0
-        lines = terminal.render_summary(
-            list(self.records.values()),
+        return terminal.render_summary(
+            records,
             target=self.options.target.name,
             base_url=self.options.target.base_url,
             wall_s=wall,
             ran_ahead=self.ran_ahead,
+            causes=rank(records),
         )
-        terminalreporter.write_sep("=", "sleuth")
-        for line in lines:
-            terminalreporter.write_line(line)
+
+    def changes(self) -> dict[str, Any] | None:
+        """What changed since the last passing run (the history fills this in)."""
+        return None
+
+    def warn(self, message: str) -> None:
+        """Say something went wrong that does not change the run's result."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"sleuth: {message}", yellow=True)
+        else:
+            sys.stderr.write(f"sleuth: {message}\n")
 
     # -- helpers ------------------------------------------------------------
 
@@ -303,30 +330,32 @@ class SleuthSession:
     ) -> None:
         record = self.records.get(item.nodeid)
         if record is None:
-            record = self.records[item.nodeid] = ProbeRecord(
-                probe_id=item.nodeid, outcome="passed"
-            )
-        if ctx is not None:
-            record.exchanges = list(ctx.exchanges)
-            record.settings = list(ctx.settings)
+            record = self.records[item.nodeid] = recording.new_record(item)
+        recording.update(record, report, call, ctx, candidates=self._candidates)
         if call.when == "call":
-            record.duration_s = report.duration
-            record.ran_ahead = (
-                item.nodeid in self._outcomes and ctx is not None and ctx.capture_output
+            record.ran_ahead = ctx is not None and ctx.capture_output
+
+    def _candidates(self, needs: tuple[str, ...]) -> list[ProbeRecord]:
+        """What ``needs`` may refer to: records so far, and probes that ran ahead
+        and are not reported yet (waiting, within their deadline, for those
+        that match a need)."""
+        found = list(self.records.values())
+        for nodeid, job in self.runahead.waiting().items():
+            item = self._items.get(nodeid)
+            if item is None:
+                continue
+            provisional = recording.new_record(item)
+            if not any(matches(provisional, need) for need in needs):
+                continue
+            outcome = self.engine.wait(job)
+            provisional.outcome, provisional.category = classify(
+                outcome.exc, exchanges=job.ctx.exchanges
             )
-        if report.passed and record.outcome == "passed":
-            if hasattr(report, "wasxfail"):
-                record.outcome = "xpassed"
-            return
-        if report.skipped:
-            record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
-            return
-        if report.failed and record.outcome in ("passed", "skipped"):
-            record.outcome = "failed" if call.when == "call" else "error"
-            exc = call.excinfo.value if call.excinfo is not None else None
-            record.diagnosis = diagnose(
-                exc, exchanges=record.exchanges, settings=record.settings
+            provisional.diagnosis = diagnose(
+                outcome.exc, exchanges=job.ctx.exchanges, settings=job.ctx.settings
             )
+            found.append(provisional)
+        return found
 
 
 def _reraise(outcome: Outcome) -> None:

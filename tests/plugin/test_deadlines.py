@@ -22,7 +22,7 @@ def test_probe_past_its_deadline_says_what_it_was_waiting_on(
     )
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest(f"--junitxml={junit}")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
             f"*ProbeTimeout: timed out after 1.0 s waiting for GET {http_target.url}/hang*"
@@ -52,7 +52,7 @@ def test_a_port_that_never_answers_does_not_stall_the_run(suite, pytester, silen
         """,
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
         [
             f"*timed out after 1.0 s*waiting for GET http://127.0.0.1:{silent_port}/anything/0*"
@@ -83,7 +83,7 @@ def test_timeout_precedence_marker_over_cli_over_env_over_config(
     )
     monkeypatch.setenv("SLEUTH_TIMEOUT", "0.7")
     result = pytester.runpytest("--sleuth-timeout", "0.6")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
             "*sleuth: timeout 0.6 s (--sleuth-timeout)*",
@@ -114,7 +114,7 @@ def test_a_probe_stuck_in_its_own_code_is_abandoned_at_its_deadline(suite, pytes
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "*timed out after 0.5 s (timeout from @pytest.mark.probe); it was not waiting on the target: its own code was still running*"
@@ -138,7 +138,7 @@ def test_async_probe_past_its_deadline_is_cancelled(suite, pytester, http_target
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
             f"*timed out after 0.5 s waiting for GET {http_target.url}/hang*",
@@ -165,7 +165,7 @@ def test_run_budget_bounds_every_probe_and_the_run_still_reports(
     )
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest("--budget", "1s", f"--junitxml={junit}")
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(errors=4)
     result.stdout.fnmatch_lines(
         [
             "*timed out after * s waiting for GET*/hang?n=0 (the run budget ran out)*",
@@ -190,7 +190,7 @@ def test_request_timeout_from_the_target_config_is_named(suite, pytester, http_t
         """,
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "*timed out after 0.5 s waiting for GET*/hang (timeout from target 'local' in sleuth.yaml)*"

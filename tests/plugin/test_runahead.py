@@ -87,10 +87,10 @@ def test_last_failed_reruns_only_failures_at_the_server(suite, pytester, http_ta
             assert target.http.get(f"/status/{code}").status_code == 200
         """
     )
-    pytester.runpytest().assert_outcomes(passed=2, failed=2)
+    pytester.runpytest().assert_outcomes(passed=2, errors=2)
     http_target.recorder.reset()
     result = pytester.runpytest("--lf")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(errors=2)
     assert http_target.recorder.total() == 2
     assert http_target.recorder.count("/status/200") == 0
 
@@ -226,7 +226,7 @@ def test_a_blocking_call_in_an_async_probe_is_refused(suite, pytester):
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*would stall every other probe*await target.ahttp.get*"]
     )
@@ -305,5 +305,5 @@ def test_exitfirst_stops_reporting_after_the_first_failure(suite, pytester, flag
         """
     )
     result = pytester.runpytest(flag)
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -28,7 +28,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
 ):
     suite(test_w=PROBES)
     result = pytester.runpytest()
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(
         [
             f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes and this run does not have --allow-writes. Nothing was sent.*",
@@ -44,7 +44,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
 def test_allow_writes_lets_only_marked_probes_write(suite, pytester, http_target):
     suite(test_w=PROBES)
     result = pytester.runpytest("--allow-writes")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing was sent.*"
@@ -64,7 +64,7 @@ def test_async_client_refuses_writes_too(suite, pytester, http_target, method):
         """
     )
     result = pytester.runpytest("--allow-writes")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [f"*{method.upper()} *refused*not marked @pytest.mark.writes*"]
     )

@@ -41,12 +41,12 @@ STAGED = (
     StagedFault(
         what="/orders answers 500 (it reads FEATURE_FLAG_X)",
         probe="test_api_endpoints[/orders-200]",
-        found=lambda r: r.outcome == "failed" and "500" in r.diagnosis,
+        found=lambda r: r.category == "http-5xx" and "500" in r.diagnosis,
     ),
     StagedFault(
         what="/search hangs on a service that never answers",
         probe="test_api_endpoints[/search?q=gadget-200]",
-        found=lambda r: r.outcome == "failed" and "timed out" in r.diagnosis,
+        found=lambda r: r.category == "timeout" and "timed out" in r.diagnosis,
     ),
 )
 

@@ -9,9 +9,20 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
+from sleuth.reports.causes import RootCause
 from sleuth.timing import format_duration
 
-OUTCOME_ORDER = ("failed", "error", "passed", "skipped", "xfailed", "xpassed")
+OUTCOME_ORDER = (
+    "failed",
+    "error",
+    "blocked",
+    "warned",
+    "flaky",
+    "passed",
+    "skipped",
+    "xfailed",
+    "xpassed",
+)
 SLOWEST_SHOWN = 3
 EXCERPT_LINES = 6
 
@@ -53,6 +64,7 @@ def render_summary(
     base_url: str | None,
     wall_s: float,
     ran_ahead: int,
+    causes: Sequence[RootCause] = (),
 ) -> list[str]:
     """The lines of the sleuth section: counts, slowest, and a diagnosis per failure."""
     counts = Counter(record.outcome for record in records)
@@ -73,10 +85,23 @@ def render_summary(
             f"  {format_duration(r.duration_s):>9}  {r.probe_id}"
             for r in timed[:SLOWEST_SHOWN]
         )
+    if causes:
+        lines.append("likely root causes:")
+        lines.extend(f"  {i}. {cause.line()}" for i, cause in enumerate(causes, 1))
     failures = [r for r in records if r.outcome in ("failed", "error")]
     if failures:
         lines.append("what failed:")
         for record in failures:
             lines.append(f"  {record.probe_id}")
-            lines.append(f"      {record.diagnosis or record.outcome}")
+            kind = f"[{record.category}] " if record.outcome == "error" else ""
+            lines.append(f"      {kind}{record.diagnosis or record.outcome}")
+    blocked = [r for r in records if r.outcome == "blocked"]
+    if blocked:
+        lines.append(
+            f"blocked ({len(blocked)}): " + ", ".join(r.probe_id for r in blocked)
+        )
+    degraded = [r for r in records if r.outcome in ("warned", "flaky")]
+    for record in degraded:
+        why = "; ".join(record.warnings) or f"passed on attempt {record.attempts}"
+        lines.append(f"{record.outcome}: {record.probe_id}: {why}")
     return lines

@@ -1,0 +1,108 @@
+"""The run's outputs for people and machines (plugin side).
+
+Status words and letters in the terminal (WARNED, FLAKY, BLOCKED, ERROR), and
+at the end of the run the files asked for: ``--sleuth-json``,
+``--sleuth-report`` (Markdown), ``--sleuth-metrics`` (Prometheus text), and
+``--sleuth-exit nagios`` (an exit code and one status line instead of pytest's
+output). Every file is written whole or not at all, scrubbed of secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sleuth.recording import STATUS
+from sleuth.reports import document as run_document, files, markdown, metrics, nagios
+
+JSON_HELP = "write the run as JSON (schema sleuth.run/1, docs/outputs.md) to PATH"
+REPORT_HELP = "write a Markdown incident report to PATH"
+METRICS_HELP = "write Prometheus text (node_exporter textfile collector) to PATH"
+EXIT_HELP = (
+    "exit codes: 'pytest' (default) or 'nagios' (0 OK, 1 WARNING, 2 CRITICAL, "
+    "3 UNKNOWN, with one status line)"
+)
+EXIT_MODES = ("pytest", "nagios")
+
+
+def add_options(group: Any) -> None:
+    group.addoption("--sleuth-json", metavar="PATH", help=JSON_HELP)
+    group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
+    group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
+    group.addoption(
+        "--sleuth-exit", choices=EXIT_MODES, default="pytest", help=EXIT_HELP
+    )
+
+
+def is_nagios(config: pytest.Config) -> bool:
+    return bool(config.getoption("sleuth_exit", "pytest") == "nagios")
+
+
+def quiet_for_nagios(config: pytest.Config) -> None:
+    """A Nagios check prints one status line first: pytest's own output goes."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
+
+
+def exit_unknown(reason: str) -> None:
+    """A config error in Nagios mode: UNKNOWN, exit 3."""
+    code, line = nagios.unknown(reason)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    pytest.exit(line, returncode=code)
+
+
+class OutputsPlugin:
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.document: dict[str, Any] | None = None
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str] | None:
+        outcome = getattr(report, "sleuth_outcome", None)
+        if outcome not in STATUS or hasattr(report, "wasxfail"):
+            return None
+        if outcome in ("warned", "flaky") and report.when != "call":
+            return None
+        if outcome in ("error", "blocked") and not report.failed:
+            return None
+        return STATUS[outcome]
+
+    @pytest.hookimpl(trylast=True)  # after the session has built the run record
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = session.config
+        record = self.session.run_record
+        if record is None:
+            return
+        self.document = run_document.build(record, changes=self.session.changes())
+        writers = {
+            "sleuth_json": lambda d: json.dumps(d, indent=2, sort_keys=False) + "\n",
+            "sleuth_report": markdown.render,
+            "sleuth_metrics": metrics.render,
+        }
+        for option, render in writers.items():
+            path = config.getoption(option)
+            if path:
+                target = Path(config.invocation_params.dir, path)
+                try:
+                    files.write_atomically(target, render(self.document))
+                except OSError as exc:
+                    self.session.warn(f"could not write {path}: {exc.strerror or exc}")
+        if is_nagios(config):
+            if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+                code, line = nagios.status(self.document)
+            else:
+                code, line = nagios.unknown(
+                    f"the run ended with pytest exit status {int(exitstatus)}"
+                )
+            sys.stdout.write(line + "\n")
+            for extra in self.session.summary_lines():
+                sys.stdout.write(extra + "\n")
+            sys.stdout.flush()
+            session.exitstatus = code

@@ -1,0 +1,97 @@
+"""How pytest's reports of one item become a ProbeRecord (plugin side).
+
+An item's record gathers its phases: the outcome and its category, the
+evidence its context holds, its name, tags and needs. A failing probe whose
+need is failing too is recorded as blocked by it, not as another failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from sleuth.context import ProbeContext
+from sleuth.evidence import ProbeRecord, classify, diagnose
+from sleuth.reports.causes import find_blocker
+
+# pytest's and sleuth's own marks are not tags a probe can be needed by.
+NOT_TAGS = frozenset({
+    "parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings",
+    "probe", "writes", "needs", "asyncio", "anyio", "timeout",
+})  # fmt: skip
+
+# The records a failing probe's needs may refer to: those reported so far, and
+# provisional ones for probes that ran ahead and are not reported yet.
+Candidates = Callable[[tuple[str, ...]], list[ProbeRecord]]
+
+
+def new_record(item: pytest.Item) -> ProbeRecord:
+    marks = list(item.iter_markers())
+    needs = tuple(str(a) for m in marks if m.name == "needs" for a in m.args)
+    tags = tuple(dict.fromkeys(m.name for m in marks if m.name not in NOT_TAGS))
+    # A table row names itself; a test function goes by its name sans params.
+    name = getattr(item, "sleuth_name", None) or getattr(item, "originalname", None)
+    return ProbeRecord(
+        probe_id=item.nodeid,
+        outcome="passed",
+        name=str(name or item.name),
+        tags=tags,
+        needs=needs,
+    )
+
+
+def update(
+    record: ProbeRecord,
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    ctx: ProbeContext | None,
+    *,
+    candidates: Candidates,
+) -> None:
+    """Fold one phase's report into ``record``; sets ``report.sleuth_outcome``."""
+    if ctx is not None:
+        record.exchanges = list(ctx.exchanges)
+        record.settings = list(ctx.settings)
+        record.warnings = list(getattr(ctx, "warnings", []))
+        record.attempts = int(getattr(ctx, "attempts", 1))
+    if call.when == "call":
+        record.duration_s = report.duration
+    if report.skipped:
+        record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+    elif report.passed and record.outcome == "passed":
+        if hasattr(report, "wasxfail"):
+            record.outcome = "xpassed"
+        elif record.warnings:
+            record.outcome = "warned"
+        elif record.attempts > 1:
+            record.outcome = "flaky"
+    elif report.failed and record.outcome not in ("failed", "error", "blocked"):
+        exc = call.excinfo.value if call.excinfo is not None else None
+        outcome, category = classify(exc, exchanges=record.exchanges)
+        if call.when != "call":
+            outcome = "error"  # a fixture failed: pytest's own meaning of error
+        record.outcome, record.category = outcome, category
+        record.error_type = type(exc).__name__ if exc is not None else ""
+        record.diagnosis = diagnose(
+            exc, exchanges=record.exchanges, settings=record.settings
+        )
+        if record.needs:
+            found = find_blocker(
+                record.needs, candidates(record.needs), itself=record.probe_id
+            )
+            if found is not None:
+                need, culprit = found
+                record.outcome, record.blocked_by = "blocked", need
+                record.diagnosis = f"blocked by {need}: {culprit.diagnosis}"
+    report.sleuth_outcome = record.outcome  # type: ignore[attr-defined]
+    report.sleuth_category = record.category  # type: ignore[attr-defined]
+
+
+# Status words and letters in the terminal: (stats key, letter, word).
+STATUS = {
+    "warned": ("warned", "W", "WARNED"),
+    "flaky": ("flaky", "K", "FLAKY"),
+    "blocked": ("blocked", "B", "BLOCKED"),
+    "error": ("error", "E", "ERROR"),
+}
