@@ -112,6 +112,8 @@ def pytest_load_initial_conftests(
     return (yield)
 
 
+# trylast: after the terminal reporter exists, which Nagios mode takes away.
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
