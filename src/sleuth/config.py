@@ -36,7 +36,13 @@ _SOURCE_OPTIONS = {
 _SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
 
 _TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services"}
-_TOP_KEYS = _TARGET_KEYS | {"default_target", "targets", "budget", "workers"}
+_TOP_KEYS = _TARGET_KEYS | {
+    "default_target",
+    "targets",
+    "budget",
+    "workers",
+    "history",
+}
 
 _REFERENCE = re.compile(
     r"\$\{(?P<kind>[a-zA-Z_]+):(?P<name>[^}:]+)(?::-(?P<default>[^}]*))?\}"

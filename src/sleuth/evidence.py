@@ -90,6 +90,7 @@ class ProbeRecord:
 
     probe_id: str
     outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    category: str = ""  # why it did not pass: dns, refused, timeout, http-5xx, ...
     duration_s: float = 0.0
     ran_ahead: bool = False
     diagnosis: str = ""
@@ -158,4 +159,8 @@ class RunRecord:
     # Computes HMAC-SHA256(key, value) of a setting this run read, or None.
     fingerprint: Callable[[bytes, str], str | None] = dataclasses.field(
         default=lambda key, name: None, repr=False
+    )
+    # Masks secret values in a text before it is stored or shown.
+    scrub: Callable[[str], str] = dataclasses.field(
+        default=lambda text: text, repr=False
     )

@@ -26,6 +26,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
 from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, diagnose
+from sleuth.history import RunHistory, resolve_history
 from sleuth.options import RunOptions, resolve
 from sleuth.reports import terminal
 from sleuth.runahead import RunAhead
@@ -54,6 +55,7 @@ class SleuthSession:
         self.started_wall = timing.utcnow()
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
+        self.history: RunHistory | None = None  # None with --no-history
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
@@ -66,11 +68,32 @@ class SleuthSession:
             "allow_writes": config.getoption("sleuth_allow_writes"),
             "in_order": config.getoption("sleuth_in_order"),
         }
-        return cls(config, resolve(suite, cli=cli, environ=os.environ))
+        history = resolve_history(
+            suite,
+            cli={
+                "history": config.getoption("sleuth_history"),
+                "no_history": config.getoption("sleuth_no_history"),
+                "keep": config.getoption("sleuth_history_keep"),
+                "agent": config.getoption("sleuth_agent"),
+            },
+            environ=os.environ,
+            cwd=config.invocation_params.dir,
+        )
+        session = cls(config, resolve(suite, cli=cli, environ=os.environ))
+        if history.enabled:
+            session.history = RunHistory(
+                history,
+                target=session.options.target.name,
+                root=suite.root,
+                warm_up=not config.option.collectonly,
+            )
+        return session
 
     def close(self) -> None:
         self._log_router.uninstall()
         self.engine.close()
+        if self.history is not None:
+            self.history.close()
 
     # -- hooks --------------------------------------------------------------
 
@@ -183,11 +206,17 @@ class SleuthSession:
                 evidence = terminal.render_evidence(ctx.exchanges, ctx.settings)
                 if evidence:
                     report.sections.append(("sleuth evidence", evidence))
+        if report.failed and self.history is not None:
+            line = self.history.failure_line(nodeid)
+            if line:
+                _add_to_evidence(report, f"history: {line}")
         self._record(item, report, call, ctx)
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.run_record = self.build_run_record(int(exitstatus))
+        if self.history is not None:
+            self.history.record(self.run_record)  # never raises
 
     def build_run_record(self, exit_status: int) -> RunRecord:
         """The whole run for outputs and the history: records, settings, metadata."""
@@ -210,6 +239,7 @@ class SleuthSession:
             probes=list(self.records.values()),
             settings=seen,
             fingerprint=resolver.fingerprint,
+            scrub=resolver.scrub,
         )
 
     def selection(self) -> list[str]:
@@ -232,12 +262,22 @@ class SleuthSession:
             base_url=self.options.target.base_url,
             wall_s=wall,
             ran_ahead=self.ran_ahead,
+            history=self._history_lines(),
         )
+        if self.history is not None:
+            lines.extend(self.history.summary_lines())
         terminalreporter.write_sep("=", "sleuth")
         for line in lines:
             terminalreporter.write_line(line)
 
     # -- helpers ------------------------------------------------------------
+
+    def _history_lines(self) -> dict[str, str]:
+        if self.history is None:
+            return {}
+        failed = (r for r in self.records.values() if r.outcome in ("failed", "error"))
+        lines = {r.probe_id: self.history.failure_line(r.probe_id) for r in failed}
+        return {probe_id: line for probe_id, line in lines.items() if line}
 
     def make_context(self, item: pytest.Item) -> ProbeContext:
         timeout_s, origin = self._probe_timeout(item)
@@ -312,6 +352,15 @@ class SleuthSession:
             record.diagnosis = diagnose(
                 exc, exchanges=record.exchanges, settings=record.settings
             )
+
+
+def _add_to_evidence(report: pytest.TestReport, line: str) -> None:
+    """Append a line to the failure's ``sleuth evidence`` section (made if need be)."""
+    for i, (title, text) in enumerate(report.sections):
+        if title == "sleuth evidence":
+            report.sections[i] = (title, f"{text}\n{line}")
+            return
+    report.sections.append(("sleuth evidence", line))
 
 
 def _reraise(outcome: Outcome) -> None:

@@ -6,7 +6,7 @@ Pure functions from records to lines, so tests compare exact text.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
 from sleuth.timing import format_duration
@@ -53,8 +53,12 @@ def render_summary(
     base_url: str | None,
     wall_s: float,
     ran_ahead: int,
+    history: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The lines of the sleuth section: counts, slowest, and a diagnosis per failure."""
+    """The lines of the sleuth section: counts, slowest, and a diagnosis per failure.
+
+    ``history`` maps a failed probe's id to its line of history ("last passed: ...").
+    """
     counts = Counter(record.outcome for record in records)
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts[o]]
     head = (
@@ -79,4 +83,6 @@ def render_summary(
         for record in failures:
             lines.append(f"  {record.probe_id}")
             lines.append(f"      {record.diagnosis or record.outcome}")
+            if history and record.probe_id in history:
+                lines.append(f"      {history[record.probe_id]}")
     return lines

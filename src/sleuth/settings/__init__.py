@@ -65,6 +65,11 @@ def build_source(spec: SourceSpec, *, root: Path) -> SettingSource:
 
 SecretHook = Callable[[str, Any, SettingSource], None]
 
+# Values shorter than this are not masked by ``SettingsResolver.scrub``: "on",
+# "true" or "5" would mask half of every message. A full secret registry
+# (masking by name and source) replaces this.
+MIN_MASKED_CHARS = 6
+
 
 class SettingsResolver:
     """Looks names up across sources, in order. Safe to call from many threads.
@@ -84,6 +89,7 @@ class SettingsResolver:
         # the value each used. Values stay in memory; only digests leave.
         self.looked_up: dict[str, SettingLookup] = {}
         self._used: dict[str, Any] = {}
+        self._values: set[str] = set()  # every value any source gave, for scrub()
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
@@ -97,6 +103,7 @@ class SettingsResolver:
                 )
             )
             if found.state in ("present", "empty"):
+                self._remember(found.value)
                 if self._on_value is not None:
                     self._on_value(name, found.value, source)
                 if chosen is None:
@@ -141,6 +148,23 @@ class SettingsResolver:
             value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
         )
         return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+    def _remember(self, value: Any) -> None:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if not isinstance(text, str):
+            text = str(text)
+        if len(text.strip()) >= MIN_MASKED_CHARS:
+            with self._lock:
+                self._values.add(text.strip())
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every setting value the run read replaced by ``***``."""
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)
+        for value in values:
+            if value in text:
+                text = text.replace(value, "***")
+        return text
 
     def close_names(self, name: str) -> tuple[str, ...]:
         """Names that exist in some source and look like ``name``: typos, case."""
