@@ -7,8 +7,9 @@ lock so that two runs opening an old store at once upgrade it once: SQLite's
 advisory lock. A new store is made by running every step from the first, so
 the upgrade path is the path every store takes.
 
-Each step is frozen once released: it says what the schema *was*, so it never
-refers to ``schema.py`` (which says what it *is*).
+Each step is frozen once released: a store made by any release upgrades
+through the same steps. The DDL goes through SQLAlchemy, which writes each
+dialect's own; the queries in ``store.py`` are written against the result.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from sleuth import timing
-from sleuth.history.schema import SCHEMA_VERSION
+from sleuth.history.store import SCHEMA_VERSION
 
 # Any constant will do; it only has to be the same for every sleuth.
 _PG_LOCK_ID = 0x51E07A

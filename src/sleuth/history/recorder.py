@@ -5,9 +5,10 @@ The history never changes a run's result. The first thing that goes wrong
 sleuth) turns it off for the rest of the run and leaves one sentence for the
 summary; nothing is raised.
 
-SQLAlchemy takes a while to import (see docs/history.md), so a thread starts
-importing it, and asks git for the suite's revision, as soon as the run is
-configured: by the time a probe fails or the run ends, both are usually ready.
+A thread asks git for the suite's revision as soon as the run is configured,
+and, for a PostgreSQL store, imports SQLAlchemy (about 200 ms; a SQLite store
+does without it, see db.py): by the time a probe fails or the run ends, both
+are usually ready.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ class RunHistory:
     def _warm_up(self) -> None:
         with contextlib.suppress(Exception):  # the main thread will see it again
             self._git = git_revision(self.root)
-            import sleuth.history.store  # noqa: F401 (SQLAlchemy, off the main thread)
+            import sleuth.history.store  # noqa: F401
+            if not (self.options.url or "").startswith("sqlite:"):
+                import sqlalchemy  # noqa: F401 (slow: off the main thread)
 
     def close(self) -> None:
         self._join_warm_up()
