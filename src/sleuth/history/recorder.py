@@ -68,6 +68,7 @@ class RunHistory:
         with contextlib.suppress(Exception):  # the main thread will see it again
             self._git = git_revision(self.root)
             import sleuth.history.store  # noqa: F401
+
             if not (self.options.url or "").startswith("sqlite:"):
                 import sqlalchemy  # noqa: F401 (slow: off the main thread)
 

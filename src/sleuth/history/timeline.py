@@ -21,8 +21,10 @@ def failure_line(
     seen: bool,
     kept_runs: int,
     now: _dt.datetime,
-) -> str:
+) -> str | None:
     """``last passed: run 41, 07:55 (10 min ago); failing since run 42, 08:05``.
+
+    None when the store has no earlier run to speak of.
 
     Args:
         last_pass: the probe's latest passing result in an earlier run.
@@ -32,7 +34,7 @@ def failure_line(
         kept_runs: how many earlier runs of this target the store keeps.
     """
     if kept_runs == 0:
-        return "no earlier run in the history: this is the first"
+        return None
     if last_pass is None:
         if not seen:
             return f"a new probe: not in the {_runs(kept_runs)} kept"
