@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import tests.history.preload  # noqa: F401 (before any pytester run)
 from tests.conftest import require_service
 from tests.history.helpers import postgres_database
 
@@ -16,9 +17,7 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)]
-)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
 def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A store URL on each backend: a new SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":

@@ -90,3 +90,42 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# A suite for the incident scenario: secrets planted where they could leak.
+CANARY_KEY = "canary-key-7f3a9c41e2"
+CANARY_DSN_PASSWORD = "canary-pw-55d0b8"  # noqa: S105 (a planted test secret)
+
+SUITE = """
+targets:
+  local:
+    base_url: {url}
+    timeout: 5s
+    sources: [env, {{dotenv: deploy.env}}]
+"""
+
+PROBES = """
+import pytest
+
+PATH = "{path}"
+
+def test_feature_flag_is_on(target):
+    assert target.setting("FEATURE_FLAG_X") == "on"
+
+def test_database_url_is_set(target):
+    assert target.setting("DATABASE_URL") is not None
+
+def test_items(target):
+    key = target.setting("API_KEY")
+    response = target.http.get(PATH, params={{"key": key, "body": "down for " + key}})
+    assert response.status_code == 200, f"items: {{response.status_code}} for {{key}}"
+"""
+
+
+def write_suite(pytester, url: str, *, flag: str = "on", path: str = "/status/200"):
+    pytester.makefile(".yaml", sleuth=SUITE.format(url=url))
+    pytester.path.joinpath("deploy.env").write_text(
+        f"FEATURE_FLAG_X={flag}\nAPI_KEY={CANARY_KEY}\n"
+        f"DATABASE_URL=postgresql://app:{CANARY_DSN_PASSWORD}@db/orders\n"
+    )
+    pytester.makepyfile(test_api=PROBES.format(path=path))

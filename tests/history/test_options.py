@@ -76,7 +76,11 @@ def test_command_line_beats_environment_beats_config(tmp_path):
         tmp_path, config, history="cli.db", keep="9", agent="c", environ=dict(env)
     )
     assert options.url == f"sqlite:///{tmp_path}/cli.db"
-    assert (options.keep.runs, options.agent, options.agent_origin) == (9, "c", "--agent")
+    assert (options.keep.runs, options.agent, options.agent_origin) == (
+        9,
+        "c",
+        "--agent",
+    )
     options = resolve(tmp_path, config)
     assert options.url == f"sqlite:///{tmp_path}/cfg.db"
     assert options.origin == "sleuth.yaml line 3"
@@ -158,7 +162,10 @@ def test_in_memory_sqlite_is_refused():
     [
         ("postgresql://app:s3cret@db:5432/x", "postgresql://app:***@db:5432/x"),
         ("postgresql://app@db/x", "postgresql://app@db/x"),
-        ("postgresql://db/x?user=a&password=s3cret", "postgresql://db/x?user=a&password=***"),
+        (
+            "postgresql://db/x?user=a&password=s3cret",
+            "postgresql://db/x?user=a&password=***",
+        ),
         ("postgresql://app:s3cret@db:notaport/x", "postgresql://app:***@db:notaport/x"),
     ],
 )

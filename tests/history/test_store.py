@@ -62,26 +62,29 @@ def test_the_fingerprint_key_is_made_once_and_kept(store_url):
     assert again.key() == key
     assert len(key) == 32
     same = make_record({"t::a": "passed"}, settings={"F": ("env", "present", "on")})
-    fp1 = again.snapshot(again.write_run(same, agent="a")).settings["F"].fingerprint
-    fp2 = again.snapshot(again.write_run(same, agent="b")).settings["F"].fingerprint
     changed = make_record({"t::a": "passed"}, settings={"F": ("env", "present", "no")})
-    fp3 = again.snapshot(again.write_run(changed, agent="a")).settings["F"].fingerprint
+    prints = []
+    for record in (same, same, changed):
+        snap = again.snapshot(again.write_run(record, agent="a"))
+        assert snap is not None
+        prints.append(snap.settings["F"].fingerprint)
+    fp1, fp2, fp3 = prints
     again.close()
     assert fp1 == fp2 != fp3
 
 
 def test_probe_points_find_the_last_pass_and_the_first_failure_since(store):
     outcomes = ["passed", "failed", "passed", "skipped", "failed", "error"]
-    ids = [
-        store.write_run(make_record({"t::p": o}), agent="a") for o in outcomes
-    ]
+    ids = [store.write_run(make_record({"t::p": o}), agent="a") for o in outcomes]
     store.write_run(make_record({"t::p": "failed"}, target="other"), agent="a")
     last_pass = store.probe_point("t::p", target="local", outcomes={"passed"})
-    assert last_pass is not None and last_pass.run_id == ids[2]
+    assert last_pass is not None
+    assert last_pass.run_id == ids[2]
     first_fail = store.probe_point(
         "t::p", target="local", outcomes={"failed", "error"}, after=ids[2], newest=False
     )
-    assert first_fail is not None and first_fail.run_id == ids[4]
+    assert first_fail is not None
+    assert first_fail.run_id == ids[4]
     assert store.probe_point("t::nope", target="local") is None
     assert [p.outcome for p in store.probe_points("t::p", target="local", limit=3)] == [
         "error",
@@ -139,7 +142,9 @@ def test_keep_an_age_drops_older_runs_but_never_the_one_just_written(store):
 
 def test_names_list_probes_and_settings(store):
     store.write_run(
-        make_record({"t::b": "passed", "t::a": "passed"}, settings={"S": ("e", "present", "v")}),
+        make_record(
+            {"t::b": "passed", "t::a": "passed"}, settings={"S": ("e", "present", "v")}
+        ),
         agent="a",
     )
     assert store.names() == (["t::a", "t::b"], ["S"])
@@ -172,9 +177,7 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_runs(store_url, tmp_pat
         path = tmp_path / ".sleuth" / "history.db"
         path.parent.mkdir(parents=True)
         with sqlite3.connect(path) as conn:
-            conn.executescript(
-                (pytest_data_dir() / "store_v1_sqlite.sql").read_text()
-            )
+            conn.executescript((pytest_data_dir() / "store_v1_sqlite.sql").read_text())
         old_run = 1
     else:
         engine = make_engine(store_url)
@@ -215,7 +218,8 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_runs(store_url, tmp_pat
         last = store.probe_point(
             "test_api.py::test_health", target="local", outcomes={"passed"}
         )
-        assert last is not None and last.run_id == old_run
+        assert last is not None
+        assert last.run_id == old_run
     finally:
         store.close()
 
@@ -304,7 +308,8 @@ def test_a_writer_killed_mid_write_leaves_every_earlier_run_whole(store_url):
         assert all(r.counts == {"passed": 2000} for r in rows)
         for row in rows:
             snap = store.snapshot(row.id)
-            assert snap is not None and len(snap.settings) == 20
+            assert snap is not None
+            assert len(snap.settings) == 20
         after = store.write_run(make_record({"t::p0": "failed"}), agent="next")
         assert after > max(r.id for r in rows)
     finally:

@@ -95,7 +95,12 @@ def test_no_failure_line_without_earlier_runs():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(5, "just now"), (600, "10 min ago"), (3 * 3600, "3 h ago"), (3 * 86400, "3 days ago")],
+    [
+        (5, "just now"),
+        (600, "10 min ago"),
+        (3 * 3600, "3 h ago"),
+        (3 * 86400, "3 days ago"),
+    ],
 )
 def test_ago(seconds, text):
     assert ago(NOW - _dt.timedelta(seconds=seconds), NOW) == text
@@ -127,7 +132,9 @@ def test_setting_changes_name_each_kind_of_change():
         setting(7, None, "absent", None),
         setting(8, "environment", "present", "aa"),
     ]
-    changes = [(c.point.run_id, c.what) for c in setting_changes(list(reversed(points)))]
+    changes = [
+        (c.point.run_id, c.what) for c in setting_changes(list(reversed(points)))
+    ]
     assert changes == [
         (1, "first seen in environment"),
         (3, "value changed"),
@@ -225,7 +232,12 @@ def test_diff_finds_flips_new_and_removed_probes_settings_and_latency():
     ]
     data = diff.to_json()
     assert data["flipped"] == [
-        {"probe_id": "t::flag", "before": "passed", "after": "failed", "message": "boom"}
+        {
+            "probe_id": "t::flag",
+            "before": "passed",
+            "after": "failed",
+            "message": "boom",
+        }
     ]
     assert data["latency"][0]["factor"] == 3.5
     assert [s["name"] for s in data["settings"]] == ["FEATURE_FLAG_X", "GONE"]

@@ -25,7 +25,7 @@ from sleuth import timing
 from sleuth.evidence import RunRecord
 from sleuth.history.model import FAILING, PASSING
 from sleuth.history.options import HistoryOptions, mask_url
-from sleuth.history.timeline import ago, clock_time, failure_line
+from sleuth.history.timeline import ago, clock_time, failure_line, runs_text
 
 if TYPE_CHECKING:
     from sleuth.history.diff import RunDiff
@@ -152,7 +152,7 @@ class RunHistory:
             return []
         lines = [
             f"history: run {self.run_id} recorded in {display_store(self.options.url)}"
-            f" ({self.kept_runs} runs of {self.target} kept; keeping "
+            f" ({runs_text(self.kept_runs)} of {self.target} kept; keeping "
             f"{self.options.keep.describe()})"
         ]
         if self.changes is None:
@@ -229,7 +229,7 @@ def display_store(url: str | None) -> str:
         with contextlib.suppress(ValueError):
             return str(path.relative_to(Path.cwd()))
         return str(path)
-    return mask_url(url)
+    return mask_url(url.replace("postgresql+psycopg://", "postgresql://", 1))
 
 
 def git_revision(root: Path) -> str | None:

@@ -37,8 +37,8 @@ def failure_line(
         return None
     if last_pass is None:
         if not seen:
-            return f"a new probe: not in the {_runs(kept_runs)} kept"
-        return f"never passed in the {_runs(kept_runs)} kept"
+            return f"a new probe: not in the {runs_text(kept_runs)} kept"
+        return f"never passed in the {runs_text(kept_runs)} kept"
     head = (
         f"last passed: run {last_pass.run_id}, {clock_time(last_pass.started_at, now)}"
         f" ({ago(last_pass.started_at, now)})"
@@ -49,7 +49,7 @@ def failure_line(
     return f"{head}; failing since run {first_failure.run_id}, {since}"
 
 
-def _runs(n: int) -> str:
+def runs_text(n: int) -> str:
     return f"{n} runs" if n != 1 else "1 run"
 
 
