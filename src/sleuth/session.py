@@ -110,7 +110,7 @@ class SleuthSession:
             f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}; "
             f"{writes}; "
             f"probes run {mode}",
-        ]
+        ] + ([self.history.header_line()] if self.history is not None else [])
 
     # trylast: after -k, -m, --lf and other plugins have selected
     @pytest.hookimpl(trylast=True)

@@ -119,7 +119,20 @@ STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2}
 
 def read_version(conn: sa.Connection) -> int:
     """The store's schema version; 0 for an empty database."""
-    if not sa.inspect(conn).has_table("sleuth_meta"):
+    if conn.dialect.name == "postgresql":
+        # One round trip, where the inspector takes several. Not to_regclass():
+        # after waiting for the lock it can miss a table another run just made.
+        exists = conn.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = 'sleuth_meta' "
+                "AND n.nspname = ANY (current_schemas(false)))"
+            )
+        ).scalar()
+    else:
+        exists = sa.inspect(conn).has_table("sleuth_meta")
+    if not exists:
         return 0
     value = conn.execute(
         sa.text("SELECT value FROM sleuth_meta WHERE key = 'schema_version'")

@@ -5,10 +5,10 @@ The history never changes a run's result. The first thing that goes wrong
 sleuth) turns it off for the rest of the run and leaves one sentence for the
 summary; nothing is raised.
 
-A thread asks git for the suite's revision as soon as the run is configured,
-and, for a PostgreSQL store, imports SQLAlchemy (about 200 ms; a SQLite store
-does without it, see db.py): by the time a probe fails or the run ends, both
-are usually ready.
+A thread asks git for the suite's revision and opens the store as soon as the
+run is configured (for PostgreSQL that means importing SQLAlchemy, about
+200 ms, and connecting; a SQLite store does without SQLAlchemy, see db.py):
+by the time a probe fails or the run ends, both are usually ready.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class RunHistory:
         self._lines: dict[str, str | None] = {}
         self._earlier_runs: int | None = None
         self._git: str | None = None
+        self._open_error: Exception | None = None
+        self._warmed = False
         self._warm = threading.Thread(
             target=self._warm_up, name="sleuth-history-warm-up", daemon=True
         )
@@ -65,18 +67,35 @@ class RunHistory:
             self._warm.start()
 
     def _warm_up(self) -> None:
-        with contextlib.suppress(Exception):  # the main thread will see it again
+        with contextlib.suppress(Exception):
             self._git = git_revision(self.root)
-            import sleuth.history.store  # noqa: F401
+        try:
+            from sleuth.history.store import HistoryStore
 
-            if not (self.options.url or "").startswith("sqlite:"):
-                import sqlalchemy  # noqa: F401 (slow: off the main thread)
+            if self.options.url is not None:
+                self._store = HistoryStore.open(self.options.url)
+        except Exception as exc:  # reported by the main thread, once
+            self._open_error = exc
 
     def close(self) -> None:
-        self._join_warm_up()
+        if self._warm.ident is not None:
+            self._warm.join()
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def header_line(self) -> str:
+        """``sleuth: history .sleuth/history.db (default); keeping ...; agent vm``."""
+        o = self.options
+        agent = (
+            o.agent
+            if o.agent_origin == "host name"
+            else f"{o.agent} ({o.agent_origin})"
+        )
+        return (
+            f"sleuth: history {display_store(o.url)} ({o.origin}); keeping "
+            f"{o.keep.describe()} per target; agent {agent}"
+        )
 
     # -- during the run ---------------------------------------------------------
 
@@ -177,18 +196,21 @@ class RunHistory:
     def _open(self) -> HistoryStore | None:
         if self.problem is not None or self.options.url is None:
             return None
+        self._join_warm_up()
         if self._store is None:
-            self._join_warm_up()
             with self._guard("opened"):
+                if self._open_error is not None:
+                    raise self._open_error
                 from sleuth.history.store import HistoryStore
 
                 self._store = HistoryStore.open(self.options.url)
         return self._store
 
     def _join_warm_up(self) -> None:
-        if self._warm.is_alive():
+        if self._warm.ident is not None:
             self._warm.join()
-        elif self._git is None and self._warm.ident is None:
+        elif not self._warmed:  # no warm-up thread: do its work here
+            self._warmed = True
             self._git = git_revision(self.root)
 
     @contextlib.contextmanager

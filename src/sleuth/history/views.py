@@ -332,12 +332,14 @@ def show_diff(
         when = f"{clock_time(row.started_at, now)}, {ago(row.started_at, now)}"
         return f"run {row.id} ({when}, {row.agent}, {verdict})"
 
-    console.print(f"{describe(diff.a)} -> {describe(diff.b)}", highlight=False)
+    console.print(
+        f"{describe(diff.a)} -> {describe(diff.b)}", highlight=False, soft_wrap=True
+    )
     lines = diff.render()
     if not lines:
         console.print("no probe, setting or latency differs", highlight=False)
     for line in lines:
-        console.print(line, highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _snapshot(store: HistoryStore, run_id: int) -> RunSnapshot:
