@@ -94,6 +94,14 @@ def test_config_can_turn_the_history_off(tmp_path, text):
     assert resolve(tmp_path, "targets:\n  local: {}\n" + text, history="x.db").enabled
 
 
+@pytest.mark.parametrize("word", ["off", "false", "no"])
+def test_history_off_in_the_environment_or_on_the_command_line(tmp_path, word):
+    options = resolve(tmp_path, environ={"SLEUTH_HISTORY": word})
+    assert not options.enabled
+    assert options.origin == "SLEUTH_HISTORY environment variable"
+    assert not resolve(tmp_path, history=word).enabled
+
+
 def test_no_history_wins_over_everything(tmp_path):
     options = resolve(tmp_path, history="x.db", no_history=True)
     assert not options.enabled

@@ -108,6 +108,8 @@ def resolve_history(
         return HistoryOptions(
             url=None, origin=lines.where(("history",)), keep=keep, agent=agent
         )
+    if chosen is not None and chosen[0].strip().lower() in _OFF_WORDS:
+        return HistoryOptions(url=None, origin=chosen[1], keep=keep, agent=agent)
     if chosen is None:
         url = sqlite_url(suite.root / STORE_DIR / STORE_FILE)
         origin = "default"
