@@ -13,6 +13,7 @@ import pytest
 # sleuth imports yaml only when it reads a config. Import it here, once.
 import yaml  # noqa: F401
 
+import tests.history.preload  # noqa: F401 (before any in-process pytester run)
 from sleuth.demo.server import BackgroundServer
 from tests.targetapp import Recorder, create_app
 

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import pytest
 
-import tests.history.preload  # noqa: F401 (before any pytester run)
 from tests.conftest import require_service
 from tests.history.helpers import postgres_database
 

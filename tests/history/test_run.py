@@ -344,3 +344,42 @@ def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
     pytester.path.joinpath(".sleuth", "history.db").unlink()
     pytester.runpytest()
     assert "no run in which everything passed before run 1 (of 1 kept)" in error("diff")
+
+
+def test_a_run_with_a_sqlite_history_does_not_import_sqlalchemy(suite, pytester):
+    suite(test_a="def test_a(target):\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)  # the store exists now
+    code = (
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider'])\n"
+        "print('sqlalchemy loaded:', 'sqlalchemy' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "history: run 2 recorded in .sleuth/history.db" in done.stdout
+    assert "sqlalchemy loaded: False" in done.stdout
+
+
+def test_a_store_from_a_newer_sleuth_warns_once_and_is_left_alone(suite, pytester):
+    suite(test_a=FAILING)
+    pytester.runpytest()
+    store = pytester.path / ".sleuth" / "history.db"
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE sleuth_meta SET value = '99' WHERE key = 'schema_version'")
+    result = pytester.runpytest()
+    assert result.ret == 1
+    assert (
+        "could not be opened (StoreError: the store has schema version 99, newer than "
+        "this sleuth understands (2): upgrade sleuth, or use another store); this run "
+        "is not recorded." in one_warning(result)
+    )
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM sleuth_runs").fetchone() == (1,)

@@ -11,9 +11,9 @@ import textwrap
 import pytest
 
 from sleuth.history import migrations
-from sleuth.history.db import make_engine
+from sleuth.history.db import StoreError, make_engine
 from sleuth.history.options import Retention
-from sleuth.history.store import SCHEMA_VERSION, HistoryStore, StoreError
+from sleuth.history.store import SCHEMA_VERSION, HistoryStore
 from tests.history.helpers import make_record
 
 NOW = _dt.datetime.now(_dt.UTC)
@@ -318,3 +318,13 @@ def test_a_writer_killed_mid_write_leaves_every_earlier_run_whole(store_url):
         path = store_url[len("sqlite:///") :]
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_postgres_store_without_psycopg_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg fails
+    with pytest.raises(StoreError) as info:
+        HistoryStore.open("postgresql+psycopg://app@127.0.0.1:1/history")
+    assert str(info.value) == (
+        "a PostgreSQL history needs the 'psycopg' package. Install it with: "
+        "pip install 'sleuth[history-postgres]'"
+    )

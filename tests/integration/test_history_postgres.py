@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-import tests.history.preload  # noqa: F401 (before any pytester run)
 from sleuth.cli import main
 from tests.conftest import require_service
 from tests.history.helpers import (

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from sleuth.errors import SleuthError
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -38,6 +40,10 @@ BUSY_TIMEOUT_S = 15
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 Params = Mapping[str, Any]
+
+
+class StoreError(SleuthError):
+    """The store cannot be used as it is: a newer schema, a missing driver."""
 
 
 class Tx(Protocol):
@@ -225,15 +231,14 @@ def make_engine(url: str, *, create_dir: bool = True) -> sa.Engine:
     """An engine with timeouts; for SQLite also WAL and ``BEGIN IMMEDIATE`` writes."""
     import sqlalchemy as sa
 
-    from sleuth.errors import MissingDriver
-
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "postgresql":
         try:
             import psycopg  # noqa: F401 (checked here for a clear message)
         except ImportError:
-            raise MissingDriver(
-                kind="PostgreSQL history", package="psycopg", extra="history-postgres"
+            raise StoreError(
+                "a PostgreSQL history needs the 'psycopg' package. Install it with: "
+                "pip install 'sleuth[history-postgres]'"
             ) from None
         return sa.create_engine(
             parsed,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sleuth import timing
 from sleuth.evidence import RunRecord
-from sleuth.history.db import Database, Tx, open_database
+from sleuth.history.db import Database, StoreError, Tx, open_database
 from sleuth.history.model import (
     ProbePoint,
     ResultRow,
@@ -64,10 +64,6 @@ _SETTING_POINT = (
 )
 
 
-class StoreError(Exception):
-    """The store cannot be used as it is (for example, a newer schema)."""
-
-
 class HistoryStore:
     """A store, opened and brought to the current schema."""
 
@@ -80,8 +76,8 @@ class HistoryStore:
         """Open (creating or upgrading it if need be) the store at ``url``.
 
         Raises:
-            StoreError: the store was written by a newer sleuth.
-            MissingDriver: a PostgreSQL URL without psycopg installed.
+            StoreError: the store was written by a newer sleuth, or a
+                PostgreSQL URL is given without psycopg installed.
             Exception: the driver's own, when the store cannot be reached.
         """
         store = cls(open_database(url, create_dir=create_dir))
