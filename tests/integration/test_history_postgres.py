@@ -76,3 +76,22 @@ def test_incident_on_a_shared_postgres_history(pytester, http_target, pg_url):
     assert b"FEATURE_FLAG_X" in dump
     for canary in (CANARY_KEY, CANARY_DSN_PASSWORD):
         assert canary.encode() not in dump
+
+
+def test_a_search_path_in_the_url_puts_the_tables_in_that_schema(pytester, pg_url):
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA team_history")
+    pytester.makefile(".yaml", sleuth="targets:\n  local: {}\n")
+    pytester.makepyfile(test_a="def test_a(target):\n    pass\n")
+    url = f"{pg_url}?options=-csearch_path%3Dteam_history"
+    pytester.runpytest("--history", url).assert_outcomes(passed=1)
+    with psycopg.connect(pg_url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, count(*) FROM information_schema.tables "
+            "WHERE table_name LIKE 'sleuth_%' GROUP BY table_schema"
+        ).fetchall()
+        runs = conn.execute("SELECT count(*) FROM team_history.sleuth_runs").fetchone()
+    assert tables == [("team_history", 4)]
+    assert runs == (1,)

@@ -240,11 +240,15 @@ def make_engine(url: str, *, create_dir: bool = True) -> sa.Engine:
                 "a PostgreSQL history needs the 'psycopg' package. Install it with: "
                 "pip install 'sleuth[history-postgres]'"
             ) from None
+        # Keep the URL's own libpq options (a search_path, say) beside ours.
+        given = parsed.query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        options = f"{given} -c statement_timeout={STATEMENT_TIMEOUT_S * 1000}"
         return sa.create_engine(
-            parsed,
+            parsed.difference_update_query(["options"]),
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT_S,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
+                "options": options.strip(),
                 "application_name": "sleuth-history",
             },
         )

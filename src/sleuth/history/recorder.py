@@ -219,11 +219,16 @@ class RunHistory:
             yield
         except Exception as exc:
             if self.problem is None:
+                recorded = (
+                    f"run {self.run_id} is recorded but not compared"
+                    if self.run_id is not None
+                    else "this run is not recorded"
+                )
                 self.problem = (
                     f"history: the store {display_store(self.options.url)} could not "
-                    f"be {action} ({describe_error(exc, self.options.url)}); this run "
-                    f"is not recorded. Its result is unaffected; --no-history turns "
-                    f"the history off."
+                    f"be {action} ({describe_error(exc, self.options.url)}); "
+                    f"{recorded}. Its result is unaffected; --no-history turns the "
+                    f"history off."
                 )
 
 
