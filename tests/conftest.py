@@ -8,11 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# pytester's in-process runs drop modules first imported inside them; PyYAML's
-# C parser does not survive a re-import (its nodes keep the old classes), and
-# sleuth imports yaml only when it reads a config. Import it here, once.
-import yaml  # noqa: F401
-
+import tests.preload  # noqa: F401 (before any in-process pytester run)
 from sleuth.demo.server import BackgroundServer
 from tests.targetapp import Recorder, create_app
 

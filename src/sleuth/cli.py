@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sleuth.history.store import HistoryStore
 
 # `sleuth run` accepts these short forms and hands pytest the long ones.
 RUN_ALIASES = {
@@ -14,6 +22,11 @@ RUN_ALIASES = {
     "--workers": "--sleuth-workers",
     "--config": "--sleuth-config",
 }
+
+STORE_HELP = (
+    "the history store: a file, sqlite:///path or postgresql://... "
+    "(default: the one of the suite around the working directory)"
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,3 +76,68 @@ def demo(keep: bool) -> None:
     from sleuth.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--history", "url", metavar="URL", help=STORE_HELP)
+@click.option("--target", help="Only the runs of this target.")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def history(
+    name: str | None, url: str | None, target: str | None, limit: int, as_json: bool
+) -> None:
+    """The runs kept, or one probe's or one setting's timeline.
+
+    \b
+    sleuth history                    the latest runs
+    sleuth history FEATURE_FLAG_X     where it was found, when it changed
+    sleuth history test_endpoints     a probe's outcomes (any unique part of its id)
+    """
+    from sleuth.history.views import show_history
+
+    with _store(url) as (store, console):
+        show_history(
+            store, name, console=console, target=target, limit=limit, as_json=as_json
+        )
+
+
+@main.command()
+@click.argument("a", type=int, required=False)
+@click.argument("b", type=int, required=False)
+@click.option("--history", "url", metavar="URL", help=STORE_HELP)
+@click.option("--target", help="Only the runs of this target.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def diff(
+    a: int | None, b: int | None, url: str | None, target: str | None, as_json: bool
+) -> None:
+    """What differs between two runs: outcomes, probes, settings, latency.
+
+    \b
+    sleuth diff          the last run in which everything passed -> the latest
+    sleuth diff 41       run 41 -> the latest
+    sleuth diff 41 43    run 41 -> run 43
+    """
+    from sleuth.history.views import show_diff
+
+    with _store(url) as (store, console):
+        show_diff(store, a, b, console=console, target=target, as_json=as_json)
+
+
+@contextmanager
+def _store(url: str | None) -> Iterator[tuple[HistoryStore, Console]]:
+    from rich import console as rich_console
+
+    from sleuth.errors import SleuthError
+    from sleuth.history.views import open_store
+
+    try:
+        store, _ = open_store(url, cwd=Path.cwd())
+    except SleuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield store, rich_console.Console()
+    except SleuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()

@@ -43,6 +43,7 @@ _TOP_KEYS = _TARGET_KEYS | {
     "workers",
     "secret_words",
     "not_secret",
+    "history",
 }
 
 _REFERENCE = re.compile(

@@ -36,6 +36,19 @@ ALLOW_WRITES_HELP = (
     "let probes marked @pytest.mark.writes send POST, PUT, PATCH and DELETE"
 )
 IN_ORDER_HELP = "run every probe in order, one at a time, as plain pytest would"
+HISTORY_HELP = (
+    "where to keep the run history: a file, sqlite:///path or postgresql://... "
+    "(env SLEUTH_HISTORY; default .sleuth/history.db beside sleuth.yaml)"
+)
+NO_HISTORY_HELP = "do not read or write the run history"
+HISTORY_KEEP_HELP = (
+    "how much history to keep per target: a number of runs (200) or an age (30d) "
+    "(env SLEUTH_HISTORY_KEEP; default 1000 runs)"
+)
+AGENT_HELP = (
+    "the name this run is stored under in a shared history (env SLEUTH_AGENT; "
+    "default the host name)"
+)
 
 MARKERS = (
     "probe(timeout=None): sleuth probe options, e.g. @pytest.mark.probe(timeout=2) "
@@ -72,6 +85,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sleuth-in-order", action="store_true", default=False, help=IN_ORDER_HELP
+    )
+    group.addoption(
+        "--history", "--sleuth-history", dest="sleuth_history", help=HISTORY_HELP
+    )
+    group.addoption(
+        "--no-history",
+        "--sleuth-no-history",
+        dest="sleuth_no_history",
+        action="store_true",
+        default=False,
+        help=NO_HISTORY_HELP,
+    )
+    group.addoption(
+        "--history-keep",
+        "--sleuth-history-keep",
+        dest="sleuth_history_keep",
+        metavar="RUNS_OR_AGE",
+        help=HISTORY_KEEP_HELP,
+    )
+    group.addoption(
+        "--agent",
+        "--sleuth-agent",
+        dest="sleuth_agent",
+        metavar="NAME",
+        help=AGENT_HELP,
     )
     outputs.add_options(group)
 

@@ -27,6 +27,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
 from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, classify, diagnose
+from sleuth.history import RunHistory, resolve_history
 from sleuth.options import RunOptions, resolve
 from sleuth.outputs import OutputsPlugin
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
@@ -67,6 +68,7 @@ class SleuthSession:
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
         self._items: dict[str, pytest.Item] = {}
+        self.history: RunHistory | None = None  # None with --no-history
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
@@ -83,12 +85,33 @@ class SleuthSession:
             # An xdist worker runs the share it is sent, in order; it still
             # scrubs its reports before they travel to the controller.
             cli["in_order"] = True
-        return cls(config, resolve(suite, cli=cli, environ=os.environ))
+        history = resolve_history(
+            suite,
+            cli={
+                "history": config.getoption("sleuth_history"),
+                "no_history": config.getoption("sleuth_no_history"),
+                "keep": config.getoption("sleuth_history_keep"),
+                "agent": config.getoption("sleuth_agent"),
+            },
+            environ=os.environ,
+            cwd=config.invocation_params.dir,
+        )
+        session = cls(config, resolve(suite, cli=cli, environ=os.environ))
+        if history.enabled:
+            session.history = RunHistory(
+                history,
+                target=session.options.target.name,
+                root=suite.root,
+                warm_up=not config.option.collectonly,
+            )
+        return session
 
     def close(self) -> None:
         self._log_router.uninstall()
         self.scrubbing.unguard_log_handlers()
         self.engine.close()
+        if self.history is not None:
+            self.history.close()
         redact.deactivate(self.secrets)
 
     # -- hooks --------------------------------------------------------------
@@ -106,7 +129,7 @@ class SleuthSession:
             f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}; "
             f"{writes}; "
             f"probes run {mode}",
-        ]
+        ] + ([self.history.header_line()] if self.history is not None else [])
 
     # trylast: after -k, -m, --lf and other plugins have selected
     @pytest.hookimpl(trylast=True)
@@ -203,11 +226,17 @@ class SleuthSession:
                 evidence = terminal.render_evidence(ctx.exchanges, ctx.settings)
                 if evidence:
                     report.sections.append(("sleuth evidence", evidence))
+        if report.failed and self.history is not None:
+            line = self.history.failure_line(nodeid)
+            if line:
+                _add_to_evidence(report, f"history: {line}")
         self._record(item, report, call, ctx)
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.run_record = self.build_run_record(int(exitstatus))
+        if self.history is not None:
+            self.history.record(self.run_record)  # never raises
 
     def build_run_record(self, exit_status: int) -> RunRecord:
         """The whole run for outputs and the history: records, settings, metadata."""
@@ -264,11 +293,16 @@ class SleuthSession:
             wall_s=wall,
             ran_ahead=self.ran_ahead,
             causes=rank(records),
-        )
+            history=self._history_lines(),
+        ) + (self.history.summary_lines() if self.history is not None else [])
 
     def changes(self) -> dict[str, Any] | None:
-        """What changed since the last passing run (the history fills this in)."""
-        return None
+        """What changed since the last run in which everything passed, if kept."""
+        if self.history is None or self.history.changes is None:
+            return None
+        changes: dict[str, Any] = self.history.changes.to_json()
+        changes["lines"] = self.history.changes.render(indent="")
+        return changes
 
     def warn(self, message: str) -> None:
         """Say something went wrong that does not change the run's result."""
@@ -279,6 +313,13 @@ class SleuthSession:
             sys.stderr.write(f"sleuth: {message}\n")
 
     # -- helpers ------------------------------------------------------------
+
+    def _history_lines(self) -> dict[str, str]:
+        if self.history is None:
+            return {}
+        failed = (r for r in self.records.values() if r.outcome in ("failed", "error"))
+        lines = {r.probe_id: self.history.failure_line(r.probe_id) for r in failed}
+        return {probe_id: line for probe_id, line in lines.items() if line}
 
     def make_context(self, item: pytest.Item) -> ProbeContext:
         timeout_s, origin = self._probe_timeout(item)
@@ -356,6 +397,15 @@ class SleuthSession:
             )
             found.append(provisional)
         return found
+
+
+def _add_to_evidence(report: pytest.TestReport, line: str) -> None:
+    """Append a line to the failure's ``sleuth evidence`` section (made if need be)."""
+    for i, (title, text) in enumerate(report.sections):
+        if title == "sleuth evidence":
+            report.sections[i] = (title, f"{text}\n{line}")
+            return
+    report.sections.append(("sleuth evidence", line))
 
 
 def _reraise(outcome: Outcome) -> None:

@@ -135,7 +135,7 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
         driver = _driver()
         try:
             params = driver.conninfo.conninfo_to_dict(self._dsn) if self._dsn else {}
-        except driver.ProgrammingError:
+        except driver.Error:  # ProgrammingError or OperationalError, by libpq build
             # libpq's message quotes the DSN, password and all: not repeated here.
             raise ConfigError(
                 f"invalid postgres dsn {mask_dsn(self._dsn)!r}: libpq cannot read "

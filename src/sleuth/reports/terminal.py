@@ -6,7 +6,7 @@ Pure functions from records to lines, so tests compare exact text.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
 from sleuth.reports.causes import RootCause
@@ -65,8 +65,12 @@ def render_summary(
     wall_s: float,
     ran_ahead: int,
     causes: Sequence[RootCause] = (),
+    history: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The lines of the sleuth section: counts, slowest, and a diagnosis per failure."""
+    """The lines of the sleuth section: counts, slowest, and a diagnosis per failure.
+
+    ``history`` maps a failed probe's id to its line of history ("last passed: ...").
+    """
     counts = Counter(record.outcome for record in records)
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts[o]]
     head = (
@@ -95,6 +99,8 @@ def render_summary(
             lines.append(f"  {record.probe_id}")
             kind = f"[{record.category}] " if record.outcome == "error" else ""
             lines.append(f"      {kind}{record.diagnosis or record.outcome}")
+            if history and record.probe_id in history:
+                lines.append(f"      {history[record.probe_id]}")
     blocked = [r for r in records if r.outcome == "blocked"]
     if blocked:
         lines.append(

@@ -1,0 +1,120 @@
+"""A ``RunRecord`` turned into the rows the store writes, every text scrubbed.
+
+Pure: no database. Setting values never get here; only their keyed
+fingerprints do. Evidence keeps request lines, statuses and timings for every
+probe, and headers and body excerpts only for probes that did not pass, so a
+store of a busy ``watch`` stays small.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
+from sleuth.history.model import PASSING
+
+Scrub = Callable[[str], str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunRows:
+    run: dict[str, Any]
+    results: list[dict[str, Any]]
+    settings: list[dict[str, Any]]
+
+
+def rows_from_record(
+    record: RunRecord,
+    *,
+    key: bytes,
+    agent: str,
+    git_revision: str | None,
+    scrub: Scrub,
+) -> RunRows:
+    """The run's row (without its id), its results' and its settings' rows."""
+    started = record.started_at.astimezone(_dt.UTC).replace(tzinfo=None)
+    run = {
+        "target": scrub(record.target),
+        "base_url": scrub(record.base_url) if record.base_url else None,
+        "agent": agent,
+        "started_at": started,
+        "duration_s": float(record.duration_s),
+        "sleuth_version": record.sleuth_version,
+        "git_revision": git_revision,
+        "exit_status": int(record.exit_status),
+        "selection": json.dumps([scrub(s) for s in record.selection]),
+    }
+    results = [_result_row(probe, scrub) for probe in record.probes]
+    settings = [
+        {
+            "name": seen.name,
+            "source": scrub(seen.source) if seen.source else None,
+            "state": seen.state,
+            "fingerprint": (
+                record.fingerprint(key, seen.name) if seen.state != "absent" else None
+            ),
+        }
+        for seen in record.settings
+    ]
+    return RunRows(run=run, results=results, settings=settings)
+
+
+def _result_row(probe: ProbeRecord, scrub: Scrub) -> dict[str, Any]:
+    full = probe.outcome not in PASSING
+    evidence = {
+        "exchanges": [_exchange(e, full=full) for e in probe.exchanges],
+        "settings": [_lookup(s) for s in probe.settings],
+    }
+    return {
+        "probe_id": scrub(probe.probe_id),
+        "outcome": probe.outcome,
+        "category": probe.category,
+        "duration_s": float(probe.duration_s),
+        "message": scrub(probe.diagnosis),
+        "evidence": json.dumps(_scrub_all(evidence, scrub), sort_keys=True),
+    }
+
+
+def _exchange(exchange: Exchange, *, full: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": exchange.kind,
+        "request": exchange.request,
+        "status": exchange.status,
+        "reason": exchange.reason,
+        "remote": exchange.remote,
+        "timings_ms": dict(exchange.timings_ms),
+        "error": exchange.error,
+        "attempt": exchange.attempt,
+    }
+    if full:
+        data["headers"] = dict(exchange.headers)
+        data["body_excerpt"] = exchange.body_excerpt
+        data["body_bytes"] = exchange.body_bytes
+    return data
+
+
+def _lookup(lookup: SettingLookup) -> dict[str, Any]:
+    return {
+        "name": lookup.name,
+        "found_in": lookup.found_in,
+        "state": lookup.state,
+        "answers": [
+            {"source": a.source, "state": a.state, "detail": a.detail}
+            for a in lookup.answers
+        ],
+        "close_names": list(lookup.close_names),
+    }
+
+
+def _scrub_all(value: Any, scrub: Scrub) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrub_all(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_all(v, scrub) for v in value]
+    return value

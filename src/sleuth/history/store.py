@@ -1,0 +1,419 @@
+"""The history store: every run, with its results and the settings it saw.
+
+One run is written in one transaction, so a run killed half-way leaves the
+store as it was. The queries are plain SQL valid on SQLite and PostgreSQL;
+``db.py`` runs them (sqlite3 for SQLite, SQLAlchemy for PostgreSQL) and
+``migrations.py`` keeps the schema current. Importing this module is cheap:
+SQLAlchemy loads only for PostgreSQL or when a schema must change.
+"""
+
+# ruff: noqa: S608 (SQL is assembled from constants here; values are always bound)
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sleuth import timing
+from sleuth.evidence import RunRecord
+from sleuth.history.db import Database, StoreError, Tx, open_database
+from sleuth.history.model import (
+    ProbePoint,
+    ResultRow,
+    RunRow,
+    RunSnapshot,
+    SettingPoint,
+    SettingRow,
+    as_utc,
+)
+from sleuth.history.options import Retention
+from sleuth.history.rows import rows_from_record
+
+# The schema the queries below are written for; migrations.STEPS reach it.
+SCHEMA_VERSION = 2
+
+_RUN_COLUMNS = (
+    "id, target, base_url, agent, started_at, duration_s, sleuth_version, "
+    "git_revision, exit_status, selection"
+)
+_INSERT_RUN = (
+    "INSERT INTO sleuth_runs (target, base_url, agent, started_at, duration_s, "
+    "sleuth_version, git_revision, exit_status, selection) VALUES (:target, "
+    ":base_url, :agent, :started_at, :duration_s, :sleuth_version, :git_revision, "
+    ":exit_status, :selection) RETURNING id"
+)
+_INSERT_RESULT = (
+    "INSERT INTO sleuth_results (run_id, probe_id, outcome, category, duration_s, "
+    "message, evidence) VALUES (:run_id, :probe_id, :outcome, :category, "
+    ":duration_s, :message, :evidence)"
+)
+_INSERT_SETTING = (
+    "INSERT INTO sleuth_settings (run_id, name, source, state, fingerprint) "
+    "VALUES (:run_id, :name, :source, :state, :fingerprint)"
+)
+_PROBE_POINT = (
+    "SELECT r.run_id, u.started_at, u.agent, r.outcome, r.category, r.duration_s, "
+    "r.message FROM sleuth_results r JOIN sleuth_runs u ON u.id = r.run_id "
+    "WHERE r.probe_id = :probe_id"
+)
+_SETTING_POINT = (
+    "SELECT s.run_id, u.started_at, u.agent, s.source, s.state, s.fingerprint "
+    "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id "
+    "WHERE s.name = :name"
+)
+
+
+class HistoryStore:
+    """A store, opened and brought to the current schema."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._key: bytes | None = None
+
+    @classmethod
+    def open(cls, url: str, *, create_dir: bool = True) -> HistoryStore:
+        """Open (creating or upgrading it if need be) the store at ``url``.
+
+        Raises:
+            StoreError: the store was written by a newer sleuth, or a
+                PostgreSQL URL is given without psycopg installed.
+            Exception: the driver's own, when the store cannot be reached.
+        """
+        store = cls(open_database(url, create_dir=create_dir))
+        try:
+            store._upgrade()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _upgrade(self) -> None:
+        if self.db.kind == "sqlite":
+            with self.db.read() as tx:
+                found = _sqlite_version(tx)
+            if found == SCHEMA_VERSION:
+                return  # the common case: no SQLAlchemy needed at all
+        from sleuth.history import migrations
+
+        engine = self.db.engine()
+        try:
+            migrations.upgrade(engine)
+        except migrations.SchemaTooNew as exc:
+            raise StoreError(str(exc)) from None
+        finally:
+            if self.db.kind == "sqlite":
+                engine.dispose()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing --------------------------------------------------------------
+
+    def key(self) -> bytes:
+        """The store's fingerprint key, made when the store was created."""
+        if self._key is None:
+            with self.db.read() as tx:
+                value = tx.scalar(
+                    "SELECT value FROM sleuth_meta WHERE key = 'hmac_key'"
+                )
+            if not value:
+                raise StoreError("the store has no fingerprint key (sleuth_meta)")
+            self._key = bytes.fromhex(value)
+        return self._key
+
+    def write_run(
+        self,
+        record: RunRecord,
+        *,
+        agent: str,
+        git_revision: str | None = None,
+        keep: Retention | None = None,
+    ) -> int:
+        """Store one run with its results and settings; returns its id."""
+        rows = rows_from_record(
+            record,
+            key=self.key(),
+            agent=agent,
+            git_revision=git_revision,
+            scrub=record.scrub,
+        )
+        with self.db.write() as tx:
+            run_id = int(tx.scalar(_INSERT_RUN, rows.run))
+            if rows.results:
+                tx.executemany(
+                    _INSERT_RESULT, [{"run_id": run_id, **r} for r in rows.results]
+                )
+            if rows.settings:
+                tx.executemany(
+                    _INSERT_SETTING, [{"run_id": run_id, **s} for s in rows.settings]
+                )
+            if keep is not None:
+                _prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
+        return run_id
+
+    def prune(self, *, target: str, keep: Retention) -> int:
+        """Drop the runs of ``target`` past ``keep``; returns how many went."""
+        with self.db.write() as tx:
+            return _prune(tx, target=target, keep=keep, spare=None)
+
+    # -- reading --------------------------------------------------------------
+
+    def runs(self, *, target: str | None = None, limit: int = 20) -> list[RunRow]:
+        """The latest runs, newest first, with their outcome counts."""
+        where, params = _target_filter(target, column="target")
+        sql = f"SELECT {_RUN_COLUMNS} FROM sleuth_runs{where} ORDER BY id DESC"
+        with self.db.read() as tx:
+            found = tx.rows(sql + " LIMIT :limit", {**params, "limit": limit})
+            counts = _counts(tx, [row["id"] for row in found])
+        return [_run_row(row, counts.get(row["id"], {})) for row in found]
+
+    def run(self, run_id: int) -> RunRow | None:
+        with self.db.read() as tx:
+            found = tx.rows(
+                f"SELECT {_RUN_COLUMNS} FROM sleuth_runs WHERE id = :id", {"id": run_id}
+            )
+            counts = _counts(tx, [run_id])
+        return _run_row(found[0], counts.get(run_id, {})) if found else None
+
+    def count_runs(self, *, target: str, before: int | None = None) -> int:
+        sql = "SELECT count(*) FROM sleuth_runs WHERE target = :target"
+        params: dict[str, Any] = {"target": target}
+        if before is not None:
+            sql += " AND id < :before"
+            params["before"] = before
+        with self.db.read() as tx:
+            return int(tx.scalar(sql, params))
+
+    def latest_run_id(
+        self, *, target: str | None = None, before: int | None = None
+    ) -> int | None:
+        return self._last_id(target=target, before=before, green=False)
+
+    def last_green_run_id(
+        self, *, target: str | None = None, before: int | None = None
+    ) -> int | None:
+        """The latest run in which everything passed (exit status 0)."""
+        return self._last_id(target=target, before=before, green=True)
+
+    def _last_id(
+        self, *, target: str | None, before: int | None, green: bool
+    ) -> int | None:
+        where, params = _target_filter(target, column="target")
+        clauses = [where[len(" WHERE ") :]] if where else []
+        if before is not None:
+            clauses.append("id < :before")
+            params["before"] = before
+        if green:
+            clauses.append("exit_status = 0")
+        sql = "SELECT max(id) FROM sleuth_runs"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        with self.db.read() as tx:
+            found = tx.scalar(sql, params)
+        return int(found) if found is not None else None
+
+    def snapshot(self, run_id: int) -> RunSnapshot | None:
+        """A run with its results and settings."""
+        run = self.run(run_id)
+        if run is None:
+            return None
+        with self.db.read() as tx:
+            result_rows = tx.rows(
+                "SELECT run_id, probe_id, outcome, category, duration_s, message "
+                "FROM sleuth_results WHERE run_id = :id",
+                {"id": run_id},
+            )
+            setting_rows = tx.rows(
+                "SELECT run_id, name, source, state, fingerprint "
+                "FROM sleuth_settings WHERE run_id = :id",
+                {"id": run_id},
+            )
+        return RunSnapshot(
+            run=run,
+            results={r["probe_id"]: ResultRow(**r) for r in result_rows},
+            settings={s["name"]: SettingRow(**s) for s in setting_rows},
+        )
+
+    def evidence(self, run_id: int, probe_id: str) -> Any:
+        """What a probe recorded in one run, as stored (JSON, scrubbed)."""
+        with self.db.read() as tx:
+            text = tx.scalar(
+                "SELECT evidence FROM sleuth_results "
+                "WHERE run_id = :run_id AND probe_id = :probe_id",
+                {"run_id": run_id, "probe_id": probe_id},
+            )
+        return json.loads(text) if text else None
+
+    def probe_points(
+        self, probe_id: str, *, target: str | None = None, limit: int = 20
+    ) -> list[ProbePoint]:
+        """A probe's results, newest first."""
+        where, params = _target_filter(target, column="u.target", prefix=" AND ")
+        sql = f"{_PROBE_POINT}{where} ORDER BY r.run_id DESC LIMIT :limit"
+        with self.db.read() as tx:
+            found = tx.rows(sql, {**params, "probe_id": probe_id, "limit": limit})
+        return [_probe_point(row) for row in found]
+
+    def probe_point(
+        self,
+        probe_id: str,
+        *,
+        target: str,
+        outcomes: Iterable[str] | None = None,
+        after: int | None = None,
+        newest: bool = True,
+    ) -> ProbePoint | None:
+        """The newest (or oldest) result of a probe with one of ``outcomes`` (any).
+
+        One indexed read, so a failure's history line costs little even in a
+        store of thousands of runs.
+        """
+        sql = _PROBE_POINT + " AND u.target = :target"
+        params: dict[str, Any] = {"probe_id": probe_id, "target": target}
+        if outcomes is not None:
+            names = {f"o{i}": o for i, o in enumerate(sorted(outcomes))}
+            sql += f" AND r.outcome IN ({', '.join(':' + n for n in names)})"
+            params.update(names)
+        if after is not None:
+            sql += " AND r.run_id > :after"
+            params["after"] = after
+        sql += f" ORDER BY r.run_id {'DESC' if newest else 'ASC'} LIMIT 1"
+        with self.db.read() as tx:
+            found = tx.rows(sql, params)
+        return _probe_point(found[0]) if found else None
+
+    def setting_points(
+        self, name: str, *, target: str | None = None, limit: int = 20
+    ) -> list[SettingPoint]:
+        """Where a setting was found, run by run, newest first."""
+        where, params = _target_filter(target, column="u.target", prefix=" AND ")
+        sql = f"{_SETTING_POINT}{where} ORDER BY s.run_id DESC LIMIT :limit"
+        with self.db.read() as tx:
+            found = tx.rows(sql, {**params, "name": name, "limit": limit})
+        return [
+            SettingPoint(
+                run_id=row["run_id"],
+                started_at=_time(row["started_at"]),
+                agent=row["agent"],
+                source=row["source"],
+                state=row["state"],
+                fingerprint=row["fingerprint"],
+            )
+            for row in found
+        ]
+
+    def names(self, *, target: str | None = None) -> tuple[list[str], list[str]]:
+        """Every probe id and setting name in the store (for ``history NAME``)."""
+        where, params = _target_filter(target, column="u.target")
+        with self.db.read() as tx:
+            probes = tx.rows(
+                "SELECT DISTINCT r.probe_id AS name FROM sleuth_results r "
+                f"JOIN sleuth_runs u ON u.id = r.run_id{where}",
+                params,
+            )
+            settings = tx.rows(
+                "SELECT DISTINCT s.name AS name FROM sleuth_settings s "
+                f"JOIN sleuth_runs u ON u.id = s.run_id{where}",
+                params,
+            )
+        return sorted(r["name"] for r in probes), sorted(s["name"] for s in settings)
+
+
+def _sqlite_version(tx: Tx) -> int:
+    exists = tx.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+        "AND name = 'sleuth_meta'"
+    )
+    if not exists:
+        return 0
+    value = tx.scalar("SELECT value FROM sleuth_meta WHERE key = 'schema_version'")
+    return int(value) if value is not None else 0
+
+
+def _target_filter(
+    target: str | None, *, column: str, prefix: str = " WHERE "
+) -> tuple[str, dict[str, Any]]:
+    if target is None:
+        return "", {}
+    return f"{prefix}{column} = :target", {"target": target}
+
+
+def _prune(tx: Tx, *, target: str, keep: Retention, spare: int | None) -> int:
+    params: dict[str, Any] = {"target": target, "spare": spare or 0}
+    if keep.max_age_s is not None:
+        cutoff = timing.utcnow() - _dt.timedelta(seconds=keep.max_age_s)
+        params["cutoff"] = cutoff.replace(tzinfo=None)
+        condition = "started_at < :cutoff"
+    elif keep.runs is not None:
+        floor = tx.scalar(
+            "SELECT id FROM sleuth_runs WHERE target = :target "
+            "ORDER BY id DESC LIMIT 1 OFFSET :offset",
+            {"target": target, "offset": keep.runs - 1},
+        )
+        if floor is None:
+            return 0
+        params["floor"] = floor
+        condition = "id < :floor"
+    else:
+        return 0
+    doomed = (
+        "SELECT id FROM sleuth_runs WHERE target = :target AND id <> :spare "
+        f"AND {condition}"
+    )
+    count = int(tx.scalar(f"SELECT count(*) FROM ({doomed}) d", params))
+    if count:
+        tx.execute(f"DELETE FROM sleuth_results WHERE run_id IN ({doomed})", params)
+        tx.execute(f"DELETE FROM sleuth_settings WHERE run_id IN ({doomed})", params)
+        tx.execute(f"DELETE FROM sleuth_runs WHERE id IN ({doomed})", params)
+    return count
+
+
+def _counts(tx: Tx, run_ids: list[int]) -> dict[int, dict[str, int]]:
+    if not run_ids:
+        return {}
+    found = tx.rows(
+        "SELECT run_id, outcome, count(*) AS n FROM sleuth_results "
+        "WHERE run_id >= :low AND run_id <= :high GROUP BY run_id, outcome",
+        {"low": min(run_ids), "high": max(run_ids)},
+    )
+    wanted = set(run_ids)
+    counts: dict[int, dict[str, int]] = {}
+    for row in found:
+        if row["run_id"] in wanted:
+            counts.setdefault(row["run_id"], {})[row["outcome"]] = int(row["n"])
+    return counts
+
+
+def _time(value: Any) -> _dt.datetime:
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def _run_row(row: dict[str, Any], counts: dict[str, int]) -> RunRow:
+    return RunRow(
+        id=row["id"],
+        target=row["target"],
+        base_url=row["base_url"],
+        agent=row["agent"],
+        started_at=_time(row["started_at"]),
+        duration_s=row["duration_s"],
+        sleuth_version=row["sleuth_version"],
+        git_revision=row["git_revision"],
+        exit_status=row["exit_status"],
+        selection=tuple(json.loads(row["selection"] or "[]")),
+        counts=counts,
+    )
+
+
+def _probe_point(row: dict[str, Any]) -> ProbePoint:
+    return ProbePoint(
+        run_id=row["run_id"],
+        started_at=_time(row["started_at"]),
+        agent=row["agent"],
+        outcome=row["outcome"],
+        category=row["category"],
+        duration_s=row["duration_s"],
+        message=row["message"],
+    )

@@ -1,0 +1,362 @@
+"""``sleuth history`` and ``sleuth diff``: the store read back, as tables or JSON.
+
+The store is found the way a run finds it: the nearest sleuth.yaml upward from
+the working directory, or ``--history URL``. Reading never creates a store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sleuth import timing
+from sleuth.config import (
+    did_you_mean,
+    empty_suite_config,
+    find_suite_config,
+    load_suite_config,
+)
+from sleuth.errors import SleuthError
+from sleuth.history.model import PASSING, RunRow, RunSnapshot
+from sleuth.history.options import resolve_history
+from sleuth.history.recorder import describe_error, display_store
+from sleuth.history.timeline import ago, clock_time, setting_changes
+from sleuth.timing import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sleuth.history.store import HistoryStore
+
+MATCHES_SHOWN = 10
+
+
+class HistoryUnavailable(SleuthError):
+    """The command cannot read a history: none found, none yet, or unreachable."""
+
+
+def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]:
+    """The suite's store (or ``url_option``'s), opened for reading; and its name.
+
+    Raises:
+        HistoryUnavailable: saying where it looked and what to do.
+    """
+    config_path = find_suite_config(cwd)
+    if config_path is None and url_option is None:
+        raise HistoryUnavailable(
+            f"no sleuth.yaml (nor pyproject.toml with [tool.sleuth]) in {cwd} or any "
+            f"parent, so no history to read. Run this from the suite's directory, "
+            f"or name the store with --history URL."
+        )
+    suite = load_suite_config(config_path) if config_path else empty_suite_config(cwd)
+    options = resolve_history(
+        suite, cli={"history": url_option}, environ=os.environ, cwd=cwd
+    )
+    if options.url is None:
+        raise HistoryUnavailable(
+            f"the history is off ({options.origin}). Name a store with --history URL."
+        )
+    name = display_store(options.url)
+    sqlite_file = options.url.startswith("sqlite:///") and "?" not in options.url
+    if sqlite_file and not Path(options.url[len("sqlite:///") :]).is_file():
+        raise HistoryUnavailable(
+            f"no history yet at {name}: it is written by each run of the suite "
+            f"(sleuth run), unless --no-history is given."
+        )
+    from sleuth.history.store import HistoryStore
+
+    try:
+        return HistoryStore.open(options.url, create_dir=False), name
+    except Exception as exc:
+        raise HistoryUnavailable(
+            f"the history store {name} could not be opened "
+            f"({describe_error(exc, options.url)})"
+        ) from exc
+
+
+# -- sleuth history ------------------------------------------------------------
+
+
+def show_history(
+    store: HistoryStore,
+    name: str | None,
+    *,
+    console: Console,
+    target: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The runs, or one probe's or one setting's timeline."""
+    if name is None:
+        rows = store.runs(target=target, limit=limit)
+        if as_json:
+            _print_json(console, {"runs": [_run_json(r) for r in rows]})
+        else:
+            _runs_table(console, rows)
+        return
+    probes, settings = store.names(target=target)
+    kind, found = _pick(name, probes, settings)
+    if kind == "probe":
+        _probe_timeline(
+            console, store, found, target=target, limit=limit, as_json=as_json
+        )
+    else:
+        _setting_timeline(
+            console, store, found, target=target, limit=limit, as_json=as_json
+        )
+
+
+def _pick(name: str, probes: list[str], settings: list[str]) -> tuple[str, str]:
+    if name in probes:
+        return "probe", name
+    if name in settings:
+        return "setting", name
+    matches = [p for p in probes if name in p]
+    if len(matches) == 1:
+        return "probe", matches[0]
+    if matches:
+        shown = "\n  ".join(matches[:MATCHES_SHOWN])
+        more = len(matches) - MATCHES_SHOWN
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        raise HistoryUnavailable(
+            f"{name!r} matches {len(matches)} probes; give one of them in full:"
+            f"\n  {shown}{tail}"
+        )
+    raise HistoryUnavailable(
+        f"no probe or setting named {name!r} in the history "
+        f"({len(probes)} probes, {len(settings)} settings)."
+        f"{did_you_mean(name, [*settings, *probes])}"
+    )
+
+
+def _probe_timeline(
+    console: Console,
+    store: HistoryStore,
+    probe_id: str,
+    *,
+    target: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    points = store.probe_points(probe_id, target=target, limit=limit)
+    if as_json:
+        _print_json(
+            console,
+            {
+                "probe": probe_id,
+                "points": [
+                    {
+                        "run": p.run_id,
+                        "started_at": p.started_at.isoformat(),
+                        "agent": p.agent,
+                        "outcome": p.outcome,
+                        "category": p.category,
+                        "duration_s": p.duration_s,
+                        "message": p.message,
+                    }
+                    for p in points
+                ],
+            },
+        )
+        return
+    from rich.table import Table
+
+    now = timing.utcnow()
+    table = Table(title=f"probe {probe_id}", title_justify="left")
+    for column in ("run", "started", "agent", "outcome", "took", "why"):
+        table.add_column(column, overflow="fold")
+    for p in points:
+        style = "green" if p.outcome in PASSING else "red"
+        outcome = p.outcome + (f" ({p.category})" if p.category else "")
+        table.add_row(
+            str(p.run_id),
+            f"{clock_time(p.started_at, now)} ({ago(p.started_at, now)})",
+            p.agent,
+            f"[{style}]{outcome}[/]",
+            format_duration(p.duration_s),
+            p.message,
+        )
+    console.print(table)
+
+
+def _setting_timeline(
+    console: Console,
+    store: HistoryStore,
+    name: str,
+    *,
+    target: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    points = store.setting_points(name, target=target, limit=limit)
+    changes = {c.point.run_id: c.what for c in setting_changes(points)}
+    if as_json:
+        _print_json(
+            console,
+            {
+                "setting": name,
+                "points": [
+                    {
+                        "run": p.run_id,
+                        "started_at": p.started_at.isoformat(),
+                        "agent": p.agent,
+                        "source": p.source,
+                        "state": p.state,
+                        "fingerprint": p.fingerprint,
+                        "change": changes.get(p.run_id, ""),
+                    }
+                    for p in points
+                ],
+            },
+        )
+        return
+    from rich.table import Table
+
+    now = timing.utcnow()
+    table = Table(title=f"setting {name}", title_justify="left")
+    for column in ("run", "started", "agent", "found in", "state", "print", "change"):
+        table.add_column(column, overflow="fold")
+    for p in points:
+        change = changes.get(p.run_id, "")
+        table.add_row(
+            str(p.run_id),
+            f"{clock_time(p.started_at, now)} ({ago(p.started_at, now)})",
+            p.agent,
+            p.source or "-",
+            p.state,
+            (p.fingerprint or "")[:8],
+            f"[yellow]{change}[/]" if change else "",
+        )
+    console.print(table)
+    ordered = sorted(points, key=lambda p: p.run_id)
+    for before, after in itertools.pairwise(ordered):
+        what = changes.get(after.run_id)
+        if what and what != "first seen":
+            console.print(
+                f"{name}: {what} between run {before.run_id} "
+                f"({clock_time(before.started_at, now)}) and run {after.run_id} "
+                f"({clock_time(after.started_at, now)})",
+                highlight=False,
+            )
+    console.print(
+        "print: the first characters of a keyed fingerprint of the value "
+        "(the value itself is never stored)",
+        style="dim",
+        highlight=False,
+    )
+
+
+def _runs_table(console: Console, rows: list[RunRow]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console.print("no runs in the history yet")
+        return
+    now = timing.utcnow()
+    table = Table(title="runs, newest first", title_justify="left")
+    for column in ("run", "started", "target", "agent", "took", "result", "git"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            f"{clock_time(row.started_at, now)} ({ago(row.started_at, now)})",
+            row.target,
+            row.agent,
+            format_duration(row.duration_s),
+            _result_text(row),
+            (row.git_revision or "")[:10],
+        )
+    console.print(table)
+
+
+def _result_text(row: RunRow) -> str:
+    counts = ", ".join(f"{n} {o}" for o, n in sorted(row.counts.items()))
+    style = "green" if row.all_passed else "red"
+    return f"[{style}]{counts or 'nothing ran'}[/]"
+
+
+def _run_json(row: RunRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "target": row.target,
+        "base_url": row.base_url,
+        "agent": row.agent,
+        "started_at": row.started_at.isoformat(),
+        "duration_s": row.duration_s,
+        "sleuth_version": row.sleuth_version,
+        "git_revision": row.git_revision,
+        "exit_status": row.exit_status,
+        "selection": list(row.selection),
+        "counts": dict(row.counts),
+    }
+
+
+# -- sleuth diff ---------------------------------------------------------------
+
+
+def show_diff(
+    store: HistoryStore,
+    a: int | None,
+    b: int | None,
+    *,
+    console: Console,
+    target: str | None,
+    as_json: bool,
+) -> None:
+    """Run ``a`` (default: the last where everything passed) against ``b`` (latest)."""
+    from sleuth.history.diff import diff_runs
+
+    if b is None:
+        b = store.latest_run_id(target=target)
+        if b is None:
+            raise HistoryUnavailable("no runs in the history yet")
+    if a is None:
+        a = store.last_green_run_id(target=target or _target_of(store, b), before=b)
+        if a is None:
+            kept = store.count_runs(target=target or _target_of(store, b))
+            raise HistoryUnavailable(
+                f"no run in which everything passed before run {b} (of {kept} kept). "
+                f"Name the runs to compare: sleuth diff A B"
+            )
+    diff = diff_runs(_snapshot(store, a), _snapshot(store, b))
+    if as_json:
+        _print_json(console, diff.to_json())
+        return
+    now = timing.utcnow()
+
+    def describe(row: RunRow) -> str:
+        verdict = "everything passed" if row.all_passed else f"exit {row.exit_status}"
+        when = f"{clock_time(row.started_at, now)}, {ago(row.started_at, now)}"
+        return f"run {row.id} ({when}, {row.agent}, {verdict})"
+
+    console.print(
+        f"{describe(diff.a)} -> {describe(diff.b)}", highlight=False, soft_wrap=True
+    )
+    lines = diff.render()
+    if not lines:
+        console.print("no probe, setting or latency differs", highlight=False)
+    for line in lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _snapshot(store: HistoryStore, run_id: int) -> RunSnapshot:
+    snap = store.snapshot(run_id)
+    if snap is None:
+        raise HistoryUnavailable(
+            f"no run {run_id} in the history; 'sleuth history' lists the runs kept"
+        )
+    return snap
+
+
+def _target_of(store: HistoryStore, run_id: int) -> str:
+    row = store.run(run_id)
+    if row is None:
+        raise HistoryUnavailable(f"no run {run_id} in the history")
+    return row.target
+
+
+def _print_json(console: Console, data: Any) -> None:
+    console.file.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

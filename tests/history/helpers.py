@@ -1,0 +1,131 @@
+"""Building runs and stores for the history tests."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import hmac
+import os
+import uuid
+from collections.abc import Iterator
+
+from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen
+
+PG_ADMIN_URL = os.environ.get(
+    "SLEUTH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def make_record(
+    outcomes: dict[str, str],
+    *,
+    target: str = "local",
+    settings: dict[str, tuple[str | None, str, str | None]] | None = None,
+    started_at: _dt.datetime | None = None,
+    durations: dict[str, float] | None = None,
+    messages: dict[str, str] | None = None,
+    scrub: object = None,
+) -> RunRecord:
+    """A run: probe id -> outcome; setting name -> (source, state, value)."""
+    settings = settings or {}
+    values = {name: value for name, (_, _, value) in settings.items()}
+
+    def fingerprint(key: bytes, name: str) -> str | None:
+        value = values.get(name)
+        if value is None:
+            return None
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    probes = [
+        ProbeRecord(
+            probe_id=probe_id,
+            outcome=outcome,
+            duration_s=(durations or {}).get(probe_id, 0.01),
+            diagnosis=(messages or {}).get(probe_id, ""),
+            exchanges=[
+                Exchange(
+                    kind="http",
+                    request=f"GET http://127.0.0.1:1/{probe_id}",
+                    status=200 if outcome == "passed" else 503,
+                    headers={"content-type": "text/plain"},
+                    body_excerpt="body of " + probe_id,
+                    timings_ms={"total": 1.0},
+                )
+            ],
+        )
+        for probe_id, outcome in outcomes.items()
+    ]
+    failed = any(o in ("failed", "error") for o in outcomes.values())
+    extra: dict[str, object] = {} if scrub is None else {"scrub": scrub}
+    return RunRecord(
+        target=target,
+        base_url="http://127.0.0.1:1",
+        started_at=started_at or _dt.datetime.now(_dt.UTC),
+        duration_s=0.5,
+        exit_status=1 if failed else 0,
+        selection=[],
+        sleuth_version="0.1.0",
+        probes=probes,
+        settings=[
+            SettingSeen(name=name, source=source, state=state)
+            for name, (source, state, _) in settings.items()
+        ],
+        fingerprint=fingerprint,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database; its SQLAlchemy-style URL."""
+    import psycopg
+
+    name = f"sleuth_hist_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# A suite for the incident scenario: secrets planted where they could leak.
+CANARY_KEY = "canary-key-7f3a9c41e2"
+CANARY_DSN_PASSWORD = "canary-pw-55d0b8"  # noqa: S105 (a planted test secret)
+
+SUITE = """
+targets:
+  local:
+    base_url: {url}
+    timeout: 5s
+    sources: [env, {{dotenv: deploy.env}}]
+"""
+
+PROBES = """
+import pytest
+
+PATH = "{path}"
+
+def test_feature_flag_is_on(target):
+    assert target.setting("FEATURE_FLAG_X") == "on"
+
+def test_database_url_is_set(target):
+    assert target.setting("DATABASE_URL") is not None
+
+def test_items(target):
+    key = target.setting("API_KEY")
+    response = target.http.get(PATH, params={{"key": key, "body": "down for " + key}})
+    assert response.status_code == 200, f"items: {{response.status_code}} for {{key}}"
+"""
+
+
+def write_suite(pytester, url: str, *, flag: str = "on", path: str = "/status/200"):
+    pytester.makefile(".yaml", sleuth=SUITE.format(url=url))
+    pytester.path.joinpath("deploy.env").write_text(
+        f"FEATURE_FLAG_X={flag}\nAPI_KEY={CANARY_KEY}\n"
+        f"DATABASE_URL=postgresql://app:{CANARY_DSN_PASSWORD}@db/orders\n"
+    )
+    pytester.makepyfile(test_api=PROBES.format(path=path))

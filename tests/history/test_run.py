@@ -1,0 +1,385 @@
+"""The history in a run: failure lines, the summary, the CLI, and robustness."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sleuth.cli import main
+from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def store_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((root / ".sleuth").iterdir()))
+
+
+def test_a_broken_endpoint_and_a_changed_setting_are_dated_and_diffed(
+    pytester, http_target
+):
+    write_suite(pytester, http_target.url)
+    first = pytester.runpytest()
+    first.assert_outcomes(passed=3)
+    first.stdout.fnmatch_lines(
+        [
+            "history: run 1 recorded in .sleuth/history.db (1 run of local kept; "
+            "keeping the last 1000 runs)",
+            "no earlier run in which everything passed, to compare with",
+        ]
+    )
+
+    # The deploy: the flag is turned off and the items endpoint breaks.
+    write_suite(pytester, http_target.url, flag="off", path="/status/503")
+    second = pytester.runpytest()
+    second.assert_outcomes(passed=1, failed=1, errors=1)
+    second.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at call of test_items _*",
+            "*- sleuth evidence -*",
+            "GET */status/503 -> 503 Service Unavailable*",
+            "  body: down for *",
+            "history: last passed: run 1, ??:?? (just now); failing since this run",
+        ]
+    )
+    second.stdout.fnmatch_lines(
+        [
+            "what failed:",
+            "  test_api.py::test_feature_flag_is_on",
+            "      assert 'off' == 'on'",
+            "      last passed: run 1, ??:?? (just now); failing since this run",
+            "  test_api.py::test_items",
+            "*",
+            "      last passed: run 1, ??:?? (just now); failing since this run",
+            "history: run 2 recorded in .sleuth/history.db (2 runs of local kept;*",
+            "since the last run in which everything passed (run 1, ??:??, just now):",
+            "  probes that now fail (2):",
+            "    test_api.py::test_feature_flag_is_on (passed -> failed)",
+            "    test_api.py::test_items (passed -> error)",
+            "  settings (1):",
+            "    FEATURE_FLAG_X: value changed",
+        ]
+    )
+
+    third = pytester.runpytest()
+    third.assert_outcomes(passed=1, failed=1, errors=1)
+    third.stdout.fnmatch_lines(
+        ["history: last passed: run 1, ??:?? (just now); failing since run 2, ??:??"]
+    )
+
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert [(r["id"], r["exit_status"], r["counts"]) for r in runs] == [
+        (3, 1, {"error": 1, "failed": 1, "passed": 1}),
+        (2, 1, {"error": 1, "failed": 1, "passed": 1}),
+        (1, 0, {"passed": 3}),
+    ]
+    table = cli("history")
+    assert "runs, newest first" in table
+    assert "1 error, 1 failed, 1 passed" in table
+
+    flag = json.loads(cli("history", "FEATURE_FLAG_X", "--json"))
+    assert [(p["run"], p["source"], p["change"]) for p in flag["points"]] == [
+        (3, "dotenv deploy.env", ""),
+        (2, "dotenv deploy.env", "value changed"),
+        (1, "dotenv deploy.env", "first seen in dotenv deploy.env"),
+    ]
+    text = cli("history", "FEATURE_FLAG_X")
+    assert "FEATURE_FLAG_X: value changed between run 1 (" in text
+
+    items = json.loads(cli("history", "test_items", "--json"))
+    assert items["probe"] == "test_api.py::test_items"
+    assert [p["outcome"] for p in items["points"]] == ["error", "error", "passed"]
+
+    diff = json.loads(cli("diff", "--json"))
+    assert (diff["a"]["id"], diff["b"]["id"]) == (1, 3)
+    assert [(f["probe_id"], f["after"]) for f in diff["flipped"]] == [
+        ("test_api.py::test_feature_flag_is_on", "failed"),
+        ("test_api.py::test_items", "error"),
+    ]
+    assert [(s["name"], s["change"]) for s in diff["settings"]] == [
+        ("FEATURE_FLAG_X", "value changed")
+    ]
+    text = cli("diff")
+    assert text.splitlines()[0].startswith("run 1 (")
+    assert "everything passed) -> run 3 (" in text
+    assert "  test_api.py::test_items (passed -> error)" in text
+    assert "  FEATURE_FLAG_X: value changed" in text
+    same = json.loads(cli("diff", "2", "3", "--json"))
+    assert same["flipped"] == same["settings"] == same["new_probes"] == []
+
+    # Not a byte of any planted secret in the store: values, URLs, bodies, messages.
+    data = store_bytes(pytester.path)
+    assert b"down for ***" in data  # the body excerpt was kept, scrubbed
+    for canary in (CANARY_KEY, CANARY_DSN_PASSWORD):
+        assert canary.encode() not in data
+
+
+def test_no_history_writes_and_reads_nothing(suite, pytester):
+    suite(test_a="def test_a(target):\n    assert False\n")
+    result = pytester.runpytest("--no-history")
+    result.assert_outcomes(failed=1)
+    assert not (pytester.path / ".sleuth").exists()
+    assert "history:" not in result.stdout.str()
+
+
+def test_agent_and_keep_options_and_the_config_key(suite, pytester):
+    suite(
+        config="targets:\n  local: {}\nhistory:\n  url: runs/h.db\n  keep: 2\n",
+        test_a="def test_a(target):\n    pass\n",
+    )
+    for _ in range(3):
+        pytester.runpytest("--agent", "eu-west").assert_outcomes(passed=1)
+    result = pytester.runpytest("--sleuth-history-keep", "2")
+    result.stdout.fnmatch_lines(
+        [
+            "history: run 4 recorded in runs/h.db (2 runs of local kept; keeping the "
+            "last 2 runs)"
+        ]
+    )
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert [(r["id"], r["agent"]) for r in runs] == [
+        (4, runs[0]["agent"]),
+        (3, "eu-west"),
+    ]
+    assert not (pytester.path / ".sleuth").exists()
+
+
+def test_bad_history_keep_is_a_usage_error(suite, pytester):
+    suite(test_a="def test_a(target):\n    pass\n")
+    result = pytester.runpytest("--history-keep", "3x")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "*--history-keep: invalid history retention '3x': expected a number of runs,"
+            " e.g. 200, or an age, e.g. 30d, 12h or 2w*"
+        ]
+    )
+
+
+FAILING = "def test_a(target):\n    assert False\n"
+
+
+def one_warning(result) -> str:
+    lines = [line for line in result.outlines if "history: the store" in line]
+    assert len(lines) == 1, result.outlines
+    return str(lines[0])
+
+
+def test_a_read_only_store_warns_once_and_the_result_is_unchanged(suite, pytester):
+    suite(test_a=FAILING, test_b="def test_b(target):\n    assert False\n")
+    pytester.runpytest()  # creates the store
+    store = pytester.path / ".sleuth" / "history.db"
+    result = pytester.runpytest("--history", f"sqlite:///{store}?mode=ro")
+    assert result.ret == pytester.runpytest("--no-history").ret == 1
+    result.assert_outcomes(failed=2)
+    line = one_warning(result)
+    assert (
+        "could not be written (OperationalError: attempt to write a readonly " in line
+    )
+    assert line.endswith(
+        "this run is not recorded. Its result is unaffected; --no-history turns the "
+        "history off."
+    )
+    # the failures still said when they last passed (reading works)
+    result.stdout.fnmatch_lines(["history: never passed in the 1 run kept"])
+
+
+def test_a_store_that_cannot_be_created_warns_once(suite, pytester):
+    suite(test_a=FAILING)
+    result = pytester.runpytest("--history", "/proc/sleuth-history/history.db")
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+    assert "could not be opened (" in one_warning(result)
+
+
+def test_a_postgres_store_that_is_down_warns_once(suite, pytester, closed_port):
+    suite(test_a=FAILING)
+    url = f"postgresql://app:hunter22@127.0.0.1:{closed_port}/history"
+    result = pytester.runpytest("--history", url)
+    result.assert_outcomes(failed=1)
+    assert result.ret == 1
+    line = one_warning(result)
+    assert f"the store postgresql://app:***@127.0.0.1:{closed_port}/history" in line
+    assert "could not be opened (OperationalError: " in line
+    assert "hunter22" not in result.stdout.str()
+
+
+def test_a_run_killed_with_sigkill_leaves_earlier_runs_intact(suite, pytester):
+    suite(test_a="def test_a(target):\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_kill="""
+        import os, signal
+
+        def test_kill(target):
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    killed = pytester.runpytest_subprocess()
+    assert killed.ret == -9
+    pytester.path.joinpath("test_kill.py").unlink()
+    pytester.makepyfile(test_a="def test_a(target):\n    assert False\n")
+    after = pytester.runpytest()
+    after.assert_outcomes(failed=1)
+    after.stdout.fnmatch_lines(
+        ["history: last passed: run 1, ??:?? (just now); failing since this run"]
+    )
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert [r["exit_status"] for r in runs] == [1, 0]
+    with sqlite3.connect(pytester.path / ".sleuth" / "history.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_two_runs_finishing_at_once_both_land(suite, pytester):
+    suite(
+        test_a=textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.mark.parametrize("n", range(200))
+            def test_a(target, n):
+                pass
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    procs = [
+        subprocess.Popen(
+            [*command, "--agent", f"runner-{i}"],
+            cwd=pytester.path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        assert "history: the store" not in out
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert sorted(r["agent"] for r in runs) == ["runner-0", "runner-1"]
+    assert all(r["counts"] == {"passed": 200} for r in runs)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["history"],
+            "no history yet at .sleuth/history.db: it is written by each run of the "
+            "suite (sleuth run), unless --no-history is given.",
+            id="no-runs-yet",
+        ),
+        pytest.param(
+            ["history", "--history", "nowhere.db"],
+            "no history yet at nowhere.db",
+            id="no-such-store",
+        ),
+    ],
+)
+def test_cli_without_a_store_says_what_to_do(suite, pytester, args, message):
+    suite(test_a="def test_a(target):\n    pass\n")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_cli_outside_a_suite_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["diff"])
+    assert result.exit_code == 1
+    assert "Error: no sleuth.yaml (nor pyproject.toml with [tool.sleuth]) in " in (
+        result.output
+    )
+    assert "or name the store with --history URL." in result.output
+
+
+def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
+    suite(
+        test_a=textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.mark.parametrize("n", [1, 2])
+            def test_probe(target, n):
+                assert target.setting("FEATURE_FLAG_X") is None
+            """
+        )
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+    def error(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 1
+        return result.output
+
+    assert "Did you mean 'FEATURE_FLAG_X'?" in error("history", "FEATURE_FLAG")
+    assert "'test_probe' matches 2 probes; give one of them in full:" in error(
+        "history", "test_probe"
+    )
+    assert "no run 9 in the history; 'sleuth history' lists the runs kept" in error(
+        "diff", "9", "1"
+    )
+    pytester.makepyfile(test_a="def test_probe(target):\n    assert False\n")
+    pytester.runpytest()
+    pytester.runpytest()
+    assert "no probe, setting or latency differs" in cli("diff", "2")
+    out = cli("diff")
+    assert "probes new in run 3 (1):" in out
+    pytester.path.joinpath(".sleuth", "history.db").unlink()
+    pytester.runpytest()
+    assert "no run in which everything passed before run 1 (of 1 kept)" in error("diff")
+
+
+def test_a_run_with_a_sqlite_history_does_not_import_sqlalchemy(suite, pytester):
+    suite(test_a="def test_a(target):\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)  # the store exists now
+    code = (
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider'])\n"
+        "print('sqlalchemy loaded:', 'sqlalchemy' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "history: run 2 recorded in .sleuth/history.db" in done.stdout
+    assert "sqlalchemy loaded: False" in done.stdout
+
+
+def test_a_store_from_a_newer_sleuth_warns_once_and_is_left_alone(suite, pytester):
+    suite(test_a=FAILING)
+    pytester.runpytest()
+    store = pytester.path / ".sleuth" / "history.db"
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE sleuth_meta SET value = '99' WHERE key = 'schema_version'")
+    result = pytester.runpytest()
+    assert result.ret == 1
+    assert (
+        "could not be opened (StoreError: the store has schema version 99, newer than "
+        "this sleuth understands (2): upgrade sleuth, or use another store); this run "
+        "is not recorded." in one_warning(result)
+    )
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM sleuth_runs").fetchone() == (1,)

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import datetime as _dt
+
+import pytest
+
+from sleuth.history.diff import diff_runs
+from sleuth.history.model import (
+    ProbePoint,
+    ResultRow,
+    RunRow,
+    RunSnapshot,
+    SettingPoint,
+    SettingRow,
+)
+from sleuth.history.timeline import ago, clock_time, failure_line, setting_changes
+
+NOW = _dt.datetime(2026, 11, 2, 8, 15, tzinfo=_dt.UTC)
+
+
+def local(hour: int, minute: int, day: int = 2) -> _dt.datetime:
+    """A moment given in local wall time (what the messages show)."""
+    return _dt.datetime(2026, 11, day, hour, minute).astimezone(_dt.UTC)
+
+
+def point(run_id: int, when: _dt.datetime, outcome: str = "passed") -> ProbePoint:
+    return ProbePoint(
+        run_id=run_id,
+        started_at=when,
+        agent="a",
+        outcome=outcome,
+        category="",
+        duration_s=0.1,
+        message="",
+    )
+
+
+def test_failure_line_says_when_it_last_passed_and_since_when_it_fails():
+    line = failure_line(
+        last_pass=point(41, local(7, 55)),
+        first_failure=point(42, local(8, 5), "failed"),
+        seen=True,
+        kept_runs=30,
+        now=local(8, 5),
+    )
+    assert line == (
+        "last passed: run 41, 07:55 (10 min ago); failing since run 42, 08:05"
+    )
+
+
+def test_failure_line_when_this_run_is_the_first_failure():
+    line = failure_line(
+        last_pass=point(41, local(7, 55)),
+        first_failure=None,
+        seen=True,
+        kept_runs=41,
+        now=local(9, 55),
+    )
+    assert line == "last passed: run 41, 07:55 (2 h ago); failing since this run"
+
+
+def test_failure_line_shows_the_date_when_it_last_passed_on_another_day():
+    line = failure_line(
+        last_pass=point(3, local(23, 10, day=1)),
+        first_failure=point(4, local(7, 0)),
+        seen=True,
+        kept_runs=4,
+        now=local(9, 0),
+    )
+    assert line == (
+        "last passed: run 3, 2026-11-01 23:10 (9 h ago); failing since run 4, 07:00"
+    )
+
+
+def test_failure_line_for_a_probe_that_never_passed():
+    line = failure_line(
+        last_pass=None, first_failure=point(1, NOW), seen=True, kept_runs=30, now=NOW
+    )
+    assert line == "never passed in the 30 runs kept"
+
+
+def test_failure_line_for_a_probe_new_in_this_run():
+    line = failure_line(
+        last_pass=None, first_failure=None, seen=False, kept_runs=1, now=NOW
+    )
+    assert line == "a new probe: not in the 1 run kept"
+
+
+def test_no_failure_line_without_earlier_runs():
+    line = failure_line(
+        last_pass=None, first_failure=None, seen=False, kept_runs=0, now=NOW
+    )
+    assert line is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (5, "just now"),
+        (600, "10 min ago"),
+        (3 * 3600, "3 h ago"),
+        (3 * 86400, "3 days ago"),
+    ],
+)
+def test_ago(seconds, text):
+    assert ago(NOW - _dt.timedelta(seconds=seconds), NOW) == text
+
+
+def test_clock_time_is_local():
+    assert clock_time(local(7, 55), local(8, 0)) == "07:55"
+
+
+def setting(run_id, source, state, fingerprint, when=NOW):
+    return SettingPoint(
+        run_id=run_id,
+        started_at=when,
+        agent="a",
+        source=source,
+        state=state,
+        fingerprint=fingerprint,
+    )
+
+
+def test_setting_changes_name_each_kind_of_change():
+    points = [
+        setting(1, "environment", "present", "aa"),
+        setting(2, "environment", "present", "aa"),
+        setting(3, "environment", "present", "bb"),
+        setting(4, "dotenv .env", "present", "bb"),
+        setting(5, "dotenv .env", "empty", "cc"),
+        setting(6, None, "absent", None),
+        setting(7, None, "absent", None),
+        setting(8, "environment", "present", "aa"),
+    ]
+    changes = [
+        (c.point.run_id, c.what) for c in setting_changes(list(reversed(points)))
+    ]
+    assert changes == [
+        (1, "first seen in environment"),
+        (3, "value changed"),
+        (4, "moved from environment to dotenv .env"),
+        (5, "now empty"),
+        (6, "vanished (was in dotenv .env)"),
+        (8, "appeared in environment"),
+    ]
+
+
+def run_row(run_id, exit_status=0):
+    return RunRow(
+        id=run_id,
+        target="local",
+        base_url=None,
+        agent="a",
+        started_at=NOW,
+        duration_s=1.0,
+        sleuth_version="0.1.0",
+        git_revision=None,
+        exit_status=exit_status,
+        selection=(),
+    )
+
+
+def snapshot(run_id, results, settings, exit_status=0):
+    return RunSnapshot(
+        run=run_row(run_id, exit_status),
+        results={
+            probe: ResultRow(
+                run_id=run_id,
+                probe_id=probe,
+                outcome=outcome,
+                category="",
+                duration_s=duration,
+                message="boom" if outcome == "failed" else "",
+            )
+            for probe, (outcome, duration) in results.items()
+        },
+        settings={
+            name: SettingRow(
+                run_id=run_id, name=name, source=source, state=state, fingerprint=fp
+            )
+            for name, (source, state, fp) in settings.items()
+        },
+    )
+
+
+def test_diff_finds_flips_new_and_removed_probes_settings_and_latency():
+    a = snapshot(
+        41,
+        {
+            "t::flag": ("passed", 0.01),
+            "t::items": ("passed", 0.10),
+            "t::slow": ("passed", 0.10),
+            "t::noise": ("passed", 0.001),
+            "t::old": ("passed", 0.01),
+        },
+        {
+            "FEATURE_FLAG_X": ("environment", "present", "aa"),
+            "API_KEY": ("environment", "present", "kk"),
+            "GONE": ("environment", "present", "gg"),
+            "ONLY_A": ("environment", "present", "oo"),
+        },
+    )
+    b = snapshot(
+        43,
+        {
+            "t::flag": ("failed", 0.01),
+            "t::items": ("passed", 0.11),
+            "t::slow": ("passed", 0.35),
+            "t::noise": ("passed", 0.009),
+            "t::new": ("passed", 0.01),
+        },
+        {
+            "FEATURE_FLAG_X": ("environment", "present", "bb"),
+            "API_KEY": ("environment", "present", "kk"),
+            "GONE": (None, "absent", None),
+        },
+        exit_status=1,
+    )
+    diff = diff_runs(a, b)
+    assert diff.render() == [
+        "probes that now fail (1):",
+        "  t::flag (passed -> failed)",
+        "settings (2):",
+        "  FEATURE_FLAG_X: value changed",
+        "  GONE: vanished (was in environment)",
+        "latency that moved more than 2x (1):",
+        "  t::slow: 0.10 s -> 0.35 s",
+        "probes new in run 43 (1):",
+        "  t::new",
+        "probes not in run 43 (1):",
+        "  t::old",
+    ]
+    data = diff.to_json()
+    assert data["flipped"] == [
+        {
+            "probe_id": "t::flag",
+            "before": "passed",
+            "after": "failed",
+            "message": "boom",
+        }
+    ]
+    assert data["latency"][0]["factor"] == 3.5
+    assert [s["name"] for s in data["settings"]] == ["FEATURE_FLAG_X", "GONE"]
+    assert (data["a"]["id"], data["b"]["id"]) == (41, 43)
+
+
+def test_diff_of_identical_runs_is_empty_and_render_caps_long_lists():
+    same = {"t::a": ("passed", 0.1)}
+    assert diff_runs(snapshot(1, same, {}), snapshot(2, same, {})).is_empty
+    many = {f"t::p{i}": ("passed", 0.1) for i in range(15)}
+    diff = diff_runs(snapshot(1, {}, {}), snapshot(2, many, {}))
+    lines = diff.render(most=10)
+    assert lines[0] == "probes new in run 2 (15):"
+    assert lines[-1] == "  ... and 5 more"
+    assert len(lines) == 12

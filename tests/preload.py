@@ -1,0 +1,25 @@
+"""Modules loaded once, before any in-process pytester run.
+
+pytester's in-process runs put ``sys.modules`` back as they found it, so a
+module first imported inside such a run is imported again, as a second copy,
+by the next one. Libraries with C parts or registries do not survive being
+doubled: PyYAML's C parser keeps the first copy's node classes, psycopg's
+binary module raises the first copy's exception classes (so ``except`` on the
+second copy's misses them), and SQLAlchemy's dialect and inspection registries
+lose track. Loaded once here, they stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy.dialects.sqlite
+import yaml  # noqa: F401
+
+import sleuth.history.migrations
+import sleuth.history.store
+import sleuth.history.views  # noqa: F401
+
+with contextlib.suppress(ImportError):  # drivers are extras
+    import psycopg  # noqa: F401
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
