@@ -93,6 +93,11 @@ class ProbeRecord:
     duration_s: float = 0.0
     ran_ahead: bool = False
     diagnosis: str = ""
+    flaky: bool = False  # passed, but only after a retry (see retry_notes)
+    retry_notes: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(
+        default_factory=list
+    )  # degraded, not failed
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
 

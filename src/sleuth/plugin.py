@@ -38,10 +38,12 @@ ALLOW_WRITES_HELP = (
 IN_ORDER_HELP = "run every probe in order, one at a time, as plain pytest would"
 
 MARKERS = (
-    "probe(timeout=None): sleuth probe options, e.g. @pytest.mark.probe(timeout=2) "
-    "for a 2-second deadline",
+    "probe(timeout=None, retries=0): sleuth probe options, e.g. "
+    "@pytest.mark.probe(timeout=2, retries=2) for a 2-second deadline and up to 2 "
+    "retries of each idempotent request",
     "writes: this probe may change the target (POST, PUT, ...); it still needs "
     "--allow-writes to do so",
+    "needs(*names): this probe depends on the probes with these names or tags",
 )
 
 session_key = pytest.StashKey["SleuthSession"]()
@@ -129,6 +131,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
     config.pluginmanager.register(session, "sleuth-session")
+    from sleuth.tables import TablesPlugin  # YAML is collected only in a suite
+
+    config.pluginmanager.register(
+        TablesPlugin(config, session.options.suite), "sleuth-tables"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -136,6 +143,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         del config.stash[session_key]
         config.pluginmanager.unregister(session)
+        tables = config.pluginmanager.get_plugin("sleuth-tables")
+        if tables is not None:
+            config.pluginmanager.unregister(tables)
         session.close()
 
 

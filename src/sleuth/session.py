@@ -28,6 +28,7 @@ from sleuth.errors import ConfigError
 from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, diagnose
 from sleuth.options import RunOptions, resolve
 from sleuth.reports import terminal
+from sleuth.retry import check_retries
 from sleuth.runahead import RunAhead
 from sleuth.target import Target
 from sleuth.units import parse_duration
@@ -94,6 +95,7 @@ class SleuthSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             self._probe_timeout(item)  # a bad marker is a usage error, found now
+            self._probe_retries(item)
 
     @pytest.hookimpl(
         wrapper=True, trylast=True
@@ -233,6 +235,7 @@ class SleuthSession:
             wall_s=wall,
             ran_ahead=self.ran_ahead,
         )
+        lines += terminal.render_flaky(list(self.records.values()))
         terminalreporter.write_sep("=", "sleuth")
         for line in lines:
             terminalreporter.write_line(line)
@@ -247,7 +250,18 @@ class SleuthSession:
             timeout_origin=origin,
             writes_marked=item.get_closest_marker("writes") is not None,
             allow_writes=self.options.allow_writes,
+            retries=self._probe_retries(item),
         )
+
+    def _probe_retries(self, item: pytest.Item) -> int:
+        marker = item.get_closest_marker("probe")
+        if marker is None or marker.kwargs.get("retries") is None:
+            return 0
+        where = f"@pytest.mark.probe on {item.nodeid}"
+        try:
+            return check_retries(marker.kwargs["retries"], where=where)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     def _probe_timeout(self, item: pytest.Item) -> tuple[float, str]:
         marker = item.get_closest_marker("probe")
@@ -294,6 +308,8 @@ class SleuthSession:
         if ctx is not None:
             record.exchanges = list(ctx.exchanges)
             record.settings = list(ctx.settings)
+            record.retry_notes = list(ctx.retry_notes)
+            record.warnings = list(ctx.warnings)
         if call.when == "call":
             record.duration_s = report.duration
             record.ran_ahead = (
@@ -302,6 +318,8 @@ class SleuthSession:
         if report.passed and record.outcome == "passed":
             if hasattr(report, "wasxfail"):
                 record.outcome = "xpassed"
+            if call.when == "call":
+                record.flaky = bool(record.retry_notes)
             return
         if report.skipped:
             record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"

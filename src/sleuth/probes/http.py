@@ -8,6 +8,7 @@ bounded by the probe's deadline and recorded as evidence on the probe.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import errno
@@ -27,6 +28,7 @@ from sleuth.errors import (
     WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
+from sleuth.retry import Plan, Retries, TooLate
 
 if TYPE_CHECKING:
     import aiohttp
@@ -72,6 +74,7 @@ class Response:
         http_version: str = "HTTP/1.1",
         truncated: bool = False,
         encoding: str | None = None,
+        attempt: int = 1,
     ) -> None:
         self.status_code = status_code
         self.reason_phrase = reason_phrase
@@ -82,6 +85,7 @@ class Response:
         self.http_version = http_version
         self.truncated = truncated
         self.encoding = encoding or "utf-8"
+        self.attempt = attempt  # > 1 when it came after retries
 
     @property
     def url(self) -> str:
@@ -190,74 +194,111 @@ class AsyncHttpClient:
         timeout: float | None = None,
         follow_redirects: bool = False,
     ) -> Response:
-        """Send one request for the probe ``ctx``; the core of both clients."""
+        """Send one request for the probe ``ctx``; the core of both clients.
+
+        Idempotent requests are tried again as the probe's ``retries`` allow
+        (and once more when a 429/503 says ``Retry-After``); see ``sleuth.retry``.
+        """
         __tracebackhide__ = True
         method = method.upper()
         full_url = self.absolute_url(url)
         request_line = f"{method} {full_url}"
         check_write_allowed(ctx, method, full_url)
         merged = {**self._settings.headers(), **(headers or {})}
-        timeout_s = timeout if timeout is not None else self._settings.timeout_s
-        origin = (
-            "timeout= argument"
-            if timeout is not None
-            else self._settings.timeout_origin
-        )
         session = self._session()
         self._engine.credit_setup(ctx)
-        trace = _Timings()
-        started = timing.perf_counter()
-        try:
-            return await bounded(
-                self._exchange(
+        retries = Retries(method, allowed=ctx.retries)
+        while True:
+            timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
+            try:
+                response = await self._attempt(
                     session,
                     ctx,
-                    trace,
                     method,
                     full_url,
+                    attempt=retries.attempt,
+                    timeout_s=timeout_s,
+                    timeout_origin=origin,
                     params=params,
                     headers=merged,
                     json=json,
                     content=content,
                     data=data,
                     follow_redirects=follow_redirects,
+                )
+            except ProbeError as exc:
+                plan = retries.after_error(exc, remaining_s=ctx.remaining())
+                if plan is None:
+                    if retries.made:
+                        exc.add_note(f"sleuth: {retries.summary()}")
+                    raise
+            else:
+                decision = retries.after_answer(
+                    response.status_code,
+                    response.reason_phrase,
+                    response.headers.get("retry-after"),
+                    remaining_s=ctx.remaining(),
+                )
+                if isinstance(decision, TooLate):
+                    raise _asked_too_late(ctx, response, decision)
+                if decision is None:
+                    return response
+                plan = decision
+            await _wait_to_retry(ctx, request_line, retries.made, plan)
+
+    def _attempt_timeout(
+        self, explicit: float | None, retries: Retries, ctx: ProbeContext
+    ) -> tuple[float | None, str]:
+        """One attempt's own limit, and where it comes from (for the message)."""
+        if explicit is not None:
+            return explicit, "timeout= argument"
+        configured = self._settings.timeout_s
+        share = retries.attempt_timeout(ctx.remaining())
+        if share is not None and (configured is None or share < configured):
+            return share, (
+                f"an equal share of the probe's time left for "
+                f"{retries.allowed - retries.made + 1} attempts"
+            )
+        return configured, self._settings.timeout_origin
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        ctx: ProbeContext,
+        method: str,
+        url: str,
+        *,
+        attempt: int,
+        timeout_s: float | None,
+        timeout_origin: str,
+        **kwargs: Any,
+    ) -> Response:
+        """One try of a request, bounded and recorded, errors translated."""
+        __tracebackhide__ = True
+        request_line = f"{method} {url}"
+        trace = _Timings()
+        started = timing.perf_counter()
+        try:
+            return await bounded(
+                self._exchange(
+                    session, ctx, trace, method, url, attempt=attempt, **kwargs
                 ),
                 ctx=ctx,
                 what=request_line,
                 timeout_s=timeout_s,
-                timeout_origin=origin,
+                timeout_origin=timeout_origin,
             )
         except ProbeTimeout:
             took = timing.perf_counter() - started
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=f"no answer within {took:.1f} s",
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            failed = f"no answer within {took:.1f} s"
+            _record_failure(ctx, request_line, failed, trace, started, attempt)
             raise
         except ProbeError as exc:
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=str(exc),
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            _record_failure(ctx, request_line, str(exc), trace, started, attempt)
             raise
         except Exception as exc:
             translated = translate_error(exc, request_line)
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=str(translated),
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            _record_failure(ctx, request_line, str(translated), trace, started, attempt)
             raise translated from exc
 
     def absolute_url(self, url: str) -> str:
@@ -302,6 +343,7 @@ class AsyncHttpClient:
         method: str,
         url: str,
         *,
+        attempt: int,
         follow_redirects: bool,
         **kwargs: Any,
     ) -> Response:
@@ -334,6 +376,7 @@ class AsyncHttpClient:
                 else "HTTP/1.1",
                 truncated=truncated,
                 encoding=answer.charset,
+                attempt=attempt,
             )
         ctx.record(
             Exchange(
@@ -352,6 +395,7 @@ class AsyncHttpClient:
                 body_bytes=len(body),
                 remote=remote,
                 timings_ms=trace.as_ms(started),
+                attempt=attempt,
             )
         )
         return response
@@ -429,6 +473,60 @@ def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
     )
 
 
+def _record_failure(
+    ctx: ProbeContext,
+    request_line: str,
+    error: str,
+    trace: _Timings,
+    started: float,
+    attempt: int,
+) -> None:
+    ctx.record(
+        Exchange(
+            kind="http",
+            request=request_line,
+            error=error,
+            timings_ms=trace.as_ms(started),
+            attempt=attempt,
+        )
+    )
+
+
+async def _wait_to_retry(
+    ctx: ProbeContext, request_line: str, retry_number: int, plan: Plan
+) -> None:
+    """Wait before the next attempt (the plan fits in the deadline), noting why."""
+    asked = (
+        f" (the server asked: Retry-After {plan.retry_after_s:g} s)"
+        if plan.retry_after_s is not None
+        else ""
+    )
+    ctx.note_retry(
+        f"{request_line}: attempt {retry_number} got {plan.reason}; retried after "
+        f"{plan.wait_s:.2f} s{asked}"
+    )
+    with ctx.waiting_on(f"the wait of {plan.wait_s:.1f} s to retry {request_line}"):
+        await asyncio.sleep(plan.wait_s)
+
+
+def _asked_too_late(
+    ctx: ProbeContext, response: Response, too_late: TooLate
+) -> CheckFailed:
+    """A 429/503 whose Retry-After would pass the deadline: fail now, say so."""
+    request = response.request
+    deadline = ctx.deadline_reason or "its deadline"
+    return CheckFailed(
+        f"{request.method} {request.url}: status {response.status_code} "
+        f"{response.reason_phrase}; the server asked to retry after "
+        f"{too_late.retry_after_s:g} s (Retry-After), but this probe has "
+        f"{max(too_late.remaining_s, 0):.1f} s left ({deadline}). "
+        f"Not retried: the server is shedding load. Raise the probe's timeout to "
+        f"wait it out, or look at why it is overloaded.",
+        target=request.url,
+        category="http-5xx" if response.status_code >= 500 else "failed",
+    )
+
+
 async def _read_capped(
     answer: aiohttp.ClientResponse, max_bytes: int
 ) -> tuple[bytes, bool]:
@@ -469,6 +567,7 @@ class _Timings:
         m = self.marks
         phases: dict[str, float] = {}
         for phase, begin, end in (
+            ("queued", "queued_start", "queued_end"),  # waiting for an in-flight slot
             ("dns", "dns_start", "dns_end"),
             ("connect", "connect_start", "connect_end"),
             ("first_byte", "request_start", "headers_received"),
@@ -488,6 +587,8 @@ class _Timings:
             return on
 
         config.on_request_start.append(hook("request_start"))
+        config.on_connection_queued_start.append(hook("queued_start"))
+        config.on_connection_queued_end.append(hook("queued_end"))
         config.on_dns_resolvehost_start.append(hook("dns_start"))
         config.on_dns_resolvehost_end.append(hook("dns_end"))
         config.on_connection_create_start.append(hook("connect_start"))

@@ -80,3 +80,15 @@ def render_summary(
             lines.append(f"  {record.probe_id}")
             lines.append(f"      {record.diagnosis or record.outcome}")
     return lines
+
+
+def render_flaky(records: Sequence[ProbeRecord]) -> list[str]:
+    """Probes that passed only on retry, each with the retries it took."""
+    flaky = [r for r in records if r.flaky]
+    if not flaky:
+        return []
+    lines = [f"flaky (passed only on retry): {len(flaky)}"]
+    for record in flaky:
+        lines.append(f"  {record.probe_id}")
+        lines.extend(f"      {note}" for note in record.retry_notes)
+    return lines
