@@ -270,7 +270,7 @@ class SleuthSession:
             try:
                 return parse_duration(
                     marker.kwargs["timeout"], where=where, what="timeout"
-                ), "@pytest.mark.probe"
+                ), getattr(item, "sleuth_origin", "@pytest.mark.probe")  # table rows
             except ConfigError as exc:
                 raise pytest.UsageError(str(exc)) from None
         return self.options.timeout_s, self.options.timeout_origin

@@ -20,7 +20,7 @@ from sleuth.config import CONFIG_FILE
 from sleuth.errors import ConfigError, SleuthError
 
 if TYPE_CHECKING:
-    from _pytest._code.code import ExceptionInfo, TerminalRepr
+    from _pytest._code.code import ExceptionInfo, TerminalRepr, Traceback
 
     from sleuth.config import SuiteConfig
     from sleuth.rows import Row
@@ -122,6 +122,11 @@ class TableItem(pytest.Item):
         for tag in row.tags:
             self.add_marker(getattr(pytest.mark, tag))
 
+    @property
+    def sleuth_origin(self) -> str:
+        """Where this probe's options were written, for messages."""
+        return self.row.where
+
     def sleuth_body(self) -> tuple[Callable[..., Any], dict[str, Any]]:
         return self.row.body, {"target": self._session().target}
 
@@ -151,3 +156,17 @@ class TableItem(pytest.Item):
                 [f"{type(exc).__name__}: {exc}", *notes, f"row at {self.row.where}"]
             )
         return super().repr_failure(excinfo, style=style)
+
+    def _traceback_filter(self, excinfo: ExceptionInfo[BaseException]) -> Traceback:
+        # Start at the row's body (as pytest starts at the test function), so
+        # an unexpected error in a helper shows its frames, not the runner's.
+        from _pytest._code import Code
+
+        traceback = excinfo.traceback
+        body = getattr(self.row.body, "__func__", self.row.body)
+        try:
+            code = Code.from_function(body)
+        except TypeError:
+            return traceback.filter(excinfo)
+        cut = traceback.cut(path=code.path, firstlineno=code.firstlineno)
+        return cut.filter(excinfo) or traceback

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import yamlfile
-from sleuth.config import check_keys, did_you_mean, interpolate_env, kind_of
+from sleuth.config import (
+    check_keys,
+    did_you_mean,
+    interpolate_env,
+    kind_of,
+    substitute,
+)
 from sleuth.errors import ConfigError
 from sleuth.retry import check_retries
 from sleuth.units import parse_duration
@@ -59,6 +65,7 @@ class Table:
 
     lines: Lines
     directory: Path
+    environ: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def display(self) -> str:
@@ -80,6 +87,15 @@ class Table:
         """Fail on the first key of ``mapping`` not in ``allowed``."""
         check_keys(mapping, allowed, path=path, lines=self.lines, what=what)
 
+    def with_env(self, text: str, path: PathT) -> str:
+        """``text`` with ``${env:NAME}`` replaced: for keys, which the loader
+        leaves as written (``- GET ${env:HEALTH_PATH}: 200``)."""
+        if "${" not in text:
+            return text
+        return substitute(
+            text, {"env": self.environ.get}, where=self.where(path), keep={"setting"}
+        )
+
     def fail(self, path: PathT, message: str) -> ConfigError:
         return ConfigError(message, where=self.where(path))
 
@@ -92,8 +108,9 @@ def load_table(
     Raises:
         ConfigError: for the first mistake, naming the file and line.
     """
+    environ = os.environ if environ is None else environ
     data, lines = yamlfile.load(path, display=display)
-    table = Table(lines=lines, directory=path.parent)
+    table = Table(lines=lines, directory=path.parent, environ=environ)
     if data is None:
         return []
     if not isinstance(data, dict):
@@ -102,7 +119,7 @@ def load_table(
             f"a probe table is a mapping of sections such as http:, settings: or "
             f"postgres:, found {kind_of(data)}",
         )
-    data = interpolate_env(data, (), lines, os.environ if environ is None else environ)
+    data = interpolate_env(data, (), lines, environ)
     rows: list[Row] = []
     for section, body in data.items():
         rows.extend(_section_rows(str(section), body, table))

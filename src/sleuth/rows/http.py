@@ -115,7 +115,7 @@ def _parse_row(item: Any, path: PathT, table: Table) -> Row:
         key, value = next(iter(item.items()))
         if key not in ROW_KEYS and _REQUEST.match(str(key)):  # shorthand
             at = (*path, str(key))
-            method, url = _request_line(str(key), at, table)
+            method, url = _request_line(table.with_env(str(key), at), at, table)
             expect = (
                 Expect(status=Status(("2xx",)))
                 if value is None
