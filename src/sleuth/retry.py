@@ -95,13 +95,29 @@ class Retries:
         self.allowed = allowed
         self.idempotent = method.upper() in IDEMPOTENT_METHODS
         self.made = 0
+        self.reconnected = False
         self.history: list[str] = []
         self._jitter = jitter
 
     @property
     def attempt(self) -> int:
         """The number of the attempt about to be made (1 for the first)."""
-        return self.made + 1
+        return self.made + self.reconnected + 1
+
+    def reconnect(self, exc: ProbeError, *, reused: bool) -> bool:
+        """Whether to resend at once on a new connection: the server closed a
+        kept-alive one as the request went out (RFC 9112 section 9.3.1).
+
+        Once per request, idempotent methods only, and not a retry: the probe
+        is not flaky for it, though the attempt is in the evidence.
+        """
+        if not (reused and self.idempotent and exc.category == "reset"):
+            return False
+        if self.reconnected:
+            return False
+        self.reconnected = True
+        self.history.append("no answer (reset on a kept-alive connection)")
+        return True
 
     def attempt_timeout(self, remaining_s: float) -> float | None:
         """An attempt's share of the time left, so a hung attempt leaves room

@@ -7,7 +7,7 @@ import pytest
 from tests.plugin.tables_helpers import write_table
 
 
-def run_bad(suite, pytester, table: str, *args: str) -> pytest.RunResult:
+def run_bad(suite, pytester, table: str, *args: str):
     suite()
     write_table(pytester, table)
     result = pytester.runpytest(*args)

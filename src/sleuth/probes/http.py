@@ -210,13 +210,16 @@ class AsyncHttpClient:
         retries = Retries(method, allowed=ctx.retries)
         while True:
             timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
+            trace = _Timings()
+            attempt = retries.attempt
             try:
                 response = await self._attempt(
                     session,
                     ctx,
+                    trace,
                     method,
                     full_url,
-                    attempt=retries.attempt,
+                    attempt=attempt,
                     timeout_s=timeout_s,
                     timeout_origin=origin,
                     params=params,
@@ -227,6 +230,8 @@ class AsyncHttpClient:
                     follow_redirects=follow_redirects,
                 )
             except ProbeError as exc:
+                if retries.reconnect(exc, reused="reused" in trace.marks):
+                    continue  # a kept-alive connection the server had closed
                 plan = retries.after_error(exc, remaining_s=ctx.remaining())
                 if plan is None:
                     if retries.made:
@@ -244,7 +249,7 @@ class AsyncHttpClient:
                 if decision is None:
                     return response
                 plan = decision
-            await _wait_to_retry(ctx, request_line, retries.made, plan)
+            await _wait_to_retry(ctx, request_line, attempt, plan)
 
     def _attempt_timeout(
         self, explicit: float | None, retries: Retries, ctx: ProbeContext
@@ -265,6 +270,7 @@ class AsyncHttpClient:
         self,
         session: aiohttp.ClientSession,
         ctx: ProbeContext,
+        trace: _Timings,
         method: str,
         url: str,
         *,
@@ -276,7 +282,6 @@ class AsyncHttpClient:
         """One try of a request, bounded and recorded, errors translated."""
         __tracebackhide__ = True
         request_line = f"{method} {url}"
-        trace = _Timings()
         started = timing.perf_counter()
         try:
             return await bounded(
@@ -332,6 +337,10 @@ class AsyncHttpClient:
             trace_configs=[trace_config],
             auto_decompress=True,
         )
+        # aiohttp quietly sends an idempotent request again after a reset, even
+        # on a new connection: an attempt nobody would see. sleuth retries
+        # itself (see Retries.reconnect), so that every attempt is evidence.
+        session._retry_connection = False
         self._engine.on_close(session.close)
         return session
 
@@ -493,7 +502,7 @@ def _record_failure(
 
 
 async def _wait_to_retry(
-    ctx: ProbeContext, request_line: str, retry_number: int, plan: Plan
+    ctx: ProbeContext, request_line: str, attempt: int, plan: Plan
 ) -> None:
     """Wait before the next attempt (the plan fits in the deadline), noting why."""
     asked = (
@@ -502,7 +511,7 @@ async def _wait_to_retry(
         else ""
     )
     ctx.note_retry(
-        f"{request_line}: attempt {retry_number} got {plan.reason}; retried after "
+        f"{request_line}: attempt {attempt} got {plan.reason}; retried after "
         f"{plan.wait_s:.2f} s{asked}"
     )
     with ctx.waiting_on(f"the wait of {plan.wait_s:.1f} s to retry {request_line}"):
@@ -589,6 +598,7 @@ class _Timings:
         config.on_request_start.append(hook("request_start"))
         config.on_connection_queued_start.append(hook("queued_start"))
         config.on_connection_queued_end.append(hook("queued_end"))
+        config.on_connection_reuseconn.append(hook("reused"))
         config.on_dns_resolvehost_start.append(hook("dns_start"))
         config.on_dns_resolvehost_end.append(hook("dns_end"))
         config.on_connection_create_start.append(hook("connect_start"))
@@ -627,6 +637,13 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
                 f"service running and listening there?",
                 target=request_line,
                 category="refused",
+            )
+        if exc.os_error.errno == errno.ECONNRESET:
+            return TargetUnreachable(
+                f"{request_line}: the connection to {exc.host}:{exc.port} was reset "
+                f"while it was being made",
+                target=request_line,
+                category="reset",
             )
         return TargetUnreachable(
             f"{request_line}: cannot connect: {exc.os_error}",
