@@ -8,19 +8,24 @@ do not arrive together. A 429 or 503 carrying ``Retry-After`` is honoured: the
 wait is what the server asked (once even for a probe that asked for no
 retries, since the server itself asked), and never past the probe's deadline.
 
-Pure decisions; the HTTP helper does the waiting and the recording.
+Decisions, the wait, and the messages; the HTTP helper sends and records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import email.utils
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sleuth import timing
-from sleuth.errors import ConfigError, ProbeError
+from sleuth.errors import CheckFailed, ConfigError, ProbeError
+
+if TYPE_CHECKING:
+    from sleuth.context import ProbeContext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -195,3 +200,36 @@ def check_retries(value: object, *, where: str) -> int:
             where=where,
         )
     return value
+
+
+async def wait_to_retry(
+    ctx: ProbeContext, request_line: str, attempt: int, plan: Plan
+) -> None:
+    """Wait before the next attempt (the plan fits in the deadline), noting why."""
+    asked = (
+        f" (the server asked: Retry-After {plan.retry_after_s:g} s)"
+        if plan.retry_after_s is not None
+        else ""
+    )
+    ctx.note_retry(
+        f"{request_line}: attempt {attempt} got {plan.reason}; retried after "
+        f"{plan.wait_s:.2f} s{asked}"
+    )
+    with ctx.waiting_on(f"the wait of {plan.wait_s:.1f} s to retry {request_line}"):
+        await asyncio.sleep(plan.wait_s)
+
+
+def asked_too_late(
+    ctx: ProbeContext, request_line: str, answer: str, too_late: TooLate
+) -> CheckFailed:
+    """A 429/503 whose Retry-After would pass the deadline: fail now, saying so."""
+    deadline = ctx.deadline_reason or "its deadline"
+    return CheckFailed(
+        f"{request_line}: status {answer}; the server asked to retry after "
+        f"{too_late.retry_after_s:g} s (Retry-After), but this probe has "
+        f"{max(too_late.remaining_s, 0):.1f} s left ({deadline}). "
+        f"Not retried: the server is shedding load. Raise the probe's timeout to "
+        f"wait it out, or look at why it is overloaded.",
+        target=request_line,
+        category="http-5xx" if answer.startswith("5") else "failed",
+    )

@@ -8,7 +8,6 @@ bounded by the probe's deadline and recorded as evidence on the probe.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as _dt
 import errno
@@ -28,7 +27,7 @@ from sleuth.errors import (
     WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
-from sleuth.retry import Plan, Retries, TooLate
+from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 
 if TYPE_CHECKING:
     import aiohttp
@@ -245,11 +244,16 @@ class AsyncHttpClient:
                     remaining_s=ctx.remaining(),
                 )
                 if isinstance(decision, TooLate):
-                    raise _asked_too_late(ctx, response, decision)
+                    raise asked_too_late(
+                        ctx,
+                        f"{response.request.method} {response.request.url}",
+                        f"{response.status_code} {response.reason_phrase}",
+                        decision,
+                    )
                 if decision is None:
                     return response
                 plan = decision
-            await _wait_to_retry(ctx, request_line, attempt, plan)
+            await wait_to_retry(ctx, request_line, attempt, plan)
 
     def _attempt_timeout(
         self, explicit: float | None, retries: Retries, ctx: ProbeContext
@@ -498,41 +502,6 @@ def _record_failure(
             timings_ms=trace.as_ms(started),
             attempt=attempt,
         )
-    )
-
-
-async def _wait_to_retry(
-    ctx: ProbeContext, request_line: str, attempt: int, plan: Plan
-) -> None:
-    """Wait before the next attempt (the plan fits in the deadline), noting why."""
-    asked = (
-        f" (the server asked: Retry-After {plan.retry_after_s:g} s)"
-        if plan.retry_after_s is not None
-        else ""
-    )
-    ctx.note_retry(
-        f"{request_line}: attempt {attempt} got {plan.reason}; retried after "
-        f"{plan.wait_s:.2f} s{asked}"
-    )
-    with ctx.waiting_on(f"the wait of {plan.wait_s:.1f} s to retry {request_line}"):
-        await asyncio.sleep(plan.wait_s)
-
-
-def _asked_too_late(
-    ctx: ProbeContext, response: Response, too_late: TooLate
-) -> CheckFailed:
-    """A 429/503 whose Retry-After would pass the deadline: fail now, say so."""
-    request = response.request
-    deadline = ctx.deadline_reason or "its deadline"
-    return CheckFailed(
-        f"{request.method} {request.url}: status {response.status_code} "
-        f"{response.reason_phrase}; the server asked to retry after "
-        f"{too_late.retry_after_s:g} s (Retry-After), but this probe has "
-        f"{max(too_late.remaining_s, 0):.1f} s left ({deadline}). "
-        f"Not retried: the server is shedding load. Raise the probe's timeout to "
-        f"wait it out, or look at why it is overloaded.",
-        target=request.url,
-        category="http-5xx" if response.status_code >= 500 else "failed",
     )
 
 
