@@ -496,3 +496,25 @@ def test_a_dropped_kept_alive_connection_is_resent_at_once_and_not_flaky(
         "the connection was reset before an answer came"
     )
     assert record["flaky"] is False
+
+
+def test_time_queued_behind_the_cap_is_not_the_targets_latency(
+    suite, pytester, http_target
+):
+    suite(
+        f"""
+        targets:
+          local:
+            base_url: {http_target.url}
+            http: {{max_in_flight_per_host: 1}}
+        """
+    )
+    rows = "\n".join(
+        f"  - {{request: 'GET /status/200?delay=0.3&n={i}', expect: {{max_latency: 1.5s}}}}"
+        for i in range(6)
+    )
+    write_table(pytester, f"http:\n{rows}\n")
+    result = pytester.runpytest()
+    # One at a time: the last waited 1.5 s for its turn, yet answered in 0.3 s.
+    result.assert_outcomes(passed=6)
+    assert http_target.recorder.max_in_flight == 1

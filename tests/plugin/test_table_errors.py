@@ -207,6 +207,74 @@ def run_bad(suite, pytester, table: str, *args: str):
             id="unset-env",
         ),
         pytest.param(
+            "http:\n  - GET /x: []\n",
+            "ERROR: api.yaml line 2: status must name at least one code, e.g. [[]200, "
+            "204]",
+            id="empty-status-list",
+        ),
+        pytest.param(
+            "http:\n  - {}\n",
+            "ERROR: api.yaml line 2: an http row is a request such as '- GET /health: "
+            "200' or a mapping with request:, found a mapping",
+            id="empty-row",
+        ),
+        pytest.param(
+            "http:\n  - {request: GET /x, name: ''}\n",
+            "ERROR: api.yaml line 2: name must be a non-empty string, found str ''",
+            id="empty-name",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    params: [q]\n",
+            "ERROR: api.yaml line 3: params must map names to values, e.g. {q: gadget, "
+            "page: 2}; found a list",
+            id="params-not-a-mapping",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    params: {q: {a: 1}}\n",
+            "ERROR: api.yaml line 3: param 'q' must be text, a number or a list of "
+            "them, found a mapping",
+            id="bad-param",
+        ),
+        pytest.param(
+            "http:\n  - request: POST /x\n    body: {a: 1}\n",
+            "ERROR: api.yaml line 3: body must be text; for JSON use json:. Found a "
+            "mapping",
+            id="body-not-text",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    expect: {header: {X: {exists: maybe}}}\n",
+            "ERROR: api.yaml line 3: exists must be true or false",
+            id="bad-exists",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    expect: {header: {X: {matches: 5}}}\n",
+            "ERROR: api.yaml line 3: matches must be a regular expression",
+            id="matches-not-text",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    expect: {body_contains: [1]}\n",
+            "ERROR: api.yaml line 3: body_contains must be a string or a list of "
+            "strings, found a list",
+            id="bad-body-contains",
+        ),
+        pytest.param(
+            "http:\n  - request: GET /x\n    expect: {json_schema: 5}\n",
+            "ERROR: api.yaml line 3: json_schema must be a schema (a mapping) or the "
+            "path of a JSON or YAML file holding one; found int 5",
+            id="schema-not-a-mapping",
+        ),
+        pytest.param(
+            "settings:\n  LOG_LEVEL: {matches: '('}\n",
+            "ERROR: api.yaml line 2: invalid regular expression '(': missing ), "
+            "unterminated subpattern at position 0",
+            id="settings-bad-regex",
+        ),
+        pytest.param(
+            "settings:\n  LOG_LEVEL: {matches: 5}\n",
+            "ERROR: api.yaml line 2: matches must be a regular expression",
+            id="settings-matches-not-text",
+        ),
+        pytest.param(
             "settings:\n  required: [A]\n  PORT: {tpye: int}\n",
             "ERROR: api.yaml line 3: unknown key 'tpye' in the rules of setting 'PORT'. "
             "Valid keys: matches, needs, required, secret, tags, type. Did you mean "
@@ -276,3 +344,16 @@ def test_a_table_in_a_subfolder_is_named_by_its_path(suite, pytester):
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: probes/api.yaml line 2: invalid status*"])
+
+
+def test_a_schema_file_that_is_not_json_names_itself(suite, pytester):
+    suite()
+    (pytester.path / "bad.json").write_text("{not json")
+    write_table(
+        pytester, "http:\n  - {request: GET /x, expect: {json_schema: bad.json}}\n"
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: api.yaml line 2: json_schema file 'bad.json' is not JSON: Expecting*"]
+    )

@@ -383,7 +383,10 @@ class AsyncHttpClient:
                 headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
                 content=body,
                 request=Request(method=method, url=str(answer.url)),
-                elapsed=_dt.timedelta(seconds=timing.perf_counter() - started),
+                # the target's time, not the wait for a slot under our own caps
+                elapsed=_dt.timedelta(
+                    seconds=timing.perf_counter() - started - trace.queued_s()
+                ),
                 http_version=f"HTTP/{answer.version.major}.{answer.version.minor}"
                 if answer.version
                 else "HTTP/1.1",
@@ -540,6 +543,13 @@ class _Timings:
 
     def mark(self, name: str) -> None:
         self.marks.setdefault(name, timing.perf_counter())
+
+    def queued_s(self) -> float:
+        """Time spent waiting for a slot under the in-flight caps."""
+        m = self.marks
+        if "queued_start" in m and "queued_end" in m:
+            return m["queued_end"] - m["queued_start"]
+        return 0.0
 
     def as_ms(self, started: float) -> dict[str, float]:
         m = self.marks
