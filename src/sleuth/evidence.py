@@ -95,9 +95,8 @@ class ProbeRecord:
     diagnosis: str = ""
     flaky: bool = False  # passed, but only after a retry (see retry_notes)
     retry_notes: list[str] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(
-        default_factory=list
-    )  # degraded, not failed
+    # Degraded, not failed (warn_over, expect: warn:): the warned outcome's reasons.
+    warnings: list[str] = dataclasses.field(default_factory=list)
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
 
