@@ -396,7 +396,7 @@ def test_backoff_stops_at_the_deadline(suite, pytester, http_target):
         test_r="""
         import pytest
 
-        @pytest.mark.probe(timeout=1, retries=10)
+        @pytest.mark.probe(timeout=3, retries=10)
         def test_broken(target):
             assert target.http.get("/status/500").status_code == 200
         """
