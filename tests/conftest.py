@@ -70,6 +70,13 @@ def closed_port() -> int:
     return port
 
 
+def outcomes(result: pytest.RunResult) -> dict[str, int]:
+    """The counts of a run's last line, sleuth's words too (flaky, blocked, warned)."""
+    counts = result.parseoutcomes()
+    counts.pop("warnings", None)
+    return counts
+
+
 def require_service(name: str, host: str, port: int) -> None:
     """Skip (or, in CI, fail) when a local service is not reachable."""
     try:

@@ -20,6 +20,7 @@ class Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.hits: collections.Counter[str] = collections.Counter()  # /flaky keys
         self.in_flight = 0
         self.max_in_flight = 0
         # Requests from before a reset (a test's hung ones) do not count after it.
@@ -31,6 +32,12 @@ class Recorder:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             return self.generation
+
+    def hit(self, key: str) -> int:
+        """Count one request for ``key``; returns how many there have been."""
+        with self._lock:
+            self.hits[key] += 1
+            return self.hits[key]
 
     def leave(self, generation: int) -> None:
         with self._lock:
@@ -52,6 +59,7 @@ class Recorder:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.hits.clear()
             self.generation += 1
             self.in_flight = 0
             self.max_in_flight = 0
@@ -96,7 +104,38 @@ def create_app(recorder: Recorder) -> Any:
     async def redirect_loop(request: Request) -> Response:
         return Response(status_code=302, headers={"Location": "/redirect-loop"})
 
+    async def flaky(request: Request) -> Response:
+        # The first `fail` requests for a key go wrong, the rest answer 200:
+        # counted per key, so a test with its own key is deterministic.
+        key = request.path_params["key"]
+        query = request.query_params
+        n = recorder.hit(key)
+        if n > int(query.get("fail", "1")):
+            return PlainTextResponse(f"ok on request {n}")
+        if query.get("mode") == "slow":
+            await asyncio.sleep(float(query.get("delay", "5")))
+            return PlainTextResponse(f"slow answer to request {n}")
+        headers = {}
+        if "retry_after" in query:
+            headers["Retry-After"] = query["retry_after"]
+        return PlainTextResponse(
+            f"failure {n}", status_code=int(query.get("status", "503")), headers=headers
+        )
+
+    async def user(request: Request) -> Response:
+        user_id = int(request.path_params["id"])
+        return JSONResponse(
+            {
+                "data": {"id": user_id, "name": "Ada", "active": True, "score": 1.5},
+                "tags": ["admin", "ops"],
+                "next": None,
+            },
+            headers={"X-Version": "1.2.3", "Cache-Control": "no-store"},
+        )
+
     routes = [
+        Route("/flaky/{key}", flaky, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/users/{id:int}", user),
         Route(
             "/status/{code:int}",
             status,

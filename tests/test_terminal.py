@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
-from sleuth.reports.terminal import render_evidence, render_summary
+from sleuth.reports.terminal import render_evidence, render_flaky, render_summary
 
 LOOKUP = SettingLookup(
     name="FEATURE_FLAG_X",
@@ -72,3 +72,25 @@ def test_summary_counts_slowest_and_diagnoses():
         "  t.py::c",
         "      FEATURE_FLAG_X: missing.",
     ]
+
+
+def test_flaky_probes_are_listed_with_their_retries():
+    records = [
+        ProbeRecord(probe_id="t.py::test_ok", outcome="passed"),
+        ProbeRecord(
+            probe_id="api.yaml::GET /search",
+            outcome="passed",
+            flaky=True,
+            retry_notes=[
+                "GET http://api/search: attempt 1 got 502 Bad Gateway; "
+                "retried after 0.07 s"
+            ],
+        ),
+    ]
+    assert render_flaky(records) == [
+        "flaky (passed only on retry): 1",
+        "  api.yaml::GET /search",
+        "      GET http://api/search: attempt 1 got 502 Bad Gateway; retried after "
+        "0.07 s",
+    ]
+    assert render_flaky(records[:1]) == []

@@ -35,7 +35,8 @@ _SOURCE_OPTIONS = {
 # The key that carries a source's location when it is written as a mapping.
 _SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
 
-_TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services"}
+_TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services", "http"}
+_HTTP_KEYS = {"max_in_flight", "max_in_flight_per_host"}
 _TOP_KEYS = _TARGET_KEYS | {
     "default_target",
     "targets",
@@ -68,6 +69,17 @@ class SourceSpec:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HttpLimits:
+    """Politeness caps of ``http:``: requests in flight, in all and per host.
+
+    None leaves the default of ``sleuth.probes.http``.
+    """
+
+    max_in_flight: int | None = None
+    max_in_flight_per_host: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TargetConfig:
     """A system under investigation: where it is and how to read its settings."""
 
@@ -77,6 +89,7 @@ class TargetConfig:
     timeout_s: float | None = None
     sources: tuple[SourceSpec, ...] = ()
     services: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    http: HttpLimits = HttpLimits()
     where: str = ""
 
 
@@ -143,10 +156,10 @@ def load_suite_config(
     if not isinstance(data, dict):
         raise ConfigError(
             f"expected a mapping of keys such as targets: and timeout:, "
-            f"found {_kind_of(data)}",
+            f"found {kind_of(data)}",
             where=lines.where(()),
         )
-    data = _interpolate_env(data, (), lines, environ)
+    data = interpolate_env(data, (), lines, environ)
     return _build_suite(data, lines, file=path, root=path.parent)
 
 
@@ -195,7 +208,7 @@ def _toml_lines(text: str, display: str) -> Lines:
     return lines
 
 
-def _kind_of(value: object) -> str:
+def kind_of(value: object) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -205,17 +218,18 @@ def _kind_of(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _interpolate_env(
+def interpolate_env(
     value: Any, path: PathT, lines: Lines, environ: Mapping[str, str]
 ) -> Any:
+    """``value`` with ``${env:NAME}`` replaced everywhere (``${setting:...}`` kept)."""
     if isinstance(value, dict):
         return {
-            k: _interpolate_env(v, (*path, str(k)), lines, environ)
+            k: interpolate_env(v, (*path, str(k)), lines, environ)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            _interpolate_env(v, (*path, i), lines, environ) for i, v in enumerate(value)
+            interpolate_env(v, (*path, i), lines, environ) for i, v in enumerate(value)
         ]
     if isinstance(value, str) and "${" in value:
         resolved = substitute(
@@ -320,7 +334,7 @@ def _expect(
 ) -> Any:
     if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         raise ConfigError(
-            f"{what} must be {example}, found {_kind_of(value)}",
+            f"{what} must be {example}, found {kind_of(value)}",
             where=lines.where(path),
         )
     return value
@@ -503,8 +517,32 @@ def _build_target(
         timeout_s=timeout_s,
         sources=sources,
         services=services,
+        http=_build_http(body.get("http"), (*path, "http"), lines, parent),
         where=lines.where(path),
     )
+
+
+def _build_http(
+    raw: Any, path: PathT, lines: Lines, parent: TargetConfig | None
+) -> HttpLimits:
+    inherited = parent.http if parent is not None else HttpLimits()
+    if raw is None:
+        return inherited
+    _expect(
+        raw,
+        dict,
+        path=path,
+        lines=lines,
+        what="http",
+        example="a mapping such as {max_in_flight_per_host: 50}",
+    )
+    check_keys(raw, _HTTP_KEYS, path=path, lines=lines, what="http")
+    caps = {
+        key: parse_positive_int(raw[key], where=lines.where((*path, key)), what=key)
+        for key in _HTTP_KEYS
+        if raw.get(key) is not None
+    }
+    return dataclasses.replace(inherited, **caps)
 
 
 def _env_source(where: str) -> SourceSpec:
@@ -543,7 +581,7 @@ def _build_source(item: Any, path: PathT, lines: Lines) -> SourceSpec:
     else:
         raise ConfigError(
             f"a source must be a kind such as 'env' or a mapping such as "
-            f"{{dotenv: .env}}, found {_kind_of(item)}",
+            f"{{dotenv: .env}}, found {kind_of(item)}",
             where=where,
         )
     if kind not in SOURCE_KINDS:
@@ -569,7 +607,7 @@ def _build_source(item: Any, path: PathT, lines: Lines) -> SourceSpec:
         options = {_SOURCE_LOCATION[kind]: value}
     else:
         raise ConfigError(
-            f"the {kind} source takes {_source_example(kind)}, found {_kind_of(value)}",
+            f"the {kind} source takes {_source_example(kind)}, found {kind_of(value)}",
             where=where,
         )
     location = (

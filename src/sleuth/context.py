@@ -42,6 +42,15 @@ class ProbeContext:
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
     budget_deadline: float = math.inf
+    # Opt-in retries of each idempotent HTTP request (@pytest.mark.probe(retries=2),
+    # a table row's retries:). With none, one Retry-After is still honoured.
+    retries: int = 0
+    # One line per retry made. A probe that passed with any passed only on retry:
+    # the report calls it flaky (see ``was_retried``).
+    retry_notes: list[str] = dataclasses.field(default_factory=list)
+    # Degradations that do not fail the probe (a table row's warn_over, its
+    # expect: warn: block); the report turns them into a warned outcome.
+    warnings: list[str] = dataclasses.field(default_factory=list)
     _credited: set[tuple[float, float]] = dataclasses.field(default_factory=set)
     _waiting: list[str] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -108,6 +117,19 @@ class ProbeContext:
     def record_setting(self, lookup: SettingLookup) -> None:
         with self._lock:
             self.settings.append(lookup)
+
+    def note_retry(self, note: str) -> None:
+        with self._lock:
+            self.retry_notes.append(note)
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.warnings.append(message)
+
+    @property
+    def was_retried(self) -> bool:
+        """Did any request of this probe need another attempt?"""
+        return bool(self.retry_notes)
 
     def timeout_message(self, *, waiting_on: str | None = None) -> str:
         """``timed out after 2.0 s waiting for GET url (timeout from sleuth.yaml)``."""

@@ -96,6 +96,10 @@ class ProbeRecord:
     duration_s: float = 0.0
     ran_ahead: bool = False
     diagnosis: str = ""
+    flaky: bool = False  # passed, but only after a retry (see retry_notes)
+    retry_notes: list[str] = dataclasses.field(default_factory=list)
+    # Degraded, not failed (warn_over, expect: warn:): the warned outcome's reasons.
+    warnings: list[str] = dataclasses.field(default_factory=list)
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
     settings: list[SettingLookup] = dataclasses.field(default_factory=list)
     error_type: str = ""  # the exception's type, for errors of category "other"
@@ -103,8 +107,6 @@ class ProbeRecord:
     tags: tuple[str, ...] = ()  # its markers: what `needs` refers to
     needs: tuple[str, ...] = ()
     blocked_by: str = ""  # the need whose failure blocked it
-    warnings: list[str] = dataclasses.field(default_factory=list)
-    attempts: int = 1
 
 
 # Outcomes that mean "not healthy", and those that mean healthy but worth a look.

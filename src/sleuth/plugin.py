@@ -51,8 +51,9 @@ AGENT_HELP = (
 )
 
 MARKERS = (
-    "probe(timeout=None): sleuth probe options, e.g. @pytest.mark.probe(timeout=2) "
-    "for a 2-second deadline",
+    "probe(timeout=None, retries=0): sleuth probe options, e.g. "
+    "@pytest.mark.probe(timeout=2, retries=2) for a 2-second deadline and up to 2 "
+    "retries of each idempotent request",
     "writes: this probe may change the target (POST, PUT, ...); it still needs "
     "--allow-writes to do so",
     "needs(*names): this probe depends on the probes with these names or tags; "
@@ -177,6 +178,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if outputs.is_nagios(config):
         outputs.quiet_for_nagios(config)
     session.target.register_known_secrets()
+    from sleuth.tables import TablesPlugin  # YAML is collected only in a suite
+
+    config.pluginmanager.register(
+        TablesPlugin(config, session.options.suite), "sleuth-tables"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -186,6 +192,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(session)
         config.pluginmanager.unregister(session.scrubbing)
         config.pluginmanager.unregister(session.outputs)
+        tables = config.pluginmanager.get_plugin("sleuth-tables")
+        if tables is not None:
+            config.pluginmanager.unregister(tables)
         session.close()
 
 

@@ -53,8 +53,8 @@ def update(
     if ctx is not None:
         record.exchanges = list(ctx.exchanges)
         record.settings = list(ctx.settings)
-        record.warnings = list(getattr(ctx, "warnings", []))
-        record.attempts = int(getattr(ctx, "attempts", 1))
+        record.warnings = list(ctx.warnings)
+        record.retry_notes = list(ctx.retry_notes)
     if call.when == "call":
         record.duration_s = report.duration
     if report.skipped:
@@ -62,10 +62,10 @@ def update(
     elif report.passed and record.outcome == "passed":
         if hasattr(report, "wasxfail"):
             record.outcome = "xpassed"
+        elif call.when == "call" and record.retry_notes:
+            record.outcome, record.flaky = "flaky", True  # passed only on retry
         elif record.warnings:
             record.outcome = "warned"
-        elif record.attempts > 1:
-            record.outcome = "flaky"
     elif report.failed and record.outcome not in ("failed", "error", "blocked"):
         exc = call.excinfo.value if call.excinfo is not None else None
         outcome, category = classify(exc, exchanges=record.exchanges)

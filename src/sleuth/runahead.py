@@ -24,7 +24,9 @@ class ProbeItem(Protocol):
     """An item that is not a test function but is a probe (a probe table row).
 
     ``sleuth_body`` gives the body to run and its arguments; its ``runtest``
-    calls ``SleuthSession.run_probe`` with them.
+    calls ``SleuthSession.run_probe`` with them. It may also have a
+    ``sleuth_origin`` (``"api.yaml line 3"``): where its ``probe`` marker's
+    options were written, named in timeout messages.
     """
 
     def sleuth_body(self) -> tuple[Callable[..., Any], dict[str, Any]]: ...

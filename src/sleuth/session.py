@@ -33,6 +33,7 @@ from sleuth.outputs import OutputsPlugin
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
 from sleuth.reports.causes import matches, rank
+from sleuth.retry import check_retries
 from sleuth.runahead import RunAhead
 from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
@@ -137,6 +138,8 @@ class SleuthSession:
         for item in items:
             self._probe_timeout(item)  # a bad marker is a usage error, found now
         self._items = {item.nodeid: item for item in items}
+        for item in items:
+            self._probe_retries(item)
 
     @pytest.hookimpl(
         wrapper=True, trylast=True
@@ -286,15 +289,19 @@ class SleuthSession:
             return []
         records = list(self.records.values())
         wall = timing.monotonic() - self._started_at if self._started_at else 0.0
-        return terminal.render_summary(
-            records,
-            target=self.options.target.name,
-            base_url=self.options.target.base_url,
-            wall_s=wall,
-            ran_ahead=self.ran_ahead,
-            causes=rank(records),
-            history=self._history_lines(),
-        ) + (self.history.summary_lines() if self.history is not None else [])
+        return [
+            *terminal.render_summary(
+                records,
+                target=self.options.target.name,
+                base_url=self.options.target.base_url,
+                wall_s=wall,
+                ran_ahead=self.ran_ahead,
+                causes=rank(records),
+                history=self._history_lines(),
+            ),
+            *terminal.render_flaky(records),
+            *(self.history.summary_lines() if self.history is not None else []),
+        ]
 
     def changes(self) -> dict[str, Any] | None:
         """What changed since the last run in which everything passed, if kept."""
@@ -329,7 +336,18 @@ class SleuthSession:
             timeout_origin=origin,
             writes_marked=item.get_closest_marker("writes") is not None,
             allow_writes=self.options.allow_writes,
+            retries=self._probe_retries(item),
         )
+
+    def _probe_retries(self, item: pytest.Item) -> int:
+        marker = item.get_closest_marker("probe")
+        if marker is None or marker.kwargs.get("retries") is None:
+            return 0
+        where = f"@pytest.mark.probe on {item.nodeid}"
+        try:
+            return check_retries(marker.kwargs["retries"], where=where)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     def _probe_timeout(self, item: pytest.Item) -> tuple[float, str]:
         marker = item.get_closest_marker("probe")
@@ -338,7 +356,7 @@ class SleuthSession:
             try:
                 return parse_duration(
                     marker.kwargs["timeout"], where=where, what="timeout"
-                ), "@pytest.mark.probe"
+                ), getattr(item, "sleuth_origin", "@pytest.mark.probe")  # table rows
             except ConfigError as exc:
                 raise pytest.UsageError(str(exc)) from None
         return self.options.timeout_s, self.options.timeout_origin

@@ -6,6 +6,7 @@ settings never loads an HTTP stack. It is safe to use from many threads.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -125,6 +126,11 @@ class Target:
             timeout_origin=f"timeout from {timeout_origin}",
             default_timeout_s=self._options.timeout_s,
             target_name=config.name,
+            **{
+                k: v
+                for k, v in dataclasses.asdict(config.http).items()
+                if v is not None
+            },
         )
         return AsyncHttpClient(settings, self._engine)
 
@@ -161,6 +167,14 @@ class Target:
             interpolate=self._interpolate_settings,
         )
         return load_kind(kind)(env, name, **options)
+
+    def interpolate(self, text: str, *, where: str) -> str:
+        """``text`` with every ``${setting:NAME}`` replaced by its value.
+
+        Raises:
+            ConfigError: when a setting has no value, saying where it was looked for.
+        """
+        return self._interpolate_settings(text, where)
 
     def _interpolate_settings(self, text: str, where: str) -> str:
         return substitute(text, {"setting": self._setting_for_reference}, where=where)

@@ -26,7 +26,7 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
         ),
         pytest.param(
             "targets:\n  prod:\n    base_url: http://x\n    timout: 2s\n",
-            "*sleuth.yaml line 4: unknown key 'timout' in target 'prod'. Valid keys: base_url, headers, services, sources, timeout. Did you mean 'timeout'?*",
+            "*sleuth.yaml line 4: unknown key 'timout' in target 'prod'. Valid keys: base_url, headers, http, services, sources, timeout. Did you mean 'timeout'?*",
             id="unknown-key",
         ),
         pytest.param(
@@ -83,6 +83,21 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
             "targets:\n  a: {}\n  b: {}\n",
             "*2 targets and no default_target: pick one with --target NAME*Targets: a, b.*",
             id="no-default",
+        ),
+        pytest.param(
+            "http:\n  max_inflight_per_host: 5\n",
+            "*sleuth.yaml line 2: unknown key 'max_inflight_per_host' in http. Valid keys: max_in_flight, max_in_flight_per_host. Did you mean 'max_in_flight_per_host'?*",
+            id="http-unknown-key",
+        ),
+        pytest.param(
+            "targets:\n  prod:\n    http: {max_in_flight_per_host: 0}\n",
+            "*sleuth.yaml line 3: invalid max_in_flight_per_host 0: expected a whole number above zero, e.g. 64*",
+            id="http-cap-zero",
+        ),
+        pytest.param(
+            "http: 5\n",
+            "*sleuth.yaml line 1: http must be a mapping such as {max_in_flight_per_host: 50}, found int 5*",
+            id="http-not-a-mapping",
         ),
     ],
 )

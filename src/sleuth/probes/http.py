@@ -27,6 +27,7 @@ from sleuth.errors import (
     WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
+from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 
 if TYPE_CHECKING:
     import aiohttp
@@ -72,6 +73,7 @@ class Response:
         http_version: str = "HTTP/1.1",
         truncated: bool = False,
         encoding: str | None = None,
+        attempt: int = 1,
     ) -> None:
         self.status_code = status_code
         self.reason_phrase = reason_phrase
@@ -82,6 +84,7 @@ class Response:
         self.http_version = http_version
         self.truncated = truncated
         self.encoding = encoding or "utf-8"
+        self.attempt = attempt  # > 1 when it came after retries
 
     @property
     def url(self) -> str:
@@ -190,74 +193,121 @@ class AsyncHttpClient:
         timeout: float | None = None,
         follow_redirects: bool = False,
     ) -> Response:
-        """Send one request for the probe ``ctx``; the core of both clients."""
+        """Send one request for the probe ``ctx``; the core of both clients.
+
+        Idempotent requests are tried again as the probe's ``retries`` allow
+        (and once more when a 429/503 says ``Retry-After``); see ``sleuth.retry``.
+        """
         __tracebackhide__ = True
         method = method.upper()
         full_url = self.absolute_url(url)
         request_line = f"{method} {full_url}"
         check_write_allowed(ctx, method, full_url)
         merged = {**self._settings.headers(), **(headers or {})}
-        timeout_s = timeout if timeout is not None else self._settings.timeout_s
-        origin = (
-            "timeout= argument"
-            if timeout is not None
-            else self._settings.timeout_origin
-        )
         session = self._session()
         self._engine.credit_setup(ctx)
-        trace = _Timings()
-        started = timing.perf_counter()
-        try:
-            return await bounded(
-                self._exchange(
+        retries = Retries(method, allowed=ctx.retries)
+        while True:
+            timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
+            trace = _Timings()
+            attempt = retries.attempt
+            try:
+                response = await self._attempt(
                     session,
                     ctx,
                     trace,
                     method,
                     full_url,
+                    attempt=attempt,
+                    timeout_s=timeout_s,
+                    timeout_origin=origin,
                     params=params,
                     headers=merged,
                     json=json,
                     content=content,
                     data=data,
                     follow_redirects=follow_redirects,
+                )
+            except ProbeError as exc:
+                if retries.reconnect(exc, reused="reused" in trace.marks):
+                    continue  # a kept-alive connection the server had closed
+                plan = retries.after_error(exc, remaining_s=ctx.remaining())
+                if plan is None:
+                    if retries.made:
+                        exc.add_note(f"sleuth: {retries.summary()}")
+                    raise
+            else:
+                decision = retries.after_answer(
+                    response.status_code,
+                    response.reason_phrase,
+                    response.headers.get("retry-after"),
+                    remaining_s=ctx.remaining(),
+                )
+                if isinstance(decision, TooLate):
+                    raise asked_too_late(
+                        ctx,
+                        f"{response.request.method} {response.request.url}",
+                        f"{response.status_code} {response.reason_phrase}",
+                        decision,
+                    )
+                if decision is None:
+                    return response
+                plan = decision
+            await wait_to_retry(ctx, request_line, attempt, plan)
+
+    def _attempt_timeout(
+        self, explicit: float | None, retries: Retries, ctx: ProbeContext
+    ) -> tuple[float | None, str]:
+        """One attempt's own limit, and where it comes from (for the message)."""
+        if explicit is not None:
+            return explicit, "timeout= argument"
+        configured = self._settings.timeout_s
+        share = retries.attempt_timeout(ctx.remaining())
+        if share is not None and (configured is None or share < configured):
+            return share, (
+                f"an equal share of the probe's time left for "
+                f"{retries.allowed - retries.made + 1} attempts"
+            )
+        return configured, self._settings.timeout_origin
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        ctx: ProbeContext,
+        trace: _Timings,
+        method: str,
+        url: str,
+        *,
+        attempt: int,
+        timeout_s: float | None,
+        timeout_origin: str,
+        **kwargs: Any,
+    ) -> Response:
+        """One try of a request, bounded and recorded, errors translated."""
+        __tracebackhide__ = True
+        request_line = f"{method} {url}"
+        started = timing.perf_counter()
+        try:
+            return await bounded(
+                self._exchange(
+                    session, ctx, trace, method, url, attempt=attempt, **kwargs
                 ),
                 ctx=ctx,
                 what=request_line,
                 timeout_s=timeout_s,
-                timeout_origin=origin,
+                timeout_origin=timeout_origin,
             )
         except ProbeTimeout:
             took = timing.perf_counter() - started
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=f"no answer within {took:.1f} s",
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            failed = f"no answer within {took:.1f} s"
+            _record_failure(ctx, request_line, failed, trace, started, attempt)
             raise
         except ProbeError as exc:
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=str(exc),
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            _record_failure(ctx, request_line, str(exc), trace, started, attempt)
             raise
         except Exception as exc:
             translated = translate_error(exc, request_line)
-            ctx.record(
-                Exchange(
-                    kind="http",
-                    request=request_line,
-                    error=str(translated),
-                    timings_ms=trace.as_ms(started),
-                )
-            )
+            _record_failure(ctx, request_line, str(translated), trace, started, attempt)
             raise translated from exc
 
     def absolute_url(self, url: str) -> str:
@@ -291,6 +341,10 @@ class AsyncHttpClient:
             trace_configs=[trace_config],
             auto_decompress=True,
         )
+        # aiohttp quietly sends an idempotent request again after a reset, even
+        # on a new connection: an attempt nobody would see. sleuth retries
+        # itself (see Retries.reconnect), so that every attempt is evidence.
+        session._retry_connection = False
         self._engine.on_close(session.close)
         return session
 
@@ -302,6 +356,7 @@ class AsyncHttpClient:
         method: str,
         url: str,
         *,
+        attempt: int,
         follow_redirects: bool,
         **kwargs: Any,
     ) -> Response:
@@ -328,12 +383,16 @@ class AsyncHttpClient:
                 headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
                 content=body,
                 request=Request(method=method, url=str(answer.url)),
-                elapsed=_dt.timedelta(seconds=timing.perf_counter() - started),
+                # the target's time, not the wait for a slot under our own caps
+                elapsed=_dt.timedelta(
+                    seconds=timing.perf_counter() - started - trace.queued_s()
+                ),
                 http_version=f"HTTP/{answer.version.major}.{answer.version.minor}"
                 if answer.version
                 else "HTTP/1.1",
                 truncated=truncated,
                 encoding=answer.charset,
+                attempt=attempt,
             )
         ctx.record(
             Exchange(
@@ -352,6 +411,7 @@ class AsyncHttpClient:
                 body_bytes=len(body),
                 remote=remote,
                 timings_ms=trace.as_ms(started),
+                attempt=attempt,
             )
         )
         return response
@@ -429,6 +489,25 @@ def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
     )
 
 
+def _record_failure(
+    ctx: ProbeContext,
+    request_line: str,
+    error: str,
+    trace: _Timings,
+    started: float,
+    attempt: int,
+) -> None:
+    ctx.record(
+        Exchange(
+            kind="http",
+            request=request_line,
+            error=error,
+            timings_ms=trace.as_ms(started),
+            attempt=attempt,
+        )
+    )
+
+
 async def _read_capped(
     answer: aiohttp.ClientResponse, max_bytes: int
 ) -> tuple[bytes, bool]:
@@ -465,10 +544,18 @@ class _Timings:
     def mark(self, name: str) -> None:
         self.marks.setdefault(name, timing.perf_counter())
 
+    def queued_s(self) -> float:
+        """Time spent waiting for a slot under the in-flight caps."""
+        m = self.marks
+        if "queued_start" in m and "queued_end" in m:
+            return m["queued_end"] - m["queued_start"]
+        return 0.0
+
     def as_ms(self, started: float) -> dict[str, float]:
         m = self.marks
         phases: dict[str, float] = {}
         for phase, begin, end in (
+            ("queued", "queued_start", "queued_end"),  # waiting for an in-flight slot
             ("dns", "dns_start", "dns_end"),
             ("connect", "connect_start", "connect_end"),
             ("first_byte", "request_start", "headers_received"),
@@ -488,6 +575,9 @@ class _Timings:
             return on
 
         config.on_request_start.append(hook("request_start"))
+        config.on_connection_queued_start.append(hook("queued_start"))
+        config.on_connection_queued_end.append(hook("queued_end"))
+        config.on_connection_reuseconn.append(hook("reused"))
         config.on_dns_resolvehost_start.append(hook("dns_start"))
         config.on_dns_resolvehost_end.append(hook("dns_end"))
         config.on_connection_create_start.append(hook("connect_start"))
@@ -526,6 +616,13 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
                 f"service running and listening there?",
                 target=request_line,
                 category="refused",
+            )
+        if exc.os_error.errno == errno.ECONNRESET:
+            return TargetUnreachable(
+                f"{request_line}: the connection to {exc.host}:{exc.port} was reset "
+                f"while it was being made",
+                target=request_line,
+                category="reset",
             )
         return TargetUnreachable(
             f"{request_line}: cannot connect: {exc.os_error}",

@@ -81,7 +81,7 @@ def _probe(p: ProbeRecord) -> dict[str, Any]:
         "error_type": p.error_type,
         "duration_s": round(p.duration_s, 4),
         "ran_ahead": p.ran_ahead,
-        "attempts": p.attempts,
+        "retry_notes": list(p.retry_notes),
         "diagnosis": p.diagnosis,
         "blocked_by": p.blocked_by,
         "needs": list(p.needs),

@@ -35,10 +35,7 @@ def render(document: dict[str, Any]) -> str:
     if degraded:
         lines += ["## Degraded", ""]
         for probe in degraded:
-            why = (
-                "; ".join(probe["warnings"])
-                or f"passed after {probe['attempts']} attempts"
-            )
+            why = "; ".join(probe["warnings"]) or "; ".join(probe["retry_notes"])
             lines.append(f"- `{probe['id']}`: {probe['outcome']}: {why}")
         lines.append("")
     if document["settings"]:

@@ -106,8 +106,19 @@ def render_summary(
         lines.append(
             f"blocked ({len(blocked)}): " + ", ".join(r.probe_id for r in blocked)
         )
-    degraded = [r for r in records if r.outcome in ("warned", "flaky")]
-    for record in degraded:
-        why = "; ".join(record.warnings) or f"passed on attempt {record.attempts}"
-        lines.append(f"{record.outcome}: {record.probe_id}: {why}")
+    for record in records:
+        if record.outcome == "warned":
+            lines.append(f"warned: {record.probe_id}: {'; '.join(record.warnings)}")
+    return lines
+
+
+def render_flaky(records: Sequence[ProbeRecord]) -> list[str]:
+    """Probes that passed only on retry, each with the retries it took."""
+    flaky = [r for r in records if r.flaky]
+    if not flaky:
+        return []
+    lines = [f"flaky (passed only on retry): {len(flaky)}"]
+    for record in flaky:
+        lines.append(f"  {record.probe_id}")
+        lines.extend(f"      {note}" for note in record.retry_notes)
     return lines

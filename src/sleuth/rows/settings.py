@@ -1,0 +1,201 @@
+"""``settings:`` rows: a setting must be there, and may have to look right.
+
+    settings:
+      required: [DATABASE_URL, CACHE_HOST]
+      API_KEY: {secret: true}
+      PORT: {type: int}
+      LOG_LEVEL: {matches: "^(debug|info|warning)$", required: false}
+
+One probe per setting name. A value is shown in a failure only when nothing
+says it is secret: not the rule, not its source, not its name (and URLs have
+their passwords masked even then).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sleuth.config import did_you_mean, kind_of
+from sleuth.errors import CheckFailed, ConfigError
+from sleuth.redact import mask_dsn
+from sleuth.rows import PathT, Row, Table, read_common
+from sleuth.rows.expect import compile_regex
+from sleuth.units import parse_duration
+
+if TYPE_CHECKING:
+    from sleuth.target import Target
+
+RULE_KEYS = frozenset({"required", "secret", "matches", "type", "needs", "tags"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+")
+_BOOLS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+# Names that usually hold credentials: their values are never shown.
+_SECRET_NAME = re.compile(
+    r"pass|pwd|secret|token|key|credential|auth|private|cookie|session|dsn",
+    re.IGNORECASE,
+)
+
+
+def _is_int(text: str) -> str:
+    return (
+        "" if re.fullmatch(r"[+-]?\d+", text.strip()) else "a whole number, e.g. 8080"
+    )
+
+
+def _is_bool(text: str) -> str:
+    return "" if text.strip().lower() in _BOOLS else "true/false, yes/no, on/off or 1/0"
+
+
+def _is_url(text: str) -> str:
+    return "" if _URL.match(text.strip()) else "a URL with a scheme and a host"
+
+
+def _is_email(text: str) -> str:
+    return "" if _EMAIL.match(text.strip()) else "an address such as ops@example.com"
+
+
+def _is_duration(text: str) -> str:
+    try:
+        parse_duration(text, where="", what="duration")
+    except ConfigError:
+        return "a duration such as 30s, 150ms or 2.5"
+    return ""
+
+
+# type -> a check returning "" when the text is one, else what was expected.
+TYPES: dict[str, Callable[[str], str]] = {
+    "bool": _is_bool,
+    "duration": _is_duration,
+    "email": _is_email,
+    "int": _is_int,
+    "url": _is_url,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SettingRule:
+    """What one setting must be: present (unless optional), typed, matching."""
+
+    name: str
+    required: bool = True
+    secret: bool = False
+    pattern: re.Pattern[str] | None = None
+    type: str | None = None
+
+    def run(self, target: Target) -> None:
+        """Look the setting up (recorded as evidence) and hold it to the rule."""
+        __tracebackhide__ = True
+        value, lookup = target.explain_setting(self.name)
+        if lookup.is_missing:
+            if self.required or lookup.state == "empty":
+                raise CheckFailed(lookup.describe(), target=self.name)
+            return
+        source = next(
+            (s for s in target.settings.sources if s.label == lookup.found_in), None
+        )
+        from_secret_source = source is not None and source.is_secret
+        found = f"setting {self.name} (from {lookup.found_in})"
+        if self.secret and not from_secret_source:
+            raise CheckFailed(
+                f"{found} is marked secret but {lookup.found_in} is not a secret "
+                f"source. Keep it in a secret store (a dir: mount such as "
+                f"/run/secrets, or a source marked secret: true), not in plain config.",
+                target=self.name,
+            )
+        text = (
+            value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        )
+        hidden = (
+            self.secret or from_secret_source or bool(_SECRET_NAME.search(self.name))
+        )
+        shown = "set (value not shown: secret)" if hidden else f"{_show(text)}"
+        if self.type is not None:
+            wanted = TYPES[self.type](text)
+            if wanted:
+                raise CheckFailed(
+                    f"{found} is {shown}, not a valid {self.type}: expected {wanted}",
+                    target=self.name,
+                )
+        if self.pattern is not None and not self.pattern.search(text):
+            raise CheckFailed(
+                f"{found} is {shown}, which does not match /{self.pattern.pattern}/",
+                target=self.name,
+            )
+
+
+def _show(text: str) -> str:
+    masked = mask_dsn(text)
+    return repr(masked if len(masked) <= 80 else masked[:80] + "...")
+
+
+def parse_rows(body: Any, path: PathT, table: Table) -> list[Row]:
+    if isinstance(body, list):
+        body = {"required": body}
+    if not isinstance(body, dict):
+        raise table.fail(
+            path, f"settings: must be a mapping such as {{required: [DATABASE_URL]}} "
+            f"with rules per name, found {kind_of(body)}",
+        )  # fmt: skip
+    rows: dict[str, Row] = {}
+    required = body.get("required", [])
+    if not isinstance(required, list) or not all(
+        isinstance(n, str) and n for n in required
+    ):
+        raise table.fail(
+            (*path, "required"), f"required: must be a list of setting names, found "
+            f"{kind_of(required)}",
+        )  # fmt: skip
+    for index, name in enumerate(required):
+        rows[name] = _rule_row(name, {}, (*path, "required", index), table)
+    for name, rules in body.items():
+        if name == "required":
+            continue
+        at = (*path, str(name))
+        if rules is None:
+            rules = {}
+        if not isinstance(rules, dict):
+            raise table.fail(
+                at,
+                f"the rules of setting {name!r} must be a mapping of "
+                f"{', '.join(sorted(RULE_KEYS))}, found {kind_of(rules)}."
+                f"{did_you_mean(str(name), ['required'])}",
+            )
+        rows[str(name)] = _rule_row(str(name), rules, at, table)
+    return list(rows.values())
+
+
+def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Row:
+    table.check_keys(rules, RULE_KEYS, path, f"the rules of setting {name!r}")
+    for flag in ("required", "secret"):
+        if not isinstance(rules.get(flag, True), bool):
+            raise table.fail((*path, flag), f"{flag} must be true or false")
+    kind = rules.get("type")
+    if kind is not None and kind not in TYPES:
+        raise table.fail(
+            (*path, "type"),
+            f"unknown type {kind!r}. Types: {', '.join(sorted(TYPES))}."
+            f"{did_you_mean(str(kind), TYPES)}",
+        )
+    pattern = rules.get("matches")
+    if pattern is not None and not isinstance(pattern, str):
+        raise table.fail((*path, "matches"), "matches must be a regular expression")
+    rule = SettingRule(
+        name=name,
+        required=rules.get("required", True),
+        secret=rules.get("secret", False),
+        pattern=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
+        type=kind,
+    )
+    common = read_common(rules, path, table, name_key=None)
+    return Row(
+        id=f"setting {name}",
+        section="settings",
+        line=table.line(path),
+        where=table.where(path),
+        body=rule.run,
+        needs=common.needs,
+        tags=common.tags,
+    )

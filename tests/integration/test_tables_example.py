@@ -1,0 +1,70 @@
+"""examples/tables runs under `sleuth run` against the demo app, as its README says."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleuth.demo.app import create_app
+from sleuth.demo.server import BackgroundServer
+from tests.targetapp import Recorder, counting
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tables"
+
+
+@pytest.fixture
+def shop(tmp_path):
+    recorder = Recorder()
+    with BackgroundServer(counting(create_app({}), recorder)) as server:
+        suite = tmp_path / "tables"
+        shutil.copytree(EXAMPLE, suite)
+        yield server, recorder, suite
+
+
+def sleuth_run(suite: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
+    env["SHOP_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", *args, "-p", "no:cacheprovider"],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_tables_example_passes_against_the_shop(shop):
+    server, recorder, suite = shop
+    result = sleuth_run(suite, server.url, "--allow-writes", "-v")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "13 passed" in out
+    assert "(13 ran at once)" in out
+    assert "probes/api.yaml::user 123 looks right PASSED" in out
+    assert "probes/settings.yaml::setting API_KEY PASSED" in out
+    assert recorder.count("/users", "POST") == 1
+    assert "not-a-real-password" not in out
+
+
+def test_without_allow_writes_only_the_writing_row_is_refused(shop):
+    server, recorder, suite = shop
+    result = sleuth_run(suite, server.url)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "12 passed, 1 error" in out
+    assert "WriteRefused: POST" in out
+    assert recorder.count("/users", "POST") == 0
+
+
+def test_the_smoke_tag_selects_two_rows(shop):
+    server, recorder, suite = shop
+    result = sleuth_run(suite, server.url, "-m", "smoke", "-v")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed, 11 deselected" in result.stdout
+    assert recorder.total() == 2
