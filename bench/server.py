@@ -58,7 +58,7 @@ async def serve(delay_s: float, max_seconds: float) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=BACKLOG)
     await site.start()
-    server = site._server  # noqa: SLF001 (aiohttp keeps the bound socket there)
+    server = site._server
     assert server is not None
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     print(f"PORT {port}", flush=True)
