@@ -4,7 +4,9 @@
 starts the bench server, writes the seed-style suite for K paths and runs
 ``sleuth run`` with bench/timeline.py (phase marks) and bench/experiments.py
 (patches that stand in for a change to sleuth), each experiment in turn
-(``async``: the same probes written ``async def``),
+(a suite instead of the seed-style one: ``async``, the same probes written
+``async def``; ``empty`` and ``empty-async``, K probes that do nothing; or both,
+as ``async:gc-freeze``),
 interleaved; plus plain pytest on K empty tests (no I/O) as pytest's own floor.
 It prints a Markdown table of median milliseconds per phase. bench/run.py uses
 the same code for the phase table in RESULTS.md; bench/PROFILE.md reads it.
@@ -41,15 +43,22 @@ PHASES = (
 )
 
 
-def empty_suite(root: Path, k: int) -> Path:
-    """K parametrized tests that do nothing: what pytest costs by itself."""
-    directory = root / f"empty-{k}"
+def empty_suite(
+    root: Path, k: int, *, sleuth_yaml: bool = False, is_async: bool = False
+) -> Path:
+    """K parametrized tests that do nothing: what pytest (and sleuth) cost alone."""
+    name = f"empty-{k}{'-sleuth' if sleuth_yaml else ''}{'-async' if is_async else ''}"
+    directory = root / name
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    if sleuth_yaml:
+        (directory / "sleuth.yaml").write_text(
+            "targets:\n  bench:\n    sources: [env]\n", encoding="utf-8"
+        )
     test = suites.endpoints_test(k).replace(
         "def test_endpoint_answers_200(target, path):\n"
         "    assert target.http.get(path).status_code == 200\n",
-        "def test_nothing(path):\n    assert path\n",
+        f"{'async ' if is_async else ''}def test_nothing(path):\n    assert path\n",
     )
     (directory / "test_empty.py").write_text(test, encoding="utf-8")
     return directory
@@ -77,19 +86,27 @@ def timeline_runs(
         ),
     }
     sleuth_argv = [run.SLEUTH, "run", "-q", "-p", "timeline", "-p", "experiments"]
+    suite_dirs = {
+        "seed": ("", sleuth_dir),
+        "async": ("async def probes", suites.async_suite(scratch, server.base_url, k)),
+        "empty": (f"{k} empty probes", empty_suite(scratch, k, sleuth_yaml=True)),
+        "empty-async": (
+            f"{k} empty async def probes",
+            empty_suite(scratch, k, sleuth_yaml=True, is_async=True),
+        ),
+    }
     for name in experiments:
-        if name == "async":
-            variants["sleuth run (async def probes)"] = (
-                sleuth_argv,
-                suites.async_suite(scratch, server.base_url, k),
-                "",
-                (f"{k} passed",),
-            )
-            continue
-        variants[f"sleuth run ({name})" if name != "none" else "sleuth run"] = (
+        # "none", an experiment ("gc-freeze"), a suite ("async"), or "suite:experiment"
+        suite, _, experiment = name.rpartition(":")
+        if not suite and experiment in suite_dirs:
+            suite, experiment = experiment, "none"
+        what, directory = suite_dirs[suite or "seed"]
+        parts = [p for p in (what, experiment if experiment != "none" else "") if p]
+        label = f"sleuth run ({', '.join(parts)})" if parts else "sleuth run"
+        variants[label] = (
             sleuth_argv,
-            sleuth_dir,
-            "" if name == "none" else name,
+            directory,
+            "" if experiment == "none" else experiment,
             (f"{k} passed",),
         )
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}

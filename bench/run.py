@@ -72,9 +72,9 @@ FULL = Plan(
     rounds=2,
     ks=(10, 100, 500),
     reps=5,
-    xdist_reps={10: 5, 100: 5, 500: 3},
+    xdist_reps={10: 3, 100: 3, 500: 3},
     # Serial K=500 is ~52 s a run (500 x 0.1 s): 2 a round, 4 in all.
-    serial_reps={10: 5, 100: 3, 500: 2},
+    serial_reps={10: 3, 100: 3, 500: 2},
     hung_reps=5,
     startup_reps=9,
     stack_reps=5,
@@ -406,7 +406,11 @@ def phase_runs(scratch: Path, server: Server, k: int, runs: int) -> dict[str, An
     import phases as _phases  # bench/phases.py, which imports this module
 
     return _phases.timeline_runs(
-        scratch, server, k=k, runs=runs, experiments=["none", "async"]
+        scratch,
+        server,
+        k=k,
+        runs=runs,
+        experiments=["none", "async", "empty", "gc-freeze"],
     )
 
 
@@ -490,8 +494,13 @@ def main() -> int:
     for record in records:
         record.pop("_output", None)
     results = {"machine": info, "records": records, **extras}
+    previous = None
+    if args.json.exists() and not args.quick:
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+        if previous.get("machine", {}).get("plan", {}).get("rounds", 0) < 2:
+            previous = None  # a --quick run is no yardstick
     args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    args.out.write_text(report.render(results), encoding="utf-8")
+    args.out.write_text(report.render(results, previous), encoding="utf-8")
     log(f"wrote {args.out} and {args.json}")
     return 0
 
