@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all]' --group dev
+	# An editable install has no bytecode, and PYTHONDONTWRITEBYTECODE=1 on
+	# these machines means none is ever written: compile once, as pip does for
+	# an installed package, so start-up is not spent compiling sleuth.
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +37,7 @@ unit: $(STAMP)
 test: lint types unit
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
 clean:

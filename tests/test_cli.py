@@ -6,7 +6,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from sleuth.cli import main, translate_run_args
+from sleuth.cli import translate_run_args
+from sleuth.commands import group as main
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,18 @@ from sleuth.errors import (
     TargetUnreachable,
     WriteRefused,
 )
-from sleuth.redact import Secret, secret
 
 
 def __getattr__(name: str) -> object:
+    # Loaded on first use: the plugin imports this package in every pytest run.
     if name == "__version__":
         from importlib.metadata import version
 
         return version("sleuth")
+    if name in ("Secret", "secret"):
+        from sleuth import redact
+
+        return getattr(redact, name)
     raise AttributeError(f"module 'sleuth' has no attribute {name!r}")
 
 

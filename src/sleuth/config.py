@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import yamlfile
+from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.errors import ConfigError
 from sleuth.units import parse_duration, parse_positive_int
 from sleuth.yamlfile import Lines
-
-CONFIG_FILE = "sleuth.yaml"
-PYPROJECT_FILE = "pyproject.toml"
 
 SOURCE_KINDS = ("app", "dir", "dotenv", "env", "file")
 _SOURCE_OPTIONS = {
@@ -114,27 +112,6 @@ class SuiteConfig:
     @property
     def display(self) -> str:
         return self.lines.file
-
-
-def find_suite_config(start: Path) -> Path | None:
-    """The nearest sleuth.yaml, or pyproject.toml with ``[tool.sleuth]``, upward."""
-    start = start if start.is_dir() else start.parent
-    for directory in (start, *start.parents):
-        candidate = directory / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / PYPROJECT_FILE
-        if pyproject.is_file() and _has_tool_sleuth(pyproject):
-            return pyproject
-    return None
-
-
-def _has_tool_sleuth(pyproject: Path) -> bool:
-    try:
-        text = pyproject.read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return re.search(r"^\[tool\.sleuth[.\]]", text, re.MULTILINE) is not None
 
 
 def load_suite_config(

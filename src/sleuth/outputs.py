@@ -19,24 +19,6 @@ import pytest
 from sleuth.recording import STATUS
 from sleuth.reports import document as run_document, files, markdown, metrics, nagios
 
-JSON_HELP = "write the run as JSON (schema sleuth.run/1, docs/outputs.md) to PATH"
-REPORT_HELP = "write a Markdown incident report to PATH"
-METRICS_HELP = "write Prometheus text (node_exporter textfile collector) to PATH"
-EXIT_HELP = (
-    "exit codes: 'pytest' (default) or 'nagios' (0 OK, 1 WARNING, 2 CRITICAL, "
-    "3 UNKNOWN, with one status line)"
-)
-EXIT_MODES = ("pytest", "nagios")
-
-
-def add_options(group: Any) -> None:
-    group.addoption("--sleuth-json", metavar="PATH", help=JSON_HELP)
-    group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
-    group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
-    group.addoption(
-        "--sleuth-exit", choices=EXIT_MODES, default="pytest", help=EXIT_HELP
-    )
-
 
 def is_nagios(config: pytest.Config) -> bool:
     return bool(config.getoption("sleuth_exit", "pytest") == "nagios")

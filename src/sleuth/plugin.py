@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, config as _config, outputs
+# Only what every pytest run needs: the rest loads once a suite is found.
+from sleuth.discovery import find_suite_config
 from sleuth.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -48,6 +49,13 @@ HISTORY_KEEP_HELP = (
 AGENT_HELP = (
     "the name this run is stored under in a shared history (env SLEUTH_AGENT; "
     "default the host name)"
+)
+JSON_HELP = "write the run as JSON (schema sleuth.run/1, docs/outputs.md) to PATH"
+REPORT_HELP = "write a Markdown incident report to PATH"
+METRICS_HELP = "write Prometheus text (node_exporter textfile collector) to PATH"
+EXIT_HELP = (
+    "exit codes: 'pytest' (default) or 'nagios' (0 OK, 1 WARNING, 2 CRITICAL, "
+    "3 UNKNOWN, with one status line)"
 )
 
 MARKERS = (
@@ -112,7 +120,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help=AGENT_HELP,
     )
-    outputs.add_options(group)
+    group.addoption("--sleuth-json", metavar="PATH", help=JSON_HELP)
+    group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
+    group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
+    group.addoption(
+        "--sleuth-exit", choices=("pytest", "nagios"), default="pytest", help=EXIT_HELP
+    )
 
 
 def find_config_file(
@@ -129,8 +142,8 @@ def find_config_file(
             continue
         candidate = invocation_dir / arg.split("::")[0]
         if candidate.exists():
-            return _config.find_suite_config(candidate.resolve())
-    return _config.find_suite_config(invocation_dir)
+            return find_suite_config(candidate.resolve())
+    return find_suite_config(invocation_dir)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -146,6 +159,8 @@ def pytest_load_initial_conftests(
     except ConfigError:
         found = None  # reported properly in pytest_configure
     if found is not None:
+        from sleuth import capture
+
         capture.wrap_std_streams()
         early_config.add_cleanup(capture.unwrap_std_streams)
     return (yield)
@@ -168,34 +183,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
         session = SleuthSession.from_pytest_config(config, path)
     except ConfigError as exc:
-        if outputs.is_nagios(config):
-            outputs.exit_unknown(str(exc))
+        if config.getoption("sleuth_exit") == "nagios":
+            from sleuth.outputs import exit_unknown
+
+            exit_unknown(str(exc))
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
-    config.pluginmanager.register(session, "sleuth-session")
-    config.pluginmanager.register(session.scrubbing, "sleuth-scrubbing")
-    config.pluginmanager.register(session.outputs, "sleuth-outputs")
-    if outputs.is_nagios(config):
-        outputs.quiet_for_nagios(config)
-    session.target.register_known_secrets()
-    from sleuth.tables import TablesPlugin  # YAML is collected only in a suite
-
-    config.pluginmanager.register(
-        TablesPlugin(config, session.options.suite), "sleuth-tables"
-    )
+    session.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(session_key, None)
     if session is not None:
         del config.stash[session_key]
-        config.pluginmanager.unregister(session)
-        config.pluginmanager.unregister(session.scrubbing)
-        config.pluginmanager.unregister(session.outputs)
-        tables = config.pluginmanager.get_plugin("sleuth-tables")
-        if tables is not None:
-            config.pluginmanager.unregister(tables)
-        session.close()
+        session.uninstall()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth.config import CONFIG_FILE
+from sleuth.discovery import CONFIG_FILE
 from sleuth.errors import ConfigError, SleuthError
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sleuth.cli import main
+from sleuth.commands import group as main
 from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
 
 

@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleuth import timing
-from sleuth.config import (
-    did_you_mean,
-    empty_suite_config,
-    find_suite_config,
-    load_suite_config,
-)
+from sleuth.config import did_you_mean, empty_suite_config, load_suite_config
+from sleuth.discovery import find_suite_config
 from sleuth.errors import SleuthError
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
 from sleuth.history.options import resolve_history

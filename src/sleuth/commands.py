@@ -1,0 +1,129 @@
+"""The ``sleuth`` commands, with click: run, demo, history, diff.
+
+``sleuth run`` normally goes straight to pytest from ``cli.main`` without
+loading this module; it is here for ``sleuth run --help`` and completeness.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sleuth.history.store import HistoryStore
+
+from sleuth.cli import translate_run_args
+
+STORE_HELP = (
+    "the history store: a file, sqlite:///path or postgresql://... "
+    "(default: the one of the suite around the working directory)"
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sleuth")
+def group() -> None:
+    """Probe suites for live systems: what is broken, with the evidence."""
+
+
+@group.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def run(pytest_args: Sequence[str]) -> None:
+    """Run the suite: pytest with sleuth on. Every pytest option works.
+
+    \b
+    sleuth run --target prod -k settings
+    sleuth run --budget 30s --junitxml out.xml
+    Short forms: --target, --timeout, --workers, --config, --budget, --allow-writes.
+    """
+    import pytest
+
+    if "-h" in pytest_args or "--help" in pytest_args:
+        click.echo(click.get_current_context().get_help())
+        click.echo("\nEvery pytest option is accepted too; see 'pytest --help'.")
+        return
+    sys.exit(int(pytest.main(translate_run_args(pytest_args))))
+
+
+@group.command()
+@click.option("--keep", is_flag=True, help="Leave the demo app running until Ctrl-C.")
+def demo(keep: bool) -> None:
+    """Start a small app with a staged incident, and diagnose it."""
+    from sleuth.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+@group.command()
+@click.argument("name", required=False)
+@click.option("--history", "url", metavar="URL", help=STORE_HELP)
+@click.option("--target", help="Only the runs of this target.")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def history(
+    name: str | None, url: str | None, target: str | None, limit: int, as_json: bool
+) -> None:
+    """The runs kept, or one probe's or one setting's timeline.
+
+    \b
+    sleuth history                    the latest runs
+    sleuth history FEATURE_FLAG_X     where it was found, when it changed
+    sleuth history test_endpoints     a probe's outcomes (any unique part of its id)
+    """
+    from sleuth.history.views import show_history
+
+    with _store(url) as (store, console):
+        show_history(
+            store, name, console=console, target=target, limit=limit, as_json=as_json
+        )
+
+
+@group.command()
+@click.argument("a", type=int, required=False)
+@click.argument("b", type=int, required=False)
+@click.option("--history", "url", metavar="URL", help=STORE_HELP)
+@click.option("--target", help="Only the runs of this target.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def diff(
+    a: int | None, b: int | None, url: str | None, target: str | None, as_json: bool
+) -> None:
+    """What differs between two runs: outcomes, probes, settings, latency.
+
+    \b
+    sleuth diff          the last run in which everything passed -> the latest
+    sleuth diff 41       run 41 -> the latest
+    sleuth diff 41 43    run 41 -> run 43
+    """
+    from sleuth.history.views import show_diff
+
+    with _store(url) as (store, console):
+        show_diff(store, a, b, console=console, target=target, as_json=as_json)
+
+
+@contextmanager
+def _store(url: str | None) -> Iterator[tuple[HistoryStore, Console]]:
+    from rich import console as rich_console
+
+    from sleuth.errors import SleuthError
+    from sleuth.history.views import open_store
+
+    try:
+        store, _ = open_store(url, cwd=Path.cwd())
+    except SleuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield store, rich_console.Console()
+    except SleuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
