@@ -173,7 +173,7 @@ def main() -> int:
     parser.add_argument(
         "--experiments",
         nargs="+",
-        default=["none", "nowait-threads", "gc-freeze", "nowait-threads,gc-freeze"],
+        default=["none", "gc-freeze"],
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sleuth-profile-") as tmp:

@@ -289,7 +289,7 @@ def run_hung(
                 env=env,
                 expect_rc=1,
                 expect=(
-                    f"1 failed, {HUNG_K} passed",
+                    f"{HUNG_K} passed, 1 error",
                     "timed out after 2.0 s",
                     f"GET http://127.0.0.1:{port}/health",
                 ),

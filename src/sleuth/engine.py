@@ -22,7 +22,7 @@ import inspect
 import math
 import queue
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from sleuth import context as _context, timing
@@ -108,12 +108,14 @@ class Engine:
     def start(self, jobs: list[Job]) -> None:
         """Start every job now: sync ones on the pool, async ones on the loop."""
         self.start_budget()
+        sync = []
         for job in jobs:
             if job.is_async:
                 loop = self.loop
                 loop.call_soon_threadsafe(self._create_task, job)
             else:
-                self._workers.submit(functools.partial(self._run_sync, job))
+                sync.append(functools.partial(self._run_sync, job))
+        self._workers.submit(sync)
 
     def wait(self, job: Job) -> Outcome:
         """Block until ``job`` ends or overruns its deadline; never longer."""
@@ -387,28 +389,36 @@ class _WorkerPool:
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
-        self._idle = 0
-        self._pending = 0
+        self._outstanding = 0  # submitted and not yet finished
 
-    def submit(self, fn: Callable[[], None]) -> None:
+    def submit(self, fns: Sequence[Callable[[], None]]) -> None:
+        """Queue ``fns``, with enough threads (up to the cap) to run them all.
+
+        Workers touch the lock only when a job ends, so a burst of submits
+        never waits on workers that are starting (bench/PROFILE.md).
+        """
+        if not fns:
+            return
         with self._lock:
-            self._pending += 1
-            if self._pending > self._idle and self._threads < self._max:
-                self._threads += 1
-                _thread.start_new_thread(self._work, ())
-        self._queue.put(fn)
+            self._outstanding += len(fns)
+            wanted = min(self._outstanding, self._max)
+            spawn = max(0, wanted - self._threads)
+            self._threads += spawn
+        for _ in range(spawn):
+            _thread.start_new_thread(self._work, ())
+        for fn in fns:
+            self._queue.put(fn)
 
     def _work(self) -> None:
         while True:
-            with self._lock:
-                self._idle += 1
             fn = self._queue.get()
-            with self._lock:
-                self._idle -= 1
-                self._pending -= 1 if fn is not None else 0
             if fn is None:
                 return
-            fn()
+            try:
+                fn()
+            finally:
+                with self._lock:
+                    self._outstanding -= 1
 
     def shutdown(self) -> None:
         with self._lock:

@@ -60,7 +60,9 @@ class OutputsPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = session.config
         record = self.session.run_record
-        if record is None:
+        wanted = [o for o in ("sleuth_json", "sleuth_report", "sleuth_metrics")
+                  if config.getoption(o)]  # fmt: skip
+        if record is None or not (wanted or is_nagios(config)):
             return
         self.document = run_document.build(record, changes=self.session.changes())
         writers = {

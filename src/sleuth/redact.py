@@ -225,8 +225,8 @@ class SecretRegistry:
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``***``."""
-        if not text:
-            return text
+        if not text or (not self._texts and not self._named_weak):
+            return text  # nothing registered: the common case, made cheap
         pattern, weak_patterns = self._patterns()
         if pattern is not None:
             text = pattern.sub(MASK, text)
@@ -247,6 +247,9 @@ class SecretRegistry:
         return value
 
     def _patterns(self) -> tuple[re.Pattern[str] | None, list[re.Pattern[str]]]:
+        pattern, weak = self._pattern, self._weak_patterns
+        if (pattern is not None or not self._texts) and weak is not None:
+            return pattern, weak  # built, and nothing added since: no lock needed
         with self._lock:
             if self._pattern is None and self._texts:
                 # Longest first, so a secret containing another is masked whole.

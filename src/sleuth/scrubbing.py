@@ -83,6 +83,8 @@ class ScrubbingPlugin:
         return report
 
     def scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
+        if not len(self.registry):
+            return  # no secret known: nothing to look for
         seen: set[int] = set()
         for key, value in list(vars(report).items()):
             if key == "result":  # a collect report's collected nodes: renamed above

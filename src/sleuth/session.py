@@ -70,6 +70,7 @@ class SleuthSession:
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
         self._items: dict[str, pytest.Item] = {}
+        self._gc_was_enabled = False
         self.history: RunHistory | None = None  # None with --no-history
 
     @classmethod
@@ -266,6 +267,8 @@ class SleuthSession:
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._gc_was_enabled:
+            gc.enable()
         self.run_record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(self.run_record)  # never raises
@@ -404,7 +407,11 @@ class SleuthSession:
         # Everything built so far (pytest's nodes, fixtures, modules) lives to
         # the end: freezing it spares the collector from walking it again and
         # again while hundreds of probes allocate (bench/PROFILE.md: -170 ms).
+        # Cyclic collection waits until the run's results are in: a run is
+        # short and its garbage is small; sessionfinish turns it back on.
         gc.freeze()
+        self._gc_was_enabled = gc.isenabled()
+        gc.disable()
         self.ran_ahead = self.runahead.start(session.items, self.make_context)
 
     def _route_output(self) -> None:

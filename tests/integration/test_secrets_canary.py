@@ -173,12 +173,23 @@ RUNS = {
         "--html=out/report.html", "--self-contained-html",
         "--json-report", "--json-report-file=out/report.json",
         "--log-file=out/run.log", "--log-file-level=DEBUG",
+        "--sleuth-json=out/sleuth.json", "--sleuth-report=out/incident.md",
+        "--sleuth-metrics=out/sleuth.prom",
     ],
     "no-capture": ["-s", "-rA"],
     "live-logs": ["--log-cli-level=DEBUG", "-rA", "--tb=long"],
     "collect-only": ["--collect-only", "-q"],
     "last-failed": ["--lf", "-rA", "--tb=native"],
+    "nagios": ["--sleuth-exit", "nagios"],
 }  # fmt: skip
+# The commands that read the history the runs above wrote (.sleuth/history.db,
+# searched as a file too).
+COMMANDS = {
+    "history": ["history"],
+    "history of a setting": ["history", "DB_PASSWORD"],
+    "history of a probe": ["history", "test_printed_and_logged", "--json"],
+    "diff": ["diff", "1", "2", "--json"],
+}
 
 
 def test_no_canary_in_any_output(canary_suite):
@@ -202,6 +213,7 @@ def test_no_canary_in_any_output(canary_suite):
         )
         outputs[f"{name}: stdout"] = result.stdout
         outputs[f"{name}: stderr"] = result.stderr
+        assert b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
         if name == "reporters":
             text = result.stdout.decode()
             # The probes did fail, and showed what they were given, masked.
@@ -217,6 +229,14 @@ def test_no_canary_in_any_output(canary_suite):
             assert "UserWarning: deprecated token ***" in text
             assert "assert '***' == 'expected-material'" in text
             assert "postgresql://app:***@127.0.0.1:5432/test" in text
+    for name, args in COMMANDS.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "sleuth", *args],
+            cwd=suite, env=env, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs[f"sleuth {name}: stdout"] = result.stdout
+        outputs[f"sleuth {name}: stderr"] = result.stderr
     for path in suite.rglob("*"):
         if path.is_file() and inputs.get(path) != path.read_bytes():
             outputs[str(path.relative_to(suite))] = path.read_bytes()
@@ -226,6 +246,10 @@ def test_no_canary_in_any_output(canary_suite):
         "out/report.html",
         "out/report.json",
         "out/run.log",
+        "out/sleuth.json",
+        "out/incident.md",
+        "out/sleuth.prom",
+        ".sleuth/history.db",
     } <= set(outputs)
     assert any(".pytest_cache" in name for name in outputs)
     leaks = [
@@ -245,8 +269,8 @@ def test_no_canary_in_any_output(canary_suite):
     assert leaks == [], "\n".join(leaks)
     if os.environ.get("CANARY_OUTPUTS_FILE"):
         Path(os.environ["CANARY_OUTPUTS_FILE"]).write_text("\n".join(sorted(outputs)))
-    # 11 canaries x (5 runs x stdout and stderr + the files the runs wrote).
-    assert len(outputs) >= 16, sorted(outputs)
+    # 11 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
+    assert len(outputs) >= 30, sorted(outputs)
 
 
 def test_secret_parametrize_ids_are_masked_and_still_selectable(canary_suite):
