@@ -188,20 +188,6 @@ def test_budget_caps_every_deadline():
     assert all("(the run budget ran out)" in str(o.exc) for o in outcomes)
 
 
-def test_setup_time_is_credited_back_to_waiting_probes(engine):
-    ctx = ProbeContext(probe_id="p", timeout_s=5)
-    ctx.start()
-    assert ctx.started_at is not None
-    ctx.started_at -= 2  # as if it started two seconds ago
-    ctx.deadline -= 2
-    before = ctx.deadline
-    window = (ctx.started_at - 0.5, ctx.started_at + 0.25)  # library loading
-    ctx.credit(window)
-    assert ctx.deadline == pytest.approx(before + 0.25)
-    ctx.credit(window)  # once per window
-    assert ctx.deadline == pytest.approx(before + 0.25)
-
-
 def test_returning_a_coroutine_from_a_def_probe_is_an_error(engine):
     async def coro():
         return None

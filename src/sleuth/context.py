@@ -51,7 +51,6 @@ class ProbeContext:
     # Degradations that do not fail the probe (a table row's warn_over, its
     # expect: warn: block); the report turns them into a warned outcome.
     warnings: list[str] = dataclasses.field(default_factory=list)
-    _credited: set[tuple[float, float]] = dataclasses.field(default_factory=set)
     _waiting: list[str] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -71,18 +70,6 @@ class ProbeContext:
                 if self.timeout_origin == "default"
                 else f"timeout from {self.timeout_origin}"
             )
-
-    def credit(self, window: tuple[float, float]) -> None:
-        """Give back the part of ``window`` this probe spent waiting on sleuth's
-        own set-up (loading a client library), not on the target. Once each."""
-        if self.started_at is None or window in self._credited:
-            return
-        with self._lock:
-            self._credited.add(window)
-            start, end = window
-            overlap = min(end, timing.monotonic()) - max(start, self.started_at)
-            if overlap > 0:
-                self.deadline = min(self.deadline + overlap, self.budget_deadline)
 
     def remaining(self) -> float:
         if self.started_at is None:

@@ -96,7 +96,6 @@ class Engine:
         self._loop_lock = threading.Lock()
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._resources: dict[object, object] = {}
-        self._setup_windows: list[tuple[float, float]] = []
 
     # -- the run ------------------------------------------------------------
 
@@ -266,17 +265,11 @@ class Engine:
             )
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
-            while True:
-                try:
-                    return future.result(
-                        timeout=max(ctx.remaining(), 0) + 2 * WATCHDOG_GRACE_S
-                    )
-                except concurrent.futures.TimeoutError:
-                    if ctx.remaining() > 0:
-                        continue  # the deadline moved (see credit_setup)
-                    raise ProbeTimeout(
-                        ctx.timeout_message(), waiting_on=ctx.waiting_description()
-                    ) from None
+            return future.result(timeout=max(ctx.remaining(), 0) + 2 * WATCHDOG_GRACE_S)
+        except concurrent.futures.TimeoutError:
+            raise ProbeTimeout(
+                ctx.timeout_message(), waiting_on=ctx.waiting_description()
+            ) from None
         except SleuthError as exc:
             # Drop the loop thread's frames: the probe's own line is what matters.
             raise exc.with_traceback(None) from exc.__cause__
@@ -287,19 +280,13 @@ class Engine:
     def resource(self, key: object, factory: Callable[[], T]) -> T:
         """One shared object per key for the run (a connection pool, a session).
 
-        Call from the loop thread; ``factory`` runs once. The time it takes (a
-        client library loading) is not charged to probes: see ``credit_setup``.
+        Call from the loop thread; ``factory`` runs once. Its time (a client
+        library loading) counts against the probes waiting for it: a deadline
+        is wall-clock time, whatever the probe is waiting on.
         """
         if key not in self._resources:
-            start = timing.monotonic()
             self._resources[key] = factory()
-            self._setup_windows.append((start, timing.monotonic()))
         return self._resources[key]  # type: ignore[return-value]
-
-    def credit_setup(self, ctx: ProbeContext) -> None:
-        """Extend ``ctx``'s deadline by the set-up time it sat through."""
-        for window in list(self._setup_windows):
-            ctx.credit(window)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         """Run ``closer`` on the loop when the engine closes (call from the loop)."""

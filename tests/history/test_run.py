@@ -383,3 +383,25 @@ def test_a_store_from_a_newer_sleuth_warns_once_and_is_left_alone(suite, pyteste
     )
     with sqlite3.connect(store) as conn:
         assert conn.execute("SELECT count(*) FROM sleuth_runs").fetchone() == (1,)
+
+
+def test_json_and_markdown_say_what_changed_since_the_last_passing_run(
+    pytester, http_target
+):
+    write_suite(pytester, http_target.url)
+    pytester.runpytest().assert_outcomes(passed=3)
+    write_suite(pytester, http_target.url, flag="off")
+    result = pytester.runpytest("--sleuth-json=run.json", "--sleuth-report=run.md")
+    result.assert_outcomes(passed=2, failed=1)
+    changes = json.loads((pytester.path / "run.json").read_text())["changes"]
+    assert (changes["a"]["id"], changes["b"]["id"]) == (1, 2)
+    assert [(s["name"], s["change"]) for s in changes["settings"]] == [
+        ("FEATURE_FLAG_X", "value changed")
+    ]
+    assert [f["probe_id"] for f in changes["flipped"]] == [
+        "test_api.py::test_feature_flag_is_on"
+    ]
+    report = (pytester.path / "run.md").read_text()
+    section = report.split("## What changed since the last passing run\n", 1)[1]
+    assert "- FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
+    assert "off" not in section.split("##", 1)[0]  # what changed, never to what

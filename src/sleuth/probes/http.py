@@ -205,7 +205,6 @@ class AsyncHttpClient:
         check_write_allowed(ctx, method, full_url)
         merged = {**self._settings.headers(), **(headers or {})}
         session = self._session()
-        self._engine.credit_setup(ctx)
         retries = Retries(method, allowed=ctx.retries)
         while True:
             timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
