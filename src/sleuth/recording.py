@@ -81,9 +81,9 @@ def update(
                 record.needs, candidates(record.needs), itself=record.probe_id
             )
             if found is not None:
-                need, culprit = found
+                need, _culprit = found
                 record.outcome, record.blocked_by = "blocked", need
-                record.diagnosis = f"blocked by {need}: {culprit.diagnosis}"
+                record.diagnosis = f"{record.diagnosis} [blocked by {need}]"
     report.sleuth_outcome = record.outcome  # type: ignore[attr-defined]
     report.sleuth_category = record.category  # type: ignore[attr-defined]
 

@@ -39,9 +39,13 @@ STAGED = (
         found=lambda r: r.outcome == "failed" and "FEATURE_FLAGX" in r.diagnosis,
     ),
     StagedFault(
-        what="/orders answers 500 (it reads FEATURE_FLAG_X)",
+        what="/orders answers 500: it reads FEATURE_FLAG_X (a consequence)",
         probe="test_api_endpoints[/orders-200]",
-        found=lambda r: r.category == "http-5xx" and "500" in r.diagnosis,
+        found=lambda r: (
+            r.outcome == "blocked"
+            and r.blocked_by == "settings"
+            and "500" in r.diagnosis
+        ),
     ),
     StagedFault(
         what="/search hangs on a service that never answers",
@@ -106,6 +110,7 @@ def run_demo(*, keep: bool = False) -> int:
                         "-v",
                         "-p",
                         "no:cacheprovider",
+                        "--no-history",  # a throwaway suite: nothing to compare with
                         "-W",
                         "ignore::pytest.PytestAssertRewriteWarning",
                     ],

@@ -128,6 +128,9 @@ def _category_words(category: str) -> str:
 def _short(diagnosis: str) -> str:
     """The gist of a diagnosis: after the target prefix, before the advice."""
     text = diagnosis.split(". ", 1)[0]
-    if ": " in text and not text.startswith(("timed out", "not run")):
-        text = text.split(": ", 1)[1]
+    head, sep, rest = text.partition(": ")
+    # "GET http://db/x: connection refused" -> "connection refused"; a setting's
+    # "FEATURE_FLAG_X: missing" keeps its name (no space in it).
+    if sep and " " in head and not head.startswith(("timed out", "not run")):
+        return rest
     return text

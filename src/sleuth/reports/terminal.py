@@ -72,7 +72,7 @@ def render_summary(
     ``history`` maps a failed probe's id to its line of history ("last passed: ...").
     """
     counts = Counter(record.outcome for record in records)
-    parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts[o]]
+    parts = [_count(counts[o], o) for o in OUTCOME_ORDER if counts[o]]
     head = (
         f"target {target} {base_url or ''}".rstrip()
         + f": {len(records)} probes in {format_duration(wall_s)}: {', '.join(parts)}"
@@ -122,3 +122,8 @@ def render_flaky(records: Sequence[ProbeRecord]) -> list[str]:
         lines.append(f"  {record.probe_id}")
         lines.extend(f"      {note}" for note in record.retry_notes)
     return lines
+
+
+def _count(n: int, outcome: str) -> str:
+    """``1 error``, ``2 errors``: pytest's own way with its summary line."""
+    return f"{n} {outcome}s" if outcome == "error" and n != 1 else f"{n} {outcome}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.mark.settings  # a tag: other probes can say they need these
 @pytest.mark.parametrize(
     "setting_name", ["DATABASE_URL", "CACHE_HOST", "API_KEY", "FEATURE_FLAG_X"]
 )
