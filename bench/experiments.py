@@ -28,9 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"unknown experiments {sorted(unknown)}; known: {KNOWN}"
         )
     if "no-trace" in ENABLED:
-        from sleuth.probes import http
+        from sleuth.probes import http_wire
 
-        http._Timings.install = staticmethod(lambda _config: None)  # type: ignore[method-assign,assignment]
+        http_wire.Timings.install = staticmethod(lambda _config: None)  # type: ignore[method-assign,assignment]
     if "switch-0.5ms" in ENABLED:
         sys.setswitchinterval(0.0005)
 

@@ -131,10 +131,10 @@ def main() -> int:
             ]
 
             def sleuth_variant(kind: str, trace: bool) -> Callable[[], None]:
-                from sleuth.probes import http
+                from sleuth.probes import http_wire
 
                 if not trace:
-                    http._Timings.install = staticmethod(lambda _c: None)  # type: ignore[method-assign,assignment]
+                    http_wire.Timings.install = staticmethod(lambda _c: None)  # type: ignore[method-assign,assignment]
                 return batch_sleuth(Path(tmp), base, n, kind)
 
             variants += [

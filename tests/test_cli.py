@@ -68,6 +68,9 @@ def test_demo_diagnoses_its_staged_incident(tmp_path):
     assert "/orders -> 500 Internal Server Error" in out
     assert "timed out after 2.0 s waiting for GET http://127.0.0.1:" in out
     assert "and 6 probes found the rest healthy." in out
-    assert "likely root causes:\n  1. settings: FEATURE_FLAG_X: missing (blocks 1 probe)" in out
+    assert (
+        "likely root causes:\n  1. settings: FEATURE_FLAG_X: missing (blocks 1 probe)"
+        in out
+    )
     assert "1 failed, 6 passed, 1 error, 1 blocked" in out
     assert "Traceback" not in result.stderr

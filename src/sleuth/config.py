@@ -9,17 +9,18 @@ mistake is reported with the file, the line, the valid choices and a guess.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sleuth import yamlfile
 from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.errors import ConfigError
+from sleuth.interpolation import interpolate_env
 from sleuth.units import parse_duration, parse_positive_int
+from sleuth.validate import PathT, check_keys, did_you_mean, expect_type, kind_of
 from sleuth.yamlfile import Lines
 
 SOURCE_KINDS = ("app", "dir", "dotenv", "env", "file")
@@ -44,12 +45,6 @@ _TOP_KEYS = _TARGET_KEYS | {
     "not_secret",
     "history",
 }
-
-_REFERENCE = re.compile(
-    r"\$\{(?P<kind>[a-zA-Z_]+):(?P<name>[^}:]+)(?::-(?P<default>[^}]*))?\}"
-)
-
-PathT = tuple[str | int, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,138 +180,6 @@ def _toml_lines(text: str, display: str) -> Lines:
     return lines
 
 
-def kind_of(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return f"{type(value).__name__} {value!r}"
-
-
-def interpolate_env(
-    value: Any, path: PathT, lines: Lines, environ: Mapping[str, str]
-) -> Any:
-    """``value`` with ``${env:NAME}`` replaced everywhere (``${setting:...}`` kept)."""
-    if isinstance(value, dict):
-        return {
-            k: interpolate_env(v, (*path, str(k)), lines, environ)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            interpolate_env(v, (*path, i), lines, environ) for i, v in enumerate(value)
-        ]
-    if isinstance(value, str) and "${" in value:
-        resolved = substitute(
-            value,
-            {"env": lambda name: environ.get(name)},
-            where=lines.where(path),
-            keep={"setting"},
-        )
-        # Header values stay templates: the target fills them in when it first
-        # sends a request, and treats every value filled in as a secret. They
-        # are checked now all the same, so a missing variable is found at once.
-        return value if "headers" in path else resolved
-    return value
-
-
-def substitute(
-    text: str,
-    resolvers: Mapping[str, Callable[[str], str | None]],
-    *,
-    where: str,
-    keep: Iterable[str] = (),
-    on_value: Callable[[str, str, str], None] | None = None,
-) -> str:
-    """Replace ``${kind:NAME}`` (and ``${kind:NAME:-default}``) references.
-
-    Kinds in ``keep`` are left for later; unknown kinds and missing values fail.
-    """
-    kept = set(keep)
-
-    def replace(match: re.Match[str]) -> str:
-        kind, name, default = (
-            match.group("kind"),
-            match.group("name"),
-            match.group("default"),
-        )
-        if kind in kept:
-            return match.group(0)
-        if kind not in resolvers:
-            known = ", ".join(sorted({*resolvers, *kept}))
-            raise ConfigError(
-                f"unknown reference ${{{kind}:...}} in {text!r}. "
-                f"Known kinds: {known}.{did_you_mean(kind, [*resolvers, *kept])}",
-                where=where,
-            )
-        found = resolvers[kind](name)
-        if found is not None and on_value is not None:
-            on_value(kind, name, str(found))
-        if found is None:
-            if default is not None:
-                return default
-            raise ConfigError(
-                f"${{{kind}:{name}}} has no value: {_missing_hint(kind, name)}",
-                where=where,
-            )
-        return str(found)
-
-    return _REFERENCE.sub(replace, text)
-
-
-def _missing_hint(kind: str, name: str) -> str:
-    if kind == "env":
-        return (
-            f"the environment variable {name} is not set. Set it, or give a "
-            f"default: ${{env:{name}:-value}}"
-        )
-    return f"no settings source has {name}. Check the target's sources:"
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` when a choice is close to ``word``, else ``""``."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" Did you mean {matches[0]!r}?" if matches else ""
-
-
-def check_keys(
-    mapping: Mapping[str, Any],
-    allowed: Iterable[str],
-    *,
-    path: PathT,
-    lines: Lines,
-    what: str,
-) -> None:
-    """Fail on the first key of ``mapping`` that is not in ``allowed``."""
-    allowed = sorted(allowed)
-    for key in mapping:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key {key!r} in {what}. Valid keys: {', '.join(allowed)}."
-                f"{did_you_mean(str(key), allowed)}",
-                where=lines.where((*path, str(key))),
-            )
-
-
-def _expect(
-    value: Any,
-    kind: Any,
-    *,
-    path: PathT,
-    lines: Lines,
-    what: str,
-    example: str,
-) -> Any:
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise ConfigError(
-            f"{what} must be {example}, found {kind_of(value)}",
-            where=lines.where(path),
-        )
-    return value
-
-
 def _build_suite(
     data: dict[str, Any], lines: Lines, *, file: Path, root: Path
 ) -> SuiteConfig:
@@ -325,7 +188,7 @@ def _build_suite(
     targets: dict[str, TargetConfig] = {}
     raw_targets = data.get("targets")
     if raw_targets is not None:
-        _expect(
+        expect_type(
             raw_targets,
             dict,
             path=("targets",),
@@ -336,7 +199,7 @@ def _build_suite(
         for name, body in raw_targets.items():
             path = ("targets", str(name))
             body = {} if body is None else body
-            _expect(
+            expect_type(
                 body,
                 dict,
                 path=path,
@@ -354,7 +217,7 @@ def _build_suite(
         targets["default"] = dataclasses.replace(defaults, name="default")
     default_target = data.get("default_target")
     if default_target is not None:
-        _expect(
+        expect_type(
             default_target,
             str,
             path=("default_target",),
@@ -392,9 +255,11 @@ def _string_list(data: Mapping[str, Any], key: str, lines: Lines) -> tuple[str, 
     value = data.get(key)
     if value is None:
         return ()
-    _expect(value, list, path=(key,), lines=lines, what=key, example="a list of names")
+    expect_type(
+        value, list, path=(key,), lines=lines, what=key, example="a list of names"
+    )
     for i, item in enumerate(value):
-        _expect(
+        expect_type(
             item,
             str,
             path=(key, i),
@@ -432,7 +297,7 @@ def _build_target(
 ) -> TargetConfig:
     base_url = body.get("base_url", parent.base_url if parent else None)
     if base_url is not None:
-        _expect(
+        expect_type(
             base_url,
             str,
             path=(*path, "base_url"),
@@ -448,7 +313,7 @@ def _build_target(
             )
     headers = dict(parent.headers) if parent else {}
     if body.get("headers") is not None:
-        raw = _expect(
+        raw = expect_type(
             body["headers"],
             dict,
             path=(*path, "headers"),
@@ -457,7 +322,7 @@ def _build_target(
             example="a mapping of header names to values",
         )
         for key, value in raw.items():
-            _expect(
+            expect_type(
                 value,
                 str | int,
                 path=(*path, "headers", str(key)),
@@ -478,7 +343,7 @@ def _build_target(
     services = dict(parent.services) if parent else {}
     if body.get("services") is not None:
         services.update(
-            _expect(
+            expect_type(
                 body["services"],
                 dict,
                 path=(*path, "services"),
@@ -505,7 +370,7 @@ def _build_http(
     inherited = parent.http if parent is not None else HttpLimits()
     if raw is None:
         return inherited
-    _expect(
+    expect_type(
         raw,
         dict,
         path=path,
@@ -527,7 +392,7 @@ def _env_source(where: str) -> SourceSpec:
 
 
 def _build_sources(raw: Any, path: PathT, lines: Lines) -> tuple[SourceSpec, ...]:
-    _expect(
+    expect_type(
         raw,
         list,
         path=path,

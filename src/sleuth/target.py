@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sleuth import context as _context
-from sleuth.config import did_you_mean, substitute
 from sleuth.errors import ConfigError
 from sleuth.evidence import SettingLookup
+from sleuth.interpolation import substitute
 from sleuth.options import RunOptions
 from sleuth.redact import Secret, SecretRegistry
 from sleuth.settings import SettingSource, SettingsResolver, build_source
+from sleuth.validate import did_you_mean
 
 if TYPE_CHECKING:
     from sleuth.engine import Engine

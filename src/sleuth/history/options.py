@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sleuth.config import SuiteConfig, check_keys
+from sleuth.config import SuiteConfig
 from sleuth.errors import ConfigError
+from sleuth.validate import check_keys
 
 HISTORY_ENV = "SLEUTH_HISTORY"
 HISTORY_KEEP_ENV = "SLEUTH_HISTORY_KEEP"

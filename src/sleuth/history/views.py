@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleuth import timing
-from sleuth.config import did_you_mean, empty_suite_config, load_suite_config
+from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.discovery import find_suite_config
 from sleuth.errors import SleuthError
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
@@ -21,6 +21,7 @@ from sleuth.history.options import resolve_history
 from sleuth.history.recorder import describe_error, display_store
 from sleuth.history.timeline import ago, clock_time, setting_changes
 from sleuth.timing import format_duration
+from sleuth.validate import did_you_mean
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -13,8 +13,8 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sleuth.config import did_you_mean
 from sleuth.errors import ConfigError
+from sleuth.validate import did_you_mean
 
 if TYPE_CHECKING:
     from sleuth.config import TargetConfig

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sleuth import context as _context, redact, timing
-from sleuth.config import did_you_mean
 from sleuth.context import ProbeContext
 from sleuth.engine import bounded
 from sleuth.errors import (
@@ -29,6 +28,7 @@ from sleuth.errors import (
 from sleuth.evidence import Exchange
 from sleuth.timing import format_duration
 from sleuth.units import parse_positive_int
+from sleuth.validate import did_you_mean
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

@@ -305,7 +305,7 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
                 category="http-5xx" if exc.status >= 500 else "failed",
             )
         if _module_of(exc).startswith("aiohttp"):
-            from sleuth.probes.http import translate_error as translate_http
+            from sleuth.probes.http_wire import translate_error as translate_http
 
             translated = translate_http(exc, f"{what} management API")
             translated.target = self.display

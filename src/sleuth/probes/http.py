@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import errno
-import json as _json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +17,14 @@ from sleuth import context as _context, timing
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, bounded
 from sleuth.errors import (
-    CheckFailed,
     ConfigError,
     ProbeError,
     ProbeTimeout,
-    TargetUnreachable,
     WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
+from sleuth.probes.http_response import Request, Response
+from sleuth.probes.http_wire import Timings, peer_of, read_capped, translate_error
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 
 if TYPE_CHECKING:
@@ -50,82 +48,6 @@ EVIDENCE_HEADERS = (
     "date",
     "cache-control",
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Request:
-    method: str
-    url: str
-
-
-class Response:
-    """An HTTP answer, read the way httpx's ``Response`` reads."""
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        reason_phrase: str,
-        headers: Mapping[str, str],
-        content: bytes,
-        request: Request,
-        elapsed: _dt.timedelta,
-        http_version: str = "HTTP/1.1",
-        truncated: bool = False,
-        encoding: str | None = None,
-        attempt: int = 1,
-    ) -> None:
-        self.status_code = status_code
-        self.reason_phrase = reason_phrase
-        self.headers = headers
-        self.content = content
-        self.request = request
-        self.elapsed = elapsed
-        self.http_version = http_version
-        self.truncated = truncated
-        self.encoding = encoding or "utf-8"
-        self.attempt = attempt  # > 1 when it came after retries
-
-    @property
-    def url(self) -> str:
-        return self.request.url
-
-    @property
-    def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
-
-    def json(self) -> Any:
-        return _json.loads(self.content)
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def is_redirect(self) -> bool:
-        return 300 <= self.status_code < 400 and "location" in self.headers
-
-    @property
-    def is_error(self) -> bool:
-        return self.status_code >= 400
-
-    def raise_for_status(self) -> Response:
-        """Fail the probe unless the status is 2xx; return the response otherwise."""
-        __tracebackhide__ = True
-        if not self.is_success and not (100 <= self.status_code < 200):
-            raise CheckFailed(
-                f"{self.request.method} {self.url}: status {self.status_code} "
-                f"{self.reason_phrase}, expected 2xx",
-                target=self.url,
-                category="http-5xx" if self.status_code >= 500 else "failed",
-            )
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"<Response [{self.status_code} {self.reason_phrase}] "
-            f"{self.request.method} {self.url}>"
-        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,7 +130,7 @@ class AsyncHttpClient:
         retries = Retries(method, allowed=ctx.retries)
         while True:
             timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
-            trace = _Timings()
+            trace = Timings()
             attempt = retries.attempt
             try:
                 response = await self._attempt(
@@ -273,7 +195,7 @@ class AsyncHttpClient:
         self,
         session: aiohttp.ClientSession,
         ctx: ProbeContext,
-        trace: _Timings,
+        trace: Timings,
         method: str,
         url: str,
         *,
@@ -333,7 +255,7 @@ class AsyncHttpClient:
             limit_per_host=self._settings.max_in_flight_per_host,
         )
         trace_config = aiohttp.TraceConfig()
-        _Timings.install(trace_config)
+        Timings.install(trace_config)
         session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),  # deadlines are ours
@@ -351,7 +273,7 @@ class AsyncHttpClient:
         self,
         session: aiohttp.ClientSession,
         ctx: ProbeContext,
-        trace: _Timings,
+        trace: Timings,
         method: str,
         url: str,
         *,
@@ -374,8 +296,8 @@ class AsyncHttpClient:
             trace_request_ctx=trace,
             **kwargs,
         ) as answer:
-            remote = _peer(answer)
-            body, truncated = await _read_capped(answer, self._settings.max_body_bytes)
+            remote = peer_of(answer)
+            body, truncated = await read_capped(answer, self._settings.max_body_bytes)
             response = Response(
                 status_code=answer.status,
                 reason_phrase=answer.reason or "",
@@ -492,7 +414,7 @@ def _record_failure(
     ctx: ProbeContext,
     request_line: str,
     error: str,
-    trace: _Timings,
+    trace: Timings,
     started: float,
     attempt: int,
 ) -> None:
@@ -504,141 +426,4 @@ def _record_failure(
             timings_ms=trace.as_ms(started),
             attempt=attempt,
         )
-    )
-
-
-async def _read_capped(
-    answer: aiohttp.ClientResponse, max_bytes: int
-) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while size < max_bytes:
-        chunk = await answer.content.read(min(65536, max_bytes - size))
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-    truncated = not answer.content.at_eof()
-    if truncated:
-        answer.close()  # do not drain the rest into memory; drop the connection
-    return b"".join(chunks), truncated
-
-
-def _peer(answer: aiohttp.ClientResponse) -> str | None:
-    connection = answer.connection
-    transport = connection.transport if connection is not None else None
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
-        return f"{host}:{peer[1]}"
-    return None
-
-
-class _Timings:
-    """Per-phase times of one request, from aiohttp's trace hooks."""
-
-    def __init__(self) -> None:
-        self.marks: dict[str, float] = {}
-
-    def mark(self, name: str) -> None:
-        self.marks.setdefault(name, timing.perf_counter())
-
-    def queued_s(self) -> float:
-        """Time spent waiting for a slot under the in-flight caps."""
-        m = self.marks
-        if "queued_start" in m and "queued_end" in m:
-            return m["queued_end"] - m["queued_start"]
-        return 0.0
-
-    def as_ms(self, started: float) -> dict[str, float]:
-        m = self.marks
-        phases: dict[str, float] = {}
-        for phase, begin, end in (
-            ("queued", "queued_start", "queued_end"),  # waiting for an in-flight slot
-            ("dns", "dns_start", "dns_end"),
-            ("connect", "connect_start", "connect_end"),
-            ("first_byte", "request_start", "headers_received"),
-        ):
-            if begin in m and end in m:
-                phases[phase] = round((m[end] - m[begin]) * 1000, 2)
-        phases["total"] = round((timing.perf_counter() - started) * 1000, 2)
-        return phases
-
-    @staticmethod
-    def install(config: aiohttp.TraceConfig) -> None:
-        def hook(name: str) -> Any:
-            async def on(_session: Any, trace_ctx: Any, _params: Any) -> None:
-                if isinstance(trace_ctx.trace_request_ctx, _Timings):
-                    trace_ctx.trace_request_ctx.mark(name)
-
-            return on
-
-        config.on_request_start.append(hook("request_start"))
-        config.on_connection_queued_start.append(hook("queued_start"))
-        config.on_connection_queued_end.append(hook("queued_end"))
-        config.on_connection_reuseconn.append(hook("reused"))
-        config.on_dns_resolvehost_start.append(hook("dns_start"))
-        config.on_dns_resolvehost_end.append(hook("dns_end"))
-        config.on_connection_create_start.append(hook("connect_start"))
-        config.on_connection_create_end.append(hook("connect_end"))
-        config.on_request_end.append(hook("headers_received"))
-
-
-def translate_error(exc: BaseException, request_line: str) -> ProbeError:
-    """One place that turns aiohttp's exceptions into sleuth's, with a category."""
-    import aiohttp
-
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return CheckFailed(
-            f"{request_line}: more than 10 redirects (a redirect loop?)",
-            target=request_line,
-            category="other",
-        )
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        host = getattr(exc, "host", "?")
-        return TargetUnreachable(
-            f"{request_line}: the name {host} does not resolve. Check the host name "
-            f"and this runner's DNS.",
-            target=request_line,
-            category="dns",
-        )
-    if isinstance(
-        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
-    ):
-        return TargetUnreachable(
-            f"{request_line}: TLS failed: {exc}", target=request_line, category="tls"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if exc.os_error.errno == errno.ECONNREFUSED:
-            return TargetUnreachable(
-                f"{request_line}: connection refused by {exc.host}:{exc.port}. Is the "
-                f"service running and listening there?",
-                target=request_line,
-                category="refused",
-            )
-        if exc.os_error.errno == errno.ECONNRESET:
-            return TargetUnreachable(
-                f"{request_line}: the connection to {exc.host}:{exc.port} was reset "
-                f"while it was being made",
-                target=request_line,
-                category="reset",
-            )
-        return TargetUnreachable(
-            f"{request_line}: cannot connect: {exc.os_error}",
-            target=request_line,
-            category="other",
-        )
-    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
-        isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
-    ):
-        return TargetUnreachable(
-            f"{request_line}: the connection was reset before an answer came",
-            target=request_line,
-            category="reset",
-        )
-    detail = str(exc) or type(exc).__name__
-    return TargetUnreachable(
-        f"{request_line}: {type(exc).__name__}: {detail}",
-        target=request_line,
-        category="other",
     )

@@ -17,16 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import yamlfile
-from sleuth.config import (
-    check_keys,
-    did_you_mean,
-    interpolate_env,
-    kind_of,
-    substitute,
-)
 from sleuth.errors import ConfigError
+from sleuth.interpolation import interpolate_env, substitute
 from sleuth.retry import check_retries
 from sleuth.units import parse_duration
+from sleuth.validate import check_keys, did_you_mean, kind_of
 from sleuth.yamlfile import Lines
 
 PathT = tuple[str | int, ...]

@@ -14,10 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sleuth.config import kind_of
 from sleuth.errors import ConfigError
 from sleuth.redact import mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common, row_list
+from sleuth.validate import kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target

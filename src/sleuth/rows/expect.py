@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleuth.config import kind_of
 from sleuth.errors import ConfigError
 from sleuth.units import parse_duration
+from sleuth.validate import kind_of
 
 if TYPE_CHECKING:
-    from sleuth.probes.http import Response
+    from sleuth.probes.http_response import Response
     from sleuth.rows import PathT, Table
 
 CHECK_KEYS = frozenset(

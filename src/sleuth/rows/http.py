@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sleuth import context as _context
-from sleuth.config import did_you_mean, kind_of
 from sleuth.errors import CheckFailed
 from sleuth.rows import PathT, Row, Table, read_common, row_list
 from sleuth.rows.expect import Expect, Status, parse_expect
+from sleuth.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
-    from sleuth.probes.http import Response
+    from sleuth.probes.http_response import Response
     from sleuth.target import Target
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

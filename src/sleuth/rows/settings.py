@@ -18,12 +18,12 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sleuth.config import did_you_mean, kind_of
 from sleuth.errors import CheckFailed, ConfigError
 from sleuth.redact import mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common
 from sleuth.rows.expect import compile_regex
 from sleuth.units import parse_duration
+from sleuth.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target

@@ -1,0 +1,151 @@
+"""aiohttp at the edges of an HTTP probe: capped bodies, the peer, per-phase
+timings from aiohttp's trace hooks, and aiohttp's exceptions turned into
+sleuth's in one place (as httpx's ``map_httpcore_exceptions`` does)."""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+from sleuth import timing
+from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+async def read_capped(
+    answer: aiohttp.ClientResponse, max_bytes: int
+) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        chunk = await answer.content.read(min(65536, max_bytes - size))
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    truncated = not answer.content.at_eof()
+    if truncated:
+        answer.close()  # do not drain the rest into memory; drop the connection
+    return b"".join(chunks), truncated
+
+
+def peer_of(answer: aiohttp.ClientResponse) -> str | None:
+    connection = answer.connection
+    transport = connection.transport if connection is not None else None
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return None
+
+
+class Timings:
+    """Per-phase times of one request, from aiohttp's trace hooks."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        self.marks.setdefault(name, timing.perf_counter())
+
+    def queued_s(self) -> float:
+        """Time spent waiting for a slot under the in-flight caps."""
+        m = self.marks
+        if "queued_start" in m and "queued_end" in m:
+            return m["queued_end"] - m["queued_start"]
+        return 0.0
+
+    def as_ms(self, started: float) -> dict[str, float]:
+        m = self.marks
+        phases: dict[str, float] = {}
+        for phase, begin, end in (
+            ("queued", "queued_start", "queued_end"),  # waiting for an in-flight slot
+            ("dns", "dns_start", "dns_end"),
+            ("connect", "connect_start", "connect_end"),
+            ("first_byte", "request_start", "headers_received"),
+        ):
+            if begin in m and end in m:
+                phases[phase] = round((m[end] - m[begin]) * 1000, 2)
+        phases["total"] = round((timing.perf_counter() - started) * 1000, 2)
+        return phases
+
+    @staticmethod
+    def install(config: aiohttp.TraceConfig) -> None:
+        def hook(name: str) -> Any:
+            async def on(_session: Any, trace_ctx: Any, _params: Any) -> None:
+                if isinstance(trace_ctx.trace_request_ctx, Timings):
+                    trace_ctx.trace_request_ctx.mark(name)
+
+            return on
+
+        config.on_request_start.append(hook("request_start"))
+        config.on_connection_queued_start.append(hook("queued_start"))
+        config.on_connection_queued_end.append(hook("queued_end"))
+        config.on_connection_reuseconn.append(hook("reused"))
+        config.on_dns_resolvehost_start.append(hook("dns_start"))
+        config.on_dns_resolvehost_end.append(hook("dns_end"))
+        config.on_connection_create_start.append(hook("connect_start"))
+        config.on_connection_create_end.append(hook("connect_end"))
+        config.on_request_end.append(hook("headers_received"))
+
+
+def translate_error(exc: BaseException, request_line: str) -> ProbeError:
+    """One place that turns aiohttp's exceptions into sleuth's, with a category."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return CheckFailed(
+            f"{request_line}: more than 10 redirects (a redirect loop?)",
+            target=request_line,
+            category="other",
+        )
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        host = getattr(exc, "host", "?")
+        return TargetUnreachable(
+            f"{request_line}: the name {host} does not resolve. Check the host name "
+            f"and this runner's DNS.",
+            target=request_line,
+            category="dns",
+        )
+    if isinstance(
+        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    ):
+        return TargetUnreachable(
+            f"{request_line}: TLS failed: {exc}", target=request_line, category="tls"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if exc.os_error.errno == errno.ECONNREFUSED:
+            return TargetUnreachable(
+                f"{request_line}: connection refused by {exc.host}:{exc.port}. Is the "
+                f"service running and listening there?",
+                target=request_line,
+                category="refused",
+            )
+        if exc.os_error.errno == errno.ECONNRESET:
+            return TargetUnreachable(
+                f"{request_line}: the connection to {exc.host}:{exc.port} was reset "
+                f"while it was being made",
+                target=request_line,
+                category="reset",
+            )
+        return TargetUnreachable(
+            f"{request_line}: cannot connect: {exc.os_error}",
+            target=request_line,
+            category="other",
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
+        isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
+    ):
+        return TargetUnreachable(
+            f"{request_line}: the connection was reset before an answer came",
+            target=request_line,
+            category="reset",
+        )
+    detail = str(exc) or type(exc).__name__
+    return TargetUnreachable(
+        f"{request_line}: {type(exc).__name__}: {detail}",
+        target=request_line,
+        category="other",
+    )
