@@ -165,6 +165,10 @@ def child_env(scratch: Path, mode: str) -> dict[str, str]:
         and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
     }
     env.update({name: f"bench-{name.lower()}" for name in suites.SETTINGS})
+    # As a production install: pytest loads only the plugins a command names
+    # (-p), not the dev-only ones this venv has (pytest-html, json-report,
+    # metadata, anyio: ~0.3 s at K=500). `sleuth run` then adds its own.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if mode == "warm":
         env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
     elif mode == "machine":
@@ -229,10 +233,10 @@ def endpoint_commands(
         "floor": ([PYTHON, str(BENCH / "floor.py"), base_url, str(k)], None),
         "sleuth": ([SLEUTH, "run", "-q"], sleuth_dir),
         "xdist": (
-            [PYTEST, "-p", "no:sleuth", "-q", "-n", str(XDIST_WORKERS)],
+            [PYTEST, "-p", "xdist.plugin", "-q", "-n", str(XDIST_WORKERS)],
             plain_dir,
         ),
-        "serial": ([PYTEST, "-p", "no:sleuth", "-q"], plain_dir),
+        "serial": ([PYTEST, "-q"], plain_dir),
     }
 
 
@@ -304,7 +308,7 @@ def run_hung(
 def run_startup(plan: Plan, rnd: int, scratch: Path, records: list[Record]) -> None:
     sleuth_dir, plain_dir = suites.settings_suites(scratch)
     commands = {
-        "bare": ([PYTEST, "-p", "no:sleuth", "-q"], plain_dir),
+        "bare": ([PYTEST, "-q"], plain_dir),
         "sleuth": ([SLEUTH, "run", "-q"], sleuth_dir),
     }
     for mode in ("warm", "machine"):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -74,3 +75,26 @@ def test_demo_diagnoses_its_staged_incident(tmp_path):
     )
     assert "1 failed, 6 passed, 1 error, 1 blocked" in out
     assert "Traceback" not in result.stderr
+
+
+def test_run_names_its_plugin_when_autoloading_is_off():
+    from sleuth.cli import run_args
+
+    assert run_args(["--target", "prod"], {}) == ["--sleuth-target", "prod"]
+    assert run_args(["-k", "x"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}) == [
+        "-p", "sleuth.plugin", "-k", "x",
+    ]  # fmt: skip
+
+
+def test_run_works_with_autoloading_off(tmp_path):
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (tmp_path / "test_x.py").write_text(
+        "def test_x(target):\n    assert target.setting('PATH')\n"
+    )
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

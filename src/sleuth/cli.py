@@ -7,8 +7,9 @@ goes straight to ``pytest.main`` without loading click. Every other command
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # `sleuth run` accepts these short forms and hands pytest the long ones.
 RUN_ALIASES = {
@@ -24,10 +25,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args[:1] == ["run"] and not {"-h", "--help"} & set(args[1:]):
         import pytest
 
-        sys.exit(int(pytest.main(translate_run_args(args[1:]))))
+        sys.exit(int(pytest.main(run_args(args[1:], os.environ))))
     from sleuth.commands import group
 
     group.main(args=args, prog_name="sleuth")
+
+
+def run_args(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """pytest's arguments for ``sleuth run ARGS``.
+
+    With plugin autoloading turned off (PYTEST_DISABLE_PLUGIN_AUTOLOAD, as many
+    CI setups do), sleuth's own plugin is named explicitly: it is the point.
+    """
+    translated = translate_run_args(args)
+    if environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return ["-p", "sleuth.plugin", *translated]
+    return translated
 
 
 def translate_run_args(args: Sequence[str]) -> list[str]:
