@@ -13,8 +13,6 @@ its own code is abandoned on its (daemon) thread so the run can end.
 from __future__ import annotations
 
 import _thread
-import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -23,11 +21,14 @@ import math
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sleuth import context as _context, timing
 from sleuth.context import ProbeContext
 from sleuth.errors import ProbeTimeout, SleuthError
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -190,6 +191,8 @@ class Engine:
         self.loop.create_task(self._run_async(job))
 
     async def _run_async(self, job: Job) -> None:
+        import asyncio
+
         ctx = job.ctx
         ctx.start(budget_deadline=self.budget_deadline)
         _context.current.set(ctx)  # this task runs in its own copy of the context
@@ -221,6 +224,8 @@ class Engine:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The run's event loop, started on its own thread when first needed."""
+        import asyncio
+
         if self._loop is None:
             with self._loop_lock:
                 if self._loop is None:
@@ -240,6 +245,8 @@ class Engine:
 
     @staticmethod
     def _loop_main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        import asyncio
+
         asyncio.set_event_loop(loop)
         loop.call_soon(ready.set)
         loop.run_forever()
@@ -256,6 +263,9 @@ class Engine:
         ``coro`` bounds itself (see ``bounded``); waiting here stops at the
         probe's deadline in any case.
         """
+        import asyncio
+        import concurrent.futures
+
         __tracebackhide__ = True
         if self.in_loop_thread():
             coro.close()
@@ -297,7 +307,9 @@ class Engine:
         self._workers.shutdown()
         loop = self._loop
         if loop is None:
-            return
+            return  # no probe needed the loop (nor asyncio)
+        import asyncio
+
         future = asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
         # Closing is best effort: the run's results are already in.
         with contextlib.suppress(Exception):
@@ -311,6 +323,8 @@ class Engine:
 
     async def _shut_down(self) -> None:
         """Cancel what abandoned probes left running, then close shared resources."""
+        import asyncio
+
         current = asyncio.current_task()
         pending = [task for task in asyncio.all_tasks() if task is not current]
         for task in pending:
@@ -334,6 +348,8 @@ async def bounded(
     Raises:
         ProbeTimeout: saying what was being waited for.
     """
+    import asyncio
+
     __tracebackhide__ = True
     deadline = (
         ctx.deadline

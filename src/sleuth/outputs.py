@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from sleuth.recording import STATUS
-from sleuth.reports import document as run_document, files, markdown, metrics, nagios
 
 
 def is_nagios(config: pytest.Config) -> bool:
@@ -33,6 +32,8 @@ def quiet_for_nagios(config: pytest.Config) -> None:
 
 def exit_unknown(reason: str) -> None:
     """A config error in Nagios mode: UNKNOWN, exit 3."""
+    from sleuth.reports import nagios
+
     code, line = nagios.unknown(reason)
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -64,6 +65,8 @@ class OutputsPlugin:
                   if config.getoption(o)]  # fmt: skip
         if record is None or not (wanted or is_nagios(config)):
             return
+        from sleuth.reports import document as run_document, files, markdown, metrics
+
         self.document = run_document.build(record, changes=self.session.changes())
         writers = {
             "sleuth_json": lambda d: json.dumps(d, indent=2, sort_keys=False) + "\n",
@@ -79,6 +82,8 @@ class OutputsPlugin:
                 except OSError as exc:
                     self.session.warn(f"could not write {path}: {exc.strerror or exc}")
         if is_nagios(config):
+            from sleuth.reports import nagios
+
             if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
                 code, line = nagios.status(self.document)
             else:

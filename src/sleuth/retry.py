@@ -13,10 +13,8 @@ Decisions, the wait, and the messages; the HTTP helper sends and records.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as _dt
-import email.utils
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -70,6 +68,8 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime) -> float | None:
     if text.isdigit():
         return float(text)
     try:
+        import email.utils
+
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
@@ -216,6 +216,8 @@ async def wait_to_retry(
         f"{plan.wait_s:.2f} s{asked}"
     )
     with ctx.waiting_on(f"the wait of {plan.wait_s:.1f} s to retry {request_line}"):
+        import asyncio
+
         await asyncio.sleep(plan.wait_s)
 
 

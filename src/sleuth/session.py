@@ -18,7 +18,7 @@ import sys
 import unittest
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,17 +28,18 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.errors import ConfigError
 from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, classify, diagnose
-from sleuth.history import RunHistory, resolve_history
 from sleuth.options import RunOptions, resolve
 from sleuth.outputs import OutputsPlugin
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
-from sleuth.reports.causes import matches, rank
 from sleuth.retry import check_retries
 from sleuth.runahead import RunAhead
 from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
 from sleuth.units import parse_duration
+
+if TYPE_CHECKING:
+    from sleuth.history import RunHistory
 
 
 class SleuthSession:
@@ -88,6 +89,8 @@ class SleuthSession:
             # An xdist worker runs the share it is sent, in order; it still
             # scrubs its reports before they travel to the controller.
             cli["in_order"] = True
+        from sleuth.history import RunHistory, resolve_history
+
         history = resolve_history(
             suite,
             cli={
@@ -317,6 +320,8 @@ class SleuthSession:
 
     def summary_lines(self) -> list[str]:
         """The sleuth section: counts, slowest, root causes, what failed."""
+        from sleuth.reports import causes
+
         if not self.records:
             return []
         records = list(self.records.values())
@@ -328,7 +333,7 @@ class SleuthSession:
                 base_url=self.options.target.base_url,
                 wall_s=wall,
                 ran_ahead=self.ran_ahead,
-                causes=rank(records),
+                causes=causes.rank(records),
                 history=self._history_lines(),
             ),
             *terminal.render_flaky(records),
@@ -438,13 +443,15 @@ class SleuthSession:
         """What ``needs`` may refer to: records so far, and probes that ran ahead
         and are not reported yet (waiting, within their deadline, for those
         that match a need)."""
+        from sleuth.reports import causes
+
         found = list(self.records.values())
         for nodeid, job in self.runahead.waiting().items():
             item = self._items.get(nodeid)
             if item is None:
                 continue
             provisional = recording.new_record(item)
-            if not any(matches(provisional, need) for need in needs):
+            if not any(causes.matches(provisional, need) for need in needs):
                 continue
             outcome = self.engine.wait(job)
             provisional.outcome, provisional.category = classify(

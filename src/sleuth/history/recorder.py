@@ -261,6 +261,8 @@ def display_store(url: str | None) -> str:
 
 def git_revision(root: Path) -> str | None:
     """The commit the suite is at, when it is in a git work tree."""
+    if not any((d / ".git").exists() for d in (root, *root.parents)):
+        return None  # not in a work tree: no need to start git to hear so
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"],  # noqa: S607 (git from PATH, as a user runs it)
