@@ -64,6 +64,7 @@ class RunHistory:
             target=self._warm_up, name="sleuth-history-warm-up", daemon=True
         )
         if warm_up:
+            _import_what_the_warm_up_needs(options.url)
             self._warm.start()
 
     def _warm_up(self) -> None:
@@ -230,6 +231,27 @@ class RunHistory:
                     f"{recorded}. Its result is unaffected; --no-history turns the "
                     f"history off."
                 )
+
+
+def _import_what_the_warm_up_needs(url: str | None) -> None:
+    """Import on the main thread what the warm-up thread will use.
+
+    The thread then only waits on I/O (git, opening the store). A module
+    imported for the first time by two threads at once can fail in CPython
+    3.11: seen in CI as ``KeyError: 'encodings.unicode_escape'`` while pytest
+    collected on the main thread and this thread imported the store.
+    """
+    import sqlite3  # noqa: F401
+
+    from sleuth.history import store  # noqa: F401
+
+    new_sqlite = (
+        url is not None
+        and url.startswith("sqlite:///")
+        and not Path(url.removeprefix("sqlite:///")).exists()
+    )
+    if url is not None and (new_sqlite or not url.startswith("sqlite:///")):
+        from sleuth.history import migrations  # noqa: F401 (creating or upgrading)
 
 
 def describe_error(exc: BaseException, url: str | None) -> str:
