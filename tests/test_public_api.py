@@ -3,6 +3,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
+
+import pytest
 
 import sleuth
 
@@ -38,3 +41,25 @@ def test_importing_sleuth_and_its_plugin_loads_no_client_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_an_error_building_a_helper_is_not_reported_as_a_missing_attribute(monkeypatch):
+    import sleuth.target
+    from sleuth.config import empty_suite_config
+    from sleuth.engine import Engine
+    from sleuth.errors import SleuthError
+    from sleuth.options import resolve
+
+    options = resolve(empty_suite_config(Path(".")), cli={}, environ={})
+    target = sleuth.target.Target(options, Engine(workers=1))
+
+    def broken(*args, **kwargs):
+        raise AttributeError("partially initialized module 'x' has no attribute 'y'")
+
+    monkeypatch.setattr(sleuth.target, "SettingsResolver", broken)
+    with pytest.raises(SleuthError) as caught:
+        target.setting("A")
+    assert str(caught.value) == (
+        "target.settings could not be built: AttributeError: partially "
+        "initialized module 'x' has no attribute 'y'"
+    )

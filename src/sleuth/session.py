@@ -417,6 +417,11 @@ class SleuthSession:
         gc.freeze()
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
+        if self.target.base_url is not None or any(
+            getattr(getattr(item, "row", None), "section", None) == "http"
+            for item in session.items
+        ):
+            self.target.prepare_http()
         self.ran_ahead = self.runahead.start(session.items, self.make_context)
 
     def _route_output(self) -> None:

@@ -10,11 +10,11 @@ import dataclasses
 import functools
 import os
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sleuth import context as _context
-from sleuth.errors import ConfigError
+from sleuth.errors import ConfigError, SleuthError
 from sleuth.evidence import SettingLookup
 from sleuth.interpolation import substitute
 from sleuth.options import RunOptions
@@ -22,9 +22,29 @@ from sleuth.redact import Secret, SecretRegistry
 from sleuth.settings import SettingSource, SettingsResolver, build_source
 from sleuth.validate import did_you_mean
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from sleuth.engine import Engine
     from sleuth.probes.http import AsyncHttpClient, HttpClient
+
+
+def _built(build: Callable[[Target], T]) -> Callable[[Target], T]:
+    """For a helper built on first use: an AttributeError raised while building
+    it would make Python fall back to ``__getattr__``, which would then claim the
+    helper does not exist. Say what really happened instead."""
+
+    @functools.wraps(build)
+    def checked(target: Target) -> T:
+        try:
+            return build(target)
+        except AttributeError as exc:
+            what = f"{type(exc).__name__}: {exc}"
+            raise SleuthError(
+                f"target.{build.__name__} could not be built: {what}"
+            ) from exc
+
+    return checked
 
 
 class Target:
@@ -60,6 +80,7 @@ class Target:
     # -- settings -----------------------------------------------------------
 
     @functools.cached_property
+    @_built
     def settings(self) -> SettingsResolver:
         root = self._options.suite.root
         return SettingsResolver(
@@ -109,7 +130,20 @@ class Target:
 
     # -- HTTP ---------------------------------------------------------------
 
+    def prepare_http(self) -> None:
+        """Load the HTTP stack now, on the calling (main) thread.
+
+        Probes starting at once would otherwise import it on many threads
+        together, and CPython 3.11 can then hand a thread a module that is
+        still being initialised (a concurrent circular import): seen as a
+        probe's ``target.http`` failing once in a run.
+        """
+        import aiohttp  # noqa: F401
+
+        _ = self._engine.loop, self.http
+
     @functools.cached_property
+    @_built
     def ahttp(self) -> AsyncHttpClient:
         """HTTP for ``async def`` probes: ``await target.ahttp.get(path)``."""
         from sleuth.probes.http import AsyncHttpClient, HttpSettings
@@ -136,6 +170,7 @@ class Target:
         return AsyncHttpClient(settings, self._engine)
 
     @functools.cached_property
+    @_built
     def http(self) -> HttpClient:
         """HTTP for ``def`` probes: ``target.http.get(path).status_code``."""
         from sleuth.probes.http import HttpClient
