@@ -417,12 +417,15 @@ class SleuthSession:
         gc.freeze()
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
-        if self.target.base_url is not None or any(
+        needs_http = self.target.base_url is not None or any(
             getattr(getattr(item, "row", None), "section", None) == "http"
             for item in session.items
-        ):
-            self.target.prepare_http()
+        )
+        if needs_http:
+            self.target.expect_http()
         self.ran_ahead = self.runahead.start(session.items, self.make_context)
+        if needs_http:
+            self.target.prepare_http()  # while the probes run; they wait for it
 
     def _route_output(self) -> None:
         capture.wrap_std_streams()

@@ -63,6 +63,8 @@ class Target:
         self._secrets = secrets if secrets is not None else SecretRegistry()
         self._lock = threading.Lock()
         self._headers: Mapping[str, str] | None = None
+        self._http_ready = threading.Event()  # see expect_http, prepare_http
+        self._http_ready.set()
         if self._config.base_url:
             self._secrets.add_urls_in(self._config.base_url)
 
@@ -130,22 +132,33 @@ class Target:
 
     # -- HTTP ---------------------------------------------------------------
 
+    def expect_http(self) -> None:
+        """Make ``http``/``ahttp`` wait until ``prepare_http`` has run."""
+        self._http_ready.clear()
+
     def prepare_http(self) -> None:
-        """Load the HTTP stack now, on the calling (main) thread.
+        """Load the HTTP stack on the calling (main) thread, then let probes in.
 
         Probes starting at once would otherwise import it on many threads
         together, and CPython 3.11 can then hand a thread a module that is
         still being initialised (a concurrent circular import): seen as a
-        probe's ``target.http`` failing once in a run.
+        probe's ``target.http`` failing once in a run. Called after the probes
+        have started, so the loading overlaps what they wait on.
         """
-        import aiohttp  # noqa: F401
+        try:
+            import aiohttp  # noqa: F401
 
-        _ = self._engine.loop, self.http
+            import sleuth.probes.http  # noqa: F401
+
+            _ = self._engine.loop
+        finally:
+            self._http_ready.set()
 
     @functools.cached_property
     @_built
     def ahttp(self) -> AsyncHttpClient:
         """HTTP for ``async def`` probes: ``await target.ahttp.get(path)``."""
+        self._http_ready.wait()
         from sleuth.probes.http import AsyncHttpClient, HttpSettings
 
         config = self._config
@@ -173,6 +186,7 @@ class Target:
     @_built
     def http(self) -> HttpClient:
         """HTTP for ``def`` probes: ``target.http.get(path).status_code``."""
+        self._http_ready.wait()
         from sleuth.probes.http import HttpClient
 
         return HttpClient(self.ahttp, self._engine, self._options.timeout_s)
