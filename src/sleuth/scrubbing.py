@@ -25,6 +25,11 @@ from sleuth.redact import MASK, Secret, SecretRegistry
 # leaves everything else (nodes, config) alone.
 _REPR_MODULES = frozenset({"_pytest._code.code", "_pytest.reports"})
 _MAX_DEPTH = 64
+_SCALARS = frozenset({int, float, bool})
+
+
+def _same(items: list[Any], original: list[Any] | tuple[Any, ...]) -> bool:
+    return all(new is old for new, old in zip(items, original, strict=True))
 
 
 class ScrubbingPlugin:
@@ -86,25 +91,42 @@ class ScrubbingPlugin:
         if not len(self.registry):
             return  # no secret known: nothing to look for
         seen: set[int] = set()
-        for key, value in list(vars(report).items()):
+        fields = vars(report)
+        for key, value in list(fields.items()):
             if key == "result":  # a collect report's collected nodes: renamed above
                 continue
-            vars(report)[key] = self._walk(value, 0, seen)
+            if value is None or type(value) in _SCALARS:
+                continue  # 3 of a report's 12 fields are durations and times
+            fields[key] = self._walk(value, 0, seen)
 
     def _walk(self, value: Any, depth: int, seen: set[int]) -> Any:
+        """``value`` with secrets masked; the same object when there were none.
+
+        Returning the same object spares rebuilding every keyword dict and
+        location tuple of every report (three per probe): most hold no secret.
+        """
         if isinstance(value, str):
             return self.registry.scrub(value)
+        if value is None or type(value) in _SCALARS:
+            return value
         if depth > _MAX_DEPTH or id(value) in seen:
             return value
         if isinstance(value, list):
-            return [self._walk(v, depth + 1, seen) for v in value]
+            items = [self._walk(v, depth + 1, seen) for v in value]
+            return value if _same(items, value) else items
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
-            return tuple(self._walk(v, depth + 1, seen) for v in value)
+            items = [self._walk(v, depth + 1, seen) for v in value]
+            return value if _same(items, value) else tuple(items)
         if isinstance(value, dict):
-            return {
-                self._walk(k, depth + 1, seen): self._walk(v, depth + 1, seen)
+            pairs = [
+                (self._walk(k, depth + 1, seen), self._walk(v, depth + 1, seen))
                 for k, v in value.items()
-            }
+            ]
+            unchanged = all(
+                new_k is k and new_v is v
+                for (new_k, new_v), (k, v) in zip(pairs, value.items(), strict=True)
+            )
+            return value if unchanged else dict(pairs)
         if type(value).__module__ in _REPR_MODULES:
             seen.add(id(value))
             names = (
@@ -113,8 +135,10 @@ class ScrubbingPlugin:
                 else list(getattr(value, "__dict__", {}))
             )
             for name in names:
-                walked = self._walk(getattr(value, name), depth + 1, seen)
-                object.__setattr__(value, name, walked)
+                old = getattr(value, name)
+                walked = self._walk(old, depth + 1, seen)
+                if walked is not old:
+                    object.__setattr__(value, name, walked)
         return value
 
     # -- assertions, warnings, logs ----------------------------------------------
