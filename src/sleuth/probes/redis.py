@@ -18,20 +18,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sleuth import timing
 from sleuth.context import ProbeContext
-from sleuth.errors import (
-    CheckFailed,
-    ConfigError,
-    ProbeError,
-    TargetUnreachable,
-    WriteRefused,
-)
+from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
-from sleuth.probes._dependency import (
-    load,
-    other_error,
-    record,
-    translate_os_error,
+from sleuth.probes._dependency import load, other_error, translate_os_error
+from sleuth.probes._redis_commands import (
+    # Re-exported: the refusal message and docs/probes.md send readers here.
+    READ_COMMANDS as READ_COMMANDS,
+    READ_SUBCOMMANDS as READ_SUBCOMMANDS,
+    record_answer,
+    refuse_unless_read,
+    send_command,
 )
 from sleuth.probes._sessions import SessionProbe
 from sleuth.units import format_bytes
@@ -45,25 +42,6 @@ KIND = "redis"
 DEFAULT_PORT = 6379
 # The most keys one scan() returns unless told otherwise.
 DEFAULT_SCAN_LIMIT = 1000
-READ_COMMANDS = frozenset(
-    # a word list reads better than 50 quoted items
-    "DBSIZE ECHO EXISTS GET GETRANGE HEXISTS HGET HGETALL HKEYS HLEN HMGET HSCAN "  # noqa: SIM905
-    "HSTRLEN HVALS INFO LASTSAVE LINDEX LLEN LPOS LRANGE MGET PFCOUNT PING PTTL "
-    "ROLE SCAN SCARD SISMEMBER SMEMBERS SMISMEMBER SRANDMEMBER SSCAN STRLEN TIME "
-    "TTL TYPE XLEN XPENDING XRANGE XREVRANGE ZCARD ZCOUNT ZLEXCOUNT ZMSCORE "
-    "ZRANGE ZRANGEBYSCORE ZRANK ZREVRANGE ZREVRANK ZSCAN ZSCORE".split()
-)
-# Commands that read with one subcommand and change things with another.
-READ_SUBCOMMANDS: Mapping[str, frozenset[str]] = {
-    "CLIENT": frozenset({"GETNAME", "ID", "INFO", "LIST"}),
-    "CLUSTER": frozenset({"INFO", "NODES", "SHARDS", "SLOTS"}),
-    "CONFIG": frozenset({"GET"}),
-    "LATENCY": frozenset({"HISTORY", "LATEST"}),
-    "MEMORY": frozenset({"STATS", "USAGE"}),
-    "OBJECT": frozenset({"ENCODING", "FREQ", "IDLETIME", "REFCOUNT"}),
-    "SLOWLOG": frozenset({"GET", "LEN"}),
-    "XINFO": frozenset({"CONSUMERS", "GROUPS", "STREAM"}),
-}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,13 +144,13 @@ class RedisProbe(SessionProbe[RedisHealth]):
                 nothing was sent.
         """
         __tracebackhide__ = True
-        self._refuse_writes(command)
+        refuse_unless_read(command, display=self.display)
         return self._run(lambda ctx: self._execute(ctx, command))
 
     async def aexecute(self, *command: Any) -> Any:
         """``execute()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        self._refuse_writes(command)
+        refuse_unless_read(command, display=self.display)
         return await self._arun(lambda ctx: self._execute(ctx, command))
 
     def get(self, key: str) -> str | None:
@@ -224,8 +202,8 @@ class RedisProbe(SessionProbe[RedisHealth]):
         shown = " ".join(str(part) for part in command[:2])
         request = f"{KIND} {shown} {self.display}"
         async with self._session(ctx) as client:
-            answer = await self._step(ctx, request, _send_command(client, *command))
-        record(ctx, kind=KIND, request=request, started=started, answer=_shape(answer))
+            answer = await self._step(ctx, request, send_command(client, *command))
+        record_answer(ctx, request=request, started=started, answer=answer)
         return answer
 
     async def _scan(self, ctx: ProbeContext, match: str, limit: int) -> list[str]:
@@ -239,12 +217,12 @@ class RedisProbe(SessionProbe[RedisHealth]):
                 cursor, batch = await self._step(
                     ctx,
                     request,
-                    _send_command(client, "SCAN", cursor, "MATCH", match, "COUNT", 100),
+                    send_command(client, "SCAN", cursor, "MATCH", match, "COUNT", 100),
                 )
                 keys.extend(batch[: limit - len(keys)])
                 if int(cursor) == 0 or len(keys) >= limit:
                     break
-        record(ctx, kind=KIND, request=request, started=started, answer=_shape(keys))
+        record_answer(ctx, request=request, started=started, answer=keys)
         return keys
 
     async def _connect(self, ctx: ProbeContext) -> redis.asyncio.Redis:
@@ -291,22 +269,6 @@ class RedisProbe(SessionProbe[RedisHealth]):
                 where=self._where,
             )
         return int(db)
-
-    def _refuse_writes(self, command: tuple[Any, ...]) -> None:
-        __tracebackhide__ = True
-        name = str(command[0]).upper() if command else ""
-        sub = str(command[1]).upper() if len(command) > 1 else ""
-        if name in READ_COMMANDS or sub in READ_SUBCOMMANDS.get(name, ()):
-            return
-        said = f"{name} {sub}" if name in READ_SUBCOMMANDS else name or "(no command)"
-        hint = " Use scan() to list keys." if name == "KEYS" else ""
-        raise WriteRefused(
-            f"{KIND} {self.display}: {said} refused: the redis helper sends only "
-            f"read commands (GET, EXISTS, TTL, TYPE, SCAN, INFO, HGET, LRANGE, "
-            f"...; see READ_COMMANDS). Nothing was sent.{hint}",
-            method=said,
-            url=self.display,
-        )
 
     def _health(self, info: Mapping[str, Any]) -> RedisHealth:
         replica = info.get("role") == "slave"
@@ -420,10 +382,6 @@ class RedisProbe(SessionProbe[RedisHealth]):
         )
 
 
-async def _send_command(client: redis.asyncio.Redis, *command: Any) -> Any:
-    return await client.execute_command(*command)  # type: ignore[no-untyped-call]
-
-
 def _driver() -> Any:
     """redis-py's asyncio client, imported now; MissingDriver with the pip hint."""
     return load("redis.asyncio", kind=KIND, package="redis", extra="redis")
@@ -431,16 +389,3 @@ def _driver() -> Any:
 
 def _unreachable(what: str, message: str, category: str) -> ProbeError:
     return TargetUnreachable(f"{what}: {message}", target=what, category=category)
-
-
-def _shape(answer: Any) -> str:
-    """What came back, without the value (a value may be a secret)."""
-    if answer is None:
-        return "nil"
-    if isinstance(answer, bool | int | float):
-        return str(answer)
-    if isinstance(answer, str):
-        return f"a string of {len(answer)} characters"
-    if isinstance(answer, list | tuple | set | dict):
-        return f"{len(answer)} item{'' if len(answer) == 1 else 's'}"
-    return type(answer).__name__
