@@ -19,20 +19,10 @@ from sleuth import yamlfile
 from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.errors import ConfigError
 from sleuth.interpolation import interpolate_env
+from sleuth.settings.spec import SourceSpec, build_source_specs, env_source_spec
 from sleuth.units import parse_duration, parse_positive_int
 from sleuth.validate import PathT, check_keys, did_you_mean, expect_type, kind_of
 from sleuth.yamlfile import Lines
-
-SOURCE_KINDS = ("app", "dir", "dotenv", "env", "file")
-_SOURCE_OPTIONS = {
-    "app": {"function", "secret"},
-    "dir": {"path", "secret"},
-    "dotenv": {"path", "secret"},
-    "env": {"prefix", "secret"},
-    "file": {"path", "format", "secret"},
-}
-# The key that carries a source's location when it is written as a mapping.
-_SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
 
 _TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services", "http"}
 _HTTP_KEYS = {"max_in_flight", "max_in_flight_per_host"}
@@ -45,20 +35,6 @@ _TOP_KEYS = _TARGET_KEYS | {
     "not_secret",
     "history",
 }
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SourceSpec:
-    """One place settings are read from, as written in the config."""
-
-    kind: str
-    location: str
-    options: Mapping[str, Any]
-    where: str
-
-    @property
-    def is_secret(self) -> bool:
-        return bool(self.options.get("secret", self.kind == "dir"))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +113,7 @@ def load_suite_config(
 
 def empty_suite_config(root: Path) -> SuiteConfig:
     """The configuration of a run with no config file: one target, no base URL."""
-    default = TargetConfig(name="default", sources=(_env_source("defaults"),))
+    default = TargetConfig(name="default", sources=(env_source_spec("defaults"),))
     return SuiteConfig(file=None, root=root, targets={"default": default})
 
 
@@ -335,11 +311,11 @@ def _build_target(
     if timeout_s is None and parent is not None:
         timeout_s = parent.timeout_s
     if body.get("sources") is not None:
-        sources = _build_sources(body["sources"], (*path, "sources"), lines)
+        sources = build_source_specs(body["sources"], (*path, "sources"), lines)
     elif parent is not None:
         sources = parent.sources
     else:
-        sources = (_env_source(lines.where(path)),)
+        sources = (env_source_spec(lines.where(path)),)
     services = dict(parent.services) if parent else {}
     if body.get("services") is not None:
         services.update(
@@ -385,94 +361,3 @@ def _build_http(
         if raw.get(key) is not None
     }
     return dataclasses.replace(inherited, **caps)
-
-
-def _env_source(where: str) -> SourceSpec:
-    return SourceSpec(kind="env", location="", options={}, where=where)
-
-
-def _build_sources(raw: Any, path: PathT, lines: Lines) -> tuple[SourceSpec, ...]:
-    expect_type(
-        raw,
-        list,
-        path=path,
-        lines=lines,
-        what="sources",
-        example="a list such as [env, {dotenv: .env}, {app: my_app.config:get}]",
-    )
-    return tuple(_build_source(item, (*path, i), lines) for i, item in enumerate(raw))
-
-
-def _build_source(item: Any, path: PathT, lines: Lines) -> SourceSpec:
-    where = lines.where(path)
-    if isinstance(item, str):
-        kind, value = item, None
-    elif isinstance(item, dict) and len(item) >= 1:
-        kind = next(iter(item))
-        value = item[kind]
-        extra = {k: v for k, v in item.items() if k != kind}
-        if extra:
-            value = {
-                **(
-                    value
-                    if isinstance(value, dict)
-                    else {_SOURCE_LOCATION.get(kind, "path"): value}
-                ),
-                **extra,
-            }
-    else:
-        raise ConfigError(
-            f"a source must be a kind such as 'env' or a mapping such as "
-            f"{{dotenv: .env}}, found {kind_of(item)}",
-            where=where,
-        )
-    if kind not in SOURCE_KINDS:
-        raise ConfigError(
-            f"unknown settings source {kind!r}. "
-            f"Known sources: {', '.join(SOURCE_KINDS)}."
-            f"{did_you_mean(str(kind), SOURCE_KINDS)}",
-            where=where,
-        )
-    options: dict[str, Any]
-    if value is None:
-        options = {}
-    elif isinstance(value, dict):
-        options = dict(value)
-        check_keys(
-            options,
-            _SOURCE_OPTIONS[kind],
-            path=(*path, kind),
-            lines=lines,
-            what=f"the {kind} source",
-        )
-    elif isinstance(value, str) and kind in _SOURCE_LOCATION:
-        options = {_SOURCE_LOCATION[kind]: value}
-    else:
-        raise ConfigError(
-            f"the {kind} source takes {_source_example(kind)}, found {kind_of(value)}",
-            where=where,
-        )
-    location = (
-        options.pop(_SOURCE_LOCATION[kind], None) if kind in _SOURCE_LOCATION else ""
-    )
-    if kind in _SOURCE_LOCATION and (not isinstance(location, str) or not location):
-        raise ConfigError(
-            f"the {kind} source needs {_source_example(kind)}", where=where
-        )
-    if kind == "app" and not re.match(r"^[\w.]+:[\w.]+$", location):
-        raise ConfigError(
-            f"the app source takes 'module:function', e.g. my_app.config:get_setting, "
-            f"found {location!r}",
-            where=where,
-        )
-    return SourceSpec(kind=kind, location=location, options=options, where=where)
-
-
-def _source_example(kind: str) -> str:
-    return {
-        "app": "a function as 'module:function', e.g. my_app.config:get_setting",
-        "dir": "a directory, e.g. /run/secrets",
-        "dotenv": "a file, e.g. .env",
-        "env": "no value, or {prefix: APP_}",
-        "file": "a file, e.g. config/settings.yaml",
-    }[kind]

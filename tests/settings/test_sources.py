@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.config import SourceSpec
 from sleuth.errors import ConfigError
 from sleuth.settings import SettingsResolver, build_source
+from sleuth.settings.spec import SourceSpec
 
 
 def source(kind: str, location: str = "", root: Path | None = None, **options):

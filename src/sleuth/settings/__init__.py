@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sleuth.config import SourceSpec
 from sleuth.evidence import SettingLookup, SourceAnswer
+from sleuth.settings.spec import SourceSpec
 
 # kind -> "module:class"; a source module loads only when a target uses it.
 SOURCES = {

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sleuth.config import SourceSpec
 from sleuth.settings import Found
+from sleuth.settings.spec import SourceSpec
 
 
 class AppSource:

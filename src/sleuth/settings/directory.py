@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sleuth.config import SourceSpec
 from sleuth.settings import Found
+from sleuth.settings.spec import SourceSpec
 
 MAX_FILE_BYTES = 1024 * 1024
 

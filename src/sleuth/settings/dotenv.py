@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sleuth.config import SourceSpec
 from sleuth.settings import Found
+from sleuth.settings.spec import SourceSpec
 
 
 class DotenvSource:

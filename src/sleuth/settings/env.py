@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from sleuth.config import SourceSpec
 from sleuth.settings import Found
+from sleuth.settings.spec import SourceSpec
 
 
 class EnvSource:

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sleuth.config import SourceSpec
 from sleuth.errors import ConfigError
 from sleuth.settings import Found
+from sleuth.settings.spec import SourceSpec
 
 FORMATS = {
     ".yaml": "yaml",
