@@ -1,7 +1,8 @@
 """The run's outputs for people and machines (plugin side).
 
-Status words and letters in the terminal (WARNED, FLAKY, BLOCKED, ERROR), and
-at the end of the run the files asked for: ``--sleuth-json``,
+Status words and letters in the terminal (WARNED, FLAKY, BLOCKED, ERROR), the
+sleuth section of the terminal summary, and at the end of the run the files
+asked for: ``--sleuth-json``,
 ``--sleuth-report`` (Markdown), ``--sleuth-metrics`` (Prometheus text), and
 ``--sleuth-exit nagios`` (an exit code and one status line instead of pytest's
 output). Every file is written whole or not at all, scrubbed of secrets.
@@ -12,11 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from sleuth.recording import STATUS
+
+if TYPE_CHECKING:
+    from sleuth.session import SleuthSession  # which builds this plugin
 
 
 def is_nagios(config: pytest.Config) -> bool:
@@ -41,7 +45,7 @@ def exit_unknown(reason: str) -> None:
 
 
 class OutputsPlugin:
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: SleuthSession) -> None:
         self.session = session
         self.document: dict[str, Any] | None = None
 
@@ -67,7 +71,7 @@ class OutputsPlugin:
             return
         from sleuth.reports import document as run_document, files, markdown, metrics
 
-        self.document = run_document.build(record, changes=self.session.changes())
+        self.document = run_document.build(record, changes=self.changes())
         writers = {
             "sleuth_json": lambda d: json.dumps(d, indent=2, sort_keys=False) + "\n",
             "sleuth_report": markdown.render,
@@ -91,7 +95,56 @@ class OutputsPlugin:
                     f"the run ended with pytest exit status {int(exitstatus)}"
                 )
             sys.stdout.write(line + "\n")
-            for extra in self.session.summary_lines():
+            for extra in self.summary_lines():
                 sys.stdout.write(extra + "\n")
             sys.stdout.flush()
             session.exitstatus = code
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = self.summary_lines()
+        if not lines:
+            return
+        terminalreporter.write_sep("=", "sleuth")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+    def summary_lines(self) -> list[str]:
+        """The sleuth section: counts, slowest, root causes, what failed."""
+        from sleuth.reports import causes, terminal
+
+        session = self.session
+        if not session.records:
+            return []
+        records = list(session.records.values())
+        history = session.history
+        return [
+            *terminal.render_summary(
+                records,
+                target=session.options.target.name,
+                base_url=session.options.target.base_url,
+                wall_s=session.wall_s(),
+                ran_ahead=session.ran_ahead,
+                causes=causes.rank(records),
+                history=self._history_lines(),
+            ),
+            *terminal.render_flaky(records),
+            *(history.summary_lines() if history is not None else []),
+        ]
+
+    def changes(self) -> dict[str, Any] | None:
+        """What changed since the last run in which everything passed, if kept."""
+        history = self.session.history
+        if history is None or history.changes is None:
+            return None
+        changes: dict[str, Any] = history.changes.to_json()
+        changes["lines"] = history.changes.render(indent="")
+        return changes
+
+    def _history_lines(self) -> dict[str, str]:
+        history = self.session.history
+        if history is None:
+            return {}
+        records = self.session.records.values()
+        failed = (r for r in records if r.outcome in ("failed", "error"))
+        lines = {r.probe_id: history.failure_line(r.probe_id) for r in failed}
+        return {probe_id: line for probe_id, line in lines.items() if line}

@@ -3,6 +3,7 @@
 An item's record gathers its phases: the outcome and its category, the
 evidence its context holds, its name, tags and needs. A failing probe whose
 need is failing too is recorded as blocked by it, not as another failure.
+A ``Recorder`` keeps the records of one run.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Callable
 import pytest
 
 from sleuth.context import ProbeContext
+from sleuth.engine import Engine
 from sleuth.evidence import ProbeRecord, classify, diagnose
-from sleuth.reports.causes import find_blocker
+from sleuth.reports.causes import find_blocker, matches
+from sleuth.runahead import RunAhead
 
 # pytest's and sleuth's own marks are not tags a probe can be needed by.
 NOT_TAGS = frozenset({
@@ -86,6 +89,52 @@ def update(
                 record.diagnosis = f"{record.diagnosis} [blocked by {need}]"
     report.sleuth_outcome = record.outcome  # type: ignore[attr-defined]
     report.sleuth_category = record.category  # type: ignore[attr-defined]
+
+
+class Recorder:
+    """The records of one run by node id, each updated as pytest reports a phase."""
+
+    def __init__(self, engine: Engine, runahead: RunAhead) -> None:
+        self.records: dict[str, ProbeRecord] = {}
+        self.items: dict[str, pytest.Item] = {}  # the selected ones, by node id
+        self._engine = engine
+        self._runahead = runahead
+
+    def record(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        call: pytest.CallInfo[None],
+        ctx: ProbeContext | None,
+    ) -> None:
+        record = self.records.get(item.nodeid)
+        if record is None:
+            record = self.records[item.nodeid] = new_record(item)
+        update(record, report, call, ctx, candidates=self.candidates)
+        if call.when == "call":
+            record.ran_ahead = ctx is not None and ctx.capture_output
+
+    def candidates(self, needs: tuple[str, ...]) -> list[ProbeRecord]:
+        """What ``needs`` may refer to: records so far, and probes that ran ahead
+        and are not reported yet (waiting, within their deadline, for those
+        that match a need)."""
+        found = list(self.records.values())
+        for nodeid, job in self._runahead.waiting().items():
+            item = self.items.get(nodeid)
+            if item is None:
+                continue
+            provisional = new_record(item)
+            if not any(matches(provisional, need) for need in needs):
+                continue
+            outcome = self._engine.wait(job)
+            provisional.outcome, provisional.category = classify(
+                outcome.exc, exchanges=job.ctx.exchanges
+            )
+            provisional.diagnosis = diagnose(
+                outcome.exc, exchanges=job.ctx.exchanges, settings=job.ctx.settings
+            )
+            found.append(provisional)
+        return found
 
 
 # Status words and letters in the terminal: (stats key, letter, word).

@@ -22,21 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, context as _context, recording, redact, timing
+from sleuth import capture, context as _context, marks, redact, timing
 from sleuth.config import load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
-from sleuth.errors import ConfigError
-from sleuth.evidence import ProbeRecord, RunRecord, SettingSeen, classify, diagnose
+from sleuth.evidence import RunRecord, SettingSeen
 from sleuth.options import RunOptions, resolve
 from sleuth.outputs import OutputsPlugin
+from sleuth.recording import Recorder
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
-from sleuth.retry import check_retries
 from sleuth.runahead import RunAhead
 from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
-from sleuth.units import parse_duration
 
 if TYPE_CHECKING:
     from sleuth.history import RunHistory
@@ -62,7 +60,8 @@ class SleuthSession:
         self.runahead = RunAhead(
             self.engine, is_target_fixture=is_target_fixture, target=lambda: self.target
         )
-        self.records: dict[str, ProbeRecord] = {}
+        self.recorder = Recorder(self.engine, self.runahead)
+        self.records = self.recorder.records  # the same dict; outputs and demo read it
         self._contexts: dict[str, ProbeContext] = {}
         self._outcomes: dict[str, Outcome] = {}
         self._log_router = capture.ProbeLogRouter()
@@ -70,7 +69,6 @@ class SleuthSession:
         self.started_wall = timing.utcnow()
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
-        self._items: dict[str, pytest.Item] = {}
         self._gc_was_enabled = False
         self.history: RunHistory | None = None  # None with --no-history
 
@@ -169,10 +167,11 @@ class SleuthSession:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            self._probe_timeout(item)  # a bad marker is a usage error, found now
-        self._items = {item.nodeid: item for item in items}
+            # A bad marker is a usage error, found now.
+            marks.probe_timeout(item, self.options)
+        self.recorder.items = {item.nodeid: item for item in items}
         for item in items:
-            self._probe_retries(item)
+            marks.probe_retries(item)
 
     @pytest.hookimpl(
         wrapper=True, trylast=True
@@ -227,7 +226,7 @@ class SleuthSession:
             capture.replay(job.ctx)
             _reraise(outcome)
             return
-        ctx = self.make_context(item)
+        ctx = marks.make_context(item, self.options)
         self._contexts[nodeid] = ctx
         if timing.monotonic() > self.engine.budget_deadline:
             pytest.fail(
@@ -266,7 +265,7 @@ class SleuthSession:
             line = self.history.failure_line(nodeid)
             if line:
                 _add_to_evidence(report, f"history: {line}")
-        self._record(item, report, call, ctx)
+        self.recorder.record(item, report, call, ctx)
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -280,7 +279,7 @@ class SleuthSession:
         """The whole run for outputs and the history: records, settings, metadata."""
         from sleuth import __version__
 
-        wall = timing.monotonic() - self._started_at if self._started_at else 0.0
+        wall = self.wall_s()
         resolver = self.target.settings
         seen = [
             SettingSeen(name=name, source=lookup.found_in, state=lookup.state)
@@ -300,6 +299,10 @@ class SleuthSession:
             scrub=self.secrets.scrub,
         )
 
+    def wall_s(self) -> float:
+        """Seconds since the first test's setup began (0 before it)."""
+        return timing.monotonic() - self._started_at if self._started_at else 0.0
+
     def selection(self) -> list[str]:
         """How this run chose its probes: paths and ids, -k, -m."""
         option = self.config.option
@@ -310,44 +313,6 @@ class SleuthSession:
             chosen.append(f"-m {option.markexpr}")
         return chosen
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = self.summary_lines()
-        if not lines:
-            return
-        terminalreporter.write_sep("=", "sleuth")
-        for line in lines:
-            terminalreporter.write_line(line)
-
-    def summary_lines(self) -> list[str]:
-        """The sleuth section: counts, slowest, root causes, what failed."""
-        from sleuth.reports import causes
-
-        if not self.records:
-            return []
-        records = list(self.records.values())
-        wall = timing.monotonic() - self._started_at if self._started_at else 0.0
-        return [
-            *terminal.render_summary(
-                records,
-                target=self.options.target.name,
-                base_url=self.options.target.base_url,
-                wall_s=wall,
-                ran_ahead=self.ran_ahead,
-                causes=causes.rank(records),
-                history=self._history_lines(),
-            ),
-            *terminal.render_flaky(records),
-            *(self.history.summary_lines() if self.history is not None else []),
-        ]
-
-    def changes(self) -> dict[str, Any] | None:
-        """What changed since the last run in which everything passed, if kept."""
-        if self.history is None or self.history.changes is None:
-            return None
-        changes: dict[str, Any] = self.history.changes.to_json()
-        changes["lines"] = self.history.changes.render(indent="")
-        return changes
-
     def warn(self, message: str) -> None:
         """Say something went wrong that does not change the run's result."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -357,46 +322,6 @@ class SleuthSession:
             sys.stderr.write(f"sleuth: {message}\n")
 
     # -- helpers ------------------------------------------------------------
-
-    def _history_lines(self) -> dict[str, str]:
-        if self.history is None:
-            return {}
-        failed = (r for r in self.records.values() if r.outcome in ("failed", "error"))
-        lines = {r.probe_id: self.history.failure_line(r.probe_id) for r in failed}
-        return {probe_id: line for probe_id, line in lines.items() if line}
-
-    def make_context(self, item: pytest.Item) -> ProbeContext:
-        timeout_s, origin = self._probe_timeout(item)
-        return ProbeContext(
-            probe_id=item.nodeid,
-            timeout_s=timeout_s,
-            timeout_origin=origin,
-            writes_marked=item.get_closest_marker("writes") is not None,
-            allow_writes=self.options.allow_writes,
-            retries=self._probe_retries(item),
-        )
-
-    def _probe_retries(self, item: pytest.Item) -> int:
-        marker = item.get_closest_marker("probe")
-        if marker is None or marker.kwargs.get("retries") is None:
-            return 0
-        where = f"@pytest.mark.probe on {item.nodeid}"
-        try:
-            return check_retries(marker.kwargs["retries"], where=where)
-        except ConfigError as exc:
-            raise pytest.UsageError(str(exc)) from None
-
-    def _probe_timeout(self, item: pytest.Item) -> tuple[float, str]:
-        marker = item.get_closest_marker("probe")
-        if marker is not None and marker.kwargs.get("timeout") is not None:
-            where = f"@pytest.mark.probe on {item.nodeid}"
-            try:
-                return parse_duration(
-                    marker.kwargs["timeout"], where=where, what="timeout"
-                ), getattr(item, "sleuth_origin", "@pytest.mark.probe")  # table rows
-            except ConfigError as exc:
-                raise pytest.UsageError(str(exc)) from None
-        return self.options.timeout_s, self.options.timeout_origin
 
     def _start_runahead(self, session: pytest.Session) -> None:
         config = self.config
@@ -423,7 +348,9 @@ class SleuthSession:
         )
         if needs_http:
             self.target.expect_http()
-        self.ran_ahead = self.runahead.start(session.items, self.make_context)
+        self.ran_ahead = self.runahead.start(
+            session.items, lambda item: marks.make_context(item, self.options)
+        )
         if needs_http:
             self.target.prepare_http()  # while the probes run; they wait for it
 
@@ -432,44 +359,6 @@ class SleuthSession:
         self.scrubbing.guard_log_handlers()
         if self.runahead.started:
             self._log_router.guard_other_handlers()
-
-    def _record(
-        self,
-        item: pytest.Item,
-        report: pytest.TestReport,
-        call: pytest.CallInfo[None],
-        ctx: ProbeContext | None,
-    ) -> None:
-        record = self.records.get(item.nodeid)
-        if record is None:
-            record = self.records[item.nodeid] = recording.new_record(item)
-        recording.update(record, report, call, ctx, candidates=self._candidates)
-        if call.when == "call":
-            record.ran_ahead = ctx is not None and ctx.capture_output
-
-    def _candidates(self, needs: tuple[str, ...]) -> list[ProbeRecord]:
-        """What ``needs`` may refer to: records so far, and probes that ran ahead
-        and are not reported yet (waiting, within their deadline, for those
-        that match a need)."""
-        from sleuth.reports import causes
-
-        found = list(self.records.values())
-        for nodeid, job in self.runahead.waiting().items():
-            item = self._items.get(nodeid)
-            if item is None:
-                continue
-            provisional = recording.new_record(item)
-            if not any(causes.matches(provisional, need) for need in needs):
-                continue
-            outcome = self.engine.wait(job)
-            provisional.outcome, provisional.category = classify(
-                outcome.exc, exchanges=job.ctx.exchanges
-            )
-            provisional.diagnosis = diagnose(
-                outcome.exc, exchanges=job.ctx.exchanges, settings=job.ctx.settings
-            )
-            found.append(provisional)
-        return found
 
 
 def _add_to_evidence(report: pytest.TestReport, line: str) -> None:
