@@ -17,16 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sleuth.evidence import SettingLookup, SourceAnswer
-from sleuth.settings.spec import SourceSpec
-
-# kind -> "module:class"; a source module loads only when a target uses it.
-SOURCES = {
-    "app": "sleuth.settings.app:AppSource",
-    "dir": "sleuth.settings.directory:DirectorySource",
-    "dotenv": "sleuth.settings.dotenv:DotenvSource",
-    "env": "sleuth.settings.env:EnvSource",
-    "file": "sleuth.settings.files:FileSource",
-}
+from sleuth.settings.spec import SOURCES, SourceSpec
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
 """Reading a target's ``sources:`` list from the config into checked source specs.
+
 Each spec says which kind of settings source, where it reads from and its options;
 the other modules of this package look settings up from it.
 """
@@ -14,7 +15,15 @@ from sleuth.errors import ConfigError
 from sleuth.validate import PathT, check_keys, did_you_mean, expect_type, kind_of
 from sleuth.yamlfile import Lines
 
-SOURCE_KINDS = ("app", "dir", "dotenv", "env", "file")
+# kind -> "module:class"; a source module loads only when a target uses it.
+SOURCES = {
+    "app": "sleuth.settings.app:AppSource",
+    "dir": "sleuth.settings.directory:DirectorySource",
+    "dotenv": "sleuth.settings.dotenv:DotenvSource",
+    "env": "sleuth.settings.env:EnvSource",
+    "file": "sleuth.settings.files:FileSource",
+}
+SOURCE_KINDS = tuple(SOURCES)
 _SOURCE_OPTIONS = {
     "app": {"function", "secret"},
     "dir": {"path", "secret"},
