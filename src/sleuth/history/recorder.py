@@ -5,10 +5,13 @@ The history never changes a run's result. The first thing that goes wrong
 sleuth) turns it off for the rest of the run and leaves one sentence for the
 summary; nothing is raised.
 
-A thread asks git for the suite's revision and opens the store as soon as the
-run is configured (for PostgreSQL that means importing SQLAlchemy, about
-200 ms, and connecting; a SQLite store does without SQLAlchemy, see db.py):
-by the time a probe fails or the run ends, both are usually ready.
+A thread asks git for the suite's revision and opens an existing SQLite store
+as soon as the run is configured: by the time a probe fails or the run ends,
+both are usually ready. That thread imports nothing (CPython 3.11 can fail an
+import that two threads make for the first time at once: seen in CI as
+``KeyError: 'encodings.unicode_escape'`` in pytest's collection). A store that
+needs SQLAlchemy (PostgreSQL, a new or older SQLite store: about 200 ms to
+import) is opened on the main thread when it is first needed.
 """
 
 from __future__ import annotations
@@ -63,18 +66,22 @@ class RunHistory:
         self._warm = threading.Thread(
             target=self._warm_up, name="sleuth-history-warm-up", daemon=True
         )
+        # Decided here, once: the thread must not import what this did not.
+        self._open_early = options.url is not None and _is_existing_sqlite(options.url)
         if warm_up:
-            _import_what_the_warm_up_needs(options.url)
+            if self._open_early:
+                _import_what_the_warm_up_needs()
             self._warm.start()
 
     def _warm_up(self) -> None:
         with contextlib.suppress(Exception):
             self._git = git_revision(self.root)
-        try:
-            from sleuth.history.store import HistoryStore
+        if not self._open_early or self.options.url is None:
+            return
+        from sleuth.history.store import HistoryStore  # imported by __init__
 
-            if self.options.url is not None:
-                self._store = HistoryStore.open(self.options.url)
+        try:
+            self._store = HistoryStore.open_current(self.options.url)
         except Exception as exc:  # reported by the main thread, once
             self._open_error = exc
 
@@ -233,25 +240,17 @@ class RunHistory:
                 )
 
 
-def _import_what_the_warm_up_needs(url: str | None) -> None:
-    """Import on the main thread what the warm-up thread will use.
-
-    The thread then only waits on I/O (git, opening the store). A module
-    imported for the first time by two threads at once can fail in CPython
-    3.11: seen in CI as ``KeyError: 'encodings.unicode_escape'`` while pytest
-    collected on the main thread and this thread imported the store.
-    """
+def _import_what_the_warm_up_needs() -> None:
+    """Import on the main thread everything the warm-up thread will use."""
     import sqlite3  # noqa: F401
 
     from sleuth.history import store  # noqa: F401
 
-    new_sqlite = (
-        url is not None
-        and url.startswith("sqlite:///")
-        and not Path(url.removeprefix("sqlite:///")).exists()
+
+def _is_existing_sqlite(url: str) -> bool:
+    return (
+        url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
     )
-    if url is not None and (new_sqlite or not url.startswith("sqlite:///")):
-        from sleuth.history import migrations  # noqa: F401 (creating or upgrading)
 
 
 def describe_error(exc: BaseException, url: str | None) -> str:
@@ -289,13 +288,12 @@ def git_revision(root: Path) -> str | None:
         done = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD"],  # noqa: S607 (git from PATH, as a user runs it)
             cwd=root,
-            capture_output=True,
-            text=True,
+            capture_output=True,  # bytes: decoding by the locale may load a codec
             timeout=GIT_TIMEOUT_S,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    revision = done.stdout.strip()
+    revision = done.stdout.decode("utf-8", "replace").strip()
     return revision if done.returncode == 0 and revision else None

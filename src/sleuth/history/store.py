@@ -88,6 +88,25 @@ class HistoryStore:
             raise
         return store
 
+    @classmethod
+    def open_current(cls, url: str) -> HistoryStore | None:
+        """Open a SQLite store already at this sleuth's schema, else None.
+
+        Imports nothing that ``open`` would need SQLAlchemy for, so another
+        thread can call it while the main thread imports (recorder.py says why).
+        """
+        store = cls(open_database(url, create_dir=False))
+        try:
+            with store.db.read() as tx:
+                current = _sqlite_version(tx) == SCHEMA_VERSION
+        except BaseException:
+            store.close()
+            raise
+        if not current:
+            store.close()
+            return None
+        return store
+
     def _upgrade(self) -> None:
         if self.db.kind == "sqlite":
             with self.db.read() as tx:
