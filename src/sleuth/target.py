@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sleuth import context as _context
+from sleuth import context as _context, imports
 from sleuth.errors import ConfigError, SleuthError
 from sleuth.evidence import SettingLookup
 from sleuth.interpolation import substitute
@@ -146,9 +146,10 @@ class Target:
         have started, so the loading overlaps what they wait on.
         """
         try:
-            import aiohttp  # noqa: F401
+            with imports.LOCK:  # see sleuth.imports
+                import aiohttp  # noqa: F401
 
-            import sleuth.probes.http  # noqa: F401
+                import sleuth.probes.http  # noqa: F401
 
             _ = self._engine.loop
         finally:

@@ -9,10 +9,10 @@ A new kind is one module here, one line in ``KINDS``, one extra in pyproject.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sleuth import imports
 from sleuth.errors import ConfigError
 from sleuth.validate import did_you_mean
 
@@ -43,9 +43,7 @@ def load_kind(kind: str) -> Callable[..., Any]:
             f"{did_you_mean(kind, KINDS)}"
         )
     module_name, _, class_name = KINDS[kind].partition(":")
-    factory: Callable[..., Any] = getattr(
-        importlib.import_module(module_name), class_name
-    )
+    factory: Callable[..., Any] = getattr(imports.load(module_name), class_name)
     return factory
 
 

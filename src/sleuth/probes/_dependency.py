@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sleuth import context as _context, redact, timing
+from sleuth import context as _context, imports, redact, timing
 from sleuth.context import ProbeContext
 from sleuth.engine import bounded
 from sleuth.errors import (
@@ -177,10 +177,8 @@ def probe_context(default_timeout_s: float) -> ProbeContext:
 
 def load(module: str, *, kind: str, package: str, extra: str) -> Any:
     """Import a client library now, or raise MissingDriver with the pip hint."""
-    import importlib
-
     try:
-        return importlib.import_module(module)
+        return imports.load(module)
     except ImportError as exc:
         raise MissingDriver(kind=kind, package=package, extra=extra) from exc
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from sleuth import imports
 from sleuth.evidence import SettingLookup, SourceAnswer
 from sleuth.settings.spec import SOURCES, SourceSpec
 
@@ -49,7 +49,7 @@ class SettingSource(Protocol):
 def build_source(spec: SourceSpec, *, root: Path) -> SettingSource:
     """Instantiate the source a config entry describes."""
     module_name, _, class_name = SOURCES[spec.kind].partition(":")
-    factory = getattr(importlib.import_module(module_name), class_name)
+    factory = getattr(imports.load(module_name), class_name)
     source: SettingSource = factory(spec, root=root)
     return source
 

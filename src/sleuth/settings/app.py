@@ -6,13 +6,13 @@ import it, when the first setting is looked up. ``KeyError`` means absent.
 
 from __future__ import annotations
 
-import importlib
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from sleuth import imports
 from sleuth.settings import Found
 from sleuth.settings.spec import SourceSpec
 
@@ -33,7 +33,7 @@ class AppSource:
                 root = str(self.root)
                 if root not in sys.path:
                     sys.path.insert(0, root)
-                target: Any = importlib.import_module(module_name)
+                target: Any = imports.load(module_name)
                 for part in attribute.split("."):
                     target = getattr(target, part)
                 if not callable(target):
