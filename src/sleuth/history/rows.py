@@ -1,4 +1,5 @@
-"""A ``RunRecord`` turned into the rows the store writes, every text scrubbed.
+"""A ``RunRecord`` turned into the rows the store writes, every text scrubbed,
+and the rows the store reads turned back into the history's model.
 
 Pure: no database. Setting values never get here; only their keyed
 fingerprints do. Evidence keeps request lines, statuses and timings for every
@@ -15,7 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
-from sleuth.history.model import PASSING
+from sleuth.history.model import (
+    PASSING,
+    ProbePoint,
+    RunRow,
+    SettingPoint,
+    as_utc,
+)
 
 Scrub = Callable[[str], str]
 
@@ -118,3 +125,52 @@ def _scrub_all(value: Any, scrub: Scrub) -> Any:
     if isinstance(value, list):
         return [_scrub_all(v, scrub) for v in value]
     return value
+
+
+# -- and back: rows the store read, as the history's model ----------------------
+
+
+def stored_time(value: Any) -> _dt.datetime:
+    """A time as the store gave it (SQLite: ISO text), in UTC."""
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def run_row(row: dict[str, Any], counts: dict[str, int]) -> RunRow:
+    return RunRow(
+        id=row["id"],
+        target=row["target"],
+        base_url=row["base_url"],
+        agent=row["agent"],
+        started_at=stored_time(row["started_at"]),
+        duration_s=row["duration_s"],
+        sleuth_version=row["sleuth_version"],
+        git_revision=row["git_revision"],
+        exit_status=row["exit_status"],
+        selection=tuple(json.loads(row["selection"] or "[]")),
+        counts=counts,
+    )
+
+
+def probe_point(row: dict[str, Any]) -> ProbePoint:
+    return ProbePoint(
+        run_id=row["run_id"],
+        started_at=stored_time(row["started_at"]),
+        agent=row["agent"],
+        outcome=row["outcome"],
+        category=row["category"],
+        duration_s=row["duration_s"],
+        message=row["message"],
+    )
+
+
+def setting_point(row: dict[str, Any]) -> SettingPoint:
+    return SettingPoint(
+        run_id=row["run_id"],
+        started_at=stored_time(row["started_at"]),
+        agent=row["agent"],
+        source=row["source"],
+        state=row["state"],
+        fingerprint=row["fingerprint"],
+    )

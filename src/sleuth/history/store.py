@@ -10,12 +10,10 @@ SQLAlchemy loads only for PostgreSQL or when a schema must change.
 # ruff: noqa: S608 (SQL is assembled from constants here; values are always bound)
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from sleuth import timing
 from sleuth.evidence import RunRecord
 from sleuth.history.db import Database, StoreError, Tx, open_database
 from sleuth.history.model import (
@@ -25,10 +23,15 @@ from sleuth.history.model import (
     RunSnapshot,
     SettingPoint,
     SettingRow,
-    as_utc,
 )
 from sleuth.history.options import Retention
-from sleuth.history.rows import rows_from_record
+from sleuth.history.retention import prune
+from sleuth.history.rows import (
+    probe_point,
+    rows_from_record,
+    run_row,
+    setting_point,
+)
 
 # The schema the queries below are written for; migrations.STEPS reach it.
 SCHEMA_VERSION = 2
@@ -92,27 +95,29 @@ class HistoryStore:
     def open_current(cls, url: str) -> HistoryStore | None:
         """Open a SQLite store already at this sleuth's schema, else None.
 
-        Imports nothing that ``open`` would need SQLAlchemy for, so another
-        thread can call it while the main thread imports (recorder.py says why).
+        Imports nothing (no SQLAlchemy), so another thread can call it while
+        the main thread imports (recorder.py says why).
         """
         store = cls(open_database(url, create_dir=False))
         try:
-            with store.db.read() as tx:
-                current = _sqlite_version(tx) == SCHEMA_VERSION
+            current = store._is_current()
         except BaseException:
             store.close()
             raise
         if not current:
             store.close()
-            return None
-        return store
+        return store if current else None
+
+    def _is_current(self) -> bool:
+        """A SQLite store at this schema: the one kind opened without SQLAlchemy."""
+        if self.db.kind != "sqlite":
+            return False
+        with self.db.read() as tx:
+            return bool(_sqlite_version(tx) == SCHEMA_VERSION)
 
     def _upgrade(self) -> None:
-        if self.db.kind == "sqlite":
-            with self.db.read() as tx:
-                found = _sqlite_version(tx)
-            if found == SCHEMA_VERSION:
-                return  # the common case: no SQLAlchemy needed at all
+        if self._is_current():
+            return  # the common case: no SQLAlchemy needed at all
         from sleuth.history import migrations
 
         engine = self.db.engine()
@@ -168,13 +173,13 @@ class HistoryStore:
                     _INSERT_SETTING, [{"run_id": run_id, **s} for s in rows.settings]
                 )
             if keep is not None:
-                _prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
+                prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
         return run_id
 
     def prune(self, *, target: str, keep: Retention) -> int:
         """Drop the runs of ``target`` past ``keep``; returns how many went."""
         with self.db.write() as tx:
-            return _prune(tx, target=target, keep=keep, spare=None)
+            return prune(tx, target=target, keep=keep, spare=None)
 
     # -- reading --------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class HistoryStore:
         with self.db.read() as tx:
             found = tx.rows(sql + " LIMIT :limit", {**params, "limit": limit})
             counts = _counts(tx, [row["id"] for row in found])
-        return [_run_row(row, counts.get(row["id"], {})) for row in found]
+        return [run_row(row, counts.get(row["id"], {})) for row in found]
 
     def run(self, run_id: int) -> RunRow | None:
         with self.db.read() as tx:
@@ -193,7 +198,7 @@ class HistoryStore:
                 f"SELECT {_RUN_COLUMNS} FROM sleuth_runs WHERE id = :id", {"id": run_id}
             )
             counts = _counts(tx, [run_id])
-        return _run_row(found[0], counts.get(run_id, {})) if found else None
+        return run_row(found[0], counts.get(run_id, {})) if found else None
 
     def count_runs(self, *, target: str, before: int | None = None) -> int:
         sql = "SELECT count(*) FROM sleuth_runs WHERE target = :target"
@@ -272,7 +277,7 @@ class HistoryStore:
         sql = f"{_PROBE_POINT}{where} ORDER BY r.run_id DESC LIMIT :limit"
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "probe_id": probe_id, "limit": limit})
-        return [_probe_point(row) for row in found]
+        return [probe_point(row) for row in found]
 
     def probe_point(
         self,
@@ -300,7 +305,7 @@ class HistoryStore:
         sql += f" ORDER BY r.run_id {'DESC' if newest else 'ASC'} LIMIT 1"
         with self.db.read() as tx:
             found = tx.rows(sql, params)
-        return _probe_point(found[0]) if found else None
+        return probe_point(found[0]) if found else None
 
     def setting_points(
         self, name: str, *, target: str | None = None, limit: int = 20
@@ -310,17 +315,7 @@ class HistoryStore:
         sql = f"{_SETTING_POINT}{where} ORDER BY s.run_id DESC LIMIT :limit"
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "name": name, "limit": limit})
-        return [
-            SettingPoint(
-                run_id=row["run_id"],
-                started_at=_time(row["started_at"]),
-                agent=row["agent"],
-                source=row["source"],
-                state=row["state"],
-                fingerprint=row["fingerprint"],
-            )
-            for row in found
-        ]
+        return [setting_point(row) for row in found]
 
     def names(self, *, target: str | None = None) -> tuple[list[str], list[str]]:
         """Every probe id and setting name in the store (for ``history NAME``)."""
@@ -358,36 +353,6 @@ def _target_filter(
     return f"{prefix}{column} = :target", {"target": target}
 
 
-def _prune(tx: Tx, *, target: str, keep: Retention, spare: int | None) -> int:
-    params: dict[str, Any] = {"target": target, "spare": spare or 0}
-    if keep.max_age_s is not None:
-        cutoff = timing.utcnow() - _dt.timedelta(seconds=keep.max_age_s)
-        params["cutoff"] = cutoff.replace(tzinfo=None)
-        condition = "started_at < :cutoff"
-    elif keep.runs is not None:
-        floor = tx.scalar(
-            "SELECT id FROM sleuth_runs WHERE target = :target "
-            "ORDER BY id DESC LIMIT 1 OFFSET :offset",
-            {"target": target, "offset": keep.runs - 1},
-        )
-        if floor is None:
-            return 0
-        params["floor"] = floor
-        condition = "id < :floor"
-    else:
-        return 0
-    doomed = (
-        "SELECT id FROM sleuth_runs WHERE target = :target AND id <> :spare "
-        f"AND {condition}"
-    )
-    count = int(tx.scalar(f"SELECT count(*) FROM ({doomed}) d", params))
-    if count:
-        tx.execute(f"DELETE FROM sleuth_results WHERE run_id IN ({doomed})", params)
-        tx.execute(f"DELETE FROM sleuth_settings WHERE run_id IN ({doomed})", params)
-        tx.execute(f"DELETE FROM sleuth_runs WHERE id IN ({doomed})", params)
-    return count
-
-
 def _counts(tx: Tx, run_ids: list[int]) -> dict[int, dict[str, int]]:
     if not run_ids:
         return {}
@@ -402,37 +367,3 @@ def _counts(tx: Tx, run_ids: list[int]) -> dict[int, dict[str, int]]:
         if row["run_id"] in wanted:
             counts.setdefault(row["run_id"], {})[row["outcome"]] = int(row["n"])
     return counts
-
-
-def _time(value: Any) -> _dt.datetime:
-    if isinstance(value, str):
-        value = _dt.datetime.fromisoformat(value)
-    return as_utc(value)
-
-
-def _run_row(row: dict[str, Any], counts: dict[str, int]) -> RunRow:
-    return RunRow(
-        id=row["id"],
-        target=row["target"],
-        base_url=row["base_url"],
-        agent=row["agent"],
-        started_at=_time(row["started_at"]),
-        duration_s=row["duration_s"],
-        sleuth_version=row["sleuth_version"],
-        git_revision=row["git_revision"],
-        exit_status=row["exit_status"],
-        selection=tuple(json.loads(row["selection"] or "[]")),
-        counts=counts,
-    )
-
-
-def _probe_point(row: dict[str, Any]) -> ProbePoint:
-    return ProbePoint(
-        run_id=row["run_id"],
-        started_at=_time(row["started_at"]),
-        agent=row["agent"],
-        outcome=row["outcome"],
-        category=row["category"],
-        duration_s=row["duration_s"],
-        message=row["message"],
-    )
