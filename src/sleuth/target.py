@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from sleuth.engine import Engine
-    from sleuth.probes.http import AsyncHttpClient, HttpClient
+    from sleuth.probes.http import AsyncHttpClient
+    from sleuth.probes.http_sync import HttpClient
 
 
 def _built(build: Callable[[Target], T]) -> Callable[[Target], T]:
@@ -149,7 +150,7 @@ class Target:
             with imports.LOCK:  # see sleuth.imports
                 import aiohttp  # noqa: F401
 
-                import sleuth.probes.http  # noqa: F401
+                from sleuth.probes import http, http_sync  # noqa: F401
 
             _ = self._engine.loop
         finally:
@@ -188,7 +189,7 @@ class Target:
     def http(self) -> HttpClient:
         """HTTP for ``def`` probes: ``target.http.get(path).status_code``."""
         self._http_ready.wait()
-        from sleuth.probes.http import HttpClient
+        from sleuth.probes.http_sync import HttpClient
 
         return HttpClient(self.ahttp, self._engine, self._options.timeout_s)
 
