@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,25 @@ from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
 from tests.conftest import REQUIRE_SERVICES_ENV
+
+
+def run_example(
+    suite: Path, *args: str, env: dict[str, str], drop: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``sleuth run ARGS`` in an example suite, as its README shows, with ``env``
+    added and this machine's SLEUTH_ variables (and ``drop`` prefixes) left out."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLEUTH_", *drop))
+    }
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", *args, "-p", "no:cacheprovider"],
+        cwd=suite,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,16 +3,15 @@ and again rewritten to use `target`."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sleuth.demo.app import create_app
 from sleuth.demo.server import BackgroundServer
+from tests.integration.conftest import run_example
 from tests.targetapp import Recorder, counting
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "seed"
@@ -30,19 +29,9 @@ def shop(tmp_path):
 
 
 def sleuth_run(suite: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLEUTH_", "FEATURE", "API_KEY"))
-    }
-    env["MY_APP_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "sleuth", "run", *args, "-p", "no:cacheprovider"],
-        cwd=suite,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    # The settings the probes check come from the example, not this machine.
+    return run_example(
+        suite, *args, env={"MY_APP_URL": url}, drop=("FEATURE", "API_KEY")
     )
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sleuth.demo.app import create_app
 from sleuth.demo.server import BackgroundServer
+from tests.integration.conftest import run_example
 from tests.targetapp import Recorder, counting
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tables"
@@ -27,16 +26,7 @@ def shop(tmp_path):
 
 
 def sleuth_run(suite: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-    env["SHOP_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "sleuth", "run", *args, "-p", "no:cacheprovider"],
-        cwd=suite,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_example(suite, *args, env={"SHOP_URL": url})
 
 
 def test_the_tables_example_passes_against_the_shop(shop):
