@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 
 import pytest
 
@@ -62,6 +64,32 @@ def test_pool_size_bounds_concurrency(engine):
         small.wait(j)
     small.close()
     assert peak == 2
+
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_workers_end_when_no_job_is_left_and_later_jobs_still_run():
+    # Idle workers end as the run goes rather than all waking at close.
+    pool = Engine(workers=3)
+    before = _os_threads()
+
+    def work(n):
+        return n
+
+    try:
+        for _batch in range(2):
+            jobs = [job(work, n=n) for n in range(5)]  # more jobs than workers
+            pool.start(jobs)
+            assert [pool.wait(j).exc for j in jobs] == [None] * 5
+            deadline = time.monotonic() + 5
+            while _os_threads() > before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _os_threads() == before
+    finally:
+        pool.close()
 
 
 def test_exceptions_are_kept_with_their_traceback(engine):

@@ -91,6 +91,54 @@ def test_the_longest_secret_wins_when_one_contains_another():
     assert registry.scrub("abcdefgh abcd") == "*** ***"
 
 
+@pytest.mark.parametrize(
+    ("text", "register", "scrubbed"),
+    [
+        pytest.param(
+            "id[later-s3cret]",
+            lambda r: r.add("later-s3cret"),
+            "id[***]",
+            id="value",
+        ),
+        pytest.param(
+            "PIN_SECRET=ab1",
+            lambda r: r.add_setting("PIN_SECRET", "ab1"),
+            "PIN_SECRET=***",
+            id="weak-value",
+        ),
+        pytest.param(
+            "id[later-s3cret]",
+            lambda r: r.add_urls_in("postgresql://app:later-s3cret@db/x"),
+            "id[***]",
+            id="url-password",
+        ),
+    ],
+)
+def test_a_text_found_clean_is_scrubbed_again_once_a_secret_comes(
+    text, register, scrubbed
+):
+    # scrub() remembers short texts it found clean; a secret registered since
+    # must not be let through by that memory.
+    registry = SecretRegistry()
+    registry.add("first-s3cret")
+    assert registry.scrub(text) == text
+    assert registry.known_clean([text, 1, None])
+    register(registry)
+    assert not registry.known_clean([text])
+    assert registry.scrub(text) == scrubbed
+
+
+def test_known_clean_is_false_for_what_was_never_scrubbed_or_holds_containers():
+    registry = SecretRegistry()
+    registry.add("first-s3cret")
+    assert registry.scrub("plain") == "plain"
+    assert registry.known_clean(["plain", 3, 2.5, True, None])
+    assert not registry.known_clean(["plain", "never seen"])
+    assert not registry.known_clean([["plain"]])
+    assert registry.scrub("has first-s3cret") == "has ***"
+    assert not registry.known_clean(["has first-s3cret"])
+
+
 def test_url_passwords_are_found_in_any_setting():
     registry = SecretRegistry()
     registry.add_setting("DATABASE_URL", "postgresql://app:p%40ss-99@db:5432/orders")

@@ -22,9 +22,9 @@ from sleuth.errors import (
 def __getattr__(name: str) -> object:
     # Loaded on first use: the plugin imports this package in every pytest run.
     if name == "__version__":
-        from importlib.metadata import version
+        from sleuth._version import __version__
 
-        return version("sleuth")
+        return __version__
     if name in ("Secret", "secret"):
         from sleuth import redact
 

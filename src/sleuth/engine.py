@@ -422,6 +422,13 @@ class _WorkerPool:
             finally:
                 with self._lock:
                     self._outstanding -= 1
+                    # A thread no job is left for ends now, while the run is
+                    # still busy, rather than all of them waking at shutdown.
+                    idle = self._threads > self._outstanding
+                    if idle:
+                        self._threads -= 1
+            if idle:
+                return
 
     def shutdown(self) -> None:
         with self._lock:

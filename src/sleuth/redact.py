@@ -28,6 +28,10 @@ from typing import Any
 
 MASK = "***"
 MIN_SCRUB_LENGTH = 4
+# The clean-text memo (SecretRegistry._clean): short texts only, and a bound.
+_CLEAN_TEXT_MAX_LEN = 512
+_CLEAN_TEXTS_MAX = 100_000
+SCALAR_TYPES = frozenset({int, float, bool})  # nothing to scrub in these
 DEFAULT_SECRET_WORDS = (
     "AUTH", "COOKIE", "CREDENTIAL", "DSN", "KEY", "PASS", "PASSWD", "PASSWORD",
     "PRIVATE", "SECRET", "SESSION", "TOKEN",
@@ -121,6 +125,11 @@ class SecretRegistry:
         self._named_weak: dict[str, set[str]] = {}  # setting name -> weak values
         self._pattern: re.Pattern[str] | None = None
         self._weak_patterns: list[re.Pattern[str]] | None = None
+        # Short texts found clean since the last secret came: a run scrubs the
+        # same ids, keywords and paths again and again (three reports per
+        # probe, the history's rows). Replaced, not cleared, when a secret
+        # comes, so a scrub that began before it adds to the old set only.
+        self._clean: set[str] = set()
 
     # -- registering --------------------------------------------------------
 
@@ -142,9 +151,11 @@ class SecretRegistry:
                 if name:
                     self._named_weak.setdefault(name, set()).add(text)
                     self._weak_patterns = None
+                    self._clean = set()
                 return
             self._texts.update(_encodings(text))
             self._pattern = None
+            self._clean = set()
 
     def add_setting(
         self, name: str, value: object, *, secret_source: bool = False
@@ -202,6 +213,7 @@ class SecretRegistry:
             if not forms <= self._texts:
                 self._texts.update(forms)
                 self._pattern = None
+                self._clean = set()
 
     # -- asking ---------------------------------------------------------------
 
@@ -227,12 +239,34 @@ class SecretRegistry:
         """``text`` with every registered secret replaced by ``***``."""
         if not text or (not self._texts and not self._named_weak):
             return text  # nothing registered: the common case, made cheap
+        clean = self._clean  # taken before the patterns (see __init__)
+        if text in clean:
+            return text
         pattern, weak_patterns = self._patterns()
+        scrubbed = text
         if pattern is not None:
-            text = pattern.sub(MASK, text)
+            scrubbed = pattern.sub(MASK, scrubbed)
         for weak in weak_patterns:
-            text = weak.sub(lambda m: m["lead"] + MASK, text)
-        return text
+            scrubbed = weak.sub(lambda m: m["lead"] + MASK, scrubbed)
+        if (
+            scrubbed == text
+            and len(text) <= _CLEAN_TEXT_MAX_LEN
+            and len(clean) < _CLEAN_TEXTS_MAX
+        ):
+            clean.add(text)
+        return scrubbed
+
+    def known_clean(self, values: Iterable[object]) -> bool:
+        """Whether ``values`` holds only numbers, None and texts already found
+        clean: a quick look that spares walking what was scrubbed before."""
+        clean = self._clean
+        for value in values:
+            if type(value) is str:
+                if value not in clean:
+                    return False
+            elif value is not None and type(value) not in SCALAR_TYPES:
+                return False
+        return True
 
     def scrub_any(self, value: Any) -> Any:
         """Scrub strings inside lists, tuples and dicts (keys too); others as-is."""

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from sleuth.redact import MASK, Secret, SecretRegistry
+from sleuth.redact import MASK, SCALAR_TYPES, Secret, SecretRegistry
 
 # Failure text lives in pytest's repr classes (ExceptionChainRepr, ReprEntry,
 # ReprFileLocation, ...): the walker enters objects of these modules only, and
 # leaves everything else (nodes, config) alone.
 _REPR_MODULES = frozenset({"_pytest._code.code", "_pytest.reports"})
 _MAX_DEPTH = 64
-_SCALARS = frozenset({int, float, bool})
+_EMPTY = frozenset({list, tuple, dict, str})
 
 
 def _same(items: list[Any], original: list[Any] | tuple[Any, ...]) -> bool:
@@ -95,9 +95,12 @@ class ScrubbingPlugin:
         for key, value in list(fields.items()):
             if key == "result":  # a collect report's collected nodes: renamed above
                 continue
-            if value is None or type(value) in _SCALARS:
-                continue  # 3 of a report's 12 fields are durations and times
-            fields[key] = self._walk(value, 0, seen)
+            kind = type(value)
+            if value is None or kind in SCALAR_TYPES or (not value and kind in _EMPTY):
+                continue  # durations, times, no sections: half of a report
+            walked = self._walk(value, 0, seen)
+            if walked is not value:
+                fields[key] = walked
 
     def _walk(self, value: Any, depth: int, seen: set[int]) -> Any:
         """``value`` with secrets masked; the same object when there were none.
@@ -107,9 +110,15 @@ class ScrubbingPlugin:
         """
         if isinstance(value, str):
             return self.registry.scrub(value)
-        if value is None or type(value) in _SCALARS:
+        if value is None or type(value) in SCALAR_TYPES:
             return value
         if depth > _MAX_DEPTH or id(value) in seen:
+            return value
+        known_clean = self.registry.known_clean
+        if isinstance(value, dict):
+            if known_clean(value) and known_clean(value.values()):
+                return value  # a report's keywords, seen in an earlier report
+        elif isinstance(value, list | tuple) and known_clean(value):
             return value
         if isinstance(value, list):
             items = [self._walk(v, depth + 1, seen) for v in value]

@@ -69,7 +69,6 @@ class SleuthSession:
         self.started_wall = timing.utcnow()
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
-        self._gc_was_enabled = False
         self.history: RunHistory | None = None  # None with --no-history
 
     @classmethod
@@ -269,8 +268,6 @@ class SleuthSession:
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self._gc_was_enabled:
-            gc.enable()
         self.run_record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(self.run_record)  # never raises
@@ -337,11 +334,14 @@ class SleuthSession:
         # Everything built so far (pytest's nodes, fixtures, modules) lives to
         # the end: freezing it spares the collector from walking it again and
         # again while hundreds of probes allocate (bench/PROFILE.md: -170 ms).
-        # Cyclic collection waits until the run's results are in: a run is
-        # short and its garbage is small; sessionfinish turns it back on.
+        # Cyclic collection waits until the run is over: a run is short and
+        # its garbage is small. It is back on after pytest's own collection in
+        # unconfigure; on any earlier, the first allocation would collect the
+        # run's garbage once more (~15 ms at 500 probes).
         gc.freeze()
-        self._gc_was_enabled = gc.isenabled()
-        gc.disable()
+        if gc.isenabled():
+            gc.disable()
+            self.config.add_cleanup(gc.enable)
         needs_http = self.target.base_url is not None or any(
             getattr(getattr(item, "row", None), "section", None) == "http"
             for item in session.items

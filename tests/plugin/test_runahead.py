@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -307,3 +308,18 @@ def test_exitfirst_stops_reporting_after_the_first_failure(suite, pytester, flag
     result = pytester.runpytest(flag)
     result.assert_outcomes(errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_garbage_collection_pauses_for_the_run_and_is_back_on_after(suite, pytester):
+    # Off while probes run (bench/PROFILE.md), on again once pytest is done.
+    suite(
+        test_gc="""
+        import gc
+
+        def test_collector_waits_while_probes_run():
+            assert not gc.isenabled()
+        """
+    )
+    assert gc.isenabled()
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert gc.isenabled()
