@@ -119,6 +119,28 @@ def test_async_jobs_run_on_the_loop_with_their_context(engine):
     assert sorted(seen) == [(0, "probe"), (1, "probe"), (2, "probe")]
 
 
+def test_async_jobs_start_a_few_per_loop_turn_so_early_ones_move_on(engine):
+    # Started all in one turn, the first probe could not go on until every
+    # other had started: the loop reads no answer before its turn ends.
+    events = []
+
+    async def first():
+        events.append("first started")
+        await asyncio.sleep(0)  # goes on at the loop's next turn
+        events.append("first went on")
+
+    async def other(n):
+        events.append(f"other {n} started")
+
+    jobs = [job(first)] + [job(other, n=n) for n in range(100)]
+    gate = threading.Event()
+    engine.loop.call_soon_threadsafe(gate.wait, 5)  # as when the loop is busy
+    engine.start(jobs)
+    gate.set()
+    assert [engine.wait(j).exc for j in jobs] == [None] * 101
+    assert events.index("first went on") < events.index("other 99 started")
+
+
 def test_stuck_sync_job_is_declared_timed_out_at_its_deadline(engine):
     stop = threading.Event()
 
