@@ -28,9 +28,10 @@ from typing import Any
 
 MASK = "***"
 MIN_SCRUB_LENGTH = 4
-# The clean-text memo (SecretRegistry._clean): short texts only, and a bound.
-_CLEAN_TEXT_MAX_LEN = 512
-_CLEAN_TEXTS_MAX = 100_000
+# The clean-text memo (SecretRegistry._clean): short texts only, and at most
+# ~5 MB of them (a run of 500 probes keeps ~2,000, 60 KB).
+_CLEAN_TEXT_MAX_LEN = 256
+_CLEAN_TEXTS_MAX = 20_000
 SCALAR_TYPES = frozenset({int, float, bool})  # nothing to scrub in these
 DEFAULT_SECRET_WORDS = (
     "AUTH", "COOKIE", "CREDENTIAL", "DSN", "KEY", "PASS", "PASSWD", "PASSWORD",
