@@ -11,6 +11,7 @@ import pytest
 import tests.preload  # noqa: F401 (before any in-process pytester run)
 from sleuth.demo.server import BackgroundServer
 from tests.targetapp import Recorder, create_app
+from tests.workerproc import spawned_worker
 
 REQUIRE_SERVICES_ENV = "SLEUTH_REQUIRE_SERVICES"
 # A name that does not resolve, refused by the C library itself (a label may not
@@ -46,6 +47,22 @@ def http_target(_http_server: HttpTarget) -> HttpTarget:
     """A real HTTP server on a free loopback port; its counts start at zero."""
     _http_server.recorder.reset()
     return _http_server
+
+
+@pytest.fixture(params=["in-process", "worker"])
+def http_transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each HTTP test twice: requests made by the run itself, and by its worker.
+
+    With "worker", the in-process run must have handed its requests to the
+    worker: a test that made none would not be testing it.
+    """
+    if request.param == "in-process":
+        yield request.param
+        return
+    with spawned_worker() as worker:
+        yield request.param
+    if not worker.claimed:
+        pytest.fail("the run never used the HTTP worker it was given")
 
 
 @pytest.fixture

@@ -4,21 +4,29 @@ pytester's in-process runs put ``sys.modules`` back as they found it, so a
 module first imported inside such a run is imported again, as a second copy,
 by the next one. Libraries with C parts or registries do not survive being
 doubled: PyYAML's C parser keeps the first copy's node classes, psycopg's
-binary module raises the first copy's exception classes (so ``except`` on the
+binary module raises the first copy's exception classes, cryptography's Rust
+bindings refuse the second copy's curve objects (so ``except`` on the
 second copy's misses them), and SQLAlchemy's dialect and inspection registries
-lose track. Loaded once here, they stay.
+lose track. sleuth's HTTP modules too: doubled, the second of two in-process
+runs lost its probes' HTTP evidence. Loaded once here, they stay.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+import cryptography.hazmat.primitives.asymmetric.ec
+import cryptography.hazmat.primitives.hashes
+import cryptography.hazmat.primitives.serialization
+import cryptography.x509.oid  # noqa: F401
 import sqlalchemy.dialects.sqlite
 import yaml  # noqa: F401
 
 import sleuth.history.migrations
 import sleuth.history.store
-import sleuth.history.views  # noqa: F401
+import sleuth.history.views
+import sleuth.probes.http_sync
+import sleuth.probes.http_worker  # noqa: F401
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401

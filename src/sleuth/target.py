@@ -148,7 +148,12 @@ class Target:
         """
         try:
             with imports.LOCK:  # see sleuth.imports
-                import aiohttp  # noqa: F401
+                from sleuth.probes import http_worker
+
+                if http_worker.available():
+                    import multidict  # noqa: F401 (the worker has aiohttp)
+                else:
+                    import aiohttp  # noqa: F401
 
                 from sleuth.probes import http, http_sync  # noqa: F401
 

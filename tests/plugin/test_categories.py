@@ -128,6 +128,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_each_fault_ends_in_its_category_with_evidence(
     suite, pytester, reset_port, closed_port, silent_port, tls_ports
 ):

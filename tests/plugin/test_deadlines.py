@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 
+
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_probe_past_its_deadline_says_what_it_was_waiting_on(
     suite, pytester, http_target
 ):
@@ -35,6 +38,7 @@ def test_probe_past_its_deadline_says_what_it_was_waiting_on(
     assert [c.get("name") for c in failures] == ["test_hangs"]
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_a_port_that_never_answers_does_not_stall_the_run(suite, pytester, silent_port):
     suite(
         f"""
@@ -122,6 +126,7 @@ def test_a_probe_stuck_in_its_own_code_is_abandoned_at_its_deadline(suite, pytes
     )
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_async_probe_past_its_deadline_is_cancelled(suite, pytester, http_target):
     suite(
         test_async="""
@@ -148,6 +153,7 @@ def test_async_probe_past_its_deadline_is_cancelled(suite, pytester, http_target
     )
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_run_budget_bounds_every_probe_and_the_run_still_reports(
     suite, pytester, http_target
 ):
@@ -175,6 +181,7 @@ def test_run_budget_bounds_every_probe_and_the_run_still_reports(
     assert len(list(ET.parse(junit).iter("testcase"))) == 4
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_request_timeout_from_the_target_config_is_named(suite, pytester, http_target):
     suite(
         f"""

@@ -27,6 +27,7 @@ def test_probe(target, n):
 """
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_per_host_cap_is_observed_at_the_server(suite, pytester, http_target):
     suite(
         f"""
@@ -57,6 +58,7 @@ def test_suite_level_caps_are_every_targets_defaults(suite, pytester, http_targe
     assert http_target.recorder.max_in_flight == 2
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_total_cap_is_observed_at_the_server(suite, pytester, http_target):
     suite(
         f"""
@@ -81,6 +83,7 @@ def test_flaky(target):
 """
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_retry_after_is_honoured_once_without_asking(suite, pytester, http_target):
     suite(test_r=flaky_probe("fail=1&retry_after=1"))
     with_records(pytester)
@@ -111,6 +114,7 @@ def test_retry_after_as_an_http_date(suite, pytester, http_target):
     assert http_target.recorder.hits["k"] == 2
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_retry_after_past_the_deadline_fails_at_once_saying_so(
     suite, pytester, http_target
 ):
@@ -143,6 +147,7 @@ def test_retries_are_opt_in(suite, pytester, http_target):
     assert "passed only on retry" not in result.stdout.str()
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_marker_retries_with_backoff_until_it_passes(suite, pytester, http_target):
     suite(
         test_r=flaky_probe("fail=2&status=500", marker="@pytest.mark.probe(retries=2)")
@@ -165,6 +170,7 @@ def test_marker_retries_with_backoff_until_it_passes(suite, pytester, http_targe
     assert 0.1 <= waits[1] <= 0.2
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_retries_are_bounded_and_every_attempt_is_evidence(
     suite, pytester, http_target
 ):
@@ -229,6 +235,7 @@ def test_only_idempotent_methods_are_retried(suite, pytester, http_target):
     assert http_target.recorder.hits["put"] == 2
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_refused_connections_are_retried_and_each_attempt_recorded(
     suite, pytester, closed_port
 ):
@@ -348,6 +355,7 @@ def resetting_server() -> Iterator[ResettingServer]:
         server.close()
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_a_reset_connection_is_retried_and_the_probe_is_flaky(
     suite, pytester, resetting_server
 ):
@@ -375,6 +383,7 @@ def test_a_reset_connection_is_retried_and_the_probe_is_flaky(
     ]
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_an_attempt_that_hangs_gets_its_share_of_the_deadline(
     suite, pytester, http_target
 ):
@@ -416,6 +425,7 @@ def test_backoff_stops_at_the_deadline(suite, pytester, http_target):
     assert 2 <= http_target.recorder.count("/status/500") < 11
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_async_probes_retry_too(suite, pytester, http_target):
     suite(
         test_r="""
@@ -470,6 +480,7 @@ def test_a_bad_retries_marker_is_a_usage_error(suite, pytester):
     )
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_a_dropped_kept_alive_connection_is_resent_at_once_and_not_flaky(
     suite, pytester
 ):
@@ -504,6 +515,7 @@ def test_a_dropped_kept_alive_connection_is_resent_at_once_and_not_flaky(
     assert record["flaky"] is False
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_time_queued_behind_the_cap_is_not_the_targets_latency(
     suite, pytester, http_target
 ):

@@ -18,6 +18,7 @@ SEED_STYLE = """
 """
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_selected_probes_all_run_at_once(suite, pytester, http_target):
     suite(test_seed=SEED_STYLE)
     result = pytester.runpytest()
@@ -34,6 +35,7 @@ def test_in_order_option_runs_one_probe_at_a_time(suite, pytester, http_target):
     assert http_target.recorder.max_in_flight == 1
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_deselected_probes_never_send_a_request(suite, pytester, http_target):
     suite(
         test_seed="""
@@ -196,6 +198,7 @@ def test_session_fixtures_are_shared_with_probes_running_ahead(suite, pytester):
     result.stdout.fnmatch_lines(["*(5 ran at once)*"])
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_async_probes_run_on_the_loop(suite, pytester, http_target):
     suite(
         test_async="""

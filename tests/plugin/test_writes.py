@@ -23,6 +23,7 @@ def test_get_is_fine(target):
 """
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_writes_are_refused_and_nothing_reaches_the_server(
     suite, pytester, http_target
 ):
@@ -41,6 +42,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
     assert http_target.recorder.count("/echo", "GET") == 1
 
 
+@pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_allow_writes_lets_only_marked_probes_write(suite, pytester, http_target):
     suite(test_w=PROBES)
     result = pytester.runpytest("--allow-writes")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sleuth import context as _context, timing
 from sleuth.context import ProbeContext
@@ -20,15 +20,19 @@ from sleuth.errors import (
     ConfigError,
     ProbeError,
     ProbeTimeout,
+    SleuthError,
     WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.probes.http_response import Request, Response
-from sleuth.probes.http_wire import Timings, peer_of, read_capped, translate_error
+from sleuth.probes.http_wire import (
+    LocalTransport,
+    Timings,
+    Transport,
+    open_session,
+    translate_error,
+)
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
-
-if TYPE_CHECKING:
-    import aiohttp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A probe reads at most this much of a body; the rest is left unread so that a
@@ -126,7 +130,7 @@ class AsyncHttpClient:
         request_line = f"{method} {full_url}"
         check_write_allowed(ctx, method, full_url)
         merged = {**self._settings.headers(), **(headers or {})}
-        session = self._session()
+        transport = self._session()
         retries = Retries(method, allowed=ctx.retries)
         while True:
             timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
@@ -134,7 +138,7 @@ class AsyncHttpClient:
             attempt = retries.attempt
             try:
                 response = await self._attempt(
-                    session,
+                    transport,
                     ctx,
                     trace,
                     method,
@@ -193,7 +197,7 @@ class AsyncHttpClient:
 
     async def _attempt(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         ctx: ProbeContext,
         trace: Timings,
         method: str,
@@ -211,7 +215,7 @@ class AsyncHttpClient:
         try:
             return await bounded(
                 self._exchange(
-                    session, ctx, trace, method, url, attempt=attempt, **kwargs
+                    transport, ctx, trace, method, url, attempt=attempt, **kwargs
                 ),
                 ctx=ctx,
                 what=request_line,
@@ -223,7 +227,7 @@ class AsyncHttpClient:
             failed = f"no answer within {took:.1f} s"
             _record_failure(ctx, request_line, failed, trace, started, attempt)
             raise
-        except ProbeError as exc:
+        except SleuthError as exc:  # a ProbeError, or the HTTP worker gone
             _record_failure(ctx, request_line, str(exc), trace, started, attempt)
             raise
         except Exception as exc:
@@ -242,43 +246,36 @@ class AsyncHttpClient:
             )
         return base + (url if url.startswith("/") else "/" + url)
 
-    def _session(self) -> aiohttp.ClientSession:
+    def _session(self) -> Transport:
         return self._engine.resource(
             ("http-session", id(self._engine)), self._open_session
         )
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        import aiohttp
+    def _open_session(self) -> Transport:
+        from sleuth.probes import http_worker
 
-        connector = aiohttp.TCPConnector(
-            limit=self._settings.max_in_flight,
-            limit_per_host=self._settings.max_in_flight_per_host,
+        worker = http_worker.claim()
+        if worker is not None:
+            self._engine.on_close(worker.close)
+            return worker
+        local = LocalTransport(
+            open_session(
+                max_in_flight=self._settings.max_in_flight,
+                max_in_flight_per_host=self._settings.max_in_flight_per_host,
+            )
         )
-        trace_config = aiohttp.TraceConfig()
-        Timings.install(trace_config)
-        session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None),  # deadlines are ours
-            trace_configs=[trace_config],
-            auto_decompress=True,
-        )
-        # aiohttp quietly sends an idempotent request again after a reset, even
-        # on a new connection: an attempt nobody would see. sleuth retries
-        # itself (see Retries.reconnect), so that every attempt is evidence.
-        session._retry_connection = False
-        self._engine.on_close(session.close)
-        return session
+        self._engine.on_close(local.close)
+        return local
 
     async def _exchange(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         ctx: ProbeContext,
         trace: Timings,
         method: str,
         url: str,
         *,
         attempt: int,
-        follow_redirects: bool,
         **kwargs: Any,
     ) -> Response:
         from multidict import CIMultiDict, CIMultiDictProxy
@@ -288,33 +285,30 @@ class AsyncHttpClient:
             kwargs["data"] = kwargs.pop("content")
         else:
             kwargs.pop("content")
-        async with session.request(
+        answer = await transport.fetch(
+            trace,
             method,
             url,
-            allow_redirects=follow_redirects,
-            max_redirects=10,
-            trace_request_ctx=trace,
+            caps=(self._settings.max_in_flight, self._settings.max_in_flight_per_host),
+            max_body_bytes=self._settings.max_body_bytes,
             **kwargs,
-        ) as answer:
-            remote = peer_of(answer)
-            body, truncated = await read_capped(answer, self._settings.max_body_bytes)
-            response = Response(
-                status_code=answer.status,
-                reason_phrase=answer.reason or "",
-                headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
-                content=body,
-                request=Request(method=method, url=str(answer.url)),
-                # the target's time, not the wait for a slot under our own caps
-                elapsed=_dt.timedelta(
-                    seconds=timing.perf_counter() - started - trace.queued_s()
-                ),
-                http_version=f"HTTP/{answer.version.major}.{answer.version.minor}"
-                if answer.version
-                else "HTTP/1.1",
-                truncated=truncated,
-                encoding=answer.charset,
-                attempt=attempt,
-            )
+        )
+        response = Response(
+            status_code=answer.status,
+            reason_phrase=answer.reason,
+            headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
+            content=answer.body,
+            request=Request(method=method, url=answer.url),
+            # the target's time, not the wait for a slot under our own caps
+            elapsed=_dt.timedelta(
+                seconds=timing.perf_counter() - started - trace.queued_s()
+            ),
+            http_version=answer.http_version,
+            truncated=answer.truncated,
+            encoding=answer.charset,
+            attempt=attempt,
+        )
+        body = answer.body
         ctx.record(
             Exchange(
                 kind="http",
@@ -330,7 +324,7 @@ class AsyncHttpClient:
                     response.encoding, errors="replace"
                 ),
                 body_bytes=len(body),
-                remote=remote,
+                remote=answer.remote,
                 timings_ms=trace.as_ms(started),
                 attempt=attempt,
             )

@@ -1,17 +1,148 @@
-"""aiohttp at the edges of an HTTP probe: capped bodies, the peer, per-phase
-timings from aiohttp's trace hooks, and aiohttp's exceptions turned into
-sleuth's in one place (as httpx's ``map_httpcore_exceptions`` does)."""
+"""aiohttp at the edges of an HTTP probe: one request made and read (capped),
+the peer, per-phase timings from aiohttp's trace hooks, and aiohttp's
+exceptions turned into sleuth's in one place (as httpx's
+``map_httpcore_exceptions`` does).
+
+The same code runs in the run's own process or in its HTTP worker process
+(``sleuth.probes.http_worker``): what it returns is plain data either way.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sleuth import timing
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """What one request got back, as plain data (it may cross a process)."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    truncated: bool
+    url: str
+    http_version: str
+    charset: str | None
+    remote: str | None
+
+
+class Transport(Protocol):
+    """Where requests are made: in this process, or by the HTTP worker."""
+
+    async def fetch(
+        self,
+        trace: Timings,
+        method: str,
+        url: str,
+        *,
+        caps: tuple[int, int],
+        max_body_bytes: int,
+        follow_redirects: bool,
+        **kwargs: Any,
+    ) -> Answer: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalTransport:
+    """Requests made on this process's loop, over its own aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def fetch(
+        self,
+        trace: Timings,
+        method: str,
+        url: str,
+        *,
+        caps: tuple[int, int],  # the session has its caps already
+        max_body_bytes: int,
+        follow_redirects: bool,
+        **kwargs: Any,
+    ) -> Answer:
+        return await fetch(
+            self._session,
+            trace,
+            method,
+            url,
+            max_body_bytes=max_body_bytes,
+            follow_redirects=follow_redirects,
+            **kwargs,
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+def open_session(
+    *, max_in_flight: int, max_in_flight_per_host: int
+) -> aiohttp.ClientSession:
+    """The one aiohttp session of a run (or of its worker), with the caps given."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(
+        limit=max_in_flight, limit_per_host=max_in_flight_per_host
+    )
+    trace_config = aiohttp.TraceConfig()
+    Timings.install(trace_config)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None),  # deadlines are the caller's
+        trace_configs=[trace_config],
+        auto_decompress=True,
+    )
+    # aiohttp quietly sends an idempotent request again after a reset, even
+    # on a new connection: an attempt nobody would see. sleuth retries
+    # itself (see Retries.reconnect), so that every attempt is evidence.
+    session._retry_connection = False
+    return session
+
+
+async def fetch(
+    session: aiohttp.ClientSession,
+    trace: Timings,
+    method: str,
+    url: str,
+    *,
+    max_body_bytes: int,
+    follow_redirects: bool,
+    **kwargs: Any,
+) -> Answer:
+    """Make one request and read its answer, at most ``max_body_bytes`` of it."""
+    async with session.request(
+        method,
+        url,
+        allow_redirects=follow_redirects,
+        max_redirects=10,
+        trace_request_ctx=trace,
+        **kwargs,
+    ) as answer:
+        remote = peer_of(answer)  # before reading: then the connection is let go
+        body, truncated = await read_capped(answer, max_body_bytes)
+        version = answer.version
+        return Answer(
+            status=answer.status,
+            reason=answer.reason or "",
+            headers=list(answer.headers.items()),
+            body=body,
+            truncated=truncated,
+            url=str(answer.url),
+            http_version=f"HTTP/{version.major}.{version.minor}"
+            if version
+            else "HTTP/1.1",
+            charset=answer.charset,
+            remote=remote,
+        )
 
 
 async def read_capped(

@@ -1,0 +1,393 @@
+"""The HTTP worker: aiohttp in a process of its own, forked as ``sleuth run`` starts.
+
+A run is CPU-bound on one interpreter lock: pytest's own work on every item,
+sleuth's bookkeeping and the HTTP client's work all take turns on one core.
+``sleuth run`` therefore forks, before it imports pytest, a small process that
+imports aiohttp while pytest starts, and makes the run's HTTP requests on the
+machine's other core. At K=500 that is 18% off the whole run (bench/PROFILE.md).
+
+The run keeps everything that decides an outcome: deadlines, retries, the
+read-only guard, evidence and redaction. The worker only makes one request
+when asked (``http_wire.fetch``, the same code the run uses without a worker)
+and sends back what came: an ``Answer``, or the error already translated, and
+the per-phase timings. Both clocks are the machine's monotonic clock.
+
+It is off where ``os.fork`` is missing, with ``SLEUTH_HTTP_WORKER=0``, and for
+plain ``pytest`` runs (the process is not ours to fork early); then the run
+makes its requests itself, as before. The worker never writes to the terminal
+(its standard streams are /dev/null) and ends when the run's end of the socket
+closes, however the run ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from sleuth.probes.http_wire import Answer, Timings
+
+ENV_SWITCH = "SLEUTH_HTTP_WORKER"
+_HEADER_BYTES = 4
+# How long the run waits for the worker to exit once told to (it is idle then).
+_REAP_TIMEOUT_S = 2.0
+_REAP_POLL_S = 0.002
+
+
+class _Handle:
+    """The run's end of the socket, and the worker's pid."""
+
+    def __init__(self, sock: socket.socket, pid: int) -> None:
+        self.sock = sock
+        self.pid = pid
+        self.claimed = False
+        self.reaped = False
+
+    def exited(self) -> bool:
+        """Has the worker ended (reaped now if so)?"""
+        if not self.reaped:
+            try:
+                pid, _status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # someone else reaped it
+                pid = self.pid
+            self.reaped = pid == self.pid
+        return self.reaped
+
+    def stop(self, *, grace_s: float) -> None:
+        """End the worker: it leaves when its socket closes, or is killed."""
+        import signal
+        import time
+
+        self.sock.close()
+        deadline = time.monotonic() + grace_s
+        while not self.exited() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if not self.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.reaped = True
+
+
+_handle: _Handle | None = None
+
+
+def start(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """Fork the worker, unless switched off or impossible. Call before threads exist."""
+    global _handle
+    if _handle is not None or environ.get(ENV_SWITCH, "1") == "0":
+        return _handle is not None
+    if not hasattr(os, "fork") or _has_threads():
+        return False
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        ours.close()
+        worker_main(theirs)
+    theirs.close()
+    _handle = _Handle(ours, pid)
+    import atexit
+
+    atexit.register(_stop, _handle)
+    return True
+
+
+def _has_threads() -> bool:
+    """Forking a process with threads copies only the caller: their locks stay held."""
+    threading = sys.modules.get("threading")
+    return threading is not None and threading.active_count() > 1
+
+
+def _stop(handle: _Handle) -> None:
+    """At exit: a worker still there (unused, or its run did not close) is stopped."""
+    handle.stop(grace_s=0.0)
+
+
+def adopt(sock: socket.socket, pid: int) -> None:
+    """Use a worker started some other way, ``sock`` connected to its ``worker_main``.
+
+    For a process that already has threads, where forking is unsafe: the test
+    suite starts one with ``subprocess`` and hands it over here.
+    """
+    global _handle
+    _handle = _Handle(sock, pid)
+
+
+def forget() -> bool:
+    """Drop the worker (closing the socket if no run claimed it); was it claimed?"""
+    global _handle
+    handle, _handle = _handle, None
+    if handle is None:
+        return False
+    if not handle.claimed:
+        handle.sock.close()
+    return handle.claimed
+
+
+def available() -> bool:
+    """Is there a worker this run can use (forked, not yet claimed)?"""
+    return _handle is not None and not _handle.claimed
+
+
+def claim() -> WorkerClient | None:
+    """The worker's client, for the one engine of the run; None if there is none."""
+    handle = _handle
+    if handle is None or handle.claimed:
+        return None
+    handle.claimed = True
+    return WorkerClient(handle)
+
+
+# -- the worker process ------------------------------------------------------
+
+
+def worker_main(sock: socket.socket) -> NoReturn:
+    """Serve requests until the run's end closes; never return into the caller."""
+    try:
+        import signal
+
+        # Ctrl-C goes to the whole foreground group: the run handles it, and
+        # closing its end of the socket is what ends the worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        import asyncio
+
+        asyncio.run(_serve(sock))
+    except BaseException:  # noqa: S110 (nothing may reach the run's terminal)
+        pass
+    finally:
+        os._exit(0)
+
+
+async def _serve(sock: socket.socket) -> None:
+    import asyncio
+
+    # Loaded now, while the run is still starting pytest: that is the point.
+    import aiohttp  # noqa: F401
+
+    from sleuth.probes.http_wire import Timings, fetch, open_session, translate_error
+
+    reader, writer = await asyncio.open_connection(sock=sock)
+    outbox = _Outbox(writer)
+    session: Any = None
+    tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def one(
+        rid: int, method: str, url: str, caps: tuple[int, int], kw: Any
+    ) -> None:
+        nonlocal session
+        trace = Timings()
+        try:
+            if session is None:
+                session = open_session(
+                    max_in_flight=caps[0], max_in_flight_per_host=caps[1]
+                )
+            answer = await fetch(session, trace, method, url, **kw)
+            outbox.send((rid, answer, None, trace.marks))
+        except asyncio.CancelledError:
+            pass  # the run gave up on it (its deadline) or is closing
+        except Exception as exc:
+            error = translate_error(exc, f"{method} {url}")
+            outbox.send((rid, None, error, trace.marks))
+        finally:
+            tasks.pop(rid, None)
+
+    while (message := await _read_frame(reader)) is not None:
+        if message[0] == "fetch":
+            rid = message[1]
+            tasks[rid] = asyncio.create_task(one(*message[1:]))
+        elif message[0] == "cancel":
+            task = tasks.get(message[1])
+            if task is not None:
+                task.cancel()
+    # The run is over (or gone): leave at once. The kernel closes the
+    # connections as for any process that exits; an orderly close of hundreds
+    # of them would only make the run wait for this process.
+    os._exit(0)
+
+
+# -- the run's side ----------------------------------------------------------
+
+
+class WorkerClient:
+    """Hands requests to the worker and waits for their answers (on the run's loop)."""
+
+    def __init__(self, handle: _Handle) -> None:
+        self._handle = handle
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 0
+        self._outbox: _Outbox | None = None
+        self._connecting: asyncio.Future[None] | None = None
+        self._failure: str | None = None
+
+    async def fetch(
+        self,
+        trace: Timings,
+        method: str,
+        url: str,
+        *,
+        caps: tuple[int, int],
+        max_body_bytes: int,
+        follow_redirects: bool,
+        **kwargs: Any,
+    ) -> Answer:
+        """What ``http_wire.fetch`` would answer here, made by the worker."""
+        import asyncio
+
+        from sleuth.errors import SleuthError
+
+        __tracebackhide__ = True
+        outbox = await self._connected()
+        rid = self._next_id
+        self._next_id += 1
+        future = asyncio.get_running_loop().create_future()
+        try:
+            kwargs.update(
+                max_body_bytes=max_body_bytes, follow_redirects=follow_redirects
+            )
+            outbox.send(("fetch", rid, method, url, caps, kwargs))
+        except Exception as exc:  # pickle's: an argument that cannot be copied
+            raise SleuthError(
+                f"{method} {url}: its arguments cannot be handed to sleuth's HTTP "
+                f"worker ({type(exc).__name__}: {exc}); pass plain values (str, "
+                f"bytes, numbers, lists, dicts)"
+            ) from None
+        self._pending[rid] = future
+        try:
+            answer, error, marks = await future
+        except asyncio.CancelledError:
+            if self._pending.pop(rid, None) is not None and self._failure is None:
+                outbox.send(("cancel", rid))
+            raise
+        trace.marks.update(marks)
+        if error is not None:
+            raise error
+        return answer  # type: ignore[no-any-return]
+
+    async def _connected(self) -> _Outbox:
+        import asyncio
+
+        if self._failure is not None:
+            raise _worker_gone(self._failure)
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect())
+        await asyncio.shield(self._connecting)
+        assert self._outbox is not None  # noqa: S101 (set by _connect)
+        return self._outbox
+
+    async def _connect(self) -> None:
+        import asyncio
+
+        reader, writer = await asyncio.open_connection(sock=self._handle.sock)
+        self._outbox = _Outbox(writer)
+        asyncio.get_running_loop().create_task(self._read_answers(reader))
+
+    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while (message := await _read_frame(reader)) is not None:
+                rid, answer, error, marks = message
+                future = self._pending.pop(rid, None)
+                if future is not None and not future.done():
+                    future.set_result((answer, error, marks))
+            failure = "it closed its end of the connection"
+        except Exception as exc:  # a broken frame: nothing more can be read
+            failure = f"its answers could not be read ({type(exc).__name__})"
+        self._fail_all(failure)
+
+    def _fail_all(self, failure: str) -> None:
+        self._failure = self._failure or failure
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(_worker_gone(self._failure))
+
+    async def close(self) -> None:
+        """Tell the worker to end, and reap it: killed if it has not left in time."""
+        import asyncio
+
+        self._failure = self._failure or "the run closed it"
+        handle = self._handle
+        if self._outbox is not None:
+            await self._outbox.close()
+        else:
+            handle.sock.close()
+        for _ in range(int(_REAP_TIMEOUT_S / _REAP_POLL_S)):
+            if handle.exited():
+                return
+            await asyncio.sleep(_REAP_POLL_S)
+        handle.stop(grace_s=0.0)
+
+
+def _worker_gone(failure: str) -> Exception:
+    from sleuth.errors import SleuthError
+
+    return SleuthError(
+        f"sleuth's HTTP worker process stopped: {failure}. No answer from the "
+        f"target is known for this request. Run again with {ENV_SWITCH}=0 to "
+        f"make the requests in the run's own process."
+    )
+
+
+# -- frames: a 4-byte length, then a pickle ----------------------------------
+
+
+class _Outbox:
+    """Frames to send, written once per loop turn (one system call for many)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._frames: list[bytes] = []
+
+    def send(self, message: object) -> None:
+        import pickle
+
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if not self._frames:
+            import asyncio
+
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(len(blob).to_bytes(_HEADER_BYTES, "big") + blob)
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if not self._writer.is_closing():
+            self._writer.write(b"".join(frames))
+
+    async def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        with contextlib.suppress(Exception):  # closing is best effort
+            await self._writer.wait_closed()
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Any:
+    """The next message, or None at the end of the stream."""
+    import asyncio
+    import pickle
+
+    try:
+        header = await reader.readexactly(_HEADER_BYTES)
+        blob = await reader.readexactly(int.from_bytes(header, "big"))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return pickle.loads(blob)  # noqa: S301 (our own process, over a socketpair)
+
+
+__all__ = [
+    "ENV_SWITCH",
+    "WorkerClient",
+    "adopt",
+    "available",
+    "claim",
+    "forget",
+    "start",
+    "worker_main",
+]

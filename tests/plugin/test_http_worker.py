@@ -1,0 +1,163 @@
+"""``sleuth run`` makes its HTTP requests in a worker process forked at start.
+
+These run the real command, so the worker is the forked one; the in-process
+tests of HTTP behaviour run against a worker too (the ``http_transport``
+fixture in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from sleuth.probes import http_worker
+
+# Each probe writes what it saw of this process to a file the test reads.
+PROBES = """
+import json
+import os
+import sys
+
+from sleuth.probes import http_worker
+
+
+def test_answers(target):
+    assert target.http.get("/status/200").status_code == 200
+    handle = http_worker._handle
+    with open("seen.json", "w") as f:
+        json.dump(
+            {
+                "aiohttp_here": "aiohttp" in sys.modules,
+                "worker_pid": handle.pid if handle else None,
+                "run_pid": os.getpid(),
+            },
+            f,
+        )
+"""
+
+
+def sleuth_run(suite: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-p", "no:cacheprovider",
+         "--no-history", *args],
+        cwd=suite, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **env},
+    )  # fmt: skip
+
+
+def write_suite(path: Path, url: str, probes: str) -> Path:
+    (path / "sleuth.yaml").write_text(
+        f"targets:\n  local:\n    base_url: {url}\n    timeout: 5s\n"
+    )
+    (path / "test_probes.py").write_text(textwrap.dedent(probes))
+    return path
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_requests_are_made_by_the_worker_which_ends_with_the_run(tmp_path, http_target):
+    import json
+
+    suite = write_suite(tmp_path, http_target.url, PROBES)
+    result = sleuth_run(suite, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = json.loads((suite / "seen.json").read_text())
+    # The run never loaded the HTTP client: the answer came from the worker.
+    assert seen["aiohttp_here"] is False
+    assert seen["worker_pid"] not in (None, seen["run_pid"])
+    assert gone(seen["worker_pid"])  # reaped before the command returned
+    assert http_target.recorder.count("/status/200") == 1
+
+
+def test_switched_off_the_run_makes_its_requests_itself(tmp_path, http_target):
+    import json
+
+    suite = write_suite(tmp_path, http_target.url, PROBES)
+    result = sleuth_run(suite, "-q", SLEUTH_HTTP_WORKER="0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = json.loads((suite / "seen.json").read_text())
+    assert seen == {**seen, "aiohttp_here": True, "worker_pid": None}
+
+
+def test_a_worker_that_dies_fails_its_requests_plainly_and_the_run_ends(
+    tmp_path, http_target
+):
+    suite = write_suite(
+        tmp_path,
+        http_target.url,
+        """
+        import os
+        import signal
+
+        from sleuth.probes import http_worker
+
+
+        def test_after_the_worker_died(target):
+            assert target.http.get("/status/200").status_code == 200
+            os.kill(http_worker._handle.pid, signal.SIGKILL)
+            target.http.get("/status/200?n=2")
+        """,
+    )
+    started = time.monotonic()
+    result = sleuth_run(suite, "-q")
+    assert time.monotonic() - started < 30  # the probe's 5 s deadline at most
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "sleuth's HTTP worker process stopped" in result.stdout
+    assert "SLEUTH_HTTP_WORKER=0" in result.stdout
+    assert "TargetUnreachable" not in result.stdout  # not the target's fault
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("http_target")
+def test_an_unused_worker_is_simply_dropped():
+    from tests.workerproc import spawned_worker
+
+    with spawned_worker() as worker:
+        assert http_worker.available()
+    assert not worker.claimed
+    assert worker.process.returncode == 0  # it read the end of its socket
+    assert not http_worker.available()
+
+
+def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (tmp_path / "test_settings.py").write_text(
+        textwrap.dedent("""
+        from sleuth.probes import http_worker
+
+
+        def test_path_is_set(target):
+            assert target.setting("PATH")
+            with open("pid", "w") as f:
+                f.write(str(http_worker._handle.pid))
+        """)
+    )
+    result = sleuth_run(tmp_path, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert gone(int((tmp_path / "pid").read_text()))
+
+
+def test_no_worker_is_forked_from_a_process_with_threads():
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert http_worker.start({}) is False
+        assert not http_worker.available()
+    finally:
+        stop.set()
+        thread.join()
