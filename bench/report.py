@@ -158,7 +158,8 @@ def _targets(results: dict[str, Any]) -> str:
     floor_ratio = med(paired(ep, {"tool": "sleuth"}, {"tool": "floor"}, "wall_s"))
     serial_ratios = paired(ep, {"tool": "serial"}, {"tool": "sleuth"}, "wall_s")
     hung = [r["wall_s"] for r in pick(records, scenario="hung")]
-    rss = [r["maxrss_mb"] for r in pick(ep, tool="sleuth")]
+    # The run and its HTTP worker together, where the tree was sampled.
+    rss = [r.get("tree_rss_mb") or r["maxrss_mb"] for r in pick(ep, tool="sleuth")]
     rows = [
         "## Targets (issue 2)\n",
         "| target | measured (median) | result |",
@@ -201,7 +202,8 @@ def _targets(results: dict[str, Any]) -> str:
                 f"{verdict(ratio <= STARTUP_LIMIT)} |"
             )
     rows.append(
-        f"| K={k}: peak RSS at most {RSS_LIMIT_MB:g} MB | {med(rss):.0f} MB "
+        f"| K={k}: peak RSS at most {RSS_LIMIT_MB:g} MB (the run and its HTTP "
+        f"worker summed) | {med(rss):.0f} MB "
         f"(max {max(rss):.0f} MB) | {verdict(max(rss) <= RSS_LIMIT_MB)} |"
     )
     return "\n".join(rows) + "\n"

@@ -268,7 +268,8 @@ def run_endpoints(
                     expect=expect,
                     server=server,
                     timeout_s=60.0 + 0.3 * k,
-                    sample_tree=tool == "xdist",
+                    # several processes: xdist's, sleuth and its HTTP worker
+                    sample_tree=tool in ("xdist", "sleuth"),
                 )
                 record.update(scenario="endpoints", k=k, tool=tool, round=rnd, rep=rep)
                 records.append(record)
