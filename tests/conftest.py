@@ -11,7 +11,7 @@ import pytest
 import tests.preload  # noqa: F401 (before any in-process pytester run)
 from sleuth.demo.server import BackgroundServer
 from tests.targetapp import Recorder, create_app
-from tests.workerproc import spawned_worker
+from tests.workerproc import started_worker
 
 REQUIRE_SERVICES_ENV = "SLEUTH_REQUIRE_SERVICES"
 # A name that does not resolve, refused by the C library itself (a label may not
@@ -59,7 +59,7 @@ def http_transport(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "in-process":
         yield request.param
         return
-    with spawned_worker() as worker:
+    with started_worker() as worker:
         yield request.param
     if not worker.claimed:
         pytest.fail("the run never used the HTTP worker it was given")

@@ -22,12 +22,6 @@ import cryptography.x509.oid  # noqa: F401
 import sqlalchemy.dialects.sqlite
 import yaml  # noqa: F401
 
-import sleuth.history.migrations
-import sleuth.history.store
-import sleuth.history.views
-import sleuth.probes.http_sync
-import sleuth.probes.http_worker  # noqa: F401
-
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401
     import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401

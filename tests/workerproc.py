@@ -1,8 +1,8 @@
-"""An HTTP worker process for in-process pytester runs.
+"""HTTP worker processes for in-process pytester runs.
 
-``sleuth run`` forks its worker before pytest starts; this test process has
-threads by then, so the tests start one with ``subprocess`` instead and hand it
-to ``http_worker.adopt``: the same ``worker_main``, the same run-side client.
+``started_worker`` starts one as ``sleuth run`` does (``http_worker.start``);
+``spawned_worker`` starts one with code of the test's own run first (to break
+it on purpose) and hands it over with ``http_worker.adopt``.
 """
 
 from __future__ import annotations
@@ -13,25 +13,35 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from sleuth.probes import http_worker
+from sleuth import http_worker
 
 
-class SpawnedWorker:
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.process = process
+class Worker:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
         self.claimed = False
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
 
 @contextlib.contextmanager
-def spawned_worker() -> Iterator[SpawnedWorker]:
-    """A worker adopted by this process until the block ends; then it is gone."""
+def started_worker() -> Iterator[Worker]:
+    """The worker ``sleuth run`` would start, this process's until the block ends."""
+    assert http_worker.start({}), "no worker could be started here"
+    handle = http_worker._handle
+    assert handle is not None
+    worker = Worker(handle.pid)
+    try:
+        yield worker
+    finally:
+        worker.claimed = http_worker.forget()
+        handle.stop(grace_s=10.0)  # reaped: a run closed it, or it read the end
+
+
+@contextlib.contextmanager
+def spawned_worker(prelude: str) -> Iterator[Worker]:
+    """A worker that runs ``prelude`` first, adopted until the block ends."""
     ours, theirs = socket.socketpair()
     code = (
-        "import socket, sleuth.probes.http_worker as w; "
+        f"{prelude}\nimport socket, sleuth.http_worker as w\n"
         f"w.worker_main(socket.socket(fileno={theirs.fileno()}))"
     )
     process = subprocess.Popen(
@@ -39,7 +49,7 @@ def spawned_worker() -> Iterator[SpawnedWorker]:
     )
     theirs.close()
     http_worker.adopt(ours, process.pid)
-    worker = SpawnedWorker(process)
+    worker = Worker(process.pid)
     try:
         yield worker
     finally:

@@ -23,9 +23,9 @@ RUN_ALIASES = {
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"] and not {"-h", "--help"} & set(args[1:]):
-        from sleuth.probes import http_worker
+        from sleuth import http_worker
 
-        http_worker.start()  # now, while this process has one thread
+        http_worker.start()  # loads aiohttp on another core while pytest starts
         import pytest
 
         sys.exit(int(pytest.main(run_args(args[1:], os.environ))))

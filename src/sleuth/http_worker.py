@@ -1,10 +1,11 @@
-"""The HTTP worker: aiohttp in a process of its own, forked as ``sleuth run`` starts.
+"""The HTTP worker: aiohttp in a process of its own, started as ``sleuth run`` starts.
 
 A run is CPU-bound on one interpreter lock: pytest's own work on every item,
 sleuth's bookkeeping and the HTTP client's work all take turns on one core.
-``sleuth run`` therefore forks, before it imports pytest, a small process that
+``sleuth run`` therefore starts, before it imports pytest, a small process that
 imports aiohttp while pytest starts, and makes the run's HTTP requests on the
-machine's other core. At K=500 that is 18% off the whole run (bench/PROFILE.md).
+machine's other core. At K=500 that takes 16 to 18% off a whole run
+(bench/PROFILE.md).
 
 The run keeps everything that decides an outcome: deadlines, retries, the
 read-only guard, evidence and redaction. The worker only makes one request
@@ -12,11 +13,11 @@ when asked (``http_wire.fetch``, the same code the run uses without a worker)
 and sends back what came: an ``Answer``, or the error already translated, and
 the per-phase timings. Both clocks are the machine's monotonic clock.
 
-It is off where ``os.fork`` is missing, with ``SLEUTH_HTTP_WORKER=0``, and for
-plain ``pytest`` runs (the process is not ours to fork early); then the run
-makes its requests itself, as before. The worker never writes to the terminal
-(its standard streams are /dev/null) and ends when the run's end of the socket
-closes, however the run ended.
+It is off where ``os.posix_spawn`` is missing, with ``SLEUTH_HTTP_WORKER=0``,
+and for plain ``pytest`` runs (pytest has started by the time sleuth could
+start it); then the run makes its requests itself, as before. The worker never
+writes to the terminal (its standard streams are /dev/null) and ends when the
+run's end of the socket closes, however the run ended.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import contextlib
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
     from sleuth.probes.http_wire import Answer, Timings
 
 ENV_SWITCH = "SLEUTH_HTTP_WORKER"
+# The worker's end of the socket, as the worker process sees it.
+_WORKER_FD = 3
+_WORKER_MAIN = (
+    "import socket\n"
+    "from sleuth.http_worker import worker_main\n"
+    f"worker_main(socket.socket(fileno={_WORKER_FD}))\n"
+)
+_OFF = frozenset({"0", "false", "no", "off"})
 _HEADER_BYTES = 4
 # How long the run waits for the worker to exit once told to (it is idle then).
 _REAP_TIMEOUT_S = 2.0
@@ -78,19 +88,33 @@ class _Handle:
 _handle: _Handle | None = None
 
 
-def start(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
-    """Fork the worker, unless switched off or impossible. Call before threads exist."""
+def start(environ: Mapping[str, str] = os.environ) -> bool:
+    """Start the worker, unless switched off or impossible; True if there is one."""
     global _handle
-    if _handle is not None or environ.get(ENV_SWITCH, "1") == "0":
+    if _handle is not None or environ.get(ENV_SWITCH, "1").lower() in _OFF:
         return _handle is not None
-    if not hasattr(os, "fork") or _has_threads():
+    if not hasattr(os, "posix_spawn"):
         return False
     ours, theirs = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:  # the worker
+    try:
+        # A fresh interpreter, not a fork: a forked copy would share the run's
+        # memory, and every page the run then writes would be copied first.
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-c", _WORKER_MAIN],
+            dict(environ),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, theirs.fileno(), _WORKER_FD),
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            ],
+        )
+    except OSError:
         ours.close()
-        worker_main(theirs)
-    theirs.close()
+        return False  # requests are made in the run, as without a worker
+    finally:
+        theirs.close()
     _handle = _Handle(ours, pid)
     import atexit
 
@@ -98,22 +122,20 @@ def start(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     return True
 
 
-def _has_threads() -> bool:
-    """Forking a process with threads copies only the caller: their locks stay held."""
-    threading = sys.modules.get("threading")
-    return threading is not None and threading.active_count() > 1
-
-
 def _stop(handle: _Handle) -> None:
-    """At exit: a worker still there (unused, or its run did not close) is stopped."""
+    """At exit: a worker still there (unused, or its run did not close) is stopped.
+
+    A run that made no request (a settings check) has its worker killed here,
+    perhaps while it still loads aiohttp, and reaped: measured, that adds
+    nothing to the run's wall time, and leaves no process behind.
+    """
     handle.stop(grace_s=0.0)
 
 
 def adopt(sock: socket.socket, pid: int) -> None:
     """Use a worker started some other way, ``sock`` connected to its ``worker_main``.
 
-    For a process that already has threads, where forking is unsafe: the test
-    suite starts one with ``subprocess`` and hands it over here.
+    The test suite starts one this way to break it on purpose.
     """
     global _handle
     _handle = _Handle(sock, pid)
@@ -131,7 +153,7 @@ def forget() -> bool:
 
 
 def available() -> bool:
-    """Is there a worker this run can use (forked, not yet claimed)?"""
+    """Is there a worker this run can use (started, not yet claimed)?"""
     return _handle is not None and not _handle.claimed
 
 
@@ -155,14 +177,13 @@ def worker_main(sock: socket.socket) -> NoReturn:
         # Ctrl-C goes to the whole foreground group: the run handles it, and
         # closing its end of the socket is what ends the worker.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
         import asyncio
 
         asyncio.run(_serve(sock))
-    except BaseException:  # noqa: S110 (nothing may reach the run's terminal)
-        pass
+    except BaseException as exc:  # it may not reach a terminal: tell the run
+        with contextlib.suppress(BaseException):
+            sock.setblocking(True)
+            sock.sendall(_frame(("gone", f"{type(exc).__name__}: {exc}")))
     finally:
         os._exit(0)
 
@@ -191,12 +212,12 @@ async def _serve(sock: socket.socket) -> None:
                     max_in_flight=caps[0], max_in_flight_per_host=caps[1]
                 )
             answer = await fetch(session, trace, method, url, **kw)
-            outbox.send((rid, answer, None, trace.marks))
+            outbox.send(("answer", rid, answer, None, trace.marks))
         except asyncio.CancelledError:
             pass  # the run gave up on it (its deadline) or is closing
         except Exception as exc:
             error = translate_error(exc, f"{method} {url}")
-            outbox.send((rid, None, error, trace.marks))
+            outbox.send(("answer", rid, None, error, trace.marks))
         finally:
             tasks.pop(rid, None)
 
@@ -260,6 +281,8 @@ class WorkerClient:
                 f"worker ({type(exc).__name__}: {exc}); pass plain values (str, "
                 f"bytes, numbers, lists, dicts)"
             ) from None
+        if self._failure is not None:  # it went while this request was made
+            raise _worker_gone(self._failure)
         self._pending[rid] = future
         try:
             answer, error, marks = await future
@@ -292,12 +315,15 @@ class WorkerClient:
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
         try:
+            failure = "it closed its end of the connection"
             while (message := await _read_frame(reader)) is not None:
-                rid, answer, error, marks = message
+                if message[0] == "gone":
+                    failure = f"it failed ({message[1]})"
+                    break
+                _, rid, answer, error, marks = message
                 future = self._pending.pop(rid, None)
                 if future is not None and not future.done():
                     future.set_result((answer, error, marks))
-            failure = "it closed its end of the connection"
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
         self._fail_all(failure)
@@ -347,14 +373,12 @@ class _Outbox:
         self._frames: list[bytes] = []
 
     def send(self, message: object) -> None:
-        import pickle
-
-        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = _frame(message)
         if not self._frames:
             import asyncio
 
             asyncio.get_running_loop().call_soon(self._flush)
-        self._frames.append(len(blob).to_bytes(_HEADER_BYTES, "big") + blob)
+        self._frames.append(frame)
 
     def _flush(self) -> None:
         frames, self._frames = self._frames, []
@@ -366,6 +390,13 @@ class _Outbox:
         self._writer.close()
         with contextlib.suppress(Exception):  # closing is best effort
             await self._writer.wait_closed()
+
+
+def _frame(message: object) -> bytes:
+    import pickle
+
+    blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(blob).to_bytes(_HEADER_BYTES, "big") + blob
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> Any:

@@ -148,7 +148,7 @@ class Target:
         """
         try:
             with imports.LOCK:  # see sleuth.imports
-                from sleuth.probes import http_worker
+                from sleuth import http_worker
 
                 if http_worker.available():
                     import multidict  # noqa: F401 (the worker has aiohttp)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.probes import http_worker
+from sleuth import http_worker
 
 # Each probe writes what it saw of this process to a file the test reads.
 PROBES = """
@@ -24,7 +24,7 @@ import json
 import os
 import sys
 
-from sleuth.probes import http_worker
+from sleuth import http_worker
 
 
 def test_answers(target):
@@ -101,7 +101,7 @@ def test_a_worker_that_dies_fails_its_requests_plainly_and_the_run_ends(
         import os
         import signal
 
-        from sleuth.probes import http_worker
+        from sleuth import http_worker
 
 
         def test_after_the_worker_died(target):
@@ -120,14 +120,24 @@ def test_a_worker_that_dies_fails_its_requests_plainly_and_the_run_ends(
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.usefixtures("http_target")
-def test_an_unused_worker_is_simply_dropped():
-    from tests.workerproc import spawned_worker
+def test_an_unused_worker_leaves_when_its_socket_closes():
+    from tests.workerproc import started_worker
 
-    with spawned_worker() as worker:
+    with started_worker() as worker:
         assert http_worker.available()
+        handle = http_worker._handle
     assert not worker.claimed
-    assert worker.process.returncode == 0  # it read the end of its socket
+    assert not http_worker.available()
+    assert handle is not None
+    assert handle.reaped
+
+
+def test_where_no_worker_can_start_the_run_makes_its_requests(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "posix_spawn", refuse)
+    assert http_worker.start({}) is False
     assert not http_worker.available()
 
 
@@ -135,7 +145,7 @@ def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
     (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
     (tmp_path / "test_settings.py").write_text(
         textwrap.dedent("""
-        from sleuth.probes import http_worker
+        from sleuth import http_worker
 
 
         def test_path_is_set(target):
@@ -149,15 +159,44 @@ def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
     assert gone(int((tmp_path / "pid").read_text()))
 
 
-def test_no_worker_is_forked_from_a_process_with_threads():
-    import threading
+def test_a_worker_that_cannot_start_says_why_in_the_probe(suite, pytester):
+    from tests.workerproc import spawned_worker
 
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        assert http_worker.start({}) is False
-        assert not http_worker.available()
-    finally:
-        stop.set()
-        thread.join()
+    suite(
+        test_w="""
+        def test_answers(target):
+            assert target.http.get("/status/200").status_code == 200
+        """
+    )
+    # No aiohttp in the worker: its import fails, and it tells the run so.
+    with spawned_worker(prelude="import sys; sys.modules['aiohttp'] = None"):
+        result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SleuthError: sleuth's HTTP worker process stopped: it failed "
+            "(ModuleNotFoundError: import of aiohttp halted*SLEUTH_HTTP_WORKER=0*"
+        ]
+    )
+
+
+@pytest.mark.usefixtures("http_transport")
+def test_arguments_are_checked_the_same_with_or_without_the_worker(suite, pytester):
+    suite(
+        test_w="""
+        def test_plain_json_is_fine(target):
+            assert target.http.get("/status/200", json={"a": [1, "b"]}).status_code == 200
+
+        def test_an_object_is_not(target):
+            target.http.get("/status/200", params={"when": object()})
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_an_object_is_not*", "*object*"])
+
+
+def test_the_switch_takes_the_usual_words_for_off():
+    for word in ("0", "false", "No", "OFF"):
+        assert http_worker.start({"SLEUTH_HTTP_WORKER": word}) is False
+    assert not http_worker.available()

@@ -252,7 +252,7 @@ class AsyncHttpClient:
         )
 
     def _open_session(self) -> Transport:
-        from sleuth.probes import http_worker
+        from sleuth import http_worker
 
         worker = http_worker.claim()
         if worker is not None:

@@ -4,7 +4,7 @@ exceptions turned into sleuth's in one place (as httpx's
 ``map_httpcore_exceptions`` does).
 
 The same code runs in the run's own process or in its HTTP worker process
-(``sleuth.probes.http_worker``): what it returns is plain data either way.
+(``sleuth.http_worker``): what it returns is plain data either way.
 """
 
 from __future__ import annotations
