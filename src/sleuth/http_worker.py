@@ -13,11 +13,12 @@ when asked (``http_wire.fetch``, the same code the run uses without a worker)
 and sends back what came: an ``Answer``, or the error already translated, and
 the per-phase timings. Both clocks are the machine's monotonic clock.
 
-It is off where ``os.posix_spawn`` is missing, with ``SLEUTH_HTTP_WORKER=0``,
-and for plain ``pytest`` runs (pytest has started by the time sleuth could
-start it); then the run makes its requests itself, as before. The worker never
-writes to the terminal (its standard streams are /dev/null) and ends when the
-run's end of the socket closes, however the run ended.
+It is off where ``os.posix_spawn`` is missing, on a single core, with
+``SLEUTH_HTTP_WORKER=0``, and for plain ``pytest`` runs (pytest has started by
+the time sleuth could start it); then the run makes its requests itself, as
+before. The worker never writes to the terminal (its standard streams are
+/dev/null) and ends when the run's end of the socket closes, however the run
+ended.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
     global _handle
     if _handle is not None or environ.get(ENV_SWITCH, "1").lower() in _OFF:
         return _handle is not None
-    if not hasattr(os, "posix_spawn"):
-        return False
+    if not hasattr(os, "posix_spawn") or _cores() < 2:
+        return False  # on one core it would only take turns with the run
     ours, theirs = socket.socketpair()
     try:
         # A fresh interpreter, not a fork: a forked copy would share the run's
@@ -120,6 +121,13 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
 
     atexit.register(_stop, _handle)
     return True
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _stop(handle: _Handle) -> None:

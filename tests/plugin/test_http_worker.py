@@ -200,3 +200,9 @@ def test_the_switch_takes_the_usual_words_for_off():
     for word in ("0", "false", "No", "OFF"):
         assert http_worker.start({"SLEUTH_HTTP_WORKER": word}) is False
     assert not http_worker.available()
+
+
+def test_on_one_core_there_is_no_worker(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert http_worker.start({}) is False
+    assert not http_worker.available()
