@@ -13,12 +13,14 @@ when asked (``http_wire.fetch``, the same code the run uses without a worker)
 and sends back what came: an ``Answer``, or the error already translated, and
 the per-phase timings. Both clocks are the machine's monotonic clock.
 
-It is off where ``os.posix_spawn`` is missing, on a single core, with
-``SLEUTH_HTTP_WORKER=0``, and for plain ``pytest`` runs (pytest has started by
-the time sleuth could start it); then the run makes its requests itself, as
-before. The worker never writes to the terminal (its standard streams are
-/dev/null) and ends when the run's end of the socket closes, however the run
-ended.
+A worker that ends before it is ready leaves the requests to the run (with a
+warning in the log); one that ends later fails the requests it had, saying so.
+It is off where ``os.posix_spawn`` is missing, in a frozen app, on a single
+core, with ``SLEUTH_HTTP_WORKER=0``, and for plain ``pytest`` runs (pytest has
+started by the time sleuth could start it); then the run makes its requests
+itself, as before. The worker never writes to the terminal (its standard
+streams are /dev/null) and ends when the run's end of the socket closes,
+however the run ended.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import asyncio
 
-    from sleuth.probes.http_wire import Answer, Timings
+    from sleuth.probes.http_wire import Answer, LocalTransport, Timings
 
 ENV_SWITCH = "SLEUTH_HTTP_WORKER"
 # The worker's end of the socket, as the worker process sees it.
@@ -94,7 +96,9 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
     global _handle
     if _handle is not None or environ.get(ENV_SWITCH, "1").lower() in _OFF:
         return _handle is not None
-    if not hasattr(os, "posix_spawn") or _cores() < 2:
+    if not hasattr(os, "posix_spawn") or getattr(sys, "frozen", False):
+        return False  # a frozen app's executable is the app, not a Python
+    if _cores() < 2:
         return False  # on one core it would only take turns with the run
     ours, theirs = socket.socketpair()
     try:
@@ -206,6 +210,7 @@ async def _serve(sock: socket.socket) -> None:
 
     reader, writer = await asyncio.open_connection(sock=sock)
     outbox = _Outbox(writer)
+    outbox.send(("ready",))
     session: Any = None
     tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -255,7 +260,11 @@ class WorkerClient:
         self._next_id = 0
         self._outbox: _Outbox | None = None
         self._connecting: asyncio.Future[None] | None = None
+        self._ready: asyncio.Future[bool] | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._failure: str | None = None
+        # Requests made in the run when the worker never became ready.
+        self._local: LocalTransport | None = None
 
     async def fetch(
         self,
@@ -274,6 +283,16 @@ class WorkerClient:
         from sleuth.errors import SleuthError
 
         __tracebackhide__ = True
+        if not await self._started():
+            return await self._fall_back(caps).fetch(
+                trace,
+                method,
+                url,
+                caps=caps,
+                max_body_bytes=max_body_bytes,
+                follow_redirects=follow_redirects,
+                **kwargs,
+            )
         outbox = await self._connected()
         rid = self._next_id
         self._next_id += 1
@@ -303,6 +322,35 @@ class WorkerClient:
             raise error
         return answer  # type: ignore[no-any-return]
 
+    async def _started(self) -> bool:
+        """Did the worker come up? False if it ended before it was ready."""
+        import asyncio
+
+        if self._local is not None:
+            return False
+        if self._ready is not None and self._ready.done():
+            return self._ready.result()
+        await self._connected()
+        assert self._ready is not None  # noqa: S101 (set by _connect)
+        return await asyncio.shield(self._ready)
+
+    def _fall_back(self, caps: tuple[int, int]) -> LocalTransport:
+        """The run's own transport, for a worker that never started."""
+        if self._local is None:
+            import logging
+
+            from sleuth.probes.http_wire import LocalTransport, open_session
+
+            logging.getLogger("sleuth").warning(
+                "sleuth's HTTP worker did not start (%s): requests are made in "
+                "the run's own process",
+                self._failure,
+            )
+            self._local = LocalTransport(
+                open_session(max_in_flight=caps[0], max_in_flight_per_host=caps[1])
+            )
+        return self._local
+
     async def _connected(self) -> _Outbox:
         import asyncio
 
@@ -317,14 +365,20 @@ class WorkerClient:
     async def _connect(self) -> None:
         import asyncio
 
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
         reader, writer = await asyncio.open_connection(sock=self._handle.sock)
         self._outbox = _Outbox(writer)
-        asyncio.get_running_loop().create_task(self._read_answers(reader))
+        # Kept: the loop holds its tasks only weakly.
+        self._reader = loop.create_task(self._read_answers(reader))
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
         try:
             failure = "it closed its end of the connection"
             while (message := await _read_frame(reader)) is not None:
+                if message[0] == "ready":
+                    self._set_ready(True)
+                    continue
                 if message[0] == "gone":
                     failure = f"it failed ({message[1]})"
                     break
@@ -335,6 +389,11 @@ class WorkerClient:
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
         self._fail_all(failure)
+        self._set_ready(False)  # if it never was: the run makes its requests
+
+    def _set_ready(self, ready: bool) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(ready)
 
     def _fail_all(self, failure: str) -> None:
         self._failure = self._failure or failure
@@ -348,6 +407,9 @@ class WorkerClient:
         import asyncio
 
         self._failure = self._failure or "the run closed it"
+        self._set_ready(False)
+        if self._local is not None:
+            await self._local.close()
         handle = self._handle
         if self._outbox is not None:
             await self._outbox.close()
