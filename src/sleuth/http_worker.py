@@ -59,6 +59,7 @@ class _Handle:
         self.sock = sock
         self.pid = pid
         self.claimed = False
+        self.released = False  # stopped unused: not to be claimed any more
         self.reaped = False
 
     def exited(self) -> bool:
@@ -127,6 +128,23 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
     return True
 
 
+def release_unused() -> None:
+    """The run's probes are done: a worker none of them used is stopped now.
+
+    Killed rather than left to the exit, so that its end (~3 ms, it may still
+    be loading aiohttp) overlaps the run's own summary instead of adding to it.
+    A request after this (none is expected) is made by the run itself.
+    """
+    handle = _handle
+    if handle is not None and not handle.claimed and not handle.released:
+        handle.released = True  # nobody may claim it now
+        handle.sock.close()
+        with contextlib.suppress(ProcessLookupError):
+            import signal
+
+            os.kill(handle.pid, signal.SIGKILL)
+
+
 def _cores() -> int:
     """The cores this process may run on."""
     if hasattr(os, "sched_getaffinity"):
@@ -166,13 +184,13 @@ def forget() -> bool:
 
 def available() -> bool:
     """Is there a worker this run can use (started, not yet claimed)?"""
-    return _handle is not None and not _handle.claimed
+    return _handle is not None and not _handle.claimed and not _handle.released
 
 
 def claim() -> WorkerClient | None:
     """The worker's client, for the one engine of the run; None if there is none."""
     handle = _handle
-    if handle is None or handle.claimed:
+    if handle is None or handle.claimed or handle.released:
         return None
     handle.claimed = True
     return WorkerClient(handle)

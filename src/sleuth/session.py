@@ -268,6 +268,9 @@ class SleuthSession:
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from sleuth import http_worker
+
+        http_worker.release_unused()
         self.run_record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(self.run_record)  # never raises

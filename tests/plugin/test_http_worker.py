@@ -210,3 +210,20 @@ def test_on_one_core_there_is_no_worker(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert http_worker.start({}) is False
     assert not http_worker.available()
+
+
+def test_a_worker_no_probe_used_is_stopped_when_the_probes_are_done(suite, pytester):
+    from tests.workerproc import started_worker
+
+    suite(
+        test_s="""
+        def test_path(target):
+            assert target.setting("PATH") is None or True
+        """
+    )
+    with started_worker() as worker:
+        pytester.runpytest().assert_outcomes(passed=1)
+        # Released at the end of the session: killed, and not to be claimed.
+        assert not http_worker.available()
+        assert http_worker.claim() is None
+    assert not worker.claimed
