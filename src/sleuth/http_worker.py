@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import asyncio
 
-    from sleuth.probes.http_wire import Answer, LocalTransport, Timings
+    from sleuth.probes.http_wire import Answer, Caps, LocalTransport, Timings
 
 ENV_SWITCH = "SLEUTH_HTTP_WORKER"
 # The worker's end of the socket, as the worker process sees it.
@@ -72,18 +72,25 @@ class _Handle:
             self.reaped = pid == self.pid
         return self.reaped
 
+    def kill(self) -> None:
+        """Close the run's end and kill the worker, without waiting for it."""
+        import signal
+
+        self.sock.close()
+        if not self.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
     def stop(self, *, grace_s: float) -> None:
         """End the worker: it leaves when its socket closes, or is killed."""
-        import signal
         import time
 
         self.sock.close()
         deadline = time.monotonic() + grace_s
         while not self.exited() and time.monotonic() < deadline:
-            time.sleep(0.002)
+            time.sleep(_REAP_POLL_S)
         if not self.reaped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+            self.kill()
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
             self.reaped = True
@@ -135,14 +142,10 @@ def release_unused() -> None:
     be loading aiohttp) overlaps the run's own summary instead of adding to it.
     A request after this (none is expected) is made by the run itself.
     """
-    handle = _handle
-    if handle is not None and not handle.claimed and not handle.released:
-        handle.released = True  # nobody may claim it now
-        handle.sock.close()
-        with contextlib.suppress(ProcessLookupError):
-            import signal
-
-            os.kill(handle.pid, signal.SIGKILL)
+    if available():
+        assert _handle is not None  # noqa: S101 (available)
+        _handle.released = True  # nobody may claim it now
+        _handle.kill()
 
 
 def _cores() -> int:
@@ -187,13 +190,13 @@ def available() -> bool:
     return _handle is not None and not _handle.claimed and not _handle.released
 
 
-def claim() -> WorkerClient | None:
+def claim(caps: Caps) -> WorkerClient | None:
     """The worker's client, for the one engine of the run; None if there is none."""
-    handle = _handle
-    if handle is None or handle.claimed or handle.released:
+    if not available():
         return None
-    handle.claimed = True
-    return WorkerClient(handle)
+    assert _handle is not None  # noqa: S101 (available)
+    _handle.claimed = True
+    return WorkerClient(_handle, caps)
 
 
 # -- the worker process ------------------------------------------------------
@@ -239,9 +242,7 @@ async def _serve(sock: socket.socket) -> None:
         trace = Timings()
         try:
             if session is None:
-                session = open_session(
-                    max_in_flight=caps[0], max_in_flight_per_host=caps[1]
-                )
+                session = open_session(caps)
             answer = await fetch(session, trace, method, url, **kw)
             outbox.send(("answer", rid, answer, None, trace.marks))
         except asyncio.CancelledError:
@@ -272,8 +273,9 @@ async def _serve(sock: socket.socket) -> None:
 class WorkerClient:
     """Hands requests to the worker and waits for their answers (on the run's loop)."""
 
-    def __init__(self, handle: _Handle) -> None:
+    def __init__(self, handle: _Handle, caps: Caps) -> None:
         self._handle = handle
+        self._caps = caps  # the worker's session is opened with them
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
         self._outbox: _Outbox | None = None
@@ -285,15 +287,7 @@ class WorkerClient:
         self._local: LocalTransport | None = None
 
     async def fetch(
-        self,
-        trace: Timings,
-        method: str,
-        url: str,
-        *,
-        caps: tuple[int, int],
-        max_body_bytes: int,
-        follow_redirects: bool,
-        **kwargs: Any,
+        self, trace: Timings, method: str, url: str, **kwargs: Any
     ) -> Answer:
         """What ``http_wire.fetch`` would answer here, made by the worker."""
         import asyncio
@@ -301,25 +295,14 @@ class WorkerClient:
         from sleuth.errors import SleuthError
 
         __tracebackhide__ = True
-        if not await self._started():
-            return await self._fall_back(caps).fetch(
-                trace,
-                method,
-                url,
-                caps=caps,
-                max_body_bytes=max_body_bytes,
-                follow_redirects=follow_redirects,
-                **kwargs,
-            )
-        outbox = await self._connected()
+        outbox = await self._ready_outbox()
+        if outbox is None:
+            return await self._fall_back().fetch(trace, method, url, **kwargs)
         rid = self._next_id
         self._next_id += 1
         future = asyncio.get_running_loop().create_future()
         try:
-            kwargs.update(
-                max_body_bytes=max_body_bytes, follow_redirects=follow_redirects
-            )
-            outbox.send(("fetch", rid, method, url, caps, kwargs))
+            outbox.send(("fetch", rid, method, url, self._caps, kwargs))
         except Exception as exc:  # pickle's: an argument that cannot be copied
             raise SleuthError(
                 f"{method} {url}: its arguments cannot be handed to sleuth's HTTP "
@@ -340,33 +323,31 @@ class WorkerClient:
             raise error
         return answer  # type: ignore[no-any-return]
 
-    async def _started(self) -> bool:
-        """Did the worker come up? False if it ended before it was ready."""
+    async def _ready_outbox(self) -> _Outbox | None:
+        """Where to send requests once the worker is up; None if it never came up."""
         import asyncio
 
-        if self._local is not None:
-            return False
-        if self._ready is not None and self._ready.done():
-            return self._ready.result()
-        await self._connected()
+        if self._local is not None or (
+            self._ready is not None and self._ready.done() and not self._ready.result()
+        ):
+            return None
+        outbox = await self._connected()
         assert self._ready is not None  # noqa: S101 (set by _connect)
-        return await asyncio.shield(self._ready)
+        return outbox if await asyncio.shield(self._ready) else None
 
-    def _fall_back(self, caps: tuple[int, int]) -> LocalTransport:
+    def _fall_back(self) -> LocalTransport:
         """The run's own transport, for a worker that never started."""
         if self._local is None:
             import logging
 
-            from sleuth.probes.http_wire import LocalTransport, open_session
+            from sleuth.probes.http_wire import LocalTransport
 
             logging.getLogger("sleuth").warning(
                 "sleuth's HTTP worker did not start (%s): requests are made in "
                 "the run's own process",
                 self._failure,
             )
-            self._local = LocalTransport(
-                open_session(max_in_flight=caps[0], max_in_flight_per_host=caps[1])
-            )
+            self._local = LocalTransport(self._caps)
         return self._local
 
     async def _connected(self) -> _Outbox:

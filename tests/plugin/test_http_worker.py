@@ -225,5 +225,5 @@ def test_a_worker_no_probe_used_is_stopped_when_the_probes_are_done(suite, pytes
         pytester.runpytest().assert_outcomes(passed=1)
         # Released at the end of the session: killed, and not to be claimed.
         assert not http_worker.available()
-        assert http_worker.claim() is None
+        assert http_worker.claim((1000, 500)) is None
     assert not worker.claimed

@@ -25,13 +25,7 @@ from sleuth.errors import (
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.probes.http_response import Request, Response
-from sleuth.probes.http_wire import (
-    LocalTransport,
-    Timings,
-    Transport,
-    open_session,
-    translate_error,
-)
+from sleuth.probes.http_wire import LocalTransport, Timings, Transport, translate_error
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -130,7 +124,7 @@ class AsyncHttpClient:
         request_line = f"{method} {full_url}"
         check_write_allowed(ctx, method, full_url)
         merged = {**self._settings.headers(), **(headers or {})}
-        transport = self._session()
+        transport = self._transport()
         retries = Retries(method, allowed=ctx.retries)
         while True:
             timeout_s, origin = self._attempt_timeout(timeout, retries, ctx)
@@ -246,26 +240,19 @@ class AsyncHttpClient:
             )
         return base + (url if url.startswith("/") else "/" + url)
 
-    def _session(self) -> Transport:
+    def _transport(self) -> Transport:
         return self._engine.resource(
-            ("http-session", id(self._engine)), self._open_session
+            ("http-transport", id(self._engine)), self._open_transport
         )
 
-    def _open_session(self) -> Transport:
+    def _open_transport(self) -> Transport:
+        """The run's one transport: its HTTP worker if it has one, else its own."""
         from sleuth import http_worker
 
-        worker = http_worker.claim()
-        if worker is not None:
-            self._engine.on_close(worker.close)
-            return worker
-        local = LocalTransport(
-            open_session(
-                max_in_flight=self._settings.max_in_flight,
-                max_in_flight_per_host=self._settings.max_in_flight_per_host,
-            )
-        )
-        self._engine.on_close(local.close)
-        return local
+        caps = (self._settings.max_in_flight, self._settings.max_in_flight_per_host)
+        transport: Transport = http_worker.claim(caps) or LocalTransport(caps)
+        self._engine.on_close(transport.close)
+        return transport
 
     async def _exchange(
         self,
@@ -289,7 +276,6 @@ class AsyncHttpClient:
             trace,
             method,
             url,
-            caps=(self._settings.max_in_flight, self._settings.max_in_flight_per_host),
             max_body_bytes=self._settings.max_body_bytes,
             **kwargs,
         )

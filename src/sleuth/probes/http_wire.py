@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     import aiohttp
 
 
+# The in-flight caps of a run's requests: (overall, per host).
+Caps = tuple[int, int]
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Answer:
     """What one request got back, as plain data (it may cross a process)."""
@@ -44,7 +48,6 @@ class Transport(Protocol):
         method: str,
         url: str,
         *,
-        caps: tuple[int, int],
         max_body_bytes: int,
         follow_redirects: bool,
         **kwargs: Any,
@@ -56,40 +59,23 @@ class Transport(Protocol):
 class LocalTransport:
     """Requests made on this process's loop, over its own aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self._session = session
+    def __init__(self, caps: Caps) -> None:
+        self._session = open_session(caps)
 
     async def fetch(
-        self,
-        trace: Timings,
-        method: str,
-        url: str,
-        *,
-        caps: tuple[int, int],  # the session has its caps already
-        max_body_bytes: int,
-        follow_redirects: bool,
-        **kwargs: Any,
+        self, trace: Timings, method: str, url: str, **kwargs: Any
     ) -> Answer:
-        return await fetch(
-            self._session,
-            trace,
-            method,
-            url,
-            max_body_bytes=max_body_bytes,
-            follow_redirects=follow_redirects,
-            **kwargs,
-        )
+        return await fetch(self._session, trace, method, url, **kwargs)
 
     async def close(self) -> None:
         await self._session.close()
 
 
-def open_session(
-    *, max_in_flight: int, max_in_flight_per_host: int
-) -> aiohttp.ClientSession:
+def open_session(caps: Caps) -> aiohttp.ClientSession:
     """The one aiohttp session of a run (or of its worker), with the caps given."""
     import aiohttp
 
+    max_in_flight, max_in_flight_per_host = caps
     connector = aiohttp.TCPConnector(
         limit=max_in_flight, limit_per_host=max_in_flight_per_host
     )
