@@ -23,12 +23,17 @@ RUN_ALIASES = {
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"] and not {"-h", "--help"} & set(args[1:]):
-        from sleuth import http_worker
+        from pathlib import Path
 
-        http_worker.start()  # loads aiohttp on another core while pytest starts
+        from sleuth import http_worker
+        from sleuth.discovery import may_use_http
+
+        pytest_args = run_args(args[1:], os.environ)
+        if may_use_http(pytest_args, Path.cwd()):
+            http_worker.start()  # loads aiohttp on another core while pytest starts
         import pytest
 
-        sys.exit(int(pytest.main(run_args(args[1:], os.environ))))
+        sys.exit(int(pytest.main(pytest_args)))
     from sleuth.commands import group
 
     group.main(args=args, prog_name="sleuth")

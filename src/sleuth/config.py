@@ -98,7 +98,7 @@ def load_suite_config(
     if path.name == PYPROJECT_FILE:
         data, lines = _load_pyproject(path, display)
     else:
-        data, lines = yamlfile.load(path, display=display)
+        data, lines = yamlfile.load(path, display=display, keep=True)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -7,7 +7,10 @@ with a ``[tool.sleuth]`` table, from where the tests are and upward.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+from sleuth.errors import ConfigError
 
 CONFIG_FILE = "sleuth.yaml"
 PYPROJECT_FILE = "pyproject.toml"
@@ -24,6 +27,46 @@ def find_suite_config(start: Path) -> Path | None:
         if pyproject.is_file() and _has_tool_sleuth(pyproject):
             return pyproject
     return None
+
+
+def find_config_file(
+    args: Sequence[str], invocation_dir: Path, explicit: str | None
+) -> Path | None:
+    """The suite's config: ``--sleuth-config``, else the nearest one to the tests."""
+    if explicit:
+        path = (invocation_dir / explicit).resolve()
+        if not path.is_file():
+            raise ConfigError(f"no such file: {path}", where="--sleuth-config")
+        return path
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        candidate = invocation_dir / arg.split("::")[0]
+        if candidate.exists():
+            return find_suite_config(candidate.resolve())
+    return find_suite_config(invocation_dir)
+
+
+def may_use_http(args: Sequence[str], invocation_dir: Path) -> bool:
+    """Whether a run with these pytest arguments may make HTTP requests.
+
+    Read before pytest parses the arguments, so it errs towards True: False
+    only when the suite's config file (found as the plugin will find it) names
+    no ``base_url`` at all, or there is none. A probe may still request a full
+    URL then; it is made by the run itself (see ``http_worker``).
+    """
+    explicit: str | None = None
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == "--sleuth-config" and (eq or i + 1 < len(args)):
+            explicit = value if eq else args[i + 1]
+        elif name.startswith("--sleuth-c"):
+            return True  # an abbreviation argparse may accept: do not guess
+    try:
+        found = find_config_file(args, invocation_dir, explicit)
+        return found is not None and "base_url" in found.read_text(encoding="utf-8")
+    except (ConfigError, OSError, ValueError):
+        return True  # the plugin will say what is wrong; do not guess here
 
 
 def _has_tool_sleuth(pyproject: Path) -> bool:

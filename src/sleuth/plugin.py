@@ -9,13 +9,12 @@ directory of the tests or above, or ``--sleuth-config``.
 from __future__ import annotations
 
 from collections.abc import Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 # Only what every pytest run needs: the rest loads once a suite is found.
-from sleuth.discovery import find_suite_config
+from sleuth.discovery import find_config_file
 from sleuth.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -126,24 +125,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sleuth-exit", choices=("pytest", "nagios"), default="pytest", help=EXIT_HELP
     )
-
-
-def find_config_file(
-    args: list[str], invocation_dir: Path, explicit: str | None
-) -> Path | None:
-    """The suite's config: ``--sleuth-config``, else the nearest one to the tests."""
-    if explicit:
-        path = (invocation_dir / explicit).resolve()
-        if not path.is_file():
-            raise ConfigError(f"no such file: {path}", where="--sleuth-config")
-        return path
-    for arg in args:
-        if arg.startswith("-"):
-            continue
-        candidate = invocation_dir / arg.split("::")[0]
-        if candidate.exists():
-            return find_suite_config(candidate.resolve())
-    return find_suite_config(invocation_dir)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -40,9 +40,18 @@ class Lines:
     def set(self, path: Path_, line: int) -> None:
         self._lines[path] = line
 
+    def by_path(self) -> Mapping[Path_, int]:
+        return self._lines
 
-def load(path: Path, *, display: str | None = None) -> tuple[Any, Lines]:
+
+def load(
+    path: Path, *, display: str | None = None, keep: bool = False
+) -> tuple[Any, Lines]:
     """Parse a YAML file into plain Python values and their line numbers.
+
+    With ``keep``, the parse is kept in ``.sleuth/`` beside the file and reused
+    while the file reads the same (``sleuth.parsecache``): a re-run then does
+    not import PyYAML.
 
     Raises:
         ConfigError: for unreadable files, YAML syntax errors and duplicate keys.
@@ -54,7 +63,16 @@ def load(path: Path, *, display: str | None = None) -> tuple[Any, Lines]:
         raise ConfigError(
             f"cannot read the file: {exc.strerror}", where=display
         ) from exc
-    return loads(text, display=display)
+    if not keep:
+        return loads(text, display=display)
+    from sleuth import parsecache
+
+    kept = parsecache.recall(path, text)
+    if kept is not None:
+        return kept[0], Lines(display, kept[1])
+    data, lines = loads(text, display=display)
+    parsecache.remember(path, text, data, lines.by_path())
+    return data, lines
 
 
 def loads(text: str, *, display: str) -> tuple[Any, Lines]:

@@ -142,7 +142,10 @@ def test_where_no_worker_can_start_the_run_makes_its_requests(monkeypatch):
 
 
 def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
-    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    # A base_url starts the worker; this run's probe then makes no request.
+    (tmp_path / "sleuth.yaml").write_text(
+        "targets:\n  t:\n    base_url: http://127.0.0.1:9\n    sources: [env]\n"
+    )
     (tmp_path / "test_settings.py").write_text(
         textwrap.dedent("""
         from sleuth import http_worker
@@ -157,6 +160,22 @@ def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
     result = sleuth_run(tmp_path, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert gone(int((tmp_path / "pid").read_text()))
+
+
+def test_a_suite_without_base_url_starts_no_worker_and_full_urls_still_work(
+    tmp_path, http_target
+):
+    import json
+
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (tmp_path / "test_probes.py").write_text(
+        PROBES.replace('"/status/200"', f'"{http_target.url}/status/200"')
+    )
+    result = sleuth_run(tmp_path, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen == {**seen, "aiohttp_here": True, "worker_pid": None}
+    assert http_target.recorder.count("/status/200") == 1
 
 
 def test_a_worker_that_cannot_start_leaves_the_requests_to_the_run(

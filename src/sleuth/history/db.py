@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from sleuth.errors import SleuthError
+from sleuth.localdir import make_dir
 
 if TYPE_CHECKING:
     import sqlite3
@@ -109,7 +110,7 @@ class SqliteDatabase:
         path, _, query = url[len("sqlite:///") :].partition("?")
         self.path = Path(path)
         if create_dir:
-            make_store_dir(self.path)
+            make_dir(self.path.parent)
         target = f"file:{quote(path)}?{query}" if query else path
         self._conn = sqlite3.connect(
             target,
@@ -161,18 +162,6 @@ def sqlite_pragmas(conn: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
-
-
-def make_store_dir(path: Path) -> None:
-    directory = path.parent
-    if directory.is_dir():
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    if directory.name == ".sleuth":
-        # Like .pytest_cache: a local store is not something to commit.
-        (directory / ".gitignore").write_text(
-            "# Created by sleuth: the run history of this suite.\n*\n"
-        )
 
 
 # -- SQLAlchemy --------------------------------------------------------------------
@@ -253,7 +242,7 @@ def make_engine(url: str, *, create_dir: bool = True) -> sa.Engine:
             },
         )
     if create_dir and parsed.database:
-        make_store_dir(Path(parsed.database))
+        make_dir(Path(parsed.database).parent)
     engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)

@@ -17,13 +17,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sleuth.config import SuiteConfig
 from sleuth.errors import ConfigError
+from sleuth.localdir import LOCAL_DIR
 from sleuth.validate import check_keys
 
 HISTORY_ENV = "SLEUTH_HISTORY"
 HISTORY_KEEP_ENV = "SLEUTH_HISTORY_KEEP"
 AGENT_ENV = "SLEUTH_AGENT"
 
-STORE_DIR = ".sleuth"
+STORE_DIR = LOCAL_DIR
 STORE_FILE = "history.db"
 # A store of a `sleuth watch` every 30 s keeps about 8 hours at this count;
 # ask for more with --history-keep (a count, or an age such as 30d).
