@@ -7,8 +7,10 @@ doubled: PyYAML's C parser keeps the first copy's node classes, psycopg's
 binary module raises the first copy's exception classes, cryptography's Rust
 bindings refuse the second copy's curve objects (so ``except`` on the
 second copy's misses them), and SQLAlchemy's dialect and inspection registries
-lose track. sleuth's HTTP modules too: doubled, the second of two in-process
-runs lost its probes' HTTP evidence. Loaded once here, they stay.
+lose track. sleuth's run modules too: doubled, the second of two in-process
+runs lost its probes' HTTP evidence (the full suite hid it, by importing them
+in an earlier test module; a file run alone, or under xdist, did not). Loaded
+once here, they stay.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ import cryptography.hazmat.primitives.serialization
 import cryptography.x509.oid  # noqa: F401
 import sqlalchemy.dialects.sqlite
 import yaml  # noqa: F401
+
+import sleuth.probes.http
+import sleuth.probes.http_sync
+import sleuth.session  # noqa: F401 (the plugin's run modules: engine, context, ...)
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401
