@@ -15,5 +15,5 @@ def make_dir(directory: Path) -> None:
     if directory.name == LOCAL_DIR:
         # Like .pytest_cache: what sleuth keeps here is not for committing.
         (directory / ".gitignore").write_text(
-            "# Created by sleuth: the run history of this suite.\n*\n"
+            "# Created by sleuth: this suite's run history and parsed config.\n*\n"
         )
