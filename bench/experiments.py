@@ -6,7 +6,8 @@ running process only, to measure what a change in sleuth's source would buy:
 - ``gc-freeze``: ``gc.freeze()`` once collection is done (sleuth now does this
   itself; kept to price it against older builds);
 - ``switch-0.5ms``: ``sys.setswitchinterval(0.0005)``, faster GIL hand-offs;
-- ``no-trace``: no aiohttp trace hooks (sleuth's per-phase timings), to price them.
+- ``no-trace``: no aiohttp trace hooks (sleuth's per-phase timings), to price them;
+- ``no-scrub``: reports not scrubbed of secrets, to price the scrubbing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import pytest
 
 ENABLED = set(filter(None, os.environ.get("SLEUTH_BENCH_EXPERIMENTS", "").split(",")))
-KNOWN = {"gc-freeze", "switch-0.5ms", "no-trace"}
+KNOWN = {"gc-freeze", "switch-0.5ms", "no-trace", "no-scrub"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,6 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from sleuth.probes import http_wire
 
         http_wire.Timings.install = staticmethod(lambda _config: None)  # type: ignore[method-assign,assignment]
+    if "no-scrub" in ENABLED:
+        from sleuth.scrubbing import ScrubbingPlugin
+
+        ScrubbingPlugin.scrub_report = lambda self, report: None  # type: ignore[method-assign]
     if "switch-0.5ms" in ENABLED:
         sys.setswitchinterval(0.0005)
 
