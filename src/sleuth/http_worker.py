@@ -16,11 +16,12 @@ the per-phase timings. Both clocks are the machine's monotonic clock.
 A worker that ends before it is ready leaves the requests to the run (with a
 warning in the log); one that ends later fails the requests it had, saying so.
 It is off where ``os.posix_spawn`` is missing, in a frozen app, on a single
-core, with ``SLEUTH_HTTP_WORKER=0``, and for plain ``pytest`` runs (pytest has
-started by the time sleuth could start it); then the run makes its requests
-itself, as before. The worker never writes to the terminal (its standard
-streams are /dev/null) and ends when the run's end of the socket closes,
-however the run ended.
+core, with ``SLEUTH_HTTP_WORKER=0``, for plain ``pytest`` runs (pytest has
+started by the time sleuth could start it), and for a suite whose config names
+no ``base_url`` (``discovery.may_use_http``, asked by the ``sleuth`` command);
+then the run makes its requests itself, as before. The worker never writes to
+the terminal (its standard streams are /dev/null) and ends when the run's end
+of the socket closes, however the run ended.
 """
 
 from __future__ import annotations
@@ -156,11 +157,10 @@ def _cores() -> int:
 
 
 def _stop(handle: _Handle) -> None:
-    """At exit: a worker still there (unused, or its run did not close) is stopped.
+    """At exit: a worker still there is stopped and reaped, leaving no process.
 
-    A run that made no request (a settings check) has its worker killed here,
-    perhaps while it still loads aiohttp, and reaped: measured, that adds
-    nothing to the run's wall time, and leaves no process behind.
+    Usually it is gone by now (closed with the run's engine, or killed unused
+    when the session finished); this covers a run that ended before either.
     """
     handle.stop(grace_s=0.0)
 

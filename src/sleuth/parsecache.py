@@ -33,7 +33,8 @@ SUFFIX = ".parsed"
 # The code that turns YAML into values and lines: a change to it is a miss.
 _BUILDER = str(Path(__file__).with_name("yamlfile.py"))
 
-Lines = Mapping[tuple[str | int, ...], int]
+# yamlfile.Lines' own map: a value's path to its line.
+LineMap = Mapping[tuple[str | int, ...], int]
 
 
 def entry_path(file: Path) -> Path:
@@ -41,7 +42,7 @@ def entry_path(file: Path) -> Path:
     return file.parent / LOCAL_DIR / f"{file.name}{SUFFIX}"
 
 
-def recall(file: Path, text: str) -> tuple[Any, Lines] | None:
+def recall(file: Path, text: str) -> tuple[Any, LineMap] | None:
     """The values and lines parsed from ``text`` before, if they were kept."""
     try:
         raw = entry_path(file).read_bytes()
@@ -59,7 +60,7 @@ def recall(file: Path, text: str) -> tuple[Any, Lines] | None:
     return data, lines
 
 
-def remember(file: Path, text: str, data: Any, lines: Lines) -> None:
+def remember(file: Path, text: str, data: Any, lines: LineMap) -> None:
     """Keep what ``text`` parsed to, for the next run; quietly skip what cannot be."""
     try:
         raw = marshal.dumps((_stamp(file), text, data, dict(lines)))

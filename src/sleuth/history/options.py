@@ -24,7 +24,6 @@ HISTORY_ENV = "SLEUTH_HISTORY"
 HISTORY_KEEP_ENV = "SLEUTH_HISTORY_KEEP"
 AGENT_ENV = "SLEUTH_AGENT"
 
-STORE_DIR = LOCAL_DIR
 STORE_FILE = "history.db"
 # A store of a `sleuth watch` every 30 s keeps about 8 hours at this count;
 # ask for more with --history-keep (a count, or an age such as 30d).
@@ -113,7 +112,7 @@ def resolve_history(
     if chosen is not None and chosen[0].strip().lower() in _OFF_WORDS:
         return HistoryOptions(url=None, origin=chosen[1], keep=keep, agent=agent)
     if chosen is None:
-        url = sqlite_url(suite.root / STORE_DIR / STORE_FILE)
+        url = sqlite_url(suite.root / LOCAL_DIR / STORE_FILE)
         origin = "default"
     else:
         raw, origin, base = chosen
