@@ -112,6 +112,8 @@ class ProbeRecord:
 # Outcomes that mean "not healthy", and those that mean healthy but worth a look.
 FAILING = ("failed", "error", "blocked")
 DEGRADED = ("warned", "flaky")
+# A write sleuth refused before sending it (HTTP, SQL, Redis, brokers).
+WRITE_REFUSED = "write-refused"
 ERROR_CATEGORIES = (
     "dns",
     "refused",
@@ -130,14 +132,19 @@ def classify(
     """``(outcome, category)`` of a probe whose call raised ``exc``.
 
     failed: an answer, but the wrong one (category ``failed``, or ``unhealthy``
-    for a dependency past a threshold). error: no proper answer, with one of
+    for a dependency past a threshold), or a write sleuth refused to send
+    (``write-refused``: the probe asked for something a read-only run does not
+    do, which is the suite's fault, never the target's). error: no proper
+    answer, with one of
     ``ERROR_CATEGORIES``: what the error said, or the last HTTP answer (5xx,
     401/403) when an assertion failed on it.
     """
-    from sleuth.errors import CheckFailed, ProbeError
+    from sleuth.errors import CheckFailed, ProbeError, WriteRefused
 
     if exc is None:
         return "passed", ""
+    if isinstance(exc, WriteRefused):
+        return "failed", WRITE_REFUSED
     if isinstance(exc, CheckFailed):
         if exc.category in ERROR_CATEGORIES:
             return "error", exc.category

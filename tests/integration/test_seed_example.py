@@ -60,7 +60,7 @@ def test_rewritten_seed_is_read_only_until_writes_are_allowed(shop):
     server, recorder, suite = shop
     result = sleuth_run(suite, server.url, "target")
     out = result.stdout
-    assert "1 failed, 4 passed, 2 errors" in out, out
+    assert "3 failed, 4 passed" in out, out
     assert (
         "refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this run does not have --allow-writes."
         in out

@@ -47,7 +47,7 @@ def test_without_allow_writes_only_the_writing_row_is_refused(shop):
     result = sleuth_run(suite, server.url)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
-    assert "12 passed, 1 error" in out
+    assert "1 failed, 12 passed" in out
     assert "WriteRefused: POST" in out
     assert recorder.count("/users", "POST") == 0
 

@@ -91,7 +91,7 @@ def test_writes_need_the_row_flag_and_allow_writes_checked_at_the_server(
         """,
     )
     result = pytester.runpytest()
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [
             f"WriteRefused: POST {http_target.url}/echo refused: *this run does not "
@@ -101,7 +101,7 @@ def test_writes_need_the_row_flag_and_allow_writes_checked_at_the_server(
     assert http_target.recorder.total() == 0
 
     result = pytester.runpytest("--allow-writes")
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         ["*DELETE*refused*this probe is not marked @pytest.mark.writes. Nothing*"]
     )

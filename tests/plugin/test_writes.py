@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 PROBES = """
@@ -28,8 +30,16 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
     suite, pytester, http_target
 ):
     suite(test_w=PROBES)
-    result = pytester.runpytest()
-    result.assert_outcomes(passed=1, errors=3)
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
+    result.assert_outcomes(passed=1, failed=3)
+    seen = {p["name"]: (p["outcome"], p["category"]) for p in _probes(out)}
+    assert seen == {
+        "test_unmarked_post": ("failed", "write-refused"),
+        "test_marked_put": ("failed", "write-refused"),
+        "test_marked_request_delete": ("failed", "write-refused"),
+        "test_get_is_fine": ("passed", ""),
+    }
     result.stdout.fnmatch_lines(
         [
             f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes and this run does not have --allow-writes. Nothing was sent.*",
@@ -46,7 +56,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
 def test_allow_writes_lets_only_marked_probes_write(suite, pytester, http_target):
     suite(test_w=PROBES)
     result = pytester.runpytest("--allow-writes")
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing was sent.*"
@@ -66,8 +76,12 @@ def test_async_client_refuses_writes_too(suite, pytester, http_target, method):
         """
     )
     result = pytester.runpytest("--allow-writes")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [f"*{method.upper()} *refused*not marked @pytest.mark.writes*"]
     )
     assert http_target.recorder.total() == 0
+
+
+def _probes(path):
+    return json.loads(path.read_text())["probes"]

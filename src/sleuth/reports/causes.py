@@ -122,6 +122,7 @@ def _category_words(category: str) -> str:
         "reset": "connections reset",
         "http-5xx": "answering 5xx",
         "auth": "authentication refused",
+        "write-refused": "writes refused (the run is read-only)",
     }.get(category, category or "failing")
 
 
