@@ -297,6 +297,17 @@ def test_redis_keys_refused_with_scan_suggested(env):
     )
 
 
+@pytest.mark.parametrize("part", [None, True, 1.5j, ["k"]])
+def test_redis_argument_it_cannot_send_is_a_config_error(env, part):
+    probe = RedisProbe(env, url="redis://127.0.0.1:1")
+    with pytest.raises(ConfigError) as caught:
+        probe.execute("GET", part)
+    assert str(caught.value) == (
+        f"redis redis://127.0.0.1:1/0: part 2 of the command is "
+        f"{type(part).__name__} {part!r}: expected a str, bytes, int or float"
+    )
+
+
 def test_excerpt_is_one_line_and_bounded():
     assert excerpt("select\n  1,\n  2") == "select 1, 2"
     assert len(excerpt("select " + "x, " * 100)) == 120
