@@ -289,8 +289,23 @@ def test_redis_write_commands_refused_before_anything_is_sent(env, command, said
 
 
 def test_redis_keys_refused_with_scan_suggested(env):
-    with pytest.raises(WriteRefused, match=r"Nothing was sent\. Use scan\(\)"):
+    with pytest.raises(WriteRefused) as caught:
         RedisProbe(env, url="redis://127.0.0.1:1").execute("KEYS", "*")
+    assert str(caught.value).endswith(
+        "; it blocks the server while it walks every key; scan() reads the names in "
+        "batches. Nothing was sent."
+    )
+
+
+@pytest.mark.parametrize("part", [None, True, 1.5j, ["k"]])
+def test_redis_argument_it_cannot_send_is_a_config_error(env, part):
+    probe = RedisProbe(env, url="redis://127.0.0.1:1")
+    with pytest.raises(ConfigError) as caught:
+        probe.execute("GET", part)
+    assert str(caught.value) == (
+        f"redis redis://127.0.0.1:1/0: part 2 of the command is "
+        f"{type(part).__name__} {part!r}: expected a str, bytes, int or float"
+    )
 
 
 def test_excerpt_is_one_line_and_bounded():
