@@ -267,3 +267,37 @@ def test_resources_close_with_the_engine():
     engine.close()
     assert same
     assert closed == [True]
+
+
+@pytest.mark.parametrize(
+    ("install", "current"),
+    [
+        pytest.param(threading.settrace, threading.gettrace, id="trace"),
+        pytest.param(threading.setprofile, threading.getprofile, id="profile"),
+    ],
+)
+def test_hooks_set_for_new_threads_see_bodies_on_the_worker_threads(
+    engine, install, current
+):
+    # What coverage (threading.settrace) and profilers rely on: the pool's
+    # threads are started with _thread, which installs no hook by itself.
+    calls = []
+
+    def body():
+        return threading.get_ident()
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code is body.__code__:
+            calls.append(threading.get_ident())
+
+    before = current()  # under coverage, its own hook: put back after
+    install(hook)
+    try:
+        ran = job(body)
+        engine.run_one(ran)
+    finally:
+        install(before)
+    assert ran.outcome is not None
+    assert ran.outcome.exc is None
+    assert len(calls) == 1
+    assert calls[0] != threading.get_ident()  # seen on a worker thread
