@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -211,6 +213,30 @@ def test_bounded_names_its_own_shorter_limit(engine):
         match=r"^timed out after 0.2 s waiting for GET /x \(request timeout\)$",
     ):
         engine.call(slow(), ctx=ctx)
+
+
+def test_a_timeout_keeps_nothing_of_the_call_it_cut_short(engine):
+    # The outcome keeps the error for the whole run: were the cut-short call's
+    # frames kept with it, so would be what they hold open (a driver's socket
+    # still connecting to the hung server).
+    class Connection:
+        pass
+
+    opened = []
+
+    async def connect():
+        connection = Connection()
+        opened.append(weakref.ref(connection))
+        await asyncio.Event().wait()  # the server never answers
+
+    ctx = ProbeContext(probe_id="p", timeout_s=0.1)
+    ctx.start()
+    with pytest.raises(ProbeTimeout) as caught:
+        engine.call(bounded(connect(), ctx=ctx, what="connect"), ctx=ctx)
+    gc.collect()
+    assert caught.value.waiting_on == "connect"
+    [connection] = opened
+    assert connection() is None
 
 
 def test_call_from_the_loop_thread_is_refused(engine):

@@ -383,14 +383,17 @@ async def bounded(
         except TimeoutError:
             if not scope.expired():
                 raise
-            if own_limit:
-                origin = f" ({timeout_origin})" if timeout_origin else ""
-                message = (
-                    f"timed out after {timeout_s:.1f} s waiting for {what}{origin}"
-                )
-            else:
-                message = ctx.timeout_message(waiting_on=what)
-            raise ProbeTimeout(message, waiting_on=what) from None
+        if own_limit:
+            origin = f" ({timeout_origin})" if timeout_origin else ""
+            message = f"timed out after {timeout_s:.1f} s waiting for {what}{origin}"
+        else:
+            message = ctx.timeout_message(waiting_on=what)
+        # Raised outside the except block, so without a __context__: the
+        # TimeoutError's traceback holds the frames of the call it cut short,
+        # and what they had open. The outcome keeps this error for the whole
+        # run, so a hung postgres connect (libpq's socket, in psycopg's frames)
+        # went on sending SYNs to the hung server long past the deadline.
+        raise ProbeTimeout(message, waiting_on=what)
 
 
 class _WorkerPool:
