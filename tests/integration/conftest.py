@@ -19,7 +19,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
-from tests.conftest import REQUIRE_SERVICES_ENV
+from tests.required import skip_unless_required
 
 
 def run_example(
@@ -111,10 +111,7 @@ def require_program(name: str) -> str:
     """The path of a server program the test starts itself, or skip (CI: fail)."""
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if path is None:
-        message = f"{name} is not installed"
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
-        pytest.skip(message)
+        skip_unless_required(f"{name} is not installed")
     return path
 
 
