@@ -25,7 +25,12 @@ from sleuth.evidence import classify
 from sleuth.probes._sql_guard import SqlGuard, Statement
 from sleuth.target import Target
 from tests.conftest import require_service
-from tests.integration.conftest import MakeTarget, in_probe, service_url
+from tests.integration.conftest import (
+    MakeTarget,
+    docs_role_example,
+    in_probe,
+    service_url,
+)
 
 ADMIN = service_url("postgres", "postgresql://postgres@127.0.0.1:5432/test")
 DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -149,8 +154,8 @@ def world() -> Iterator[World]:
             f"AS 'INSERT INTO {v} VALUES (9) RETURNING 1'"
         )
         conn.execute(f"CREATE PROCEDURE {v}_purge() LANGUAGE sql AS 'DELETE FROM {v}'")
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-        conn.execute(f"GRANT SELECT ON {v} TO {role}")
+        with one_grant_at_a_time(conn):
+            conn.execute(docs_role_sql("PostgreSQL", role=role, tables=v))
     bystander = admin()
     bystander.execute(f"SET application_name = '{v}'")
     try:
@@ -162,7 +167,28 @@ def world() -> Iterator[World]:
             conn.execute(f"DROP SEQUENCE IF EXISTS {v}_seq")
             conn.execute(f"DROP FUNCTION IF EXISTS {v}_add()")
             conn.execute(f"DROP PROCEDURE IF EXISTS {v}_purge()")
-            conn.execute(f"DROP ROLE IF EXISTS {role}")
+            with one_grant_at_a_time(conn):
+                conn.execute(f"DROP OWNED BY {role}")
+                conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@contextlib.contextmanager
+def one_grant_at_a_time(conn: Any) -> Iterator[None]:
+    """GRANT CONNECT ON DATABASE from two test workers at once fails with "tuple
+    concurrently updated" (one pg_database row): take turns."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(15015)")
+        yield
+
+
+def docs_role_sql(server: str, *, role: str, tables: str) -> str:
+    """docs/probes.md's example role for ``server``, made for this test."""
+    return (
+        docs_role_example(server)
+        .replace("sleuth_probe", role)
+        .replace("orders, customers", tables)
+        .replace("DATABASE orders", "DATABASE test")
+    )
 
 
 def seen_from_outside(world: World) -> dict[str, Any]:
@@ -182,7 +208,7 @@ def seen_from_outside(world: World) -> dict[str, Any]:
                 "SELECT to_regclass(%s) IS NOT NULL", (f"{v}_copy",)
             ).fetchone()[0],
             "database settings": conn.execute(
-                "SELECT count(*) FROM pg_db_role_setting"
+                "SELECT count(*) FROM pg_db_role_setting WHERE setrole = 0"
             ).fetchone()[0],
         }
 
