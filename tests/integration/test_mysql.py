@@ -23,6 +23,7 @@ from sleuth.target import Target
 from tests.conftest import require_service
 from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe
+from tests.integration.sneaky import guard_off
 
 URL = "mysql://root@127.0.0.1:3306/test"
 SHOWN = "mysql://root@127.0.0.1:3306/test"
@@ -215,11 +216,7 @@ def test_the_session_takes_one_statement_per_call(
 ) -> None:
     """Past the guard, the server itself refuses a second statement: the session
     is opened without the multi-statement capability."""
-    from sleuth.probes._sql_guard import SqlGuard, Statement
-
-    monkeypatch.setattr(
-        SqlGuard, "refuse_unless_read", lambda self, sql, **_: Statement(keyword="")
-    )
+    guard_off(monkeypatch)
     with in_probe(), pytest.raises(CheckFailed) as caught:
         target.mysql("shop").query(f"SELECT 1; DELETE FROM {table}")
     assert "(error 1064)" in str(caught.value)

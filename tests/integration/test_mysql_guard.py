@@ -20,21 +20,23 @@ from typing import Any
 
 import pytest
 
-from sleuth.errors import CheckFailed, WriteRefused
-from sleuth.evidence import classify
-from sleuth.probes._sql_guard import SqlGuard, Statement
 from sleuth.target import Target
 from tests.conftest import require_service
-from tests.integration.conftest import MakeTarget, docs_role_example, in_probe
+from tests.integration.conftest import MakeTarget, docs_role_example
+from tests.integration.sneaky import (
+    ROLE,
+    SESSION,
+    Query,
+    check_gets_through,
+    check_no_grant,
+    check_refused,
+    check_session_alone,
+    form,
+    guard_off,
+    stopped_by,
+)
 
 URL = "mysql://root@127.0.0.1:3306/test"
-SESSION, ROLE = "session", "role"  # what stops a form when the guard is off
-
-
-def form(sql: str, id: str, stopped_by: str | None = SESSION) -> Any:
-    return pytest.param(sql, stopped_by, id=id)
-
-
 FORMS = [
     form(
         "SELECT 1; COMMIT; SET SESSION TRANSACTION READ WRITE; START TRANSACTION; "
@@ -175,10 +177,6 @@ def seen_from_outside(world: World) -> dict[str, Any]:
     }
 
 
-def sneaky(sql: str, world: World) -> str:
-    return sql.format(v=world.name, tid=world.bystander_id)
-
-
 @pytest.fixture
 def target(make_target: MakeTarget) -> Target:
     return make_target(
@@ -192,79 +190,44 @@ def target(make_target: MakeTarget) -> Target:
     )
 
 
-@pytest.mark.parametrize(("sql", "stopped_by"), FORMS)
-def test_sneaky_form_is_refused_and_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str | None
-) -> None:
-    before = seen_from_outside(world)
-    with in_probe() as ctx, pytest.raises(WriteRefused) as caught:
-        target.mysql("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) == before
-    assert classify(caught.value, exchanges=ctx.exchanges) == (
-        "failed",
-        "write-refused",
+def query_as(target: Target, world: World, sql: str, url: str = URL) -> Query:
+    text = sql.format(v=world.name, tid=world.bystander_id)
+    return lambda: target.mysql(url=url).query(text)
+
+
+@pytest.mark.parametrize(("sql", "layer"), FORMS)
+def test_sneaky_form_is_refused_and_changes_nothing(target, world, sql, layer):
+    check_refused(
+        query_as(target, world, sql),
+        lambda: seen_from_outside(world),
+        shown=f"mysql {URL}",
+        server_said="Cannot execute statement in a READ ONLY transaction",
     )
-    message = str(caught.value)
-    assert message.startswith(f"mysql {URL}: ")
-    if message.endswith("Nothing was sent."):  # the guard, before connecting
-        assert " refused: " in message
-        assert ctx.exchanges == []
-    else:  # the server, inside the read-only transaction
-        assert "the server refused a write: Cannot execute statement in a READ " in (
-            message
-        )
-        assert ctx.exchanges[-1].error == message
 
 
-def without_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let every text through the guard, to see what the session alone stops."""
-
-    def let_through(self: SqlGuard, sql: str, **_: Any) -> Statement:
-        return Statement(keyword=self.first_keyword(sql))
-
-    monkeypatch.setattr(SqlGuard, "refuse_unless_read", let_through)
-
-
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == SESSION]
-)
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, SESSION))
 def test_with_the_guard_off_the_session_still_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
-    # The server refuses it (read-only, one statement a call), or it runs and
-    # changes nothing that outlives the session.
-    with in_probe(), contextlib.suppress(WriteRefused, CheckFailed):
-        target.mysql("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) == before
+    target, world, sql, layer, monkeypatch
+):
+    guard_off(monkeypatch)
+    check_session_alone(query_as(target, world, sql), lambda: seen_from_outside(world))
 
 
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == ROLE]
-)
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, ROLE))
 def test_with_the_guard_off_a_user_without_grants_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
-    reader = f"mysql://{world.user}:...@127.0.0.1:3306/test"  # the docs password
-    with in_probe(), pytest.raises(CheckFailed) as caught:
-        target.mysql(url=reader).query(sneaky(sql, world))
-    assert "denied" in str(caught.value) or "not owner" in str(caught.value)
-    assert seen_from_outside(world) == before
+    target, world, sql, layer, monkeypatch
+):
+    guard_off(monkeypatch)
+    reader = f"mysql://{world.user}:...@127.0.0.1:3306/test"  # the docs' password
+    said = check_no_grant(
+        query_as(target, world, sql, reader), lambda: seen_from_outside(world)
+    )
+    assert "denied" in said or "not owner" in said
 
 
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == ROLE]
-)
-def test_with_the_guard_off_root_gets_through(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, ROLE))
+def test_with_the_guard_off_root_gets_through(target, world, sql, layer, monkeypatch):
     """The forms only the guard and the grants stop are real: as root, with
     the guard off, each changes something despite the read-only session."""
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
-    with in_probe(), contextlib.suppress(CheckFailed):
-        target.mysql("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) != before
+    guard_off(monkeypatch)
+    check_gets_through(query_as(target, world, sql), lambda: seen_from_outside(world))

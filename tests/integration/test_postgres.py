@@ -30,6 +30,7 @@ from sleuth.target import Target
 from tests.conftest import require_service
 from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe, service_url
+from tests.integration.sneaky import guard_off
 
 ADMIN = service_url("postgres", "postgresql://postgres@127.0.0.1:5432/test")
 DSN = "postgresql://postgres:s3cret@127.0.0.1:5432/test"
@@ -314,21 +315,10 @@ def test_write_is_refused_and_nothing_changes(target: Target, table: str) -> Non
     assert called is False
 
 
-def let_everything_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Switch the guard off, to see what the session alone does."""
-    from sleuth.probes._sql_guard import SqlGuard, Statement
-
-    monkeypatch.setattr(
-        SqlGuard,
-        "refuse_unless_read",
-        lambda self, sql, **_: Statement(keyword=self.first_keyword(sql)),
-    )
-
-
 def test_past_the_guard_the_server_refuses_a_write(
     target: Target, table: str, monkeypatch
 ) -> None:
-    let_everything_through(monkeypatch)
+    guard_off(monkeypatch)
     with in_probe() as ctx, pytest.raises(WriteRefused) as caught:
         target.postgres("orders").query(
             f"WITH gone AS (DELETE FROM {table} RETURNING 1) SELECT 1"
@@ -349,7 +339,7 @@ def test_past_the_guard_the_server_takes_one_statement_per_call(
     """The extended protocol (pipeline mode) refuses a text of several
     statements, so the issue's "SELECT 1; COMMIT; BEGIN READ WRITE; DELETE"
     cannot leave the read-only transaction even with the guard off."""
-    let_everything_through(monkeypatch)
+    guard_off(monkeypatch)
     with in_probe(), pytest.raises(CheckFailed) as caught:
         target.postgres("orders").query(
             f"SELECT 1; COMMIT; BEGIN READ WRITE; DELETE FROM {table}; COMMIT"

@@ -20,16 +20,20 @@ from typing import Any
 
 import pytest
 
-from sleuth.errors import CheckFailed, WriteRefused
-from sleuth.evidence import classify
-from sleuth.probes._sql_guard import SqlGuard, Statement
 from sleuth.target import Target
 from tests.conftest import require_service
-from tests.integration.conftest import (
-    MakeTarget,
-    docs_role_example,
-    in_probe,
-    service_url,
+from tests.integration.conftest import MakeTarget, docs_role_example, service_url
+from tests.integration.sneaky import (
+    ROLE,
+    SESSION,
+    Query,
+    check_gets_through,
+    check_no_grant,
+    check_refused,
+    check_session_alone,
+    form,
+    guard_off,
+    stopped_by,
 )
 
 ADMIN = service_url("postgres", "postgresql://postgres@127.0.0.1:5432/test")
@@ -38,12 +42,7 @@ DSN = "postgresql://postgres@127.0.0.1:5432/test"
 # What stops a form on its own, besides the guard: "session" (the read-only
 # transaction, or one statement per call), "role" (a role holding no grants
 # beyond SELECT on the table), or None: never sent with the guard off.
-SESSION, ROLE = "session", "role"
 PSQL_DELETE = "psql -h 127.0.0.1 -U postgres -d test -c ''DELETE FROM {v}''"
-
-
-def form(sql: str, id: str, stopped_by: str | None = SESSION) -> Any:
-    return pytest.param(sql, stopped_by, id=id)
 
 
 FORMS = [
@@ -213,94 +212,51 @@ def seen_from_outside(world: World) -> dict[str, Any]:
         }
 
 
-def sneaky(sql: str, world: World) -> str:
-    return sql.format(v=world.name, pid=world.bystander_pid)
-
-
 @pytest.fixture
 def target(make_target: MakeTarget) -> Target:
-    return make_target(
-        f"""
-        targets:
-          local:
-            services:
-              postgres:
-                main: {{dsn: "{DSN}"}}
-        """
+    return make_target()
+
+
+def query_as(target: Target, world: World, sql: str, dsn: str = DSN) -> Query:
+    text = sql.format(v=world.name, pid=world.bystander_pid)
+    return lambda: target.postgres(dsn=dsn).query(text)
+
+
+@pytest.mark.parametrize(("sql", "layer"), FORMS)
+def test_sneaky_form_is_refused_and_changes_nothing(target, world, sql, layer):
+    check_refused(
+        query_as(target, world, sql),
+        lambda: seen_from_outside(world),
+        shown=f"postgres {DSN}",
+        server_said="cannot execute ",
     )
 
 
-@pytest.mark.parametrize(("sql", "stopped_by"), FORMS)
-def test_sneaky_form_is_refused_and_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str | None
-) -> None:
-    before = seen_from_outside(world)
-    with in_probe() as ctx, pytest.raises(WriteRefused) as caught:
-        target.postgres("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) == before
-    assert classify(caught.value, exchanges=ctx.exchanges) == (
-        "failed",
-        "write-refused",
-    )
-    message = str(caught.value)
-    assert message.startswith(f"postgres {DSN}: ")
-    if message.endswith("Nothing was sent."):  # the guard, before connecting
-        assert " refused: " in message
-        assert ctx.exchanges == []
-    else:  # the server, inside the read-only transaction
-        assert "the server refused a write: cannot execute " in message
-        assert ctx.exchanges[-1].error == message
-
-
-def without_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let every text through the guard, to see what the session alone stops."""
-
-    def let_through(self: SqlGuard, sql: str, **_: Any) -> Statement:
-        return Statement(keyword=self.first_keyword(sql))
-
-    monkeypatch.setattr(SqlGuard, "refuse_unless_read", let_through)
-
-
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == SESSION]
-)
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, SESSION))
 def test_with_the_guard_off_the_session_still_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
-    # The server refuses it (read-only, one statement a call), or it runs and
-    # changes nothing that outlives the session.
-    with in_probe(), contextlib.suppress(WriteRefused, CheckFailed):
-        target.postgres("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) == before
+    target, world, sql, layer, monkeypatch
+):
+    guard_off(monkeypatch)
+    check_session_alone(query_as(target, world, sql), lambda: seen_from_outside(world))
 
 
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == ROLE]
-)
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, ROLE))
 def test_with_the_guard_off_a_role_without_grants_changes_nothing(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
+    target, world, sql, layer, monkeypatch
+):
+    guard_off(monkeypatch)
     reader = f"postgresql://{world.role}@127.0.0.1:5432/test"
-    with in_probe(), pytest.raises(CheckFailed) as caught:
-        target.postgres(dsn=reader).query(sneaky(sql, world))
-    assert str(caught.value).endswith("(SQLSTATE 42501)")  # insufficient privilege
-    assert seen_from_outside(world) == before
+    said = check_no_grant(
+        query_as(target, world, sql, reader), lambda: seen_from_outside(world)
+    )
+    assert said.endswith("(SQLSTATE 42501)")  # insufficient privilege
 
 
-@pytest.mark.parametrize(
-    ("sql", "stopped_by"), [f for f in FORMS if f.values[1] == ROLE]
-)
+@pytest.mark.parametrize(("sql", "layer"), stopped_by(FORMS, ROLE))
 def test_with_the_guard_off_a_superuser_gets_through(
-    target: Target, world: World, sql: str, stopped_by: str, monkeypatch
-) -> None:
+    target, world, sql, layer, monkeypatch
+):
     """The forms only the guard and the role stop are real: as a superuser,
     with the guard off, each changes something despite the read-only session."""
-    without_the_guard(monkeypatch)
-    before = seen_from_outside(world)
-    with in_probe():
-        target.postgres("main").query(sneaky(sql, world))
-    assert seen_from_outside(world) != before
+    guard_off(monkeypatch)
+    check_gets_through(query_as(target, world, sql), lambda: seen_from_outside(world))
