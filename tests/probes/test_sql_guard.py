@@ -34,6 +34,10 @@ def refusal(kind: str, sql: str) -> str:
          "a text of 4 statements (SELECT, COMMIT, BEGIN, DELETE) refused: the "
          "postgres helper sends one statement per call, so that nothing can end or "
          "widen its read-only transaction."),
+        ("mysql", "SELECT 1 ;\n 'x'",
+         "a text of 2 statements (SELECT, ?) refused: the mysql helper sends one "
+         "statement per call, so that nothing can end or widen its read-only "
+         "transaction."),
         ("mysql", "/**/ DELETE FROM t",
          "a DELETE statement refused: the mysql helper only reads, and a statement "
          "must start with one of DESC, DESCRIBE, EXPLAIN, SELECT, SHOW, TABLE, "

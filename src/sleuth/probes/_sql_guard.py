@@ -128,58 +128,53 @@ class SqlGuard:
         Nothing is sent either way: this runs before the session opens.
         """
         __tracebackhide__ = True
-        problem = self._problem(sql, kind=kind)
+        keyword, problem = self._read(sql, kind=kind)
         if problem is None:
-            return Statement(keyword=self.first_keyword(sql))
-        keyword, said, why = problem
+            return Statement(keyword=keyword)
+        said, why = problem
         raise WriteRefused(
             f"{kind} {display}: {said} refused: {why}. Nothing was sent.",
             method=keyword or "?",
             url=display,
         )
 
-    def _problem(self, sql: str, *, kind: str) -> tuple[str, str, str] | None:
-        """``(keyword, what was refused, why)``, or None for a read."""
+    def _read(self, sql: str, *, kind: str) -> tuple[str, tuple[str, str] | None]:
+        """The first keyword, and ``(what was refused, why)`` or None for a read."""
         rules = self._rules
         try:
             tokens = self._tokenizer.tokenize(sql)
         except Exception as exc:  # sqlglot's TokenError: an unterminated string...
-            return (
-                "",
+            return "", (
                 "a statement the guard cannot read",
                 f"sqlglot's {rules.dialect} tokenizer stopped (an unterminated "
                 f"string, quoted name or comment?): {' '.join(str(exc).split())}",
             )
+        keyword = _first_word(tokens)
         unplaced = _unplaced_text(sql, tokens, rules)
         if unplaced is not None:
-            return (_first_word(tokens), *unplaced)
+            return keyword, unplaced
         statements = _split(tokens)
         if not statements:
-            return "", "an empty statement", "there is nothing to run"
-        words = [_first_word(s) for s in statements]
+            return "", ("an empty statement", "there is nothing to run")
         if len(statements) > 1:
-            return (
-                words[0],
-                f"a text of {len(statements)} statements ({', '.join(words)})",
+            words = ", ".join(_first_word(s) or "?" for s in statements)
+            return keyword, (
+                f"a text of {len(statements)} statements ({words})",
                 f"the {kind} helper sends one statement per call, so that nothing "
                 f"can end or widen its read-only transaction",
             )
-        [statement] = statements
-        keyword = words[0]
         if keyword not in rules.reads:
             said = (
                 f"{_article(keyword)} {keyword} statement"
                 if keyword
                 else "a statement with no keyword"
             )
-            return (
-                keyword,
+            return keyword, (
                 said,
                 f"the {kind} helper only reads, and a statement must start with "
                 f"one of {', '.join(sorted(rules.reads))}",
             )
-        inside = _inside(sql, statement, rules)
-        return None if inside is None else (keyword, *inside)
+        return keyword, _inside(sql, statements[0], rules)
 
 
 def _tokenizer(rules: ReadRules, *, kind: str) -> Any:
