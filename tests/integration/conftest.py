@@ -143,3 +143,13 @@ def running(argv: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def docs_role_example(server: str) -> str:
+    """The SQL docs/probes.md gives to make a probe role on ``server``
+    ("PostgreSQL" or "MySQL / MariaDB"), comments left out."""
+    docs = Path(__file__).parents[2] / "docs" / "probes.md"
+    block = docs.read_text().split("-- PostgreSQL\n", 1)[1].split("```", 1)[0]
+    postgres, mysql = block.split("-- MySQL / MariaDB\n")
+    text = postgres if server == "PostgreSQL" else mysql
+    return "\n".join(line.split("--")[0] for line in text.splitlines()).strip()
