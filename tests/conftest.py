@@ -5,6 +5,7 @@ import socket
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -100,7 +101,11 @@ def require_service(name: str, host: str, port: int) -> None:
         with socket.create_connection((host, port), timeout=1.0):
             return
     except OSError as exc:
-        message = f"{name} is not reachable at {host}:{port} ({exc})"
+        cannot_test(f"{name} is not reachable at {host}:{port} ({exc})")
+
+
+def cannot_test(message: str) -> NoReturn:
+    """Skip for want of a service or program; fail instead where CI requires them."""
     if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
         pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
     pytest.skip(message)

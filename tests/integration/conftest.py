@@ -3,12 +3,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
-from tests.conftest import REQUIRE_SERVICES_ENV
+from tests.conftest import cannot_test
 
 
 def run_example(
@@ -107,14 +108,16 @@ def service_url(name: str, default: str) -> str:
     return os.environ.get(f"SLEUTH_TEST_{name.upper()}_URL", default)
 
 
-def require_program(name: str) -> str:
-    """The path of a server program the test starts itself, or skip (CI: fail)."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+def require_program(name: str, *, also_in: Sequence[str] = ()) -> str:
+    """The path of a server program the test starts itself, or skip (CI: fail).
+
+    Looked for on PATH, then in the sbin directories and ``also_in`` (where
+    Debian keeps PostgreSQL's server programs, say), in that order.
+    """
+    elsewhere = os.pathsep.join(["/usr/sbin", "/usr/local/sbin", *also_in])
+    path = shutil.which(name) or shutil.which(name, path=elsewhere)
     if path is None:
-        message = f"{name} is not installed"
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
-        pytest.skip(message)
+        cannot_test(f"{name} is not installed")
     return path
 
 
@@ -125,24 +128,52 @@ def free_port() -> int:
     return port
 
 
+def wait_until(what: str, holds: Callable[[], bool], within_s: float = 30.0) -> None:
+    """Poll ``holds`` until it is true; fail the test, saying ``what``, after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not holds():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: still not so after {within_s} s")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
-def running(argv: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server program until the block ends; wait (bounded) for its port."""
+def running(
+    argv: list[str],
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    within_s: float = 5.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server program until the block ends; wait (bounded) for its port.
+
+    It runs in a process group of its own, so that what it starts goes with
+    it: one that ignores SIGTERM for 10 s is killed, group and all.
+    """
     process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=None if env is None else {**os.environ, **env},
+        start_new_session=True,
     )
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + within_s
+        while True:
             if process.poll() is not None:
                 pytest.fail(f"{argv[0]} exited with {process.returncode} on start")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{argv[0]} did not listen on {port} in {within_s} s")
                 time.sleep(0.025)
-        else:
-            pytest.fail(f"{argv[0]} did not listen on {port} in 5 s")
         yield process
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
