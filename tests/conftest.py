@@ -5,7 +5,6 @@ import socket
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
@@ -101,11 +100,7 @@ def require_service(name: str, host: str, port: int) -> None:
         with socket.create_connection((host, port), timeout=1.0):
             return
     except OSError as exc:
-        cannot_test(f"{name} is not reachable at {host}:{port} ({exc})")
-
-
-def cannot_test(message: str) -> NoReturn:
-    """Skip for want of a service or program; fail instead where CI requires them."""
+        message = f"{name} is not reachable at {host}:{port} ({exc})"
     if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
         pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
     pytest.skip(message)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
-from tests.conftest import cannot_test
+from tests.conftest import REQUIRE_SERVICES_ENV
 
 
 def run_example(
@@ -108,16 +108,14 @@ def service_url(name: str, default: str) -> str:
     return os.environ.get(f"SLEUTH_TEST_{name.upper()}_URL", default)
 
 
-def require_program(name: str, *, also_in: Sequence[str] = ()) -> str:
-    """The path of a server program the test starts itself, or skip (CI: fail).
-
-    Looked for on PATH, then in the sbin directories and ``also_in`` (where
-    Debian keeps PostgreSQL's server programs, say), in that order.
-    """
-    elsewhere = os.pathsep.join(["/usr/sbin", "/usr/local/sbin", *also_in])
-    path = shutil.which(name) or shutil.which(name, path=elsewhere)
+def require_program(name: str) -> str:
+    """The path of a server program the test starts itself, or skip (CI: fail)."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if path is None:
-        cannot_test(f"{name} is not installed")
+        message = f"{name} is not installed"
+        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+            pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
+        pytest.skip(message)
     return path
 
 

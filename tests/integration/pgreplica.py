@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import cannot_test
 from tests.integration.conftest import free_port, require_program, wait_until
+from tests.required import skip_unless_required
 
 # Debian keeps the server programs of each version in a directory of its own.
 _DEBIAN_BINDIRS = "/usr/lib/postgresql/*/bin"
@@ -63,7 +63,8 @@ def connect(dsn: str) -> Any:
 @contextlib.contextmanager
 def streaming_pair() -> Iterator[StreamingPair]:
     started = time.monotonic()
-    initdb = require_program("initdb", also_in=_newest_first(_DEBIAN_BINDIRS))
+    elsewhere = os.pathsep.join([os.environ.get("PATH", ""), *_newest_first()])
+    initdb = shutil.which("initdb", path=elsewhere) or require_program("initdb")
     # Resolved: a link to initdb on PATH may stand alone, without pg_basebackup.
     server = _Server(bindir=Path(initdb).resolve().parent, as_owner=_as_owner())
     root = Path(tempfile.mkdtemp(prefix="sleuth-pg-"))
@@ -144,7 +145,7 @@ class _Server:
             )
 
 
-def _newest_first(pattern: str) -> list[str]:
+def _newest_first(pattern: str = _DEBIAN_BINDIRS) -> list[str]:
     def version(path: str) -> tuple[int, ...]:
         name = Path(path).parent.name
         return tuple(int(part) for part in name.split(".") if part.isdigit())
@@ -159,5 +160,7 @@ def _as_owner() -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        cannot_test("this runs as root, and there is no postgres OS user for initdb")
+        skip_unless_required(
+            "this runs as root, and there is no postgres OS user for initdb"
+        )
     return ["runuser", "-u", "postgres", "--"]
