@@ -141,7 +141,7 @@ def throwaway_node() -> Iterator[RabbitNode]:
             # The node's figures come with its first statistics, a moment later.
             wait_until(
                 "the management API has the node's statistics",
-                lambda: "mem_alarm" in node.api("/api/nodes")[0],
+                lambda: _has_statistics(node),
             )
             try:
                 yield dataclasses.replace(node, start_s=time.monotonic() - started)
@@ -150,3 +150,10 @@ def throwaway_node() -> Iterator[RabbitNode]:
                 os.killpg(server.pid, signal.SIGKILL)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _has_statistics(node: RabbitNode) -> bool:
+    try:
+        return "mem_alarm" in node.api("/api/nodes")[0]
+    except (OSError, ValueError, IndexError):  # still booting: asked again
+        return False
