@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit services bench install clean
+.PHONY: demo test lint types unit bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ types: $(STAMP)
 # asks: enabled on this machine's broker when rabbitmq-plugins is installed and the
 # API does not answer yet, then waited for (at most 30 s). It never fails the
 # build: without RabbitMQ the tests skip, or fail under SLEUTH_REQUIRE_SERVICES=1.
+.PHONY: services
 services: SHELL := /bin/bash
 services:
 	@answers() { timeout 2 bash -c ': </dev/tcp/127.0.0.1/15672' 2>/dev/null; }; \

@@ -3,7 +3,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -145,8 +144,8 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server program until the block ends; wait (bounded) for its port.
 
-    It runs in a process group of its own, so that what it starts goes with
-    it: one that ignores SIGTERM for 10 s is killed, group and all.
+    It runs in a process group of its own, so that a caller may end it
+    together with what it started (``os.killpg(process.pid, ...)``).
     """
     process = subprocess.Popen(
         argv,
@@ -170,8 +169,4 @@ def running(
         yield process
     finally:
         process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        process.wait(timeout=10)
