@@ -28,7 +28,23 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# RabbitMQ's management API on 127.0.0.1:15672, which tests/integration/test_amqp.py
+# asks: enabled on this machine's broker when rabbitmq-plugins is installed and the
+# API does not answer yet, then waited for (at most 30 s). It never fails the
+# build: without RabbitMQ the tests skip, or fail under SLEUTH_REQUIRE_SERVICES=1.
+.PHONY: services
+services: SHELL := /bin/bash
+services:
+	@answers() { timeout 2 bash -c ': </dev/tcp/127.0.0.1/15672' 2>/dev/null; }; \
+	plugins=$$(PATH="$$PATH:/usr/sbin:/usr/local/sbin" command -v rabbitmq-plugins); \
+	if answers || [ -z "$$plugins" ]; then exit 0; fi; \
+	echo "Enabling RabbitMQ's management plugin for the tests"; \
+	"$$plugins" enable rabbitmq_management >/dev/null || { \
+	  echo "rabbitmq-plugins could not enable rabbitmq_management" >&2; exit 0; }; \
+	for _ in $$(seq 60); do answers && exit 0; sleep 0.5; done; \
+	echo "RabbitMQ's management API did not answer on 127.0.0.1:15672 in 30 s" >&2
+
+unit: $(STAMP) services
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet

@@ -6,8 +6,9 @@ by the next one. Libraries with C parts or registries do not survive being
 doubled: PyYAML's C parser keeps the first copy's node classes, psycopg's
 binary module raises the first copy's exception classes, cryptography's Rust
 bindings refuse the second copy's curve objects (so ``except`` on the
-second copy's misses them), and SQLAlchemy's dialect and inspection registries
-lose track. sleuth's run modules too: doubled, the second of two in-process
+second copy's misses them), aiohttp's C response parser raises the first copy's
+HttpProcessingError, which the second copy's client then cannot read (its
+words lost), and SQLAlchemy's dialect and inspection registries lose track. sleuth's run modules too: doubled, the second of two in-process
 runs lost its probes' HTTP evidence (the full suite hid it, by importing them
 in an earlier test module; a file run alone, or under xdist, did not). Loaded
 once here, they stay.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 
+import aiohttp  # noqa: F401
 import cryptography.hazmat.primitives.asymmetric.ec
 import cryptography.hazmat.primitives.hashes
 import cryptography.hazmat.primitives.serialization

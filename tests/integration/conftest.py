@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -122,23 +122,47 @@ def free_port() -> int:
     return port
 
 
+def wait_until(what: str, holds: Callable[[], bool], within_s: float = 30.0) -> None:
+    """Poll ``holds`` until it is true; fail the test, saying ``what``, after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not holds():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: still not so after {within_s} s")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
-def running(argv: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server program until the block ends; wait (bounded) for its port."""
+def running(
+    argv: list[str],
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    within_s: float = 5.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server program until the block ends; wait (bounded) for its port.
+
+    It runs in a process group of its own, so that a caller may end it
+    together with what it started (``os.killpg(process.pid, ...)``).
+    """
     process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=None if env is None else {**os.environ, **env},
+        start_new_session=True,
     )
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + within_s
+        while True:
             if process.poll() is not None:
                 pytest.fail(f"{argv[0]} exited with {process.returncode} on start")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{argv[0]} did not listen on {port} in {within_s} s")
                 time.sleep(0.025)
-        else:
-            pytest.fail(f"{argv[0]} did not listen on {port} in 5 s")
         yield process
     finally:
         process.terminate()

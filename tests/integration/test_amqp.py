@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-import base64
+import asyncio
+import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from sleuth.demo.server import BackgroundServer
 from sleuth.errors import CheckFailed, ConfigError, ProbeTimeout, TargetUnreachable
 from sleuth.probes.amqp import AmqpHealth, NodeState, QueueState
+from sleuth.redact import mask_url
 from tests.conftest import require_service
 from tests.integration import seeding
-from tests.integration.conftest import MakeTarget, in_probe, service_url
+from tests.integration.conftest import MakeTarget, in_probe, service_url, wait_until
+from tests.integration.rabbitmqnode import RabbitNode, management_call, throwaway_node
 
 URL = service_url("amqp", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -163,99 +166,256 @@ def test_depth_threshold_without_queue_is_a_config_error(make_target: MakeTarget
         make_target().amqp(url=URL).check(max_queue_depth=5)
 
 
-# -- the management API, against a fake: the plugin is not enabled here --------
+# -- the management API: the machine's broker, and a throwaway node for alarms --
 
-
-def _management_app(nodes: list[dict[str, Any]]):
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    expected = "Basic " + base64.b64encode(b"monitor:s3cret").decode()
-
-    async def api_nodes(request):
-        if request.headers.get("authorization") != expected:
-            return JSONResponse({"error": "not_authorised"}, status_code=401)
-        return JSONResponse(nodes)
-
-    return Starlette(routes=[Route("/api/nodes", api_nodes)])
-
-
-HEALTHY_NODE = {
-    "name": "rabbit@a",
-    "running": True,
-    "mem_alarm": False,
-    "disk_free_alarm": False,
-    "partitions": [],
-}
+MANAGEMENT = service_url("amqp_management", "http://guest:guest@127.0.0.1:15672")
 
 
 @pytest.fixture
-def management():
-    servers: list[BackgroundServer] = []
-
-    def serve(nodes: list[dict[str, Any]]) -> str:
-        server = BackgroundServer(_management_app(nodes)).start()
-        servers.append(server)
-        return server.url.replace("http://", "http://monitor:s3cret@")
-
-    yield serve
-    for server in servers:
-        server.stop()
+def management() -> str:
+    """The machine's management API (``make services`` enables the plugin)."""
+    parts = urlsplit(MANAGEMENT)
+    require_service(
+        "RabbitMQ's management API", parts.hostname or "", parts.port or 15672
+    )
+    return MANAGEMENT
 
 
-def test_management_api_reports_nodes_when_configured(
-    make_target: MakeTarget, management
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{parts.hostname}:{parts.port}").geturl()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ApiUser:
+    name: str
+    password: str
+
+    def amqp_url(self) -> str:
+        return f"amqp://{self.name}:{self.password}@127.0.0.1:5672/"
+
+    def management_url(self, management: str) -> str:
+        plain = urlsplit(_without_password(management))
+        netloc = f"{self.name}:{self.password}@{plain.netloc}"
+        return plain._replace(netloc=netloc).geturl()
+
+
+@pytest.fixture
+def api_user(management: str) -> Iterator[Callable[[str], ApiUser]]:
+    """Users of this test's own on the broker, with the tags asked and read access
+    to vhost '/'; deleted after."""
+    made: list[str] = []
+
+    def make(tags: str) -> ApiUser:
+        user = ApiUser(
+            name=f"sleuth-test-{uuid.uuid4().hex[:8]}", password=uuid.uuid4().hex
+        )
+        body = {"password": user.password, "tags": tags}
+        management_call(management, f"/api/users/{user.name}", method="PUT", body=body)
+        made.append(user.name)
+        access = {"configure": "", "write": "", "read": ".*"}
+        path = f"/api/permissions/%2F/{user.name}"
+        management_call(management, path, method="PUT", body=access)
+        return user
+
+    yield make
+    for name in made:
+        management_call(management, f"/api/users/{name}", method="DELETE")
+
+
+def test_management_api_reports_the_brokers_nodes(
+    make_target: MakeTarget, management: str
 ):
-    url = management([HEALTHY_NODE])
+    nodes = management_call(management, "/api/nodes")
     with in_probe() as ctx:
-        health = make_target().amqp(url=URL, management_url=url).check()
-    assert health.nodes == (
-        NodeState(name="rabbit@a", running=True, alarms=(), partitions=()),
+        health = make_target().amqp(url=URL, management_url=management).check()
+    assert health.nodes == tuple(
+        NodeState(name=node["name"], running=True, alarms=(), partitions=())
+        for node in nodes
     )
-    assert ctx.exchanges[1].request.endswith(
-        ":***@127.0.0.1:" + url.rsplit(":", 1)[1] + "/api/nodes"
+    assert ctx.exchanges[1].request == (
+        f"GET {mask_url(management.rstrip('/') + '/api/nodes')}"
     )
-    assert ctx.exchanges[1].headers == {"node rabbit@a": "running"}
+    assert ctx.exchanges[1].reason == "200"
+    assert ctx.exchanges[1].headers == {
+        f"node {node['name']}": "running" for node in nodes
+    }
+    assert "guest:guest" not in repr(ctx.exchanges)
 
 
-def test_management_alarms_fail_the_check(make_target: MakeTarget, management):
-    nodes = [
-        HEALTHY_NODE,
-        {
-            **HEALTHY_NODE,
-            "name": "rabbit@b",
-            "mem_alarm": True,
-            "disk_free_alarm": True,
-        },
-        {**HEALTHY_NODE, "name": "rabbit@c", "running": False},
-    ]
-    with in_probe(), pytest.raises(CheckFailed) as caught:
-        make_target().amqp(url=URL, management_url=management(nodes)).check()
-    assert caught.value.category == "unhealthy"
-    assert str(caught.value) == (
-        "amqp amqp://guest:***@127.0.0.1:5672/: node rabbit@b has alarms: memory, "
-        "disk; node rabbit@c is not running. Look at the consumers of the queue and "
-        "the broker's logs."
-    )
-
-
-def test_management_wrong_credentials_is_an_auth_failure(
-    make_target: MakeTarget, management
+def test_management_credentials_default_to_the_amqp_urls(
+    make_target: MakeTarget, management: str, api_user: Callable[[str], ApiUser]
 ):
-    url = management([HEALTHY_NODE]).replace("s3cret", "wrong")
+    plain = _without_password(management)
+    monitor, plain_user = api_user("monitoring"), api_user("")
+    health = make_target().amqp(url=monitor.amqp_url(), management_url=plain).check()
+    assert health.nodes
+    assert all(node.running for node in health.nodes)
+    # The AMQP URL's user, not guest, was asked: one without the tag is refused.
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
+        make_target().amqp(url=plain_user.amqp_url(), management_url=plain).check()
+    assert "(status 401: Not management user)" in str(caught.value)
+
+
+def test_queue_figures_agree_with_the_management_api(
+    make_target: MakeTarget, management: str, filled_queue: str
+):
+    """A consumer of the test's own holds one message unacknowledged."""
+    probe = make_target().amqp(url=URL, queue=filled_queue)
+    path = f"/api/queues/%2F/{filled_queue}"
+
+    async def consumed() -> tuple[QueueState, dict[str, Any], str]:
+        import aiormq
+
+        connection = await aiormq.connect(URL)
+        try:
+            channel = await connection.channel()
+            await channel.basic_qos(prefetch_count=1)
+            await channel.basic_consume(filled_queue, _keep_unacknowledged)
+            # The API's figures are sampled every few seconds: wait for them.
+            await asyncio.to_thread(
+                wait_until,
+                "the management API counts the consumer and the delivery",
+                lambda: (
+                    (lambda q: (q.get("consumers"), q.get("messages_ready")))(
+                        management_call(management, path)
+                    )
+                    == (1, 11)
+                ),
+            )
+            seen = await asyncio.to_thread(probe.queue)
+            with in_probe(), pytest.raises(CheckFailed) as caught:
+                await asyncio.to_thread(
+                    probe.check, max_queue_depth=10, min_consumers=2
+                )
+            return seen, management_call(management, path), str(caught.value)
+        finally:
+            await connection.close()
+
+    seen, listed, message = asyncio.run(consumed())
+    assert seen == QueueState(name=filled_queue, messages=11, consumers=1)
+    assert (listed["messages_ready"], listed["consumers"]) == (11, 1)
+    assert listed["messages_unacknowledged"] == 1  # not counted by sleuth
+    assert f"queue {filled_queue!r} holds 11 messages, over max_queue_depth 10" in (
+        message
+    )
+    assert f"queue {filled_queue!r} has 1 consumers, under min_consumers 2" in message
+
+
+async def _keep_unacknowledged(message: Any) -> None:
+    """Receive, and never acknowledge: the message stays with the consumer."""
+
+
+@pytest.mark.parametrize(
+    ("tags", "reason"),
+    [
+        pytest.param("", "Not management user", id="no-tag"),
+        pytest.param("management", "Not monitor user", id="management-tag-only"),
+    ],
+)
+def test_management_user_without_the_monitoring_tag_is_refused(
+    make_target: MakeTarget,
+    management: str,
+    api_user: Callable[[str], ApiUser],
+    tags: str,
+    reason: str,
+):
+    user = api_user(tags)
+    with in_probe() as ctx, pytest.raises(TargetUnreachable) as caught:
+        make_target().amqp(
+            url=URL, management_url=user.management_url(management)
+        ).check()
+    assert user.password not in repr(ctx.exchanges)
+    assert caught.value.category == "auth"
+    assert str(caught.value) == (
+        f"amqp amqp://guest:***@127.0.0.1:5672/: the management API refused the "
+        f"credentials (status 401: {reason}). Give a user with the monitoring tag "
+        f"in management_url."
+    )
+
+
+def test_management_wrong_password_is_an_auth_failure(
+    make_target: MakeTarget, management: str
+):
+    url = management.replace(":guest@", ":wrong@")
+    with in_probe() as ctx, pytest.raises(TargetUnreachable) as caught:
         make_target().amqp(url=URL, management_url=url).check()
     assert caught.value.category == "auth"
     assert str(caught.value) == (
         "amqp amqp://guest:***@127.0.0.1:5672/: the management API refused the "
-        "credentials (status 401). Give a monitoring user in management_url."
+        "credentials (status 401: Login failed). Give a user with the monitoring "
+        "tag in management_url."
+    )
+    assert "wrong" not in repr(ctx.exchanges)
+
+
+def test_management_url_with_a_wrong_path_is_a_failed_answer(
+    make_target: MakeTarget, management: str
+):
+    url = management + "/api"  # the API's base, not the server's: /api/api/nodes
+    with in_probe(), pytest.raises(CheckFailed) as caught:
+        make_target().amqp(url=URL, management_url=url).check()
+    assert caught.value.category == "failed"
+    assert str(caught.value) == (
+        "amqp amqp://guest:***@127.0.0.1:5672/: the management API answered 404: "
+        '{"error":"Object Not Found","reason":"Not Found"}'
     )
 
 
-def test_management_refused_port(make_target: MakeTarget, closed_port: int):
-    url = f"http://127.0.0.1:{closed_port}"
+def test_management_url_at_the_amqp_port_is_not_http(make_target: MakeTarget):
+    with in_probe(), pytest.raises(TargetUnreachable) as caught:
+        make_target().amqp(url=URL, management_url="http://127.0.0.1:5672").check()
+    assert caught.value.category == "other"
+    assert str(caught.value) == (
+        "amqp amqp://guest:***@127.0.0.1:5672/ management API: the answer is not "
+        "HTTP (it began b'AMQP\\x00\\x00\\t\\x01'). Is that port the service's "
+        "HTTP port?"
+    )
+
+
+def test_management_absent_port_is_refused(make_target: MakeTarget, closed_port: int):
+    url = f"http://guest:guest@127.0.0.1:{closed_port}"
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
         make_target().amqp(url=URL, management_url=url).check()
     assert caught.value.category == "refused"
-    assert "management API" in str(caught.value)
+    assert str(caught.value) == (
+        f"amqp amqp://guest:***@127.0.0.1:5672/ management API: connection refused "
+        f"by 127.0.0.1:{closed_port}. Is the service running and listening there?"
+    )
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_node() -> Iterator[RabbitNode]:
+    with throwaway_node() as node:
+        yield node
+
+
+def test_management_alarms_fail_the_check(
+    make_target: MakeTarget, rabbitmq_node: RabbitNode
+):
+    node = rabbitmq_node
+    probe = make_target().amqp(url=node.amqp_url, management_url=node.management_url)
+    with in_probe():
+        assert probe.check().nodes == (
+            NodeState(name=node.name, running=True, alarms=(), partitions=()),
+        )
+    # Both alarms at once: a free disk limit no disk has, a memory limit no node keeps.
+    node.ctl("set_disk_free_limit", "100000GB")
+    node.ctl("set_vm_memory_high_watermark", "0.00001")
+    wait_until(
+        "the management API shows both alarms",
+        lambda: (lambda n: n["mem_alarm"] and n["disk_free_alarm"])(
+            node.api("/api/nodes")[0]
+        ),
+    )
+    with in_probe() as ctx, pytest.raises(CheckFailed) as caught:
+        probe.check()
+    assert caught.value.category == "unhealthy"
+    assert str(caught.value) == (
+        f"amqp amqp://guest:***@127.0.0.1:{node.amqp_port}/: node {node.name} has "
+        f"alarms: memory, disk. Look at the consumers of the queue and the broker's "
+        f"logs."
+    )
+    assert ctx.exchanges[1].headers == {
+        f"node {node.name}": "running, alarms: memory, disk"
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,11 +25,12 @@ class NodeState:
 
 
 class Refused(Exception):
-    """The API refused the credentials (401/403)."""
+    """The API refused the credentials (401/403), and its reason, if it gave one."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
         self.status = status
+        self.reason = reason  # "Login failed", "Not management user"
 
 
 class BadStatus(Exception):
@@ -56,7 +58,7 @@ async def get_nodes(url: str, amqp_url: str) -> tuple[int, tuple[NodeState, ...]
         session.get(plain_url, headers=_basic_auth(user, password)) as answer,
     ):
         if answer.status in (401, 403):
-            raise Refused(answer.status)
+            raise Refused(answer.status, _reason(await answer.text(errors="replace")))
         if answer.status != 200:
             raise BadStatus(answer.status, (await answer.text(errors="replace"))[:200])
         body = await answer.json()
@@ -77,6 +79,16 @@ def _node_state(node: Mapping[str, Any]) -> NodeState:
         alarms=alarms,
         partitions=tuple(str(p) for p in node.get("partitions") or ()),
     )
+
+
+def _reason(body: str) -> str:
+    """The API's own words on a refusal: which of user and tag is wrong."""
+    try:
+        said = json.loads(body)
+    except ValueError:
+        return ""
+    reason = said.get("reason") if isinstance(said, dict) else None
+    return str(reason)[:100] if reason else ""
 
 
 def _basic_auth(user: str, password: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -170,17 +170,7 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
                         wanted,
                     )
                 )
-        for node in health.nodes or ():
-            if not node.running:
-                problems.append(f"node {node.name} is not running")
-            if node.alarms:
-                problems.append(
-                    f"node {node.name} has alarms: {', '.join(node.alarms)}"
-                )
-            if node.partitions:
-                problems.append(
-                    f"node {node.name} is partitioned from {', '.join(node.partitions)}"
-                )
+        problems.extend(_node_problems(health.nodes or ()))
         if problems:
             raise unhealthy(
                 KIND,
@@ -292,9 +282,11 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
         """The one place aiormq's (and the management API's) errors become ours."""
         what = f"amqp {self.display}"
         if isinstance(exc, management_api.Refused):
+            said = f": {exc.reason}" if exc.reason else ""
             return TargetUnreachable(
                 f"{what}: the management API refused the credentials (status "
-                f"{exc.status}). Give a monitoring user in management_url.",
+                f"{exc.status}{said}). Give a user with the monitoring tag in "
+                f"management_url.",
                 target=self.display,
                 category="auth",
             )
@@ -363,6 +355,21 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
                 category="reset",
             )
         return other_error(exc, what=what)
+
+
+def _node_problems(nodes: Iterable[NodeState]) -> list[str]:
+    """What is wrong with the nodes the management API lists, one line each."""
+    problems = []
+    for node in nodes:
+        if not node.running:
+            problems.append(f"node {node.name} is not running")
+        if node.alarms:
+            problems.append(f"node {node.name} has alarms: {', '.join(node.alarms)}")
+        if node.partitions:
+            problems.append(
+                f"node {node.name} is partitioned from {', '.join(node.partitions)}"
+            )
+    return problems
 
 
 def _as_os_error(exc: OSError) -> OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sleuth import timing
@@ -211,6 +212,7 @@ class Timings:
 def translate_error(exc: BaseException, request_line: str) -> ProbeError:
     """One place that turns aiohttp's exceptions into sleuth's, with a category."""
     import aiohttp
+    from aiohttp import http_exceptions
 
     if isinstance(exc, aiohttp.TooManyRedirects):
         return CheckFailed(
@@ -259,6 +261,19 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
             f"{request_line}: the connection was reset before an answer came",
             target=request_line,
             category="reset",
+        )
+    if isinstance(exc, aiohttp.ClientResponseError) and isinstance(
+        exc.__cause__, http_exceptions.HttpProcessingError
+    ):
+        # The parser's words quote what came instead: b'AMQP\x00\x00\t\x01' from
+        # a broker's port, say. aiohttp calls it status 400, which nobody sent.
+        began = re.search(r"b'[^']*'|b\"[^\"]*\"", exc.message)
+        seen = f" (it began {began[0]})" if began else ""
+        return TargetUnreachable(
+            f"{request_line}: the answer is not HTTP{seen}. Is that port the "
+            f"service's HTTP port?",
+            target=request_line,
+            category="other",
         )
     detail = str(exc) or type(exc).__name__
     return TargetUnreachable(
