@@ -105,7 +105,7 @@ class _Builder:
         result: dict[Any, Any] = {}
         for key, key_node, value_node, note in self.pairs(node, depth=depth):
             child = (*path, str(key))
-            if note is None and id(value_node) in self.built:
+            if note is None and not again and id(value_node) in self.built:
                 note = f"via an alias at line {key_node.start_mark.line + 1}"
             result[key] = self.value(value_node, child, depth=depth + 1, again=again)
             self.lines.set(child, key_node.start_mark.line + 1)

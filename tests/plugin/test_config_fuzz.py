@@ -1,0 +1,248 @@
+"""Generated broken configs and tables: exit 4, one line, no traceback, no secret.
+
+Hypothesis mutates a valid sleuth.yaml and a valid probe table (random bytes,
+truncation, wrong values, indentation, tabs, tags, aliases to nowhere, deep
+nesting, huge scalars, ``${env:...}`` of a planted secret), then appends a
+line that certainly breaks the file, and runs the suite in-process. Every run
+must end the way a user mistake ends: exit code 4 and one ``ERROR:`` line
+naming the file (and its line, where there is one), never a traceback, never
+the secret. sleuth.yaml is run twice, so its kept parse (``.sleuth/``) is
+checked to say exactly what the first parse said.
+
+Derandomized, so CI sees the same examples each time; about 40 s for both.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from sleuth.config import load_suite_config
+from sleuth.errors import ConfigError
+
+CANARY_NAME = "SLEUTH_TEST_CANARY_TOKEN"
+CANARY = "canary-7f3a9c1e-never-in-output"
+SECRET_REF = "${env:SLEUTH_TEST_CANARY_TOKEN}"  # noqa: S105 (a reference, planted)
+
+CONFIG = f"""\
+x-common: &common
+  timeout: 2s
+  headers: {{X-Probe: sleuth, Authorization: "Bearer {SECRET_REF}"}}
+default_target: prod
+budget: 30s
+workers: 8
+secret_words: [PIN]
+not_secret: [PUBLIC_KEY_ID]
+sources: [env]
+http:
+  max_in_flight_per_host: 5
+targets:
+  prod:
+    <<: *common
+    base_url: http://127.0.0.1:9
+    sources:
+      - env: {{prefix: SHOP_}}
+  staging:
+    <<: *common
+    base_url: "http://127.0.0.1:9/{SECRET_REF}"
+    http: {{max_in_flight: 10}}
+"""
+
+SUITE = "targets:\n  local:\n    base_url: http://127.0.0.1:9\n    timeout: 2s\n"
+
+TABLE = f"""\
+x-row: &row
+  timeout: 2s
+  tags: [smoke]
+http:
+  - GET /health: 200
+  - <<: *row
+    name: users
+    request: GET /users/123
+    headers: {{X-Token: "{SECRET_REF}"}}
+    params: {{q: gadget, page: 2}}
+    expect: {{status: [200, 204], max_latency: 1s, json: {{id: 123}}}}
+  - {{request: "GET /items", expect: {{body_contains: ok, header: {{X-A: {{matches: b}}}}}}}}
+settings:
+  required: [DATABASE_URL]
+  API_KEY: {{secret: true}}
+  PORT: {{type: int}}
+tcp:
+  - {{name: broker port, host: 127.0.0.1, port: 9, max_connect_time: 200ms}}
+"""
+
+# Values a careless or hostile edit puts where a value was.
+ODD_VALUES = [
+    "[1, 2]", "{a: 1}", "~", "true", "-5", "0", "1e999", ".nan", ".inf",
+    "2026-13-45", "2026-01-01", "!Ref x", "!!python/object:os.system x",
+    "!!python/name:os.system", "!!binary ???", "!!int abc", "!!bool maybe",
+    "!!timestamp x", "!!float x", "!!set {a, b}", "!!omap [a: 1]", "*nowhere",
+    "&a [*a]", "&m {<<: *m}", "{<<: 5}", "{<<: [*common, 3]}", "<<", "=",
+    "${env:}", "${env:SLEUTH_TEST_CANARY_TOKEN", SECRET_REF, f"x{SECRET_REF}y",
+    f"GET /{SECRET_REF}", f"http://user:{SECRET_REF}@127.0.0.1:9",
+    "${env:SLEUTH_TEST_NOT_SET}", "${vault:X}", "${setting:}", "${:x}",
+    "5 parsecs", "'", '"', "[", "{", "|", ">", "- a", "? [a]", "? {a: 1}",
+    "'\\x00'", "\"\\ud800\"", "99999999999999999999999999999999999",
+    "1" * 5000, "!Ref [a, b]", "*common", "{*common: 1}",
+]  # fmt: skip
+
+# Lines that break any file they end, at column 0 after everything else.
+BREAKERS = [
+    "zz_unknown_key: 1",
+    "timeout: !Ref 5s",
+    "zz: *nowhere",
+    "zz:\n\t- tabbed",
+    "zz: \udcff\udcfe",  # the bytes 0xff 0xfe: not UTF-8
+    "zz: [1, 2",
+    f"timeout: {SECRET_REF}",
+    f"zz_{SECRET_REF}: 1",
+    "<<: 5",
+    "zz: !!python/object/apply:os.system [echo hi]",
+    "zz: &x [*x]",
+    "zz: \x00",
+    "---\nsecond: document",
+    # A "billion laughs": each level names the one below ten times (10^9 values).
+    "\n".join(
+        ["zz_l0: &l0 [a, a, a, a, a, a, a, a, a, a]"]
+        + [f"zz_l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    ),
+    # Nested past sleuth's 50 levels, and past libyaml's 1,000.
+    "zz:\n" + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(60)) + "  end: 1",
+    "zz: " + "[" * 1_100 + "]" * 1_100,
+]  # fmt: skip
+
+
+odd_value = st.one_of(
+    st.sampled_from(ODD_VALUES),
+    st.text(max_size=20),
+    st.integers(1_000, 200_000).map(lambda n: "x" * n),
+    st.integers(40, 1_200).map(lambda n: "[" * n + "]" * n),
+    st.integers(40, 400).map(lambda n: "{a: " * n + "1" + "}" * n),
+)
+breaker = st.one_of(
+    st.sampled_from(BREAKERS),
+    st.integers(10_000, 300_000).map(lambda n: f"{'k' * n}: 1"),
+)
+
+
+@st.composite
+def broken(draw: st.DrawFn, text: str) -> bytes:
+    """``text`` mutated a few times, then broken for certain at its end."""
+    lines = text.splitlines()
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.integers(0, len(lines) - 1))
+        line = lines[where]
+        edit = draw(
+            st.sampled_from(
+                ["value", "indent", "tab", "duplicate", "delete", "insert", "bytes"]
+            )
+        )
+        if edit == "value" and ": " in line:
+            lines[where] = line[: line.index(": ") + 2] + draw(odd_value)
+        elif edit == "indent":
+            shift = draw(st.integers(-3, 3))
+            lines[where] = " " * max(0, shift) + line[max(0, -shift) :]
+        elif edit == "tab":
+            lines[where] = "\t" + line.lstrip(" ")
+        elif edit == "duplicate":
+            lines.insert(where, line)
+        elif edit == "delete" and len(lines) > 1:
+            del lines[where]
+        elif edit == "insert":
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            lines.insert(where, indent + draw(st.sampled_from(BREAKERS)))
+        elif edit == "bytes":
+            at = draw(st.integers(0, len(line)))
+            junk = draw(st.binary(min_size=1, max_size=6))
+            junk = junk.decode("utf-8", "surrogateescape")
+            lines[where] = line[:at] + junk + line[at:]
+    mutated = "\n".join(lines)
+    if draw(st.booleans()):
+        mutated = mutated[: draw(st.integers(0, len(mutated)))]
+    if draw(st.integers(0, 9)) == 0:
+        mutated = "\ufeff" + mutated
+    # surrogateescape turns the random bytes that are not UTF-8 back into bytes.
+    return f"{mutated}\n{draw(breaker)}\n".encode("utf-8", "surrogateescape")
+
+
+# Errors about a whole file, with no line to name.
+_FILE_LEVEL = ("targets and no default_target", "larger than")
+_NAMED = re.compile(r"^ERROR: (?P<file>\S+?\.yaml)(?P<line> line \d+(, column \d+)?)?")
+
+
+def check_one_line_error(result: pytest.RunResult, file: str) -> str:
+    """The run ended as a user mistake: exit 4, one line naming ``file``."""
+    output = "\n".join(result.outlines + result.errlines)
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    assert CANARY not in output
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output[-2000:]
+    errors = [line for line in result.errlines if line.strip()]
+    assert len(errors) == 1, errors
+    named = _NAMED.match(errors[0])
+    assert named is not None, errors[0]
+    assert named["file"] == file, errors[0]
+    if named["line"] is None:
+        assert any(words in errors[0] for words in _FILE_LEVEL), errors[0]
+    return errors[0]
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+
+
+@pytest.fixture
+def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """A secret in the environment, which the texts refer to; and a .sleuth/."""
+    monkeypatch.setenv(CANARY_NAME, CANARY)
+    (pytester.path / ".sleuth").mkdir()
+    return pytester
+
+
+def run(pytester: pytest.Pytester) -> pytest.RunResult:
+    return pytester.runpytest("-q", "-p", "no:cacheprovider", "--no-history")
+
+
+@FUZZ
+@given(text=broken(CONFIG))
+def test_a_broken_config_is_one_line_and_exit_4(planted, text):
+    path = planted.path / "sleuth.yaml"
+    path.write_bytes(text)
+    error = check_one_line_error(run(planted), "sleuth.yaml")
+    # Again, from the parse the run kept in .sleuth/ (if it got that far).
+    with pytest.raises(ConfigError) as again:
+        load_suite_config(path)
+    assert error == f"ERROR: {again.value}"
+
+
+@FUZZ
+@given(text=broken(TABLE))
+def test_a_broken_table_is_one_line_and_exit_4(planted, text):
+    (planted.path / "sleuth.yaml").write_text(SUITE)
+    (planted.path / "api.yaml").write_bytes(text)
+    check_one_line_error(run(planted), "api.yaml")
+
+
+@pytest.mark.parametrize(("name", "text"), [("sleuth.yaml", CONFIG), ("api", TABLE)])
+def test_the_texts_before_mutation_are_valid(planted, name, text):
+    """What makes a mutated text fail is the mutation, not the text."""
+    if name == "sleuth.yaml":
+        (planted.path / name).write_text(text)
+    else:
+        (planted.path / "sleuth.yaml").write_text(SUITE)
+        (planted.path / "api.yaml").write_text(text)
+    result = planted.runpytest("--collect-only", "-q", "--no-history")
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+    assert not [line for line in result.errlines if line.strip()]
