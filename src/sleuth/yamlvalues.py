@@ -65,6 +65,9 @@ class _Builder:
         self.built: set[int] = set()  # nodes built once: meeting one again is an alias
         self.open: set[int] = set()  # nodes being built: meeting one again never ends
         self.copied = 0
+        # Where the copy being made is asked for: the mapping key or list an
+        # alias is written in (PyYAML keeps no mark of the alias itself).
+        self.copying: yaml.Node | None = None
 
     def value(self, node: yaml.Node, path: Path_, *, depth: int, again: bool) -> Any:
         if depth > MAX_DEPTH:
@@ -92,10 +95,12 @@ class _Builder:
                 self.check_tag(node, _MAP_TAG)
                 return self.mapping(node, path, depth=depth, again=again)
             self.check_tag(node, _SEQ_TAG)
-            return [
-                self.value(item, (*path, i), depth=depth + 1, again=again)
-                for i, item in enumerate(node.value)
-            ]
+            items = []
+            for i, item in enumerate(node.value):
+                if not again:
+                    self.copying = node
+                items.append(self.value(item, (*path, i), depth=depth + 1, again=again))
+            return items
         finally:
             self.open.discard(id(node))
 
@@ -107,6 +112,8 @@ class _Builder:
             child = (*path, str(key))
             if note is None and not again and id(value_node) in self.built:
                 note = f"via an alias at line {key_node.start_mark.line + 1}"
+            if not again:
+                self.copying = key_node
             result[key] = self.value(value_node, child, depth=depth + 1, again=again)
             self.lines.set(child, key_node.start_mark.line + 1)
             if note is not None:
@@ -151,6 +158,7 @@ class _Builder:
                 result.append((key, key_node, value_node, None))
                 continue
             note = f"via <<: at line {key_node.start_mark.line + 1}"
+            self.copying = key_node
             for source in self.merge_sources(value_node):
                 if id(source) in self.open:
                     raise self.fail(
@@ -230,7 +238,7 @@ class _Builder:
         self.copied += 1
         if self.copied > MAX_ALIAS_VALUES:
             raise self.fail(
-                node,
+                self.copying or node,
                 f"aliases and merge keys here expand to more than "
                 f"{MAX_ALIAS_VALUES:,} values; reuse smaller pieces, or write "
                 f"them out",

@@ -14,17 +14,17 @@ Derandomized, so CI sees the same examples each time; about 40 s for both.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
-
-CANARY_NAME = "SLEUTH_TEST_CANARY_TOKEN"
-CANARY = "canary-7f3a9c1e-never-in-output"
-SECRET_REF = "${env:SLEUTH_TEST_CANARY_TOKEN}"  # noqa: S105 (a reference, planted)
+from tests.plugin.config_helpers import (
+    CANARY,
+    CANARY_NAME,
+    SECRET_REF,
+    check_one_line_error,
+)
 
 CONFIG = f"""\
 x-common: &common
@@ -86,6 +86,13 @@ ODD_VALUES = [
     "5 parsecs", "'", '"', "[", "{", "|", ">", "- a", "? [a]", "? {a: 1}",
     "'\\x00'", "\"\\ud800\"", "99999999999999999999999999999999999",
     "1" * 5000, "!Ref [a, b]", "*common", "{*common: 1}",
+    # YAML that reads well, with values wrong for the key they land on.
+    "GET /x", "http://[::1", "ftp://x", "-1s", "10k", "200", "2xx", "[200, 700]",
+    "{matches: '('}", "{type: integer}", "{a: {b: {c: 1}}}", "[{}]", "[[]]", "''",
+    "' '", "-1", "1.5", "{status: 999}", "{request: 42}", "[env, {dotenvv: x}]",
+    "{app: x}", "[~]", "{~: 1}", "0x1F", "1_000", "-.inf", "yes", "null", "10%",
+    "512MB", "{X-A: {exists: maybe}}", "[a, 1]", "{1: 2}", "[smoke, skip]",
+    "{json_schema: {type: banana}}", "{json: {data..id: 1}}", "{body_matches: '['}",
 ]  # fmt: skip
 
 # Lines that break any file they end, at column 0 after everything else.
@@ -128,65 +135,56 @@ breaker = st.one_of(
 
 
 @st.composite
-def broken(draw: st.DrawFn, text: str) -> bytes:
-    """``text`` mutated a few times, then broken for certain at its end."""
+def broken(draw: st.DrawFn, text: str) -> tuple[bytes, bool]:
+    """``text`` mutated a few times, and whether only its values were changed.
+
+    Values only: the file may still be YAML whose values sleuth checks one by
+    one; the caller then breaks it where it is checked last. Otherwise
+    anything goes, and a line that breaks it for certain ends it.
+    """
     lines = text.splitlines()
-    for _ in range(draw(st.integers(0, 3))):
+    values_only = draw(st.booleans())
+    edits = ["value"] if values_only else [*EDITS]
+    for _ in range(draw(st.integers(1 if values_only else 0, 4))):
         where = draw(st.integers(0, len(lines) - 1))
-        line = lines[where]
-        edit = draw(
-            st.sampled_from(
-                ["value", "indent", "tab", "duplicate", "delete", "insert", "bytes"]
-            )
-        )
-        if edit == "value" and ": " in line:
-            lines[where] = line[: line.index(": ") + 2] + draw(odd_value)
-        elif edit == "indent":
-            shift = draw(st.integers(-3, 3))
-            lines[where] = " " * max(0, shift) + line[max(0, -shift) :]
-        elif edit == "tab":
-            lines[where] = "\t" + line.lstrip(" ")
-        elif edit == "duplicate":
-            lines.insert(where, line)
-        elif edit == "delete" and len(lines) > 1:
-            del lines[where]
-        elif edit == "insert":
-            indent = line[: len(line) - len(line.lstrip(" "))]
-            lines.insert(where, indent + draw(st.sampled_from(BREAKERS)))
-        elif edit == "bytes":
-            at = draw(st.integers(0, len(line)))
-            junk = draw(st.binary(min_size=1, max_size=6))
-            junk = junk.decode("utf-8", "surrogateescape")
-            lines[where] = line[:at] + junk + line[at:]
+        edited = draw(edit(lines[where], draw(st.sampled_from(edits))))
+        lines[where : where + 1] = [] if edited is None else edited.split("\n")
     mutated = "\n".join(lines)
-    if draw(st.booleans()):
+    if not values_only and draw(st.booleans()):
         mutated = mutated[: draw(st.integers(0, len(mutated)))]
     if draw(st.integers(0, 9)) == 0:
         mutated = "\ufeff" + mutated
+    if not values_only:
+        mutated += "\n" + draw(breaker)
     # surrogateescape turns the random bytes that are not UTF-8 back into bytes.
-    return f"{mutated}\n{draw(breaker)}\n".encode("utf-8", "surrogateescape")
+    return f"{mutated}\n".encode("utf-8", "surrogateescape"), values_only
 
 
-# Errors about a whole file, with no line to name.
-_FILE_LEVEL = ("targets and no default_target", "larger than")
-_NAMED = re.compile(r"^ERROR: (?P<file>\S+?\.yaml)(?P<line> line \d+(, column \d+)?)?")
+EDITS = ("value", "indent", "tab", "duplicate", "delete", "insert", "bytes")
 
 
-def check_one_line_error(result: pytest.RunResult, file: str) -> str:
-    """The run ended as a user mistake: exit 4, one line naming ``file``."""
-    output = "\n".join(result.outlines + result.errlines)
-    assert "Traceback" not in output
-    assert "INTERNALERROR" not in output
-    assert CANARY not in output
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, output[-2000:]
-    errors = [line for line in result.errlines if line.strip()]
-    assert len(errors) == 1, errors
-    named = _NAMED.match(errors[0])
-    assert named is not None, errors[0]
-    assert named["file"] == file, errors[0]
-    if named["line"] is None:
-        assert any(words in errors[0] for words in _FILE_LEVEL), errors[0]
-    return errors[0]
+@st.composite
+def edit(draw: st.DrawFn, line: str, how: str) -> str | None:
+    """``line`` edited ``how``; None deletes it."""
+    if how == "value" and ": " in line:
+        return line[: line.index(": ") + 2] + draw(odd_value)
+    if how == "indent":
+        shift = draw(st.integers(-3, 3))
+        return " " * max(0, shift) + line[max(0, -shift) :]
+    if how == "tab":
+        return "\t" + line.lstrip(" ")
+    if how == "duplicate":
+        return f"{line}\n{line}"
+    if how == "delete":
+        return None
+    if how == "insert":
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        return f"{indent}{draw(st.sampled_from(BREAKERS))}\n{line}"
+    if how == "bytes":
+        at = draw(st.integers(0, len(line)))
+        junk = draw(st.binary(min_size=1, max_size=6))
+        return line[:at] + junk.decode("utf-8", "surrogateescape") + line[at:]
+    return line
 
 
 FUZZ = settings(
@@ -211,16 +209,26 @@ def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     return pytester
 
 
-def run(pytester: pytest.Pytester) -> pytest.RunResult:
-    return pytester.runpytest("-q", "-p", "no:cacheprovider", "--no-history")
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("-q", "-p", "no:cacheprovider", "--no-history", *args)
+
+
+# Checked after the whole config: what ends a run whose config is still good.
+UNKNOWN_TARGET = "--sleuth-target"
 
 
 @FUZZ
-@given(text=broken(CONFIG))
-def test_a_broken_config_is_one_line_and_exit_4(planted, text):
+@given(broken=broken(CONFIG))
+def test_a_broken_config_is_one_line_and_exit_4(planted, broken):
+    text, values_only = broken
     path = planted.path / "sleuth.yaml"
     path.write_bytes(text)
-    error = check_one_line_error(run(planted), "sleuth.yaml")
+    args = (UNKNOWN_TARGET, "zz_nowhere") if values_only else ()
+    error = check_one_line_error(
+        run(planted, *args), "sleuth.yaml", or_option=args[0] if args else None
+    )
+    if error.startswith(f"ERROR: {UNKNOWN_TARGET}: "):
+        return
     # Again, from the parse the run kept in .sleuth/ (if it got that far).
     with pytest.raises(ConfigError) as again:
         load_suite_config(path)
@@ -228,8 +236,11 @@ def test_a_broken_config_is_one_line_and_exit_4(planted, text):
 
 
 @FUZZ
-@given(text=broken(TABLE))
-def test_a_broken_table_is_one_line_and_exit_4(planted, text):
+@given(broken=broken(TABLE))
+def test_a_broken_table_is_one_line_and_exit_4(planted, broken):
+    text, values_only = broken
+    if values_only:  # sections are checked in order: this one last
+        text += b"zz_unknown_section: []\n"
     (planted.path / "sleuth.yaml").write_text(SUITE)
     (planted.path / "api.yaml").write_bytes(text)
     check_one_line_error(run(planted), "api.yaml")
