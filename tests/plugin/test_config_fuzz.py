@@ -14,11 +14,17 @@ Derandomized, so CI sees the same examples each time; about 40 s for both.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
+from sleuth.history import resolve_history
+from sleuth.options import resolve
+from sleuth.rows import load_table
 from tests.plugin.config_helpers import (
     CANARY,
     CANARY_NAME,
@@ -244,6 +250,95 @@ def test_a_broken_table_is_one_line_and_exit_4(planted, broken):
     (planted.path / "sleuth.yaml").write_text(SUITE)
     (planted.path / "api.yaml").write_bytes(text)
     check_one_line_error(run(planted), "api.yaml")
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into ``value``: where a wrong value or key can go."""
+    inner: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            inner += _paths(item, (*path, i))
+    return [path, *inner]
+
+
+def _with(doc: Any, path: tuple[Any, ...], new: Any, *, as_key: bool) -> Any:
+    """``doc`` with the value at ``path`` (or its key) replaced by ``new``."""
+    if not path:
+        return new
+    if isinstance(doc, dict):
+        head, *rest = path
+        return {
+            (new if as_key and not rest and key == head else key): (
+                _with(value, tuple(rest), new, as_key=as_key) if key == head else value
+            )
+            for key, value in doc.items()
+        }
+    return [
+        _with(value, path[1:], new, as_key=as_key) if i == path[0] else value
+        for i, value in enumerate(doc)
+    ]
+
+
+# Values of every type YAML has, nested a little; texts that mean something.
+plain_value = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.dates()
+    | st.text(max_size=12)
+    | st.sampled_from(["GET /x", "2xx", "1s", "-1s", "env", "smoke", "${env:}"])
+    | st.sampled_from([SECRET_REF, f"GET /{SECRET_REF}", "${setting:X}"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.text(max_size=8) | st.integers() | st.none(), inner, max_size=3
+        )
+    ),
+    max_leaves=6,
+)
+CONFIG_DOC = yaml.safe_load(CONFIG)
+TABLE_DOC = yaml.safe_load(TABLE)
+
+
+@settings(FUZZ, max_examples=1_000)
+@given(
+    kind=st.sampled_from(["config", "table"]),
+    data=st.data(),
+    new=plain_value,
+    as_key=st.booleans(),
+)
+def test_any_value_or_key_anywhere_is_read_or_refused_in_one_line(
+    planted, kind, data, new, as_key
+):
+    """Well-formed YAML, wrong values: loading says ConfigError, nothing else.
+
+    In-process and without a run, so it tries many more: each file's every
+    value and key, replaced by a value of any type.
+    """
+    doc = CONFIG_DOC if kind == "config" else TABLE_DOC
+    path = data.draw(st.sampled_from(_paths(doc)))
+    if as_key and (not path or isinstance(new, list | dict)):
+        as_key = False
+    text = yaml.safe_dump(_with(doc, path, new, as_key=as_key), allow_unicode=True)
+    try:
+        if kind == "config":
+            (planted.path / "sleuth.yaml").write_text(text)
+            suite = load_suite_config(planted.path / "sleuth.yaml")
+            resolve(suite, cli={}, environ={})
+            resolve_history(suite, cli={}, environ={}, cwd=planted.path)
+        else:
+            (planted.path / "api.yaml").write_text(text)
+            load_table(planted.path / "api.yaml", display="api.yaml")
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        return
+    assert len(message.splitlines()) == 1
+    assert CANARY not in message
 
 
 @pytest.mark.parametrize(("name", "text"), [("sleuth.yaml", CONFIG), ("api", TABLE)])

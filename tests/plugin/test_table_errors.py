@@ -288,6 +288,12 @@ def run_bad(suite, pytester, table: str, *args: str):
             id="settings-unknown-type",
         ),
         pytest.param(
+            "settings:\n  PORT: {type: [int]}\n",
+            "ERROR: api.yaml line 2: unknown type ['int']. Types: bool, duration, "
+            "email, int, url.",
+            id="settings-type-a-list",
+        ),
+        pytest.param(
             "settings:\n  requried: [A, B]\n",
             "ERROR: api.yaml line 2: the rules of setting 'requried' must be a mapping "
             "of matches, needs, required, secret, tags, type, found a list. Did you "
