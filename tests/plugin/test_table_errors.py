@@ -290,7 +290,7 @@ def run_bad(suite, pytester, table: str, *args: str):
         pytest.param(
             "settings:\n  PORT: {type: [int]}\n",
             "ERROR: api.yaml line 2: unknown type ['int']. Types: bool, duration, "
-            "email, int, url.",
+            "email, int, url. Did you mean 'int'?",
             id="settings-type-a-list",
         ),
         pytest.param(
