@@ -340,3 +340,26 @@ def test_merges_and_notes_read_the_same_from_the_kept_parse(tmp_path: Path):
     assert kept[1].by_path() == first[1].by_path()
     assert kept[1].notes_by_path() == first[1].notes_by_path()
     assert kept[1].where(("y", "t")) == "sleuth.yaml line 1 (via <<: at line 2)"
+
+
+def test_a_bug_while_reading_is_still_one_line_with_secrets_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The safety net, for what no test found: a bug stands in for one here.
+    from sleuth import config as config_module
+    from sleuth.config import load_suite_config
+    from sleuth.interpolation import BUG_WORDS
+
+    def broken(data, lines, **kwargs):
+        raise TypeError(f"cannot use {data['timeout']}\nsecond line")
+
+    monkeypatch.setattr(config_module, "_build_suite", broken)
+    path = tmp_path / "sleuth.yaml"
+    path.write_text("timeout: ${env:API_TOKEN}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_suite_config(path, environ={"API_TOKEN": "tok-3f9a-secret"})
+    assert str(caught.value) == (
+        f"{path}: {BUG_WORDS} while reading this file (TypeError: cannot use *** "
+        f"second line). Please report it, with the file"
+    )
+    assert isinstance(caught.value.__cause__, TypeError)

@@ -102,26 +102,23 @@ def load_suite_config(
     """
     environ = os.environ if environ is None else environ
     display = _display_name(path)
-    if path.name == PYPROJECT_FILE:
-        data, lines = _load_pyproject(path, display)
-    else:
-        data, lines = yamlfile.load(path, display=display, keep=True)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"expected a mapping of keys such as targets: and timeout:, "
-            f"found {kind_of(data)}",
-            where=lines.where(()),
-        )
-    filled_in = FilledIn()
-    try:
+    with FilledIn(display) as filled_in:
+        if path.name == PYPROJECT_FILE:
+            data, lines = _load_pyproject(path, display)
+        else:
+            data, lines = yamlfile.load(path, display=display, keep=True)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"expected a mapping of keys such as targets: and timeout:, "
+                f"found {kind_of(data)}",
+                where=lines.where(()),
+            )
         data = interpolate_env(
             without_extensions(data), (), lines, environ, on_value=filled_in
         )
         return _build_suite(data, lines, file=path, root=path.parent)
-    except ConfigError as exc:
-        raise filled_in.masked(exc) from None
 
 
 def empty_suite_config(root: Path) -> SuiteConfig:

@@ -16,6 +16,8 @@ from sleuth.validate import PathT, did_you_mean
 from sleuth.yamlfile import Lines
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from sleuth.redact import SecretRegistry
 
 _REFERENCE = re.compile(
@@ -28,6 +30,7 @@ _STARTED = re.compile(r"\$\{\s*[A-Za-z_]*\s*:")
 # of a screen, not a megabyte of a runaway value.
 MAX_MESSAGE_CHARS = 500
 OnValue = Callable[[str, str, str], None]
+BUG_WORDS = "sleuth failed (a bug in sleuth, not in the file)"
 
 
 def interpolate_env(
@@ -125,21 +128,45 @@ def _check_whole(text: str, where: str) -> None:
 
 
 class FilledIn:
-    """The ``${env:...}`` values filled in while reading one file.
+    """While one file is read: the ``${env:...}`` values filled in, and its errors.
 
     Errors about the file may quote a value that held one (``invalid timeout
-    '...'``); ``masked`` hides those of secret-looking variables, and
-    passwords in URLs, as every other output does. Pass the object as
-    ``on_value``.
+    '...'``): leaving the ``with`` block, they come out with the values of
+    secret-looking variables, and passwords in URLs, masked as every other
+    output is, and on one line. Pass the object as ``on_value``.
+
+    Anything but a ``ConfigError`` is a bug in sleuth: the net in ``__exit__``
+    makes it one line too (exit 4, nothing run), keeping the exception as the
+    cause. The fuzz test fails on its words, so no bug hides behind it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, display: str) -> None:
         from sleuth.redact import SecretRegistry
 
+        self.display = display
         self._secrets: SecretRegistry = SecretRegistry()
 
     def __call__(self, kind: str, name: str, value: str) -> None:
         self._secrets.add_setting(name, value)
+
+    def __enter__(self) -> FilledIn:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, ConfigError):
+            raise self.masked(exc) from None
+        if isinstance(exc, Exception):
+            bug = ConfigError(
+                f"{BUG_WORDS} while reading this file ({type(exc).__name__}: "
+                f"{exc}). Please report it, with the file",
+                where=self.display,
+            )
+            raise self.masked(bug) from exc
 
     def masked(self, exc: ConfigError) -> ConfigError:
         """``exc`` as one line, with the secrets filled in masked."""

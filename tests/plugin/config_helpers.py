@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from sleuth.interpolation import BUG_WORDS
+
 # A secret planted in the environment for a test; it must never be output.
 CANARY_NAME = "SLEUTH_TEST_CANARY_TOKEN"
 CANARY = "canary-7f3a9c1e-never-in-output"
@@ -34,6 +36,7 @@ def check_one_line_error(
     assert "Traceback" not in output
     assert "INTERNALERROR" not in output
     assert CANARY not in output
+    assert BUG_WORDS not in output  # the safety net caught what should not be
     assert result.ret == pytest.ExitCode.USAGE_ERROR, output[-2000:]
     errors = [line for line in result.errlines if line.strip()]
     assert len(errors) == 1, errors

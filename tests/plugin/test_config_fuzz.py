@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
 from sleuth.history import resolve_history
+from sleuth.interpolation import BUG_WORDS
 from sleuth.options import resolve
 from sleuth.rows import load_table
 from tests.plugin.config_helpers import (
@@ -339,6 +340,7 @@ def test_any_value_or_key_anywhere_is_read_or_refused_in_one_line(
         return
     assert len(message.splitlines()) == 1
     assert CANARY not in message
+    assert BUG_WORDS not in message
 
 
 @pytest.mark.parametrize(("name", "text"), [("sleuth.yaml", CONFIG), ("api", TABLE)])

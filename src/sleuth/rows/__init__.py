@@ -109,23 +109,20 @@ def load_table(
         ConfigError: for the first mistake, naming the file and line.
     """
     environ = os.environ if environ is None else environ
-    data, lines = yamlfile.load(path, display=display)
-    filled_in = FilledIn()
-    table = Table(
-        lines=lines, directory=path.parent, environ=environ, on_value=filled_in
-    )
-    if data is None:
-        return []
-    if not isinstance(data, dict):
-        raise table.fail(
-            (),
-            f"a probe table is a mapping of sections such as http:, settings: or "
-            f"postgres:, found {kind_of(data)}",
+    with FilledIn(display) as filled_in:
+        data, lines = yamlfile.load(path, display=display)
+        table = Table(
+            lines=lines, directory=path.parent, environ=environ, on_value=filled_in
         )
-    try:
+        if data is None:
+            return []
+        if not isinstance(data, dict):
+            raise table.fail(
+                (),
+                f"a probe table is a mapping of sections such as http:, settings: "
+                f"or postgres:, found {kind_of(data)}",
+            )
         return _rows(data, table)
-    except ConfigError as exc:
-        raise filled_in.masked(exc) from None
 
 
 def _rows(data: dict[Any, Any], table: Table) -> list[Row]:
