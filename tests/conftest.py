@@ -10,10 +10,10 @@ import pytest
 
 import tests.preload  # noqa: F401 (before any in-process pytester run)
 from sleuth.demo.server import BackgroundServer
+from tests.required import REQUIRE_SERVICES_ENV, skip_unless_required
 from tests.targetapp import Recorder, create_app
 from tests.workerproc import started_worker
 
-REQUIRE_SERVICES_ENV = "SLEUTH_REQUIRE_SERVICES"
 # A name that does not resolve, refused by the C library itself (a label may not
 # start with a hyphen), so no query leaves this machine. "x.invalid" would be
 # sent to the system's resolver.
@@ -100,10 +100,7 @@ def require_service(name: str, host: str, port: int) -> None:
         with socket.create_connection((host, port), timeout=1.0):
             return
     except OSError as exc:
-        message = f"{name} is not reachable at {host}:{port} ({exc})"
-    if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-        pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
-    pytest.skip(message)
+        skip_unless_required(f"{name} is not reachable at {host}:{port} ({exc})")
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -213,6 +215,30 @@ def test_bounded_names_its_own_shorter_limit(engine):
         engine.call(slow(), ctx=ctx)
 
 
+def test_a_timeout_keeps_nothing_of_the_call_it_cut_short(engine):
+    # The outcome keeps the error for the whole run: were the cut-short call's
+    # frames kept with it, so would be what they hold open (a driver's socket
+    # still connecting to the hung server).
+    class Connection:
+        pass
+
+    opened = []
+
+    async def connect():
+        connection = Connection()
+        opened.append(weakref.ref(connection))
+        await asyncio.Event().wait()  # the server never answers
+
+    ctx = ProbeContext(probe_id="p", timeout_s=0.1)
+    ctx.start()
+    with pytest.raises(ProbeTimeout) as caught:
+        engine.call(bounded(connect(), ctx=ctx, what="connect"), ctx=ctx)
+    gc.collect()
+    assert caught.value.waiting_on == "connect"
+    [connection] = opened
+    assert connection() is None
+
+
 def test_call_from_the_loop_thread_is_refused(engine):
     async def probe():
         async def inner():
@@ -267,3 +293,37 @@ def test_resources_close_with_the_engine():
     engine.close()
     assert same
     assert closed == [True]
+
+
+@pytest.mark.parametrize(
+    ("install", "current"),
+    [
+        pytest.param(threading.settrace, threading.gettrace, id="trace"),
+        pytest.param(threading.setprofile, threading.getprofile, id="profile"),
+    ],
+)
+def test_hooks_set_for_new_threads_see_bodies_on_the_worker_threads(
+    engine, install, current
+):
+    # What coverage (threading.settrace) and profilers rely on: the pool's
+    # threads are started with _thread, which installs no hook by itself.
+    calls = []
+
+    def body():
+        return threading.get_ident()
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code is body.__code__:
+            calls.append(threading.get_ident())
+
+    before = current()  # under coverage, its own hook: put back after
+    install(hook)
+    try:
+        ran = job(body)
+        engine.run_one(ran)
+    finally:
+        install(before)
+    assert ran.outcome is not None
+    assert ran.outcome.exc is None
+    assert len(calls) == 1
+    assert calls[0] != threading.get_ident()  # seen on a worker thread

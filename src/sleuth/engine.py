@@ -19,6 +19,7 @@ import functools
 import inspect
 import math
 import queue
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -382,14 +383,17 @@ async def bounded(
         except TimeoutError:
             if not scope.expired():
                 raise
-            if own_limit:
-                origin = f" ({timeout_origin})" if timeout_origin else ""
-                message = (
-                    f"timed out after {timeout_s:.1f} s waiting for {what}{origin}"
-                )
-            else:
-                message = ctx.timeout_message(waiting_on=what)
-            raise ProbeTimeout(message, waiting_on=what) from None
+        if own_limit:
+            origin = f" ({timeout_origin})" if timeout_origin else ""
+            message = f"timed out after {timeout_s:.1f} s waiting for {what}{origin}"
+        else:
+            message = ctx.timeout_message(waiting_on=what)
+        # Raised outside the except block, so without a __context__: the
+        # TimeoutError's traceback holds the frames of the call it cut short,
+        # and what they had open. The outcome keeps this error for the whole
+        # run, so a hung postgres connect (libpq's socket, in psycopg's frames)
+        # went on sending SYNs to the hung server long past the deadline.
+        raise ProbeTimeout(message, waiting_on=what)
 
 
 class _WorkerPool:
@@ -400,6 +404,7 @@ class _WorkerPool:
     Started with ``_thread`` rather than ``threading.Thread``, whose ``start()``
     waits until the new thread runs: with 500 probes starting while the first
     ones already hold the GIL, that hand-over cost 0.4 s (bench/PROFILE.md).
+    Each worker installs the trace and profile hooks itself, as ``Thread`` does.
     """
 
     def __init__(self, max_workers: int) -> None:
@@ -428,6 +433,16 @@ class _WorkerPool:
             self._queue.put(fn)
 
     def _work(self) -> None:
+        # threading.Thread installs the hooks set by threading.settrace and
+        # setprofile in each thread it starts; _thread does not, so coverage
+        # and profilers would never see a probe body run here. Two None checks
+        # when no hook is set.
+        trace = threading.gettrace()
+        if trace is not None:
+            sys.settrace(trace)
+        profile = threading.getprofile()
+        if profile is not None:
+            sys.setprofile(profile)
         while True:
             fn = self._queue.get()
             if fn is None:

@@ -55,6 +55,27 @@ def _will_be_skipped(item: pytest.Item) -> bool:
         return True  # let pytest evaluate (and report) it in order
 
 
+def _session_fixture(item: pytest.Function, name: str) -> Any:
+    """The value of a session-scoped fixture ``item`` uses, made now if need be.
+
+    Asked through ``item``'s request before pytest has set ``item`` up: pytest
+    9 warns that this is deprecated (it cannot tell it from a request made in
+    teardown), for every run-ahead test whose session fixture is not made
+    yet. The warning is pytest's, not the suite's, so it is not shown; under
+    ``-W error`` it would have turned the test into one that runs in order.
+    Should a later pytest refuse outright, such a test runs in order.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Calling request\.getfixturevalue\(.*\) during teardown",
+            category=pytest.PytestWarning,  # PytestRemovedIn10Warning, pytest 9+
+        )
+        return item._request.getfixturevalue(name)
+
+
 class RunAhead:
     """The jobs started for one session, found by node id when pytest gets there."""
 
@@ -119,6 +140,7 @@ class RunAhead:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
         values: dict[str, Any] = {}
+        session_scoped = []
         for name in item.fixturenames:
             if name == "request" and name not in info.argnames:
                 continue  # asked for by a session fixture (ours, say), not the test
@@ -131,10 +153,14 @@ class RunAhead:
             elif name in params and _is_direct_param(fixturedef):
                 values[name] = params[name]
             elif fixturedef.scope == "session" and not fixturedef.params:
-                try:
-                    values[name] = item._request.getfixturevalue(name)
-                except (Exception, pytest.skip.Exception, pytest.fail.Exception):
-                    return None  # pytest reports the fixture's error, in order
+                session_scoped.append(name)
             else:
                 return None
+        # Only now, for a test that does run ahead: a test that runs in order
+        # gets its session fixtures when pytest sets it up, as usual.
+        for name in session_scoped:
+            try:
+                values[name] = _session_fixture(item, name)
+            except (Exception, pytest.skip.Exception, pytest.fail.Exception):
+                return None  # pytest reports the fixture's error, in order
         return {name: values[name] for name in info.argnames}

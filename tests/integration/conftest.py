@@ -19,7 +19,7 @@ from sleuth.context import ProbeContext
 from sleuth.engine import Engine
 from sleuth.options import resolve
 from sleuth.target import Target
-from tests.conftest import REQUIRE_SERVICES_ENV
+from tests.required import skip_unless_required
 
 
 def run_example(
@@ -111,10 +111,7 @@ def require_program(name: str) -> str:
     """The path of a server program the test starts itself, or skip (CI: fail)."""
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if path is None:
-        message = f"{name} is not installed"
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(f"{message}, and {REQUIRE_SERVICES_ENV}=1 forbids skipping")
-        pytest.skip(message)
+        skip_unless_required(f"{name} is not installed")
     return path
 
 
@@ -146,3 +143,13 @@ def running(argv: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def docs_role_example(server: str) -> str:
+    """The SQL docs/probes.md gives to make a probe role on ``server``
+    ("PostgreSQL" or "MySQL / MariaDB"), comments left out."""
+    docs = Path(__file__).parents[2] / "docs" / "probes.md"
+    block = docs.read_text().split("-- PostgreSQL\n", 1)[1].split("```", 1)[0]
+    postgres, mysql = block.split("-- MySQL / MariaDB\n")
+    text = postgres if server == "PostgreSQL" else mysql
+    return "\n".join(line.split("--")[0] for line in text.splitlines()).strip()

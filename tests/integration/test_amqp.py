@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from sleuth.demo.server import BackgroundServer
 from sleuth.errors import CheckFailed, ConfigError, ProbeTimeout, TargetUnreachable
 from sleuth.probes.amqp import AmqpHealth, NodeState, QueueState
 from tests.conftest import require_service
+from tests.integration import seeding
 from tests.integration.conftest import MakeTarget, in_probe, service_url
 
 URL = service_url("amqp", "amqp://guest:guest@127.0.0.1:5672/")
@@ -22,59 +22,11 @@ def _rabbitmq() -> None:
     require_service("RabbitMQ", "127.0.0.1", 5672)
 
 
-def _broker(coro_fn: Callable[..., Awaitable[Any]], *args: object) -> Any:
-    """Set-up and inspection straight through aiormq, not through sleuth."""
-
-    async def run() -> Any:
-        import aiormq
-
-        connection = await aiormq.connect(URL)
-        try:
-            channel = await connection.channel()
-            return await coro_fn(channel, *args)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
-
-
-async def _declare_and_fill(channel, name: str, count: int) -> None:
-    await channel.queue_declare(name, auto_delete=False)
-    for i in range(count):
-        await channel.basic_publish(f"m{i}".encode(), routing_key=name)
-
-
-async def _depth(channel: Any, name: str) -> int:
-    return int((await channel.queue_declare(name, passive=True)).message_count)
-
-
-async def _delete(channel, name: str) -> None:
-    await channel.queue_delete(name)
-
-
-def _exists(name: str) -> bool:
-    import aiormq
-
-    try:
-        _broker(_depth, name)
-    except aiormq.exceptions.ChannelNotFoundEntity:
-        return False
-    return True
-
-
 @pytest.fixture
 def filled_queue() -> Iterator[str]:
     """A queue of this test's own, holding 12 messages, deleted afterwards."""
-    name = f"sleuth-test-{uuid.uuid4().hex[:10]}"
-    _broker(_declare_and_fill, name, 12)
-    # Publishes are asynchronous: wait (bounded) until the broker counts them all.
-    for _ in range(200):
-        if _broker(_depth, name) == 12:
-            break
-    try:
+    with seeding.amqp_queue(12, URL) as name:
         yield name
-    finally:
-        _broker(_delete, name)
 
 
 def test_healthy_broker_reports_server_and_queue(
@@ -129,7 +81,7 @@ def test_missing_queue_is_reported_and_not_created(make_target: MakeTarget):
         f"queue name, and that the service that declares it has started."
     )
     assert ctx.exchanges[0].error == str(caught.value)
-    assert not _exists(name)
+    assert not seeding.amqp_exists(name, URL)
 
 
 def test_queue_accessor_reads_depth(make_target: MakeTarget, filled_queue: str):

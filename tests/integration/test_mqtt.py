@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ import pytest
 from sleuth.errors import CheckFailed, ConfigError, ProbeTimeout, TargetUnreachable
 from sleuth.probes.mqtt import MqttHealth
 from tests.conftest import require_service
+from tests.integration import seeding
 from tests.integration.conftest import (
     MakeTarget,
     free_port,
@@ -27,26 +27,10 @@ def _mosquitto() -> None:
     require_service("Mosquitto", "127.0.0.1", 1883)
 
 
-def _publish_retained(topic: str, payload: bytes) -> None:
-    """Set-up straight through aiomqtt, not through sleuth (which never publishes)."""
-
-    async def run() -> None:
-        import aiomqtt
-
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
-            await client.publish(topic, payload, qos=1, retain=True)
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def retained_topic() -> Iterator[str]:
-    topic = f"sleuth-test/{uuid.uuid4().hex[:10]}/status"
-    _publish_retained(topic, b"up")
-    try:
+    with seeding.retained_topic(b"up") as topic:
         yield topic
-    finally:
-        _publish_retained(topic, b"")  # an empty retained message clears it
 
 
 def test_connects_and_reads_the_retained_message(

@@ -23,6 +23,7 @@ from sleuth.target import Target
 from tests.conftest import require_service
 from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe
+from tests.integration.sneaky import guard_off
 
 URL = "mysql://root@127.0.0.1:3306/test"
 SHOWN = "mysql://root@127.0.0.1:3306/test"
@@ -174,6 +175,54 @@ def test_session_is_read_only(target: Target) -> None:
     assert read_only == 1
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param(
+            "WITH big AS (SELECT id FROM {t} WHERE id > %s) SELECT count(*) FROM big",
+            id="with",
+        ),
+        pytest.param("SELECT count(*) FROM {t} WHERE id > %s", id="params-bound"),
+        pytest.param(
+            "/* why */ SELECT count(*) -- the rows\n FROM {t} WHERE id > %s;",
+            id="comments-and-semicolon",
+        ),
+        pytest.param(
+            "SELECT count(*) FROM {t} WHERE id > %s AND 'a;b' <> \"--\"",
+            id="semicolon-in-a-string",
+        ),
+        pytest.param("SHOW TABLES LIKE '{t}'", id="show"),
+        pytest.param("EXPLAIN SELECT * FROM {t}", id="explain"),
+        pytest.param("DESCRIBE {t}", id="describe"),
+        pytest.param(
+            "SELECT REPLACE('a', 'b', 'c'), INSERT('abc', 1, 1, 'x')",
+            id="replace-and-insert-functions",
+        ),
+    ],
+)
+def test_reads_pass_the_guard(target: Target, table: str, sql: str) -> None:
+    text = sql.format(t=table)
+    params = (1,) if "%s" in text else None
+    with in_probe() as ctx:
+        rows = target.mysql("shop").query(text, params)
+    assert rows
+    if "count(*)" in text:
+        assert next(iter(rows[0].values())) == 2
+    assert ctx.exchanges[-1].request.startswith(f"mysql query {SHOWN}: ")
+
+
+def test_the_session_takes_one_statement_per_call(
+    target: Target, table: str, monkeypatch
+) -> None:
+    """Past the guard, the server itself refuses a second statement: the session
+    is opened without the multi-statement capability."""
+    guard_off(monkeypatch)
+    with in_probe(), pytest.raises(CheckFailed) as caught:
+        target.mysql("shop").query(f"SELECT 1; DELETE FROM {table}")
+    assert "(error 1064)" in str(caught.value)
+    assert rows_in(table) == 3
+
+
 def test_write_is_refused_and_nothing_changes(target: Target, table: str) -> None:
     probe = target.mysql("shop")
     with in_probe() as ctx:
@@ -189,8 +238,8 @@ def test_write_is_refused_and_nothing_changes(target: Target, table: str) -> Non
         f"SHOW, TABLE, VALUES, WITH. Nothing was sent."
     )
     assert str(outfile.value) == (
-        f"mysql {SHOWN}: a statement with INTO OUTFILE refused: it acts on the "
-        f"server even in a read-only session. Nothing was sent."
+        f"mysql {SHOWN}: a statement with INTO refused: SELECT ... INTO creates a "
+        f"table, or writes a file or a variable. Nothing was sent."
     )
     assert str(by_server.value) == (
         f"mysql {SHOWN}: the server refused a write: Cannot execute statement in a "

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from sleuth.errors import CheckFailed, ConfigError, ProbeTimeout, TargetUnreachable
 from sleuth.probes.nats import ConsumerState, NatsHealth
 from tests.conftest import require_service
+from tests.integration import seeding
 from tests.integration.conftest import (
     MakeTarget,
     free_port,
@@ -27,44 +26,11 @@ def _nats() -> None:
     require_service("NATS", "127.0.0.1", 4222)
 
 
-def _js(work: Any) -> Any:
-    """Set-up straight through nats-py, not through sleuth."""
-
-    async def run() -> Any:
-        import nats
-
-        client = await nats.connect(URL, allow_reconnect=False)
-        try:
-            return await work(client.jetstream())
-        finally:
-            await client.close()
-
-    return asyncio.run(run())
-
-
 @pytest.fixture
 def stream() -> Iterator[str]:
     """A stream of this test's own with 7 messages and a consumer that read none."""
-    name = f"SLEUTH_TEST_{uuid.uuid4().hex[:10].upper()}"
-
-    async def create(js: Any) -> None:
-        from nats.js.api import AckPolicy, ConsumerConfig
-
-        await js.add_stream(name=name, subjects=[f"{name}.>"])
-        for i in range(7):
-            await js.publish(f"{name}.orders", f"order {i}".encode())
-        await js.add_consumer(
-            name, ConsumerConfig(durable_name="billing", ack_policy=AckPolicy.EXPLICIT)
-        )
-
-    async def delete(js: Any) -> None:
-        await js.delete_stream(name)
-
-    _js(create)
-    try:
+    with seeding.nats_stream(7, URL) as name:
         yield name
-    finally:
-        _js(delete)
 
 
 def test_server_info_without_stream(make_target: MakeTarget):
@@ -123,10 +89,7 @@ def test_missing_stream_and_consumer_are_reported(make_target: MakeTarget, strea
         make_target().nats(url=URL, stream=stream, consumer="nobody").check()
     assert f"consumer 'nobody' on stream {stream!r} does not exist" in str(caught.value)
 
-    async def names(js: Any) -> list[str]:
-        return [info.config.name for info in await js.streams_info()]
-
-    assert absent not in _js(names)
+    assert not seeding.nats_stream_exists(absent, URL)
 
 
 def test_closed_port_is_refused(make_target: MakeTarget, closed_port: int):

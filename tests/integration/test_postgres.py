@@ -8,6 +8,7 @@ never checked there; it is in the DSN to prove that it never shows.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from sleuth.target import Target
 from tests.conftest import require_service
 from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe, service_url
+from tests.integration.sneaky import guard_off
 
 ADMIN = service_url("postgres", "postgresql://postgres@127.0.0.1:5432/test")
 DSN = "postgresql://postgres:s3cret@127.0.0.1:5432/test"
@@ -277,30 +279,115 @@ def test_session_is_read_only(target: Target) -> None:
 def test_write_is_refused_and_nothing_changes(target: Target, table: str) -> None:
     probe = target.postgres("orders")
     with in_probe() as ctx:
-        with pytest.raises(WriteRefused) as before:
+        with pytest.raises(WriteRefused) as delete:
             probe.query(f"DELETE FROM {table}")
-        with pytest.raises(WriteRefused) as by_server:
+        with pytest.raises(WriteRefused) as cte:
             probe.query(f"WITH gone AS (DELETE FROM {table} RETURNING 1) SELECT 1")
-        with pytest.raises(WriteRefused) as inside:
+        with pytest.raises(WriteRefused) as sequence:
             probe.query(f"SELECT nextval('{table}_id_seq')")
-    assert str(before.value) == (
+        with pytest.raises(WriteRefused) as several:
+            probe.query(f"SELECT 1; COMMIT; BEGIN READ WRITE; DELETE FROM {table}")
+    assert str(delete.value) == (
         f"postgres {SHOWN}: a DELETE statement refused: the postgres helper only "
         f"reads, and a statement must start with one of EXPLAIN, SELECT, SHOW, "
         f"TABLE, VALUES, WITH. Nothing was sent."
     )
-    # The refused DELETE never reached a session; the other two were sent.
-    assert [e.request.split(": ", 1)[1][:4] for e in ctx.exchanges] == ["WITH", "SELE"]
-    assert str(by_server.value) == (
-        f"postgres {SHOWN}: the server refused a write: cannot execute SELECT in a "
-        f"read-only transaction. The helper's sessions are read-only and never "
-        f"commit, so nothing was changed."
+    assert str(cte.value) == (
+        f"postgres {SHOWN}: a statement with DELETE inside refused: a read may not "
+        f"contain INSERT, UPDATE, DELETE or MERGE (a data-modifying WITH, EXPLAIN "
+        f"ANALYZE of a write). Nothing was sent."
     )
-    assert by_server.value.method == "WITH"
-    assert "cannot execute nextval() in a read-only transaction" in str(inside.value)
+    assert cte.value.method == "WITH"
+    assert str(sequence.value) == (
+        f"postgres {SHOWN}: a statement calling nextval refused: it acts beyond a "
+        f"read (on other sessions, the server, its files, sequences or settings), "
+        f"which a read-only session may not stop. Nothing was sent."
+    )
+    assert str(several.value) == (
+        f"postgres {SHOWN}: a text of 4 statements (SELECT, COMMIT, BEGIN, DELETE) "
+        f"refused: the postgres helper sends one statement per call, so that "
+        f"nothing can end or widen its read-only transaction. Nothing was sent."
+    )
+    assert ctx.exchanges == []  # nothing reached the server
     assert rows_in(table) == 3
     with admin() as conn:
         called = conn.execute(f"SELECT is_called FROM {table}_id_seq").fetchone()[0]
     assert called is False
+
+
+def test_past_the_guard_the_server_refuses_a_write(
+    target: Target, table: str, monkeypatch
+) -> None:
+    guard_off(monkeypatch)
+    with in_probe() as ctx, pytest.raises(WriteRefused) as caught:
+        target.postgres("orders").query(
+            f"WITH gone AS (DELETE FROM {table} RETURNING 1) SELECT 1"
+        )
+    assert str(caught.value) == (
+        f"postgres {SHOWN}: the server refused a write: cannot execute SELECT in a "
+        f"read-only transaction. The helper's sessions are read-only and never "
+        f"commit, so nothing was changed."
+    )
+    assert caught.value.method == "WITH"
+    assert ctx.exchanges[-1].error == str(caught.value)
+    assert rows_in(table) == 3
+
+
+def test_past_the_guard_the_server_takes_one_statement_per_call(
+    target: Target, table: str, monkeypatch
+) -> None:
+    """The extended protocol (pipeline mode) refuses a text of several
+    statements, so the issue's "SELECT 1; COMMIT; BEGIN READ WRITE; DELETE"
+    cannot leave the read-only transaction even with the guard off."""
+    guard_off(monkeypatch)
+    with in_probe(), pytest.raises(CheckFailed) as caught:
+        target.postgres("orders").query(
+            f"SELECT 1; COMMIT; BEGIN READ WRITE; DELETE FROM {table}; COMMIT"
+        )
+    assert str(caught.value) == (
+        f"postgres {SHOWN}: the statement failed: cannot insert multiple commands "
+        f"into a prepared statement (SQLSTATE 42601)"
+    )
+    assert rows_in(table) == 3
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param(
+            "WITH big AS (SELECT id FROM {t} WHERE id > %s) SELECT count(*) FROM big",
+            id="with",
+        ),
+        pytest.param("SELECT count(*) FROM {t} WHERE id > %(floor)s", id="named"),
+        pytest.param(
+            "/* why */ SELECT count(*) -- the rows\n FROM {t} WHERE id > %s;",
+            id="comments-and-semicolon",
+        ),
+        pytest.param(
+            "SELECT count(*) FROM {t} WHERE id > %s AND $$a;b$$ <> 'c;d'",
+            id="semicolons-in-strings",
+        ),
+        pytest.param("SELECT count(*) FROM {t} WHERE id # 0 > %s", id="xor-operator"),
+        pytest.param("SHOW default_transaction_read_only", id="show"),
+        pytest.param("EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM {t}", id="explain"),
+        pytest.param("VALUES (1), (2)", id="values"),
+        pytest.param(
+            "SELECT slot_name FROM pg_replication_slots UNION ALL SELECT 'x'",
+            id="catalog-view",
+        ),
+    ],
+)
+def test_reads_pass_the_guard(target: Target, table: str, sql: str) -> None:
+    text = sql.format(t=table)
+    params: Any = (
+        {"floor": 1} if "%(floor)s" in text else (1,) if "%s" in text else None
+    )
+    with in_probe() as ctx:
+        rows = target.postgres("orders").query(text, params)
+    assert rows
+    if "count(*)" in text:
+        assert next(iter(rows[0].values())) == 2
+    assert ctx.exchanges[-1].request.startswith(f"postgres query {SHOWN}: ")
 
 
 def test_failing_statement_gives_the_servers_words(target: Target) -> None:
@@ -439,3 +526,62 @@ def test_suite_probe_fails_with_message_and_evidence(
         ]
     )
     assert SECRET not in result.stdout.str()
+
+
+def test_refused_statements_are_write_refused_failures_in_the_json_report(
+    suite, http_target, pytester: pytest.Pytester, table: str
+) -> None:
+    with admin() as conn:
+        conn.execute(
+            f"CREATE FUNCTION {table}_add() RETURNS int LANGUAGE sql "
+            f"AS 'INSERT INTO {table} VALUES (9) RETURNING 1'"
+        )
+    try:
+        suite(
+            f"""
+            targets:
+              local:
+                base_url: {http_target.url}
+                timeout: 5s
+                services:
+                  postgres:
+                    orders: {{dsn: "{DSN}"}}
+            """,
+            test_db=f"""
+            def test_issue_15(target):
+                target.postgres("orders").query(
+                    "SELECT 1; COMMIT; BEGIN READ WRITE; DELETE FROM {table}; COMMIT"
+                )
+
+            def test_function_that_writes(target):
+                target.postgres("orders").scalar("SELECT {table}_add()")
+
+            def test_a_read(target):
+                assert target.postgres("orders").scalar("SELECT count(*) FROM {table}") == 3
+            """,
+        )
+        result = pytester.runpytest("--sleuth-json=run.json")
+    finally:
+        with admin() as conn:
+            conn.execute(f"DROP FUNCTION {table}_add()")
+    result.assert_outcomes(passed=1, failed=2)
+    probes = {
+        p["name"]: p
+        for p in json.loads((pytester.path / "run.json").read_text())["probes"]
+    }
+    assert {name: (p["outcome"], p["category"]) for name, p in probes.items()} == {
+        "test_issue_15": ("failed", "write-refused"),
+        "test_function_that_writes": ("failed", "write-refused"),
+        "test_a_read": ("passed", ""),
+    }
+    assert "a text of 5 statements (SELECT, COMMIT, BEGIN, DELETE, COMMIT) " in (
+        json.dumps(probes["test_issue_15"])
+    )
+    assert (
+        "the server refused a write: cannot execute INSERT in a read-only "
+        f'transaction (SQL function \\"{table}_add\\" statement 1).'
+    ) in json.dumps(probes["test_function_that_writes"])
+    assert rows_in(table) == 3
+    assert SECRET not in (pytester.path / "run.json").read_text()
+    assert "Traceback" not in result.stdout.str()
+    assert "psycopg" not in result.stdout.str()

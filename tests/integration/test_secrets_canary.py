@@ -12,6 +12,7 @@ is searched for each canary and its common encodings.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from sleuth import http_worker
 from tests.conftest import require_service
+from tests.required import skip_unless_required
 
 CANARIES = {
     "env": "canary-env-7f3a91",
@@ -192,43 +195,79 @@ COMMANDS = {
 }
 
 
+def planted(suite: Path, env: dict[str, str]) -> dict[Path, bytes]:
+    """The suite's files as planted (each canary is in them or in ``env``)."""
+    inputs = {p: p.read_bytes() for p in suite.rglob("*") if p.is_file()}
+    sources = [*inputs.values(), *(v.encode() for v in env.values())]
+    for kind, canary in CANARIES.items():
+        form = BASIC if kind == "basic" else canary
+        assert any(form.encode() in data for data in sources), kind
+    return inputs
+
+
+def run(suite: Path, env: dict[str, str], argv: list[str]) -> tuple[bytes, bytes]:
+    (suite / "out").mkdir(exist_ok=True)
+    result = subprocess.run(argv, cwd=suite, env=env, capture_output=True, timeout=180)
+    assert b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
+    return result.stdout, result.stderr
+
+
+def assert_failures_shown_masked(stdout: bytes) -> None:
+    """The probes did fail, and showed what they were given, masked."""
+    text = stdout.decode()
+    assert "6 failed, 1 warning, 4 errors" in text, text[-3000:]
+    assert "for url 'http://127.0.0.1:" in text
+    assert "key=***" in text
+    assert 'invalid input syntax for type integer: "***"' in text
+    assert "test_parametrized_with_a_secret[***]" in text
+    assert "ADMIN_PASSWORD=***; the admin user is admin" in text
+    assert "RuntimeError: cannot use *** with ***" in text
+    assert "token is *** and password ***" in text
+    assert "db password ***, token '***'" in text
+    assert "UserWarning: deprecated token ***" in text
+    assert "assert '***' == 'expected-material'" in text
+    assert "postgresql://app:***@127.0.0.1:5432/test" in text
+
+
+def files_written(suite: Path, inputs: dict[Path, bytes]) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(suite)): path.read_bytes()
+        for path in suite.rglob("*")
+        if path.is_file() and inputs.get(path) != path.read_bytes()
+    }
+
+
+def leaks(outputs: dict[str, bytes]) -> list[str]:
+    """Where any canary (or a common encoding of it) appears in ``outputs``."""
+    found = [
+        f"{where}: {kind} ({form!r})"
+        for kind, canary in CANARIES.items()
+        if kind != "weak"
+        for form in encodings(canary) | ({BASIC} if kind == "basic" else set())
+        for where, data in outputs.items()
+        if form.encode() in data
+    ]
+    weak = f"ADMIN_PASSWORD={CANARIES['weak']}".encode()
+    found += [
+        f"{where}: weak value as ADMIN_PASSWORD"
+        for where, data in outputs.items()
+        if weak in data
+    ]
+    return found
+
+
 def test_no_canary_in_any_output(canary_suite):
     require_service("PostgreSQL", "127.0.0.1", 5432)
     suite, env = canary_suite
-    inputs = {p: p.read_bytes() for p in suite.rglob("*") if p.is_file()}
-    planted = [*inputs.values(), *(v.encode() for v in env.values())]
-    for kind, canary in CANARIES.items():
-        form = BASIC if kind == "basic" else canary
-        assert any(form.encode() in data for data in planted), kind
+    inputs = planted(suite, env)
 
     outputs: dict[str, bytes] = {}
     for name, args in RUNS.items():
-        (suite / "out").mkdir(exist_ok=True)
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", *args],
-            cwd=suite,
-            env=env,
-            capture_output=True,
-            timeout=180,
-        )
-        outputs[f"{name}: stdout"] = result.stdout
-        outputs[f"{name}: stderr"] = result.stderr
-        assert b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
+        stdout, stderr = run(suite, env, [sys.executable, "-m", "pytest", *args])
+        outputs[f"{name}: stdout"] = stdout
+        outputs[f"{name}: stderr"] = stderr
         if name == "reporters":
-            text = result.stdout.decode()
-            # The probes did fail, and showed what they were given, masked.
-            assert "6 failed, 1 warning, 4 errors" in text, text[-3000:]
-            assert "for url 'http://127.0.0.1:" in text
-            assert "key=***" in text
-            assert 'invalid input syntax for type integer: "***"' in text
-            assert "test_parametrized_with_a_secret[***]" in text
-            assert "ADMIN_PASSWORD=***; the admin user is admin" in text
-            assert "RuntimeError: cannot use *** with ***" in text
-            assert "token is *** and password ***" in text
-            assert "db password ***, token '***'" in text
-            assert "UserWarning: deprecated token ***" in text
-            assert "assert '***' == 'expected-material'" in text
-            assert "postgresql://app:***@127.0.0.1:5432/test" in text
+            assert_failures_shown_masked(stdout)
     for name, args in COMMANDS.items():
         result = subprocess.run(
             [sys.executable, "-m", "sleuth", *args],
@@ -237,9 +276,7 @@ def test_no_canary_in_any_output(canary_suite):
         assert result.returncode == 0, result.stdout + result.stderr
         outputs[f"sleuth {name}: stdout"] = result.stdout
         outputs[f"sleuth {name}: stderr"] = result.stderr
-    for path in suite.rglob("*"):
-        if path.is_file() and inputs.get(path) != path.read_bytes():
-            outputs[str(path.relative_to(suite))] = path.read_bytes()
+    outputs.update(files_written(suite, inputs))
 
     assert {
         "out/junit.xml",
@@ -252,25 +289,71 @@ def test_no_canary_in_any_output(canary_suite):
         ".sleuth/history.db",
     } <= set(outputs)
     assert any(".pytest_cache" in name for name in outputs)
-    leaks = [
-        f"{where}: {kind} ({form!r})"
-        for kind, canary in CANARIES.items()
-        if kind != "weak"
-        for form in encodings(canary) | ({BASIC} if kind == "basic" else set())
-        for where, data in outputs.items()
-        if form.encode() in data
-    ]
-    weak = f"ADMIN_PASSWORD={CANARIES['weak']}".encode()
-    leaks += [
-        f"{where}: weak value as ADMIN_PASSWORD"
-        for where, data in outputs.items()
-        if weak in data
-    ]
-    assert leaks == [], "\n".join(leaks)
+    found = leaks(outputs)
+    assert found == [], "\n".join(found)
     if os.environ.get("CANARY_OUTPUTS_FILE"):
         Path(os.environ["CANARY_OUTPUTS_FILE"]).write_text("\n".join(sorted(outputs)))
     # 11 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
     assert len(outputs) >= 30, sorted(outputs)
+
+
+# Loaded into the `sleuth run` below (-p): says whether the run handed its
+# HTTP requests to the worker process `sleuth run` started.
+WORKER_WITNESS = """
+import json
+
+from sleuth import http_worker
+
+
+def pytest_unconfigure(config):
+    handle = http_worker._handle
+    with open("out/worker-used.json", "w") as f:
+        json.dump({"claimed": bool(handle and handle.claimed)}, f)
+"""
+
+
+def test_no_canary_in_any_output_of_sleuth_run_with_its_http_worker(canary_suite):
+    # The requests, and the answers and errors that come back, cross a
+    # socket to another process and are pickled on the way: the same canaries
+    # must stay out of every output all the same.
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    if http_worker._cores() < 2:
+        skip_unless_required("one core: `sleuth run` starts no HTTP worker here")
+    suite, env = canary_suite
+    (suite / "worker_witness.py").write_text(textwrap.dedent(WORKER_WITNESS))
+    inputs = planted(suite, env)
+    stdout, stderr = run(
+        suite,
+        env,
+        [
+            sys.executable, "-m", "sleuth", "run", "-p", "worker_witness", "-rA",
+            "--showlocals", "--junitxml=out/junit.xml",
+            "--sleuth-json=out/sleuth.json", "--sleuth-report=out/incident.md",
+            "--sleuth-metrics=out/sleuth.prom",
+        ],
+    )  # fmt: skip
+    assert_failures_shown_masked(stdout)
+    history = subprocess.run(
+        [sys.executable, "-m", "sleuth", "history", "test_printed_and_logged"],
+        cwd=suite, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert history.returncode == 0, history.stdout + history.stderr
+    outputs = {
+        "stdout": stdout,
+        "stderr": stderr,
+        "sleuth history: stdout": history.stdout,
+        **files_written(suite, inputs),
+    }
+    assert json.loads(outputs["out/worker-used.json"]) == {"claimed": True}
+    assert {
+        "out/junit.xml",
+        "out/sleuth.json",
+        "out/incident.md",
+        "out/sleuth.prom",
+        ".sleuth/history.db",
+    } <= set(outputs)
+    found = leaks(outputs)
+    assert found == [], "\n".join(found)
 
 
 def test_secret_parametrize_ids_are_masked_and_still_selectable(canary_suite):

@@ -73,6 +73,7 @@ def test_certificate_near_expiry_fails_under_min_and_warns_under_warn(
     assert warning.startswith("certificate expires in 10.")
     assert warning.endswith("under warn_days_left 14")
     assert ctx.exchanges[0].headers["warning"] == warning
+    assert ctx.warnings == [f"tls 127.0.0.1:{port}: {warning}"]  # a warned outcome
     with in_probe(), pytest.raises(CheckFailed) as caught:
         probe.check(min_days_left=30)
     assert caught.value.category == "unhealthy"

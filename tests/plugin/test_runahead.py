@@ -198,6 +198,37 @@ def test_session_fixtures_are_shared_with_probes_running_ahead(suite, pytester):
     result.stdout.fnmatch_lines(["*(5 ran at once)*"])
 
 
+@pytest.mark.parametrize("warnings", [[], ["-W", "error"]], ids=["shown", "errors"])
+def test_a_session_fixture_made_for_a_later_probe_draws_no_pytest_warning(
+    suite, pytester, warnings
+):
+    # pytest 9 warns when a fixture is asked for through the request of a test
+    # it has not set up yet, which is how a probe running ahead gets its
+    # session fixtures; under -W error the probe ran in order instead.
+    suite(
+        conftest="""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def token():
+            return "abc"
+        """,
+        test_later="""
+        def test_first(target):
+            pass
+
+        def test_token_later(target, token):
+            assert token == "abc"
+
+        def test_in_order(target, tmp_path):
+            assert tmp_path.is_dir()
+        """,
+    )
+    result = pytester.runpytest(*warnings)
+    result.assert_outcomes(passed=3, warnings=0)
+    result.stdout.fnmatch_lines(["*3 probes*(2 ran at once)*"])
+
+
 @pytest.mark.usefixtures("http_transport")  # in-process and worker
 def test_async_probes_run_on_the_loop(suite, pytester, http_target):
     suite(

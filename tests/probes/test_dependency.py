@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sleuth import redact
 from sleuth.config import TargetConfig
 from sleuth.engine import Engine
 from sleuth.errors import ConfigError, MissingDriver
@@ -114,6 +115,41 @@ def test_options_are_interpolated_and_given_ones_win(env: ProbeEnv):
     )
     assert options == {"host": "db-1", "port": 5432}
     assert where == "target.tcp(...)"
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"),
+    [
+        pytest.param(
+            {"dsn": "postgresql://app:pw-7f3a91c2@db-1:5432/orders"},
+            "postgresql://app:***@db-1:5432/orders",
+            id="dsn-url",
+        ),
+        pytest.param(
+            {"dsn": "host=db-1 dbname=orders password=pw-7f3a91c2"},
+            "host=db-1 dbname=orders password=***",
+            id="dsn-keywords",
+        ),
+        pytest.param(
+            {"dsn": "postgresql://app@db-1/orders", "password": "pw-7f3a91c2"},
+            "postgresql://app@db-1/orders",
+            id="password-option",
+        ),
+    ],
+)
+def test_only_the_password_of_a_dsn_is_secret(env: ProbeEnv, options, shown):
+    # The rest of it says where the dependency is: "postgres connect ***"
+    # told a person nothing.
+    registry = redact.SecretRegistry()
+    redact.activate(registry)
+    try:
+        helper_options(env, "postgres", None, options, frozenset(options))
+    finally:
+        redact.deactivate(registry)
+    assert registry.scrub(f"waiting for postgres connect {options['dsn']}") == (
+        f"waiting for postgres connect {shown}"
+    )
+    assert registry.scrub("pw-7f3a91c2") == "***"
 
 
 def test_unknown_service_lists_the_known_ones(env: ProbeEnv):

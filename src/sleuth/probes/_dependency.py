@@ -78,9 +78,11 @@ def helper_options(
     }
     for key, value in resolved.items():
         # Passwords in DSNs and credential options are secrets in every output.
+        # The rest of a DSN says where the dependency is, which every message
+        # about it must show: "dsn" looks secret by name, but is an address.
         if isinstance(value, str):
             redact.register_url(value)
-            if redact.looks_secret(key):
+            if redact.looks_secret(key) and key != "dsn":
                 redact.register(value, name=key)
     return resolved, where
 

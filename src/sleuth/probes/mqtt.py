@@ -2,8 +2,12 @@
 
 aiomqtt (over paho-mqtt) on the engine's loop. A probe connects with a clean
 session and a unique client id, so it never takes over another client's
-session; with ``topic`` it subscribes and reads the retained message there
-within ``wait``. Nothing is published.
+session, and with no Last Will, so even a dropped connection publishes
+nothing; with ``topic`` it subscribes, at QoS 0, to that one topic and reads
+the retained message there within ``wait``. A wildcard topic is refused (the
+first of many messages would be taken for the answer), and so is a shared
+subscription (``$share/group/...``), which would take messages from the
+group's real consumers. Nothing is published.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from sleuth import timing
 from sleuth.context import ProbeContext
-from sleuth.errors import ConfigError, ProbeError, TargetUnreachable
+from sleuth.errors import ConfigError, ProbeError, TargetUnreachable, WriteRefused
 from sleuth.evidence import BODY_EXCERPT_BYTES
 from sleuth.probes._dependency import (
     DependencyProbe,
@@ -51,6 +55,8 @@ _THRESHOLDS = {
         v, where=where, what=what
     ),
 }
+# Subscriptions to these share a group's messages out: one would take some.
+_SHARED_PREFIXES = ("$share/", "$queue/")
 # "Bad user name or password" and "not authorised", in MQTT 3.1.1 and 5 codes.
 _AUTH_CODES = frozenset({4, 5, 134, 135})
 
@@ -146,7 +152,29 @@ class MqttProbe(DependencyProbe[MqttHealth]):
                 f"mqtt {self.display}: which topic? Give retained('a/b'), or topic: "
                 f"in the service's options."
             )
-        return str(topic or self.topic)
+        return self._readable(str(topic or self.topic))
+
+    def _readable(self, topic: str) -> str:
+        """``topic``, if subscribing to it only reads that one topic."""
+        __tracebackhide__ = True
+        if topic.startswith(_SHARED_PREFIXES):
+            # $share/<group>/<topic>, $queue/<topic>
+            plain = topic.split("/", 2 if topic.startswith("$share/") else 1)[-1]
+            raise WriteRefused(
+                f"mqtt {self.display}: subscribing to {topic!r} refused: a shared "
+                f"subscription joins the group's consumers and takes its share of "
+                f"their messages, with or without --allow-writes. Read the topic "
+                f"itself: {plain!r}. Nothing was sent.",
+                method="SUBSCRIBE",
+                url=self.display,
+            )
+        if "#" in topic or "+" in topic:
+            raise ConfigError(
+                f"mqtt {self.display}: topic {topic!r} has a wildcard: a probe "
+                f"reads one topic's retained message, and with a wildcard whichever "
+                f"came first would be taken for the answer. Name one topic."
+            )
+        return topic
 
     @staticmethod
     def _wait(value: object) -> float:
@@ -162,7 +190,8 @@ class MqttProbe(DependencyProbe[MqttHealth]):
                 f"service's options or topic= to mqtt()."
             )
         wait = limits.get("wait", DEFAULT_WAIT_S)
-        health = await self._read(ctx, self.topic, wait)
+        topic = self._readable(self.topic) if self.topic else None
+        health = await self._read(ctx, topic, wait)
         problems = too_slow(
             "connect time", health.connect_s, "max_connect_time", limits
         )
@@ -231,6 +260,7 @@ class MqttProbe(DependencyProbe[MqttHealth]):
             # Unique, with a clean session: never take over a real client's session.
             identifier=f"sleuth-probe-{uuid.uuid4().hex[:12]}",
             clean_session=True,
+            will=None,  # a Last Will would be published when the connection drops
             timeout=max(ctx.remaining(), 0.1),
             tls_context=ssl.create_default_context() if self.tls else None,
         )

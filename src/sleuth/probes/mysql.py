@@ -9,8 +9,9 @@ asyncmy 40-45 ms, PyMySQL through a 50-thread executor 980-1060 ms (PyMySQL
 millisecond a call and needs compiled wheels from one maintainer; PyMySQL in
 threads cannot be cancelled at a deadline.
 
-One short session per call: ``SET SESSION TRANSACTION READ ONLY`` at connect,
-a statement time cap from the probe's remaining time (MariaDB's
+One short session per call, opened without the multi-statement capability (so
+the server runs one statement per call): ``SET SESSION TRANSACTION READ ONLY``
+at connect, a statement time cap from the probe's remaining time (MariaDB's
 ``max_statement_time``, MySQL's ``max_execution_time``), never committed,
 closed when the call ends.
 """
@@ -29,6 +30,7 @@ from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
 from sleuth.probes._dependency import load, other_error, peer_of, translate_os_error
 from sleuth.probes._sql import Params, SqlProbe
+from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
     from sleuth.probes._judge import Verdict
@@ -41,6 +43,14 @@ _TOO_MANY_CONNECTIONS = {1040, 1203, 1226}
 _STATEMENT_TIME_CAP = {1969, 3024}  # MariaDB, MySQL
 _READ_ONLY_TRANSACTION = 1792
 _NO_PRIVILEGE = {1227}
+# Functions that act outside the transaction even in a read-only one: named
+# locks other sessions wait on, sequences, and the best-known shell-running
+# UDFs (lib_mysqludf_sys). Matched whole, on lowercased names. SLEEP and
+# BENCHMARK stay: the statement time cap ends them. A deny list is never
+# complete: the user's grants are the real line (docs/probes.md).
+_ACTING_FUNCTIONS = re.compile(
+    r"get_lock|release_lock|release_all_locks|nextval|setval|sys_exec|sys_eval"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,11 +116,16 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         "max_threads_running": _judge.count,
     }
     check_keys: ClassVar[frozenset[str]] = frozenset(thresholds)
-    reads: ClassVar[frozenset[str]] = frozenset(
-        {"SELECT", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE"}
-    )
-    side_effects: ClassVar[re.Pattern[str]] = re.compile(
-        r"\bINTO\s+(OUTFILE|DUMPFILE)\b", re.IGNORECASE
+    read_rules: ClassVar[ReadRules] = ReadRules(
+        dialect="mysql",
+        reads=frozenset(
+            {"SELECT", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE"}
+        ),
+        acting_functions=_ACTING_FUNCTIONS,
+        hash_comments=True,
+        dash_comment_needs_space=True,
+        executable_comments=True,
+        backslash_escapes=True,
     )
     example: ClassVar[str] = "mysql://app@db-1:3306/shop"
 
@@ -137,7 +152,8 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
     async def _connect(self, ctx: ProbeContext) -> Any:
         driver = _driver()
         a = self._address
-        conn = await driver.connect(
+        conn = await _connect_one_statement_at_a_time(
+            driver,
             host=a.host,
             port=a.port,
             user=a.user,
@@ -172,7 +188,8 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
                 return rows
         except driver.OperationalError as exc:
             if exc.args and exc.args[0] == _READ_ONLY_TRANSACTION:
-                raise self._server_refused_write(sql, str(exc.args[1])) from exc
+                # The server's words say it all: no driver traceback under them.
+                raise self._server_refused_write(sql, str(exc.args[1])) from None
             raise
 
     async def _read_health(self, conn: Any) -> MysqlHealth:
@@ -312,7 +329,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
             )
         if code in (2006, 2013):
             return unreachable(f"the server closed the connection: {said}", "reset")
-        if isinstance(code, int) and code < 2000:  # the server's own error
+        if isinstance(code, int) and not 2000 <= code < 3000:  # not the client's
             return CheckFailed(
                 f"{what}: the statement failed: {said} (error {code})",
                 target=what,
@@ -328,6 +345,23 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
 def _driver() -> Any:
     """aiomysql, imported now; MissingDriver with the pip hint without it."""
     return load("aiomysql", kind=KIND, package="aiomysql", extra="mysql")
+
+
+async def _connect_one_statement_at_a_time(driver: Any, **options: Any) -> Any:
+    """``aiomysql.connect(**options)`` without the multi-statement capability.
+
+    aiomysql always asks for CLIENT.MULTI_STATEMENTS, so the server would run
+    "SELECT 1; COMMIT; SET SESSION TRANSACTION READ WRITE; DELETE ..." whole;
+    without it the server refuses a second statement (syntax error 1064). The
+    flag is read only while the handshake is sent, by the private
+    ``Connection._connect()`` that ``aiomysql.connect()`` itself calls (0.2
+    to 0.3): a shim kept to this one function.
+    """
+    client = load("pymysql.constants.CLIENT", kind=KIND, package="aiomysql", extra=KIND)
+    conn = driver.Connection(**options)
+    conn.client_flag &= ~client.MULTI_STATEMENTS
+    await conn._connect()
+    return conn
 
 
 def _replica_status_sql(version: str) -> str:

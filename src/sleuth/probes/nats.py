@@ -3,7 +3,8 @@
 nats-py on the engine's loop. A probe connects once (no reconnection: the
 first failure is the answer), reads the server's INFO, and, when a stream or
 consumer is named, its JetStream state: messages held, consumers, pending.
-Nothing is published, created or acknowledged.
+Nothing is published, created or acknowledged: the client it uses refuses
+all but the two info requests (see ``_nats_subjects``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sleuth.probes._dependency import (
     under,
     unhealthy,
 )
+from sleuth.probes._nats_subjects import check_name, guard
 from sleuth.redact import mask_url
 from sleuth.units import parse_count, parse_duration
 
@@ -109,8 +111,8 @@ class NatsProbe(DependencyProbe[NatsHealth]):
         opts, where = helper_options(env, KIND, name, options, self.address_keys)
         self._env = env
         self._url = str(require(opts, "url", kind=KIND, where=where))
-        self.stream: str | None = opts.get("stream")
-        self.consumer: str | None = opts.get("consumer")
+        self.stream = _name_or_none(opts.get("stream"), "stream", where)
+        self.consumer = _name_or_none(opts.get("consumer"), "consumer", where)
         if self.consumer and not self.stream:
             raise ConfigError(
                 f"nats consumer {self.consumer!r} needs stream: the stream it reads",
@@ -203,6 +205,7 @@ class NatsProbe(DependencyProbe[NatsHealth]):
         )
         started = timing.perf_counter()
         client = client_module.Client()
+        guard(client, display=self.display)
         try:
             await _connect(client, self._url, timeout_s=max(ctx.remaining(), 0.1))
             connect_s = timing.perf_counter() - started
@@ -262,6 +265,10 @@ class NatsProbe(DependencyProbe[NatsHealth]):
                 translated.target = self.display
                 return translated
         return other_error(exc, what=what)
+
+
+def _name_or_none(name: object, what: str, where: str | None) -> str | None:
+    return None if name is None else check_name(name, what=what, where=where)
 
 
 class _Missing(Exception):

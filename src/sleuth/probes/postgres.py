@@ -4,7 +4,9 @@ psycopg 3's async connection on the engine's loop, one short session per call:
 opened with a ``connect_timeout`` and, from the probe's remaining time, a
 ``statement_timeout``; read-only twice over (``default_transaction_read_only``
 for the session, ``BEGIN READ ONLY`` for the transaction, which is never
-committed); closed when the call ends. ``check()`` reads the version, the
+committed); every statement sent alone over the extended protocol (pipeline
+mode), so a text of several is refused by the server too; closed when the call
+ends. ``check()`` reads the version, the
 role, replication lag, connections against ``max_connections``, the oldest
 open transaction and the sessions waiting on locks, in one round trip.
 """
@@ -22,6 +24,7 @@ from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachabl
 from sleuth.probes import _judge
 from sleuth.probes._dependency import load, other_error, translate_os_error
 from sleuth.probes._sql import Params, SqlProbe
+from sleuth.probes._sql_guard import ReadRules
 from sleuth.redact import mask_dsn, mask_url
 from sleuth.timing import format_duration
 
@@ -54,6 +57,33 @@ SELECT current_setting('server_version') AS version,
          END::float8
        END AS replication_lag_s
 """
+# Functions that act outside the transaction even in a read-only one (on other
+# sessions, the server, its files, replication, the network), or run SQL given
+# as text, or change what the session allows; nextval/setval the server refuses
+# anyway, but the refusal before sending says why. Matched whole, on lowercased
+# names (schema names too: aws_s3.query_export_to_s3), so no catalog view may
+# match (pg_replication_slots, pg_file_settings are reads). A deny list is never
+# complete: the role's grants are the real line (docs/probes.md).
+_ACTING_FUNCTIONS = re.compile(
+    r"pg_(terminate|cancel)_backend|pg_reload_conf|pg_rotate_logfile\w*"
+    r"|pg_log_backend_memory_contexts|pg_log_standby_snapshot"
+    r"|pg_switch_(wal|xlog)|pg_promote|pg_create_restore_point"
+    r"|pg_(start|stop)_backup|pg_backup_(start|stop)|pg_(wal|xlog)_replay_\w+"
+    r"|pg_(create|copy)_(physical|logical)_replication_slot"
+    r"|pg_(drop_replication_slot|replication_slot_advance|sync_replication_slots)"
+    r"|pg_logical_slot_get_\w+|pg_logical_emit_message"
+    r"|pg_replication_origin_(create|drop|advance|session_setup|session_reset)"
+    r"|pg_replication_origin_xact_(setup|reset)|pg_stat_reset\w*|pg_stat_statements_reset"
+    r"|pg_file_(write|rename|unlink|sync)|pg_import_system_collations|pg_(try_)?advisory_\w+|pg_notify"
+    r"|lo_(import|export|unlink|create|creat|put|from_bytea|truncate\w*)"
+    r"|lowrite|dblink\w*|set_config|nextval|setval"
+    r"|query_to_xml\w*|cursor_to_xml\w*|ts_stat|ts_rewrite"
+    r"|brin_\w*summarize\w*|gin_clean_pending_list|binary_upgrade_\w+|pg_nextoid"
+    r"|pg_stop_making_pinned_objects"
+    # extensions: a background worker's own transaction, HTTP, AWS (RDS, Aurora)
+    r"|pg_background_\w+|http_(get|post|put|patch|delete|head|request)"
+    r"|aws_s3|aws_lambda"
+)
 # option -> libpq parameter
 _PARAM_KEYS = {
     "host": "host",
@@ -117,15 +147,11 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
         "max_lock_waits": _judge.count,
     }
     check_keys: ClassVar[frozenset[str]] = frozenset(thresholds)
-    reads: ClassVar[frozenset[str]] = frozenset(
-        {"SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES", "TABLE"}
-    )
-    # Functions that act on the server, or elsewhere, from inside a SELECT.
-    side_effects: ClassVar[re.Pattern[str]] = re.compile(
-        r"\b(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile"
-        r"|pg_switch_wal|pg_promote|pg_file_write|lo_export|lo_import|dblink_exec"
-        r"|dblink)\s*\(",
-        re.IGNORECASE,
+    read_rules: ClassVar[ReadRules] = ReadRules(
+        dialect="postgres",
+        reads=frozenset({"SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES", "TABLE"}),
+        acting_functions=_ACTING_FUNCTIONS,
+        nested_comments=True,
     )
     example: ClassVar[str] = "postgresql://app@db-1:5432/orders"
 
@@ -166,8 +192,11 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
         params: dict[str, Any] = dict(self._params)
         # libpq's own minimum is 2 s; the probe's deadline cuts in sooner anyway.
         params["connect_timeout"] = str(max(2, math.ceil(remaining)))
+        # standard_conforming_strings=on: the server reads '\' as the guard
+        # does (a backslash, not an escape), whatever the database's default.
         read_only = (
             "-c default_transaction_read_only=on "
+            "-c standard_conforming_strings=on "
             f"-c statement_timeout={max(1, int(remaining * 1000))}"
         )
         params["options"] = " ".join(filter(None, (params.get("options"), read_only)))
@@ -186,16 +215,28 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
     ) -> list[dict[str, Any]]:
         driver = _driver()
         try:
-            async with conn.cursor(row_factory=driver.rows.dict_row) as cursor:
+            # Pipeline mode sends every statement over the extended protocol
+            # (Parse/Bind/Execute), which takes one statement per text: with no
+            # parameters psycopg would otherwise use the simple protocol, where
+            # "SELECT 1; COMMIT; BEGIN READ WRITE; DELETE ..." runs whole.
+            async with (
+                conn.pipeline() as pipeline,
+                conn.cursor(row_factory=driver.rows.dict_row) as cursor,
+            ):
                 await cursor.execute(sql, params)
+                await pipeline.sync()
                 rows: list[dict[str, Any]] = (
                     await cursor.fetchall() if cursor.description else []
                 )
                 return rows
         except driver.errors.ReadOnlySqlTransaction as exc:
+            # Where the write was (a function's statement) says which one it is.
+            where = " ".join((exc.diag.context or "").split())
+            said = exc.diag.message_primary or ""
+            # The server's words say it all: no driver traceback under them.
             raise self._server_refused_write(
-                sql, exc.diag.message_primary or ""
-            ) from exc
+                sql, f"{said} ({where})" if where else said
+            ) from None
 
     async def _read_health(self, conn: psycopg.AsyncConnection[Any]) -> PostgresHealth:
         row = (await self._fetch(conn, _HEALTH_SQL, None))[0]

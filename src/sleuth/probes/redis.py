@@ -1,12 +1,12 @@
 """``target.redis``: is a Redis server healthy, asked with read commands only.
 
 redis-py's asyncio client on the engine's loop, one short connection per call
-(connect, AUTH, PING, the command, close), no retries, the probe's remaining
-time as socket timeouts. Only commands on a read-only allowlist are sent: a
-write (or anything unknown) through ``execute()`` is refused before anything
-leaves. ``check()`` reads ``INFO``: version, role, the replica's link to its
-primary, memory against ``maxmemory``, evicted keys, clients against
-``maxclients``.
+(connect, HELLO, CLIENT SETNAME, SELECT, PING, the command, close), no
+retries, the probe's remaining time as socket timeouts. Only commands on a
+read-only allowlist are sent, checked on the bytes that go out: a write (or
+anything unknown) through ``execute()`` is refused before anything leaves.
+``check()`` reads ``INFO``: version, role, the replica's link to its primary,
+memory against ``maxmemory``, evicted keys, clients against ``maxclients``.
 """
 
 from __future__ import annotations
@@ -18,16 +18,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sleuth import timing
 from sleuth.context import ProbeContext
-from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
+from sleuth.errors import (
+    CheckFailed,
+    ConfigError,
+    ProbeError,
+    TargetUnreachable,
+    WriteRefused,
+)
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
-from sleuth.probes._dependency import load, other_error, translate_os_error
+from sleuth.probes._dependency import load, other_error, record, translate_os_error
 from sleuth.probes._redis_commands import (
     # Re-exported: the refusal message and docs/probes.md send readers here.
     READ_COMMANDS as READ_COMMANDS,
     READ_SUBCOMMANDS as READ_SUBCOMMANDS,
+    ReadCommand,
+    read_command,
     record_answer,
-    refuse_unless_read,
     send_command,
 )
 from sleuth.probes._sessions import SessionProbe
@@ -144,14 +151,14 @@ class RedisProbe(SessionProbe[RedisHealth]):
                 nothing was sent.
         """
         __tracebackhide__ = True
-        refuse_unless_read(command, display=self.display)
-        return self._run(lambda ctx: self._execute(ctx, command))
+        checked = read_command(command, display=self.display)
+        return self._run(lambda ctx: self._execute(ctx, checked))
 
     async def aexecute(self, *command: Any) -> Any:
         """``execute()`` for ``async def`` probes."""
         __tracebackhide__ = True
-        refuse_unless_read(command, display=self.display)
-        return await self._arun(lambda ctx: self._execute(ctx, command))
+        checked = read_command(command, display=self.display)
+        return await self._arun(lambda ctx: self._execute(ctx, checked))
 
     def get(self, key: str) -> str | None:
         __tracebackhide__ = True
@@ -196,13 +203,19 @@ class RedisProbe(SessionProbe[RedisHealth]):
 
     # -- on the loop --------------------------------------------------------
 
-    async def _execute(self, ctx: ProbeContext, command: tuple[Any, ...]) -> Any:
+    async def _execute(self, ctx: ProbeContext, command: ReadCommand) -> Any:
         __tracebackhide__ = True
         started = timing.perf_counter()
-        shown = " ".join(str(part) for part in command[:2])
-        request = f"{KIND} {shown} {self.display}"
+        request = f"{KIND} {command.shown} {self.display}"
         async with self._session(ctx) as client:
-            answer = await self._step(ctx, request, send_command(client, *command))
+            try:
+                sent = send_command(client, command, display=self.display)
+                answer = await self._step(ctx, request, sent)
+            except WriteRefused as refused:  # by the server: evidence, like a failure
+                record(
+                    ctx, kind=KIND, request=request, started=started, error=str(refused)
+                )
+                raise
         record_answer(ctx, request=request, started=started, answer=answer)
         return answer
 
@@ -214,11 +227,12 @@ class RedisProbe(SessionProbe[RedisHealth]):
         async with self._session(ctx) as client:
             cursor = 0
             while True:
-                cursor, batch = await self._step(
-                    ctx,
-                    request,
-                    send_command(client, "SCAN", cursor, "MATCH", match, "COUNT", 100),
+                command = read_command(
+                    ("SCAN", cursor, "MATCH", match, "COUNT", 100),
+                    display=self.display,
                 )
+                sent = send_command(client, command, display=self.display)
+                cursor, batch = await self._step(ctx, request, sent)
                 keys.extend(batch[: limit - len(keys)])
                 if int(cursor) == 0 or len(keys) >= limit:
                     break

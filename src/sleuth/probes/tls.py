@@ -179,6 +179,8 @@ class TlsProbe(DependencyProbe[TlsHealth]):
         }
         for warning in health.warnings:
             figures["warning"] = warning
+            # Degraded, not wrong: the probe passes, reported as warned.
+            ctx.warn(f"tls {self.display}: {warning}")
         record(
             ctx,
             kind=KIND,
