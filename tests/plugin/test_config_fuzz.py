@@ -128,8 +128,15 @@ BREAKERS = [
 ]  # fmt: skip
 
 
-odd_value = st.one_of(
+odd_value: st.SearchStrategy[str] = st.one_of(
     st.sampled_from(ODD_VALUES),
+    # The planted secret, alone or in a longer value, where any value was.
+    st.builds(
+        "'{}{}{}'".format,
+        st.sampled_from(["", "x", "GET /", "http://u:"]),
+        st.just(SECRET_REF),
+        st.text(max_size=3),
+    ),
     st.text(max_size=20),
     st.integers(1_000, 200_000).map(lambda n: "x" * n),
     st.integers(40, 1_200).map(lambda n: "[" * n + "]" * n),
