@@ -109,7 +109,7 @@ def test_errors_from_a_kept_parse_name_the_same_line(config):
 def test_yaml_syntax_errors_are_not_kept(config):
     config.write_text("targets: [\n")
     for _ in range(2):
-        with pytest.raises(ConfigError, match="line 2: invalid YAML"):
+        with pytest.raises(ConfigError, match=r"line 2, column 1: invalid YAML"):
             yamlfile.load(config, keep=True)
     assert not parsecache.entry_path(config).exists()
 

@@ -18,10 +18,17 @@ from typing import Any
 from sleuth import yamlfile
 from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.errors import ConfigError
-from sleuth.interpolation import interpolate_env
+from sleuth.interpolation import FilledIn, interpolate_env
 from sleuth.settings.spec import SourceSpec, build_source_specs, env_source_spec
 from sleuth.units import parse_duration, parse_positive_int
-from sleuth.validate import PathT, check_keys, did_you_mean, expect_type, kind_of
+from sleuth.validate import (
+    PathT,
+    check_keys,
+    did_you_mean,
+    expect_type,
+    kind_of,
+    without_extensions,
+)
 from sleuth.yamlfile import Lines
 
 _TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services", "http"}
@@ -95,20 +102,23 @@ def load_suite_config(
     """
     environ = os.environ if environ is None else environ
     display = _display_name(path)
-    if path.name == PYPROJECT_FILE:
-        data, lines = _load_pyproject(path, display)
-    else:
-        data, lines = yamlfile.load(path, display=display, keep=True)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"expected a mapping of keys such as targets: and timeout:, "
-            f"found {kind_of(data)}",
-            where=lines.where(()),
+    with FilledIn(display) as filled_in:
+        if path.name == PYPROJECT_FILE:
+            data, lines = _load_pyproject(path, display)
+        else:
+            data, lines = yamlfile.load(path, display=display, keep=True)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"expected a mapping of keys such as targets: and timeout:, "
+                f"found {kind_of(data)}",
+                where=lines.where(()),
+            )
+        data = interpolate_env(
+            without_extensions(data), (), lines, environ, on_value=filled_in
         )
-    data = interpolate_env(data, (), lines, environ)
-    return _build_suite(data, lines, file=path, root=path.parent)
+        return _build_suite(data, lines, file=path, root=path.parent)
 
 
 def empty_suite_config(root: Path) -> SuiteConfig:
@@ -127,7 +137,9 @@ def _display_name(path: Path) -> str:
 def _load_pyproject(path: Path, display: str) -> tuple[Any, Lines]:
     import tomllib
 
-    text = path.read_text(encoding="utf-8")
+    from sleuth.textfile import read_config_text
+
+    text = read_config_text(path, display=display)
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -17,12 +17,24 @@ PYPROJECT_FILE = "pyproject.toml"
 
 
 def find_suite_config(start: Path) -> Path | None:
-    """The nearest sleuth.yaml, or pyproject.toml with ``[tool.sleuth]``, upward."""
+    """The nearest sleuth.yaml, or pyproject.toml with ``[tool.sleuth]``, upward.
+
+    Raises:
+        ConfigError: when the nearest sleuth.yaml is there but is no file (a
+            directory, say): going on upward would quietly pick another suite.
+    """
     start = start if start.is_dir() else start.parent
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_FILE
         if candidate.is_file():
             return candidate
+        if candidate.exists():
+            raise ConfigError(
+                "is not a file (a directory, or a device): sleuth reads its "
+                "suite's config from a file by this name. Rename it, or pass "
+                "--sleuth-config PATH",
+                where=_shown(candidate),
+            )
         pyproject = directory / PYPROJECT_FILE
         if pyproject.is_file() and _has_tool_sleuth(pyproject):
             return pyproject
@@ -35,6 +47,12 @@ def find_config_file(
     """The suite's config: ``--sleuth-config``, else the nearest one to the tests."""
     if explicit:
         path = (invocation_dir / explicit).resolve()
+        if path.is_dir():
+            raise ConfigError(
+                f"{path} is a directory: name the config file in it, e.g. "
+                f"{path / CONFIG_FILE}",
+                where="--sleuth-config",
+            )
         if not path.is_file():
             raise ConfigError(f"no such file: {path}", where="--sleuth-config")
         return path
@@ -69,9 +87,18 @@ def may_use_http(args: Sequence[str], invocation_dir: Path) -> bool:
         return True  # the plugin will say what is wrong; do not guess here
 
 
-def _has_tool_sleuth(pyproject: Path) -> bool:
+def _shown(path: Path) -> str:
     try:
-        text = pyproject.read_text(encoding="utf-8")
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _has_tool_sleuth(pyproject: Path) -> bool:
+    # Bytes, not text: a pyproject.toml that is not UTF-8 is reported by
+    # whoever reads it (sleuth's config, if it has [tool.sleuth]), not here.
+    try:
+        raw = pyproject.read_bytes()
     except OSError:
         return False
-    return re.search(r"^\[tool\.sleuth[.\]]", text, re.MULTILINE) is not None
+    return re.search(rb"^\[tool\.sleuth[.\]]", raw, re.MULTILINE) is not None

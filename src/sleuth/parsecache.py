@@ -19,6 +19,7 @@ what a run sees, only how soon it sees it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import marshal
 import os
 from collections.abc import Mapping
@@ -28,13 +29,28 @@ from typing import Any
 from sleuth.localdir import LOCAL_DIR
 
 # Bumped when an entry's layout changes.
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".parsed"
-# The code that turns YAML into values and lines: a change to it is a miss.
-_BUILDER = str(Path(__file__).with_name("yamlfile.py"))
+# The code that reads a file and turns its YAML into values and lines: a
+# change to any of it is a miss.
+_BUILDERS = tuple(
+    str(Path(__file__).with_name(name))
+    for name in ("textfile.py", "yamlfile.py", "yamlvalues.py")
+)
 
-# yamlfile.Lines' own map: a value's path to its line.
+# yamlfile.Lines' own maps: a value's path to its line, and to its note
+# ("via <<: at line 7") where a merge key or an alias brought it in.
 LineMap = Mapping[tuple[str | int, ...], int]
+NoteMap = Mapping[tuple[str | int, ...], str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Kept:
+    """What a file parsed to: its values, and the lines and notes of each."""
+
+    data: Any
+    lines: LineMap
+    notes: NoteMap
 
 
 def entry_path(file: Path) -> Path:
@@ -42,7 +58,7 @@ def entry_path(file: Path) -> Path:
     return file.parent / LOCAL_DIR / f"{file.name}{SUFFIX}"
 
 
-def recall(file: Path, text: str) -> tuple[Any, LineMap] | None:
+def recall(file: Path, text: str) -> Kept | None:
     """The values and lines parsed from ``text`` before, if they were kept."""
     try:
         raw = entry_path(file).read_bytes()
@@ -52,18 +68,23 @@ def recall(file: Path, text: str) -> tuple[Any, LineMap] | None:
         entry = marshal.loads(raw)  # noqa: S302 (sleuth's own file; see the module doc)
     except (EOFError, ValueError, TypeError):
         return None
-    if not (isinstance(entry, tuple) and len(entry) == 4):
+    if not (isinstance(entry, tuple) and len(entry) == 5):
         return None
-    stamp, kept_text, data, lines = entry
-    if stamp != _stamp(file) or kept_text != text or not isinstance(lines, dict):
+    stamp, kept_text, data, lines, notes = entry
+    if (
+        stamp != _stamp(file)
+        or kept_text != text
+        or not isinstance(lines, dict)
+        or not isinstance(notes, dict)
+    ):
         return None
-    return data, lines
+    return Kept(data=data, lines=lines, notes=notes)
 
 
-def remember(file: Path, text: str, data: Any, lines: LineMap) -> None:
+def remember(file: Path, text: str, data: Any, lines: LineMap, notes: NoteMap) -> None:
     """Keep what ``text`` parsed to, for the next run; quietly skip what cannot be."""
     try:
-        raw = marshal.dumps((_stamp(file), text, data, dict(lines)))
+        raw = marshal.dumps((_stamp(file), text, data, dict(lines), dict(notes)))
     except ValueError:  # a value marshal does not hold (a date): parse each time
         return
     path = entry_path(file)
@@ -84,7 +105,8 @@ def _stamp(file: Path) -> tuple[Any, ...]:
 
     spec = importlib.util.find_spec("yaml")
     parser = spec.origin if spec is not None else None
-    return (FORMAT, str(file), _file_stamp(_BUILDER), _file_stamp(parser))
+    builders = tuple(_file_stamp(builder) for builder in _BUILDERS)
+    return (FORMAT, str(file), builders, _file_stamp(parser))
 
 
 def _file_stamp(path: str | None) -> tuple[Any, ...]:

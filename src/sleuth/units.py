@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Literal
 
@@ -25,6 +26,8 @@ def parse_duration(value: object, *, where: str, what: str = "duration") -> floa
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _FACTORS[match.group(2) or "s"]
     else:
+        raise _bad_duration(value, where=where, what=what)
+    if not math.isfinite(seconds):  # YAML's .inf and .nan: no deadline at all
         raise _bad_duration(value, where=where, what=what)
     if seconds <= 0:
         raise ConfigError(

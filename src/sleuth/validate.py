@@ -10,6 +10,19 @@ from sleuth.errors import ConfigError
 from sleuth.yamlfile import Lines
 
 PathT = tuple[str | int, ...]
+# Top-level keys of sleuth.yaml or a probe table that start with this are left
+# alone: a place for anchors (`x-common: &common {...}`) that other values
+# merge (`<<: *common`), as in Compose files.
+EXTENSION_PREFIX = "x-"
+
+
+def without_extensions(data: Mapping[Any, Any]) -> dict[Any, Any]:
+    """``data`` less its ``x-`` keys (``EXTENSION_PREFIX``)."""
+    return {
+        key: value
+        for key, value in data.items()
+        if not (isinstance(key, str) and key.startswith(EXTENSION_PREFIX))
+    }
 
 
 def kind_of(value: object) -> str:

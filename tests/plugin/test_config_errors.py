@@ -21,7 +21,7 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
     [
         pytest.param(
             "targets:\n  prod:\n    base_url: [http://x\n",
-            "*sleuth.yaml line 4: invalid YAML: *",
+            "*sleuth.yaml line 4, column 1: invalid YAML: while parsing a flow sequence at line 3, did not find expected *",
             id="bad-yaml",
         ),
         pytest.param(
@@ -76,7 +76,7 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
         ),
         pytest.param(
             "timeout: 1s\ntimeout: 2s\n",
-            "*sleuth.yaml line 2: key 'timeout' appears twice; keep one*",
+            "*sleuth.yaml line 2, column 1: key 'timeout' appears twice; keep one*",
             id="duplicate-key",
         ),
         pytest.param(

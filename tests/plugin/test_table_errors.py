@@ -196,7 +196,7 @@ def run_bad(suite, pytester, table: str, *args: str):
         ),
         pytest.param(
             "http:\n  - GET /x: 200\n   - GET /y: 200\n",
-            "ERROR: api.yaml line 3: invalid YAML: *",
+            "ERROR: api.yaml line 3, column 4: invalid YAML: while parsing a block collection at line 2, did not find expected '-' indicator",
             id="bad-yaml",
         ),
         pytest.param(
@@ -286,6 +286,12 @@ def run_bad(suite, pytester, table: str, *args: str):
             "ERROR: api.yaml line 2: unknown type 'integer'. Types: bool, duration, "
             "email, int, url. Did you mean 'int'?",
             id="settings-unknown-type",
+        ),
+        pytest.param(
+            "settings:\n  PORT: {type: [int]}\n",
+            "ERROR: api.yaml line 2: unknown type ['int']. Types: bool, duration, "
+            "email, int, url. Did you mean 'int'?",
+            id="settings-type-a-list",
         ),
         pytest.param(
             "settings:\n  requried: [A, B]\n",

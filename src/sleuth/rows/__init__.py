@@ -18,10 +18,10 @@ from typing import Any
 
 from sleuth import yamlfile
 from sleuth.errors import ConfigError
-from sleuth.interpolation import interpolate_env, substitute
+from sleuth.interpolation import FilledIn, OnValue, interpolate_env, substitute
 from sleuth.retry import check_retries
 from sleuth.units import parse_duration
-from sleuth.validate import check_keys, did_you_mean, kind_of
+from sleuth.validate import check_keys, did_you_mean, kind_of, without_extensions
 from sleuth.yamlfile import Lines
 
 PathT = tuple[str | int, ...]
@@ -61,6 +61,7 @@ class Table:
     lines: Lines
     directory: Path
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    on_value: OnValue | None = None
 
     @property
     def display(self) -> str:
@@ -88,7 +89,11 @@ class Table:
         if "${" not in text:
             return text
         return substitute(
-            text, {"env": self.environ.get}, where=self.where(path), keep={"setting"}
+            text,
+            {"env": self.environ.get},
+            where=self.where(path),
+            keep={"setting"},
+            on_value=self.on_value,
         )
 
     def fail(self, path: PathT, message: str) -> ConfigError:
@@ -104,19 +109,32 @@ def load_table(
         ConfigError: for the first mistake, naming the file and line.
     """
     environ = os.environ if environ is None else environ
-    data, lines = yamlfile.load(path, display=display)
-    table = Table(lines=lines, directory=path.parent, environ=environ)
-    if data is None:
-        return []
-    if not isinstance(data, dict):
-        raise table.fail(
-            (),
-            f"a probe table is a mapping of sections such as http:, settings: or "
-            f"postgres:, found {kind_of(data)}",
+    with FilledIn(display) as filled_in:
+        data, lines = yamlfile.load(path, display=display)
+        table = Table(
+            lines=lines, directory=path.parent, environ=environ, on_value=filled_in
         )
-    data = interpolate_env(data, (), lines, environ)
+        if data is None:
+            return []
+        if not isinstance(data, dict):
+            raise table.fail(
+                (),
+                f"a probe table is a mapping of sections such as http:, settings: "
+                f"or postgres:, found {kind_of(data)}",
+            )
+        return _rows(data, table)
+
+
+def _rows(data: dict[Any, Any], table: Table) -> list[Row]:
+    sections = interpolate_env(
+        without_extensions(data),
+        (),
+        table.lines,
+        table.environ,
+        on_value=table.on_value,
+    )
     rows: list[Row] = []
-    for section, body in data.items():
+    for section, body in sections.items():
         rows.extend(_section_rows(str(section), body, table))
     _check_unique(rows, table)
     return rows

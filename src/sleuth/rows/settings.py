@@ -173,7 +173,7 @@ def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Ro
         if not isinstance(rules.get(flag, True), bool):
             raise table.fail((*path, flag), f"{flag} must be true or false")
     kind = rules.get("type")
-    if kind is not None and kind not in TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in TYPES):
         raise table.fail(
             (*path, "type"),
             f"unknown type {kind!r}. Types: {', '.join(sorted(TYPES))}."
