@@ -24,6 +24,7 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sleuth._compat import aiomysql as aiomysql_compat
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
@@ -285,7 +286,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         )
 
     def _remote(self, conn: Any) -> str | None:
-        return peer_of(getattr(conn, "_writer", None))
+        return peer_of(aiomysql_compat.stream_writer(conn))
 
     def translate_error(self, exc: BaseException) -> ProbeError:
         """The one place aiomysql's exceptions become sleuth's, with a category."""
