@@ -69,33 +69,43 @@ async def _requests_seen_on_a_dropped_keepalive(*, silent_retry: bool) -> int:
     import aiohttp
 
     seen = 0
+    handlers: set[asyncio.Task[Any]] = set()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         nonlocal seen
-        answered = 0
-        while await reader.readuntil(b"\r\n\r\n"):
-            seen += 1
-            if seen == 2:  # the second request: close instead of answering
-                break
-            answered += 1
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            await writer.drain()
-        writer.close()
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                seen += 1
+                if seen == 2:  # the second request: close instead of answering
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client closed its end
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server, aiohttp.ClientSession() as session:
-        require(session, aiohttp_compat.RETRY_SWITCH, package="aiohttp", shim="aiohttp")
-        if not silent_retry:
-            aiohttp_compat.disable_silent_retry(session)
-        async with asyncio.timeout(10):
-            async with session.get(f"http://127.0.0.1:{port}/") as first:
-                assert await first.read() == b"ok"
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/") as second:
-                    await second.read()
-            except aiohttp.ServerDisconnectedError:
-                pass
+    async with server:
+        async with aiohttp.ClientSession() as session:
+            require(
+                session, aiohttp_compat.RETRY_SWITCH, package="aiohttp", shim="aiohttp"
+            )
+            if not silent_retry:
+                aiohttp_compat.disable_silent_retry(session)
+            async with asyncio.timeout(10):
+                async with session.get(f"http://127.0.0.1:{port}/") as first:
+                    assert await first.read() == b"ok"
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/") as second:
+                        await second.read()
+                except aiohttp.ServerDisconnectedError:
+                    pass
+        # Each handler sees the session's close and closes its own end.
+        await asyncio.wait(handlers, timeout=10)
     return seen
 
 
