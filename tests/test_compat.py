@@ -199,6 +199,32 @@ def test_aiomysql_keeps_the_stream_it_talks_over():
     asyncio.run(check())
 
 
+def test_aiomysql_connects_a_connection_made_apart_with_the_flags_it_was_given():
+    import aiomysql
+    from pymysql.constants import CLIENT  # type: ignore[import-untyped]
+
+    async def check() -> None:
+        require(aiomysql.Connection, aiomysql_compat.CONNECT, package="aiomysql",
+                shim="aiomysql")  # fmt: skip
+        require_service("mariadb", "127.0.0.1", 3306)
+        conn = aiomysql.Connection(host="127.0.0.1", port=3306, user="root", db="test")
+        conn.client_flag &= ~CLIENT.MULTI_STATEMENTS
+        await aiomysql_compat.open_connection(conn)
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute("SELECT 1")
+                assert await cursor.fetchone() == (1,)
+                # The handshake asked without multi-statements: a second
+                # statement is refused by the server.
+                with pytest.raises(aiomysql.ProgrammingError) as caught:
+                    await cursor.execute("SELECT 1; SELECT 2")
+                assert caught.value.args[0] == 1064
+        finally:
+            conn.close()
+
+    asyncio.run(check())
+
+
 # -- pytest -------------------------------------------------------------------
 
 ITEMS = """
