@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench install clean
+.PHONY: demo test test-lowest lint types unit bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,21 @@ unit: $(STAMP) services
 
 test: lint types unit
 
+# The suite once more in a venv of its own with every direct dependency at the
+# lowest version pyproject.toml allows (uv's lowest-direct resolution; pip has
+# none), so a floor that is not true fails here rather than for a user.
+LOWEST := .venv-lowest
+test-lowest: services
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet 'uv>=0.8'
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
+		--resolution lowest-direct -e '.[all]' --group dev
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

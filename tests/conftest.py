@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +104,20 @@ def require_service(name: str, host: str, port: int) -> None:
             return
     except OSError as exc:
         skip_unless_required(f"{name} is not reachable at {host}:{port} ({exc})")
+
+
+def packages_loaded_by(imports: str, packages: set[str]) -> list[str]:
+    """Which of ``packages`` a fresh interpreter has loaded after ``imports``."""
+    code = (
+        f"import json, sys\n{imports}\n"
+        "top = {name.partition('.')[0] for name in sys.modules}\n"
+        f"print(json.dumps(sorted(top & set({sorted(packages)!r}))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded: list[str] = json.loads(out)
+    return loaded
 
 
 @pytest.fixture

@@ -84,14 +84,17 @@ def test_no_sleuth_directory_is_made_for_it(tmp_path):
     assert not (tmp_path / ".sleuth").exists()
 
 
-def test_an_unwritable_directory_only_means_parsing(config, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "write_bytes", refuse)
+def test_an_entry_that_cannot_be_written_only_means_parsing(config):
+    # A directory where the entry goes: the write fails for root too, as it
+    # would for anyone on a read-only disk.
+    parsecache.entry_path(config).mkdir()
     data, _ = yamlfile.load(config, keep=True)
     assert data["targets"]["prod"]["timeout"] == "2s"
-    assert list(config.parent.joinpath(".sleuth").iterdir()) == []
+    # Nothing half-written is left beside it.
+    assert [p.name for p in config.parent.joinpath(".sleuth").iterdir()] == [
+        "sleuth.yaml.parsed"
+    ]
+    assert parsecache.entry_path(config).is_dir()
 
 
 def test_errors_from_a_kept_parse_name_the_same_line(config):

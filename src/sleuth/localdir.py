@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sleuth.atomicfile import write_atomically
+
 LOCAL_DIR = ".sleuth"
 
 
@@ -14,6 +16,8 @@ def make_dir(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     if directory.name == LOCAL_DIR:
         # Like .pytest_cache: what sleuth keeps here is not for committing.
-        (directory / ".gitignore").write_text(
-            "# Created by sleuth: this suite's run history and parsed config.\n*\n"
+        write_atomically(
+            directory / ".gitignore",
+            "# Created by sleuth: this suite's run history and parsed config.\n*\n",
+            durable=False,
         )

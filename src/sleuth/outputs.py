@@ -5,7 +5,8 @@ sleuth section of the terminal summary, and at the end of the run the files
 asked for: ``--sleuth-json``,
 ``--sleuth-report`` (Markdown), ``--sleuth-metrics`` (Prometheus text), and
 ``--sleuth-exit nagios`` (an exit code and one status line instead of pytest's
-output). Every file is written whole or not at all, scrubbed of secrets.
+output). Every file is written whole or not at all, scrubbed of secrets,
+readable as a plain ``open()`` would make it (``atomicfile`` says how).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class OutputsPlugin:
                   if config.getoption(o)]  # fmt: skip
         if record is None or not (wanted or is_nagios(config)):
             return
-        from sleuth.reports import document as run_document, files, markdown, metrics
+        from sleuth import atomicfile
+        from sleuth.reports import document as run_document, markdown, metrics
 
         self.document = run_document.build(record, changes=self.changes())
         writers = {
@@ -82,7 +84,7 @@ class OutputsPlugin:
             if path:
                 target = Path(config.invocation_params.dir, path)
                 try:
-                    files.write_atomically(target, render(self.document))
+                    atomicfile.write_atomically(target, render(self.document))
                 except OSError as exc:
                     self.session.warn(f"could not write {path}: {exc.strerror or exc}")
         if is_nagios(config):

@@ -90,13 +90,12 @@ def remember(file: Path, text: str, data: Any, lines: LineMap, notes: NoteMap) -
     path = entry_path(file)
     if not path.parent.is_dir():
         return  # sleuth's directory is made by the history, not for this
-    partial = path.with_name(f"{path.name}.{os.getpid()}")
-    try:
-        partial.write_bytes(raw)
-        os.replace(partial, path)  # whole or not at all, for a run reading it now
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink()
+    from sleuth.atomicfile import write_atomically
+
+    # Whole or not at all, for a run reading it now; not synced to disk: an
+    # entry lost in a crash is only a parse more.
+    with contextlib.suppress(OSError):
+        write_atomically(path, raw, durable=False)
 
 
 def _stamp(file: Path) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from sleuth._compat import pytest as pytest_compat
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job
 
@@ -32,12 +33,6 @@ class ProbeItem(Protocol):
     def sleuth_body(self) -> tuple[Callable[..., Any], dict[str, Any]]: ...
 
 
-def _is_direct_param(fixturedef: pytest.FixtureDef[Any]) -> bool:
-    # pytest desugars @parametrize("x", ...) into a pseudo-fixture whose function
-    # returns request.param; its name is stable across pytest 8 and 9.
-    return getattr(fixturedef.func, "__name__", "") == "get_direct_param_fixture_func"
-
-
 def _will_be_skipped(item: pytest.Item) -> bool:
     """Would pytest skip this item at setup (skip, skipif, xfail(run=False))?"""
     if item.get_closest_marker("skip") is not None:
@@ -48,9 +43,7 @@ def _will_be_skipped(item: pytest.Item) -> bool:
     if item.get_closest_marker("skipif") is None:
         return False
     try:
-        from _pytest.skipping import evaluate_skip_marks
-
-        return evaluate_skip_marks(item) is not None
+        return pytest_compat.evaluate_skip_marks(item) is not None
     except Exception:
         return True  # let pytest evaluate (and report) it in order
 
@@ -73,7 +66,7 @@ def _session_fixture(item: pytest.Function, name: str) -> Any:
             message=r"Calling request\.getfixturevalue\(.*\) during teardown",
             category=pytest.PytestWarning,  # PytestRemovedIn10Warning, pytest 9+
         )
-        return item._request.getfixturevalue(name)
+        return pytest_compat.fixture_value(item, name)
 
 
 class RunAhead:
@@ -136,7 +129,7 @@ class RunAhead:
         """The body's keyword arguments, or None when it must run in order."""
         if isinstance(getattr(item, "instance", None), unittest.TestCase):
             return None
-        info = item._fixtureinfo
+        info = pytest_compat.fixture_info(item)
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
         values: dict[str, Any] = {}
@@ -150,7 +143,7 @@ class RunAhead:
             fixturedef = fixturedefs[-1]
             if self._is_target_fixture(fixturedef):
                 values[name] = self._target()
-            elif name in params and _is_direct_param(fixturedef):
+            elif name in params and pytest_compat.is_direct_param(fixturedef):
                 values[name] = params[name]
             elif fixturedef.scope == "session" and not fixturedef.params:
                 session_scoped.append(name)

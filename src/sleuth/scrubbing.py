@@ -18,12 +18,9 @@ from typing import Any
 
 import pytest
 
+from sleuth._compat import pytest as pytest_compat
 from sleuth.redact import MASK, SCALAR_TYPES, Secret, SecretRegistry
 
-# Failure text lives in pytest's repr classes (ExceptionChainRepr, ReprEntry,
-# ReprFileLocation, ...): the walker enters objects of these modules only, and
-# leaves everything else (nodes, config) alone.
-_REPR_MODULES = frozenset({"_pytest._code.code", "_pytest.reports"})
 _MAX_DEPTH = 64
 _EMPTY = frozenset({list, tuple, dict, str})
 
@@ -62,12 +59,9 @@ class ScrubbingPlugin:
         name = self.registry.scrub(item.name)
         if name == item.name and self.registry.scrub(item.nodeid) == item.nodeid:
             return
-        markers = getattr(item.keywords, "_markers", None)
-        if isinstance(markers, dict) and item.name in markers:
-            markers[name] = markers.pop(item.name)
-        item.name = name
-        # pytest has no public way to rename an item; its id is this attribute.
-        item._nodeid = self.registry.scrub(item.nodeid)  # type: ignore[attr-defined]
+        pytest_compat.rename_item(
+            item, name=name, nodeid=self.registry.scrub(item.nodeid)
+        )
 
     # -- reports --------------------------------------------------------------
 
@@ -136,7 +130,7 @@ class ScrubbingPlugin:
                 for (new_k, new_v), (k, v) in zip(pairs, value.items(), strict=True)
             )
             return value if unchanged else dict(pairs)
-        if type(value).__module__ in _REPR_MODULES:
+        if type(value).__module__ in pytest_compat.REPR_MODULES:
             seen.add(id(value))
             names = (
                 [f.name for f in dataclasses.fields(value)]

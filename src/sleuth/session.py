@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sleuth import capture, context as _context, marks, redact, timing
+from sleuth._compat import pytest as pytest_compat
 from sleuth.config import load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
@@ -200,9 +201,8 @@ class SleuthSession:
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         if isinstance(getattr(pyfuncitem, "instance", None), unittest.TestCase):
             return None
-        kwargs = {
-            arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames
-        }
+        argnames = pytest_compat.fixture_info(pyfuncitem).argnames
+        kwargs = {arg: pyfuncitem.funcargs[arg] for arg in argnames}
         self.run_probe(pyfuncitem, pyfuncitem.obj, kwargs)
         return True
 

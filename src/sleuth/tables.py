@@ -20,8 +20,7 @@ from sleuth.discovery import CONFIG_FILE
 from sleuth.errors import ConfigError, SleuthError
 
 if TYPE_CHECKING:
-    from _pytest._code.code import ExceptionInfo, TerminalRepr, Traceback
-
+    from sleuth._compat.pytest import TerminalRepr, Traceback
     from sleuth.config import SuiteConfig
     from sleuth.rows import Row
     from sleuth.session import SleuthSession
@@ -145,7 +144,7 @@ class TableItem(pytest.Item):
 
     def repr_failure(
         self,
-        excinfo: ExceptionInfo[BaseException],
+        excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
         exc = excinfo.value
@@ -157,16 +156,14 @@ class TableItem(pytest.Item):
             )
         return super().repr_failure(excinfo, style=style)
 
-    def _traceback_filter(self, excinfo: ExceptionInfo[BaseException]) -> Traceback:
+    # pytest's Node._traceback_filter (sleuth._compat.pytest.TRACEBACK_FILTER).
+    def _traceback_filter(
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> Traceback:
         # Start at the row's body (as pytest starts at the test function), so
         # an unexpected error in a helper shows its frames, not the runner's.
-        from _pytest._code import Code
+        from sleuth._compat import pytest as pytest_compat
 
-        traceback = excinfo.traceback
         body = getattr(self.row.body, "__func__", self.row.body)
-        try:
-            code = Code.from_function(body)
-        except TypeError:
-            return traceback.filter(excinfo)
-        cut = traceback.cut(path=code.path, firstlineno=code.firstlineno)
-        return cut.filter(excinfo) or traceback
+        cut = pytest_compat.traceback_from(excinfo, body)
+        return cut if cut is not None else excinfo.traceback.filter(excinfo)

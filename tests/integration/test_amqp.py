@@ -366,11 +366,19 @@ def test_management_url_at_the_amqp_port_is_not_http(make_target: MakeTarget):
     with in_probe(), pytest.raises(TargetUnreachable) as caught:
         make_target().amqp(url=URL, management_url="http://127.0.0.1:5672").check()
     assert caught.value.category == "other"
+    # What came is as aiohttp quotes it: its parser stops at the first NUL
+    # before 3.14.3 (b'AMQP'), and shows the whole protocol header after.
+    began = "b'AMQP\\x00\\x00\\t\\x01'" if _aiohttp_at_least(3, 14, 3) else "b'AMQP'"
     assert str(caught.value) == (
         "amqp amqp://guest:***@127.0.0.1:5672/ management API: the answer is not "
-        "HTTP (it began b'AMQP\\x00\\x00\\t\\x01'). Is that port the service's "
-        "HTTP port?"
+        f"HTTP (it began {began}). Is that port the service's HTTP port?"
     )
+
+
+def _aiohttp_at_least(*wanted: int) -> bool:
+    from importlib.metadata import version
+
+    return tuple(int(n) for n in version("aiohttp").split(".")[:3]) >= wanted
 
 
 def test_management_absent_port_is_refused(make_target: MakeTarget, closed_port: int):

@@ -14,6 +14,7 @@ import array
 import contextlib
 import hashlib
 from collections.abc import Iterator
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -377,6 +378,10 @@ def test_reads_that_look_sneaky_are_sent_and_change_nothing(
 ) -> None:
     reads = frozenset(ALLOWED)
     before = snapshot(server, also_quiet=reads)
+    config_get = str(command[0]).lower() == "config get"
+    if config_get and int(version("redis").split(".")[0]) < 8:
+        # redis-py's asyncio client gives CONFIG GET as a flat list before 8.
+        answer = [item for pair in answer.items() for item in pair]
     with in_probe() as ctx:
         assert target.redis("private").execute(*command) == answer
     assert [e.error for e in ctx.exchanges] == [None]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ from sleuth.engine import Engine
 from sleuth.errors import ConfigError, MissingDriver
 from sleuth.probes import KINDS, ProbeEnv, load_kind
 from sleuth.probes._dependency import helper_options, load, translate_os_error
+from tests.conftest import packages_loaded_by
 
 NET_KINDS: dict[str, tuple[str, str, dict[str, object]]] = {
     # kind: (driver module blocked to test MissingDriver, package, options)
@@ -61,17 +61,12 @@ def test_each_kind_keeps_the_table_contract(kind: str):
 
 
 def test_importing_the_helpers_loads_no_driver():
-    code = (
-        "import sys, sleuth.probes.amqp, sleuth.probes.nats, sleuth.probes.mqtt, "
-        "sleuth.probes.dns, sleuth.probes.tls, sleuth.probes.tcp\n"
-        "loaded = {'aiormq', 'nats', 'aiomqtt', 'paho', 'dns', 'cryptography'}"
-        " & {m.split('.')[0] for m in sys.modules}\n"
-        "print(sorted(loaded))"
+    loaded = packages_loaded_by(
+        "import sleuth.probes.amqp, sleuth.probes.nats, sleuth.probes.mqtt, "
+        "sleuth.probes.dns, sleuth.probes.tls, sleuth.probes.tcp",
+        {"aiormq", "nats", "aiomqtt", "paho", "dns", "cryptography"},
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert loaded == []
 
 
 @pytest.mark.parametrize("kind", list(NET_KINDS))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from sleuth.atomicfile import create_file
 from sleuth.errors import SleuthError
 from sleuth.localdir import make_dir
 
@@ -111,6 +112,8 @@ class SqliteDatabase:
         self.path = Path(path)
         if create_dir:
             make_dir(self.path.parent)
+            if not query:
+                create_store_file(path)
         target = f"file:{quote(path)}?{query}" if query else path
         self._conn = sqlite3.connect(
             target,
@@ -146,6 +149,16 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def create_store_file(path: str) -> None:
+    """Make a new SQLite store with the mode ``open()`` gives (umask and all).
+
+    SQLite itself makes a new database 0644, whatever the umask says; a URL
+    with options (``?mode=ro``) is left to SQLite.
+    """
+    if path and path != ":memory:":
+        create_file(Path(path))
 
 
 def sqlite_pragmas(conn: Any) -> None:
@@ -243,6 +256,8 @@ def make_engine(url: str, *, create_dir: bool = True) -> sa.Engine:
         )
     if create_dir and parsed.database:
         make_dir(Path(parsed.database).parent)
+        if not parsed.query:
+            create_store_file(parsed.database)
     engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sleuth import timing
+from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def open_session(caps: Caps) -> aiohttp.ClientSession:
     # aiohttp quietly sends an idempotent request again after a reset, even
     # on a new connection: an attempt nobody would see. sleuth retries
     # itself (see Retries.reconnect), so that every attempt is evidence.
-    session._retry_connection = False
+    aiohttp_compat.disable_silent_retry(session)
     return session
 
 

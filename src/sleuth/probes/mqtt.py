@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from sleuth import timing
+from sleuth._compat import aiomqtt as aiomqtt_compat, paho as paho_compat
 from sleuth.context import ProbeContext
 from sleuth.errors import ConfigError, ProbeError, TargetUnreachable, WriteRefused
 from sleuth.evidence import BODY_EXCERPT_BYTES
@@ -265,7 +266,7 @@ class MqttProbe(DependencyProbe[MqttHealth]):
             tls_context=ssl.create_default_context() if self.tls else None,
         )
         # paho connects in a worker thread; do not let it outlive the probe.
-        client._client.connect_timeout = max(ctx.remaining(), 0.1)
+        aiomqtt_compat.set_connect_timeout(client, max(ctx.remaining(), 0.1))
         started = timing.perf_counter()
         try:
             await client.__aenter__()
@@ -333,7 +334,7 @@ def _drop_socket(client: Any) -> None:
     # After a failed or cancelled connect, paho keeps its socket open and the
     # loop keeps watching it; closing it through paho undoes both.
     with contextlib.suppress(Exception):
-        client._client._sock_close()
+        paho_compat.close_socket(aiomqtt_compat.paho_client(client))
 
 
 def _as_bytes(payload: object) -> bytes:

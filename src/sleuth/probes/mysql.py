@@ -24,6 +24,7 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sleuth._compat import aiomysql as aiomysql_compat
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
@@ -285,7 +286,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         )
 
     def _remote(self, conn: Any) -> str | None:
-        return peer_of(getattr(conn, "_writer", None))
+        return peer_of(aiomysql_compat.stream_writer(conn))
 
     def translate_error(self, exc: BaseException) -> ProbeError:
         """The one place aiomysql's exceptions become sleuth's, with a category."""
@@ -355,12 +356,12 @@ async def _connect_one_statement_at_a_time(driver: Any, **options: Any) -> Any:
     without it the server refuses a second statement (syntax error 1064). The
     flag is read only while the handshake is sent, by the private
     ``Connection._connect()`` that ``aiomysql.connect()`` itself calls (0.2
-    to 0.3): a shim kept to this one function.
+    to 0.3), reached through ``sleuth._compat.aiomysql``.
     """
     client = load("pymysql.constants.CLIENT", kind=KIND, package="aiomysql", extra=KIND)
     conn = driver.Connection(**options)
     conn.client_flag &= ~client.MULTI_STATEMENTS
-    await conn._connect()
+    await aiomysql_compat.open_connection(conn)
     return conn
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from sleuth import timing
+from sleuth._compat import nats as nats_compat
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
@@ -209,7 +210,7 @@ class NatsProbe(DependencyProbe[NatsHealth]):
         try:
             await _connect(client, self._url, timeout_s=max(ctx.remaining(), 0.1))
             connect_s = timing.perf_counter() - started
-            info: Mapping[str, Any] = dict(getattr(client, "_server_info", {}) or {})
+            info = nats_compat.server_info(client)
             stream = consumer = None
             if self.stream and not info_only:
                 js = client.jetstream(timeout=max(ctx.remaining(), 0.1))

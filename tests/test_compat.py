@@ -1,0 +1,351 @@
+"""Each private name sleuth reaches into, checked against the installed package.
+
+``sleuth._compat`` holds every use of another package's private attributes and
+functions, one module per package. When a release drops or renames one, the
+test for it fails saying which package and version, and which shim to update,
+instead of a probe quietly doing less (an attribute set on an object that no
+longer reads it raises nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import version
+from typing import Any
+
+import pytest
+
+from sleuth._compat import (
+    aiohttp as aiohttp_compat,
+    aiomqtt as aiomqtt_compat,
+    aiomysql as aiomysql_compat,
+    nats as nats_compat,
+    paho as paho_compat,
+    pytest as pytest_compat,
+)
+from tests.conftest import packages_loaded_by, require_service
+
+
+def require(owner: object, name: str, *, package: str, shim: str) -> None:
+    """Fail, naming the package's version and the shim, if ``name`` is gone."""
+    __tracebackhide__ = True
+    if not hasattr(owner, name):
+        what = owner.__name__ if isinstance(owner, type) else type(owner).__name__
+        pytest.fail(
+            f"{package} {version(package)} no longer has {what}.{name}; sleuth's "
+            f"shim in src/sleuth/_compat/{shim}.py needs updating",
+            pytrace=False,
+        )
+
+
+def test_a_missing_name_is_reported_with_the_package_version_and_the_shim():
+    class ClientSession:
+        pass
+
+    with pytest.raises(pytest.fail.Exception) as caught:
+        require(ClientSession(), "_retry_connection", package="aiohttp", shim="aiohttp")
+    assert str(caught.value) == (
+        f"aiohttp {version('aiohttp')} no longer has "
+        "ClientSession._retry_connection; sleuth's shim in "
+        "src/sleuth/_compat/aiohttp.py needs updating"
+    )
+
+
+def test_the_shims_import_no_package_of_their_own():
+    shims = "aiohttp, aiomqtt, paho, nats, aiomysql, pytest"
+    loaded = packages_loaded_by(
+        f"from sleuth._compat import {shims}",
+        {"aiohttp", "aiomqtt", "paho", "nats", "aiomysql", "pymysql", "_pytest"},
+    )
+    assert loaded == []
+
+
+# -- aiohttp ------------------------------------------------------------------
+
+
+async def _requests_seen_on_a_dropped_keepalive(*, silent_retry: bool) -> int:
+    """A server answers one request, then drops the kept-alive connection at
+    the next; how many requests reached it for two GETs?"""
+    import aiohttp
+
+    seen = 0
+    handlers: set[asyncio.Task[Any]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        nonlocal seen
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                seen += 1
+                if seen == 2:  # the second request: close instead of answering
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client closed its end
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        async with aiohttp.ClientSession() as session:
+            require(
+                session, aiohttp_compat.RETRY_SWITCH, package="aiohttp", shim="aiohttp"
+            )
+            if not silent_retry:
+                aiohttp_compat.disable_silent_retry(session)
+            async with asyncio.timeout(10):
+                async with session.get(f"http://127.0.0.1:{port}/") as first:
+                    assert await first.read() == b"ok"
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/") as second:
+                        await second.read()
+                except aiohttp.ServerDisconnectedError:
+                    pass
+        # Each handler sees the session's close and closes its own end.
+        await asyncio.wait(handlers, timeout=10)
+    return seen
+
+
+def test_aiohttp_retries_silently_unless_the_shim_turns_it_off():
+    assert asyncio.run(_requests_seen_on_a_dropped_keepalive(silent_retry=True)) == 3, (
+        f"aiohttp {version('aiohttp')} no longer resends a GET after a dropped "
+        "connection: sleuth's shim in src/sleuth/_compat/aiohttp.py may go"
+    )
+    assert asyncio.run(_requests_seen_on_a_dropped_keepalive(silent_retry=False)) == 2
+
+
+# -- aiomqtt and paho ---------------------------------------------------------
+
+
+def test_aiomqtt_hands_over_its_paho_client_and_paho_bounds_its_connect():
+    import aiomqtt
+    import paho.mqtt.client as paho
+
+    async def check() -> None:
+        client = aiomqtt.Client("127.0.0.1", 1883)
+        require(client, aiomqtt_compat.PAHO_CLIENT, package="aiomqtt", shim="aiomqtt")
+        assert isinstance(aiomqtt_compat.paho_client(client), paho.Client)
+        aiomqtt_compat.set_connect_timeout(client, 1.5)
+        assert aiomqtt_compat.paho_client(client).connect_timeout == 1.5
+
+    asyncio.run(check())
+    # A plain attribute would take the value and bound nothing.
+    assert isinstance(getattr(paho.Client, "connect_timeout", None), property), (
+        f"paho-mqtt {version('paho-mqtt')} has no Client.connect_timeout property; "
+        "sleuth's shim in src/sleuth/_compat/aiomqtt.py needs updating"
+    )
+
+
+def test_paho_closes_the_socket_of_a_connected_client():
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    require(paho.Client, paho_compat.SOCKET_CLOSE, package="paho-mqtt", shim="paho")
+    require_service("mosquitto", "127.0.0.1", 1883)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="sleuth-compat")
+    client.connect("127.0.0.1", 1883, keepalive=10)
+    sock: Any = client.socket()
+    assert sock is not None
+    paho_compat.close_socket(client)
+    assert client.socket() is None
+    assert sock.fileno() == -1  # closed, not only forgotten
+    paho_compat.close_socket(client)  # twice is harmless, as after a failed connect
+
+
+# -- nats-py ------------------------------------------------------------------
+
+
+def test_nats_keeps_the_servers_info():
+    from nats.aio.client import Client
+
+    async def check() -> None:
+        client = Client()
+        require(client, nats_compat.SERVER_INFO, package="nats-py", shim="nats")
+        assert nats_compat.server_info(client) == {}
+        require_service("nats", "127.0.0.1", 4222)
+        await client.connect("nats://127.0.0.1:4222", allow_reconnect=False)
+        try:
+            info = nats_compat.server_info(client)
+        finally:
+            await client.close()
+        assert {"server_id", "version", "jetstream"} <= set(info), info
+
+    asyncio.run(check())
+
+
+# -- aiomysql -----------------------------------------------------------------
+
+
+def test_aiomysql_keeps_the_stream_it_talks_over():
+    import aiomysql  # type: ignore[import-untyped]
+
+    async def check() -> None:
+        require_service("mariadb", "127.0.0.1", 3306)
+        conn = await aiomysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", db="test"
+        )
+        try:
+            require(conn, aiomysql_compat.WRITER, package="aiomysql", shim="aiomysql")
+            writer = aiomysql_compat.stream_writer(conn)
+            assert isinstance(writer, asyncio.StreamWriter)
+            assert writer.get_extra_info("peername")[:2] == ("127.0.0.1", 3306)
+        finally:
+            conn.close()
+        assert aiomysql_compat.stream_writer(conn) is None  # closed: None, no error
+
+    asyncio.run(check())
+
+
+def test_aiomysql_connects_a_connection_made_apart_with_the_flags_it_was_given():
+    import aiomysql
+    from pymysql.constants import CLIENT  # type: ignore[import-untyped]
+
+    async def check() -> None:
+        require(aiomysql.Connection, aiomysql_compat.CONNECT, package="aiomysql",
+                shim="aiomysql")  # fmt: skip
+        require_service("mariadb", "127.0.0.1", 3306)
+        conn = aiomysql.Connection(host="127.0.0.1", port=3306, user="root", db="test")
+        conn.client_flag &= ~CLIENT.MULTI_STATEMENTS
+        await aiomysql_compat.open_connection(conn)
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute("SELECT 1")
+                assert await cursor.fetchone() == (1,)
+                # The handshake asked without multi-statements: a second
+                # statement is refused by the server.
+                with pytest.raises(aiomysql.ProgrammingError) as caught:
+                    await cursor.execute("SELECT 1; SELECT 2")
+                assert caught.value.args[0] == 1064
+        finally:
+            conn.close()
+
+    asyncio.run(check())
+
+
+# -- pytest -------------------------------------------------------------------
+
+ITEMS = """
+import pytest
+
+@pytest.fixture(scope="session")
+def shared():
+    return "one per session"
+
+@pytest.mark.parametrize("word", ["a"])
+def test_words(word, shared, tmp_path):
+    pass
+
+@pytest.mark.skipif(True, reason="switched off")
+def test_off():
+    pass
+"""
+
+
+@pytest.fixture
+def items(pytester: pytest.Pytester) -> dict[str, Any]:
+    return {item.name: item for item in pytester.getitems(ITEMS)}
+
+
+def test_pytest_gives_an_items_fixtures_before_setup(items):
+    item = items["test_words[a]"]
+    require(item, "_fixtureinfo", package="pytest", shim="pytest")
+    info = pytest_compat.fixture_info(item)
+    assert set(info.argnames) == {"word", "shared", "tmp_path"}
+    assert pytest_compat.is_direct_param(info.name2fixturedefs["word"][-1])
+    assert not pytest_compat.is_direct_param(info.name2fixturedefs["shared"][-1])
+
+
+def test_pytest_gives_a_session_fixtures_value_through_an_items_request(
+    request, tmp_path_factory
+):
+    require(request.node, "_request", package="pytest", shim="pytest")
+    value = pytest_compat.fixture_value(request.node, "tmp_path_factory")
+    assert value is tmp_path_factory
+
+
+def test_pytest_says_whether_skip_marks_skip(items):
+    skipped = pytest_compat.evaluate_skip_marks(items["test_off"])
+    assert getattr(skipped, "reason", None) == "switched off"
+    assert pytest_compat.evaluate_skip_marks(items["test_words[a]"]) is None
+
+
+def test_pytest_items_can_be_renamed(items):
+    item = items["test_words[a]"]
+    require(item.keywords, "_markers", package="pytest", shim="pytest")
+    pytest_compat.rename_item(
+        item, name="test_words[***]", nodeid="test_x.py::test_words[***]"
+    )
+    if item.nodeid != "test_x.py::test_words[***]":
+        pytest.fail(
+            f"pytest {version('pytest')} keeps a node's id neither in Node._id nor "
+            "in Node._nodeid; sleuth's shim in src/sleuth/_compat/pytest.py needs "
+            "updating (a secret in a test id would stay in it)",
+            pytrace=False,
+        )
+    assert item.name == "test_words[***]"
+    assert "test_words[***]" in item.keywords
+    assert "test_words[a]" not in item.keywords  # -k no longer finds the old name
+
+
+def test_failure_text_lives_in_the_modules_the_scrubber_walks():
+    with pytest.raises(ValueError, match="boom") as caught:
+        raise ValueError("boom")
+    assert type(caught.getrepr()).__module__ in pytest_compat.REPR_MODULES
+    assert pytest.TestReport.__module__ in pytest_compat.REPR_MODULES
+    assert pytest.CollectReport.__module__ in pytest_compat.REPR_MODULES
+
+
+def _helper() -> None:
+    raise KeyError("deep")
+
+
+def _body() -> None:
+    _helper()
+
+
+def test_a_traceback_can_start_at_a_rows_body():
+    from sleuth.tables import TableItem
+
+    with pytest.raises(KeyError) as caught:
+        _body()
+    cut = pytest_compat.traceback_from(caught, _body)
+    assert cut is not None
+    assert [entry.name for entry in cut] == ["_body", "_helper"]
+    assert pytest_compat.traceback_from(caught, len) is None  # no code object
+    # TableItem's override is what pytest calls.
+    require(
+        pytest.Item, pytest_compat.TRACEBACK_FILTER, package="pytest", shim="pytest"
+    )
+    assert TableItem._traceback_filter is not pytest.Item._traceback_filter
+
+
+def test_a_secret_in_a_test_id_is_gone_from_the_id_other_plugins_see(pytester):
+    # Through the shim, end to end: --lf's cache, xdist and reporters read
+    # item.nodeid, not what the terminal shows.
+    pytester.makefile(
+        ".yaml", sleuth="targets:\n  local:\n    base_url: http://127.0.0.1:9\n"
+    )
+    pytester.makeconftest(
+        """
+        def pytest_collection_finish(session):
+            with open("ids.txt", "w") as f:
+                f.write("\\n".join(item.nodeid for item in session.items))
+        """
+    )
+    pytester.makepyfile(
+        test_ids="""
+        import pytest, sleuth
+
+        TOKEN = sleuth.secret("canary-id-5d1e07")
+
+        @pytest.mark.parametrize("x", [1], ids=[f"id-{TOKEN}"])
+        def test_p(x):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--no-history")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "ids.txt").read_text() == "test_ids.py::test_p[id-***]"
