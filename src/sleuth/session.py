@@ -340,8 +340,12 @@ class SleuthSession:
         # Cyclic collection waits until the run is over: a run is short and
         # its garbage is small. It is back on after pytest's own collection in
         # unconfigure; on any earlier, the first allocation would collect the
-        # run's garbage once more (~15 ms at 500 probes).
+        # run's garbage once more (~15 ms at 500 probes). Both are undone then,
+        # for a process that goes on (pytester's in-process runs, an IDE's):
+        # frozen objects are hidden from gc.get_referrers, which Hypothesis,
+        # for one, relies on.
         gc.freeze()
+        self.config.add_cleanup(gc.unfreeze)
         if gc.isenabled():
             gc.disable()
             self.config.add_cleanup(gc.enable)

@@ -345,15 +345,19 @@ def test_exitfirst_stops_reporting_after_the_first_failure(suite, pytester, flag
 
 
 def test_garbage_collection_pauses_for_the_run_and_is_back_on_after(suite, pytester):
-    # Off while probes run (bench/PROFILE.md), on again once pytest is done.
+    # Off while probes run, what was built before frozen (bench/PROFILE.md);
+    # both undone once pytest is done, for a process that goes on.
     suite(
         test_gc="""
         import gc
 
         def test_collector_waits_while_probes_run():
             assert not gc.isenabled()
+            assert gc.get_freeze_count() > 0
         """
     )
     assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
     pytester.runpytest().assert_outcomes(passed=1)
     assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen_before == 0
