@@ -100,10 +100,28 @@ def mask_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
 
+# URL schemes of databases and brokers: in such a URL (a DSN) only the password
+# is a secret; the rest says where the dependency is, which every message about
+# it must show. Other URLs (a webhook's path, a token in a query) stay whole.
+DSN_SCHEMES = frozenset(
+    """postgres postgresql postgresql+psycopg postgresql+psycopg2 mysql mysql+pymysql
+    mariadb redis rediss amqp amqps mongodb mongodb+srv nats tls mqtt mqtts""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+# A libpq key=value DSN: host=db-1 port=5432 dbname=orders ...
+_KEYWORD_DSN = re.compile(r"^\s*(?:host|hostaddr|dbname|port|user)\s*=", re.IGNORECASE)
 # password=secret (or password='a secret') in a libpq key=value DSN or a query.
 _KEYWORD_PASSWORD = re.compile(
     r"(?P<head>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
 )
+
+
+def is_dsn(text: str) -> bool:
+    """A database or broker address (URL or libpq ``key=value``): its password
+    is a secret, the rest of it is not."""
+    scheme, sep, _ = text.strip().partition("://")
+    if sep:
+        return scheme.lower() in DSN_SCHEMES
+    return bool(_KEYWORD_DSN.match(text))
 
 
 def mask_dsn(dsn: str) -> str:
@@ -162,10 +180,17 @@ class SecretRegistry:
         self, name: str, value: object, *, secret_source: bool = False
     ) -> None:
         """A setting was read: keep it if its name or source says secret; keep any
-        password in it either way (``DATABASE_URL`` is not a secret name)."""
+        password in it either way (``DATABASE_URL`` is not a secret name).
+
+        A DSN (``PG_DSN=postgresql://app@db/orders``) is an address whatever
+        its name says: only its password is kept, so a DSN without one is
+        shown whole, and so is every other probe's message about that address.
+        """
         if value is None:
             return
-        if secret_source or looks_secret(name, self.secret_words):
+        if isinstance(value, str) and is_dsn(value):
+            self.add_urls_in(value)
+        elif secret_source or looks_secret(name, self.secret_words):
             self.add(value, name=name)
         elif isinstance(value, str):
             self.add_urls_in(value)
