@@ -136,8 +136,16 @@ def mask_dsn(dsn: str) -> str:
 class SecretRegistry:
     """The secrets of one run. Safe to use from many threads."""
 
-    def __init__(self, *, secret_words: Iterable[str] = DEFAULT_SECRET_WORDS) -> None:
+    def __init__(
+        self,
+        *,
+        secret_words: Iterable[str] = DEFAULT_SECRET_WORDS,
+        min_length: int = MIN_SCRUB_LENGTH,
+    ) -> None:
         self.secret_words = tuple(w.upper() for w in secret_words)
+        # Values shorter than this are masked only where they stand beside
+        # their name (see is_weak); the history asks for longer ones.
+        self.min_length = min_length
         self._lock = threading.Lock()
         self._values: set[str] = set()  # every secret value, weak ones included
         self._texts: set[str] = set()  # what is scrubbed as text, encodings included
@@ -166,7 +174,7 @@ class SecretRegistry:
             if text in self._values:
                 return
             self._values.add(text)
-            if is_weak(text):
+            if len(text) < self.min_length or is_weak(text):
                 if name:
                     self._named_weak.setdefault(name, set()).add(text)
                     self._weak_patterns = None
@@ -324,11 +332,12 @@ class SecretRegistry:
 
 
 def _weak_value_pattern(name: str, values: set[str]) -> re.Pattern[str]:
-    """``NAME=value``, ``NAME: value``, ``'NAME': 'value'``: a weak secret in place."""
+    """``NAME=value``, ``NAME: value``, ``'NAME': 'value'``, and a settings
+    rule's ``setting NAME (from SOURCE) is 'value'``: a weak secret in place."""
     choices = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-    return re.compile(
-        rf"(?P<lead>\b{re.escape(name)}\b['\"]?\s*[=:]\s*['\"]?)(?:{choices})(?![\w.-])"
-    )
+    quoted = re.escape(name)
+    lead = rf"\b{quoted}\b['\"]?\s*[=:]\s*['\"]?|\b{quoted} \(from [^)]*\) is '"
+    return re.compile(rf"(?P<lead>{lead})(?:{choices})(?![\w.-])")
 
 
 def _encodings(text: str) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sleuth.evidence import RunRecord
 from sleuth.history.db import Database, StoreError, Tx, open_database
+from sleuth.history.masking import history_scrub
 from sleuth.history.model import (
     ProbePoint,
     ResultRow,
@@ -160,7 +161,7 @@ class HistoryStore:
             key=self.key(),
             agent=agent,
             git_revision=git_revision,
-            scrub=record.scrub,
+            scrub=history_scrub(record.scrub, record.setting_values),
         )
         with self.db.write() as tx:
             run_id = int(tx.scalar(_INSERT_RUN, rows.run))
