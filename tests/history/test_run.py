@@ -405,3 +405,47 @@ def test_json_and_markdown_say_what_changed_since_the_last_passing_run(
     section = report.split("## What changed since the last passing run\n", 1)[1]
     assert "- FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
     assert "off" not in section.split("##", 1)[0]  # what changed, never to what
+
+
+def test_history_and_diff_read_the_store_without_the_suites_env_values(
+    pytester, http_target, monkeypatch
+):
+    # The suite needs a token and a URL from the environment to run; reading
+    # its history afterwards, where neither is set, must not.
+    pytester.makefile(
+        ".yaml",
+        sleuth=textwrap.dedent(
+            """
+            targets:
+              local:
+                base_url: ${env:SLEUTH_T_BASE_URL}
+                headers: {Authorization: "Bearer ${env:SLEUTH_T_TOKEN}"}
+            history:
+              keep: 50
+            """
+        ),
+    )
+    pytester.makepyfile(test_a="def test_a(target):\n    pass\n")
+    monkeypatch.setenv("SLEUTH_T_BASE_URL", http_target.url)
+    monkeypatch.setenv("SLEUTH_T_TOKEN", "canary-token-0a9b8c")
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest().assert_outcomes(passed=1)
+    monkeypatch.delenv("SLEUTH_T_BASE_URL")
+    monkeypatch.delenv("SLEUTH_T_TOKEN")
+
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert [r["id"] for r in runs] == [2, 1]
+    assert "test_a.py::test_a" in cli("history", "test_a")
+    assert cli("diff").splitlines()[-1] == "no probe, setting or latency differs"
+    # A run needs them, and says so.
+    pytester.runpytest().stderr.fnmatch_lines(["*${env:SLEUTH_T_BASE_URL}*"])
+
+
+def test_a_history_url_from_an_unset_env_value_is_one_line(pytester, monkeypatch):
+    pytester.makefile(".yaml", sleuth="history: ${env:SLEUTH_T_HISTORY_URL}\n")
+    monkeypatch.delenv("SLEUTH_T_HISTORY_URL", raising=False)
+    result = CliRunner().invoke(main, ["history"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: sleuth.yaml line 1: ${env:SLEUTH_T_")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

@@ -48,7 +48,13 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
             f"parent, so no history to read. Run this from the suite's directory, "
             f"or name the store with --history URL."
         )
-    suite = load_suite_config(config_path) if config_path else empty_suite_config(cwd)
+    # Only the history: key: the targets' ${env:...} values (a token, a URL)
+    # may be unset where someone reads the history after the fact.
+    suite = (
+        load_suite_config(config_path, only=("history",))
+        if config_path
+        else empty_suite_config(cwd)
+    )
     options = resolve_history(
         suite, cli={"history": url_option}, environ=os.environ, cwd=cwd
     )
