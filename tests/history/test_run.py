@@ -343,7 +343,7 @@ def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
     assert "probes new in run 3 (1):" in out
     pytester.path.joinpath(".sleuth", "history.db").unlink()
     pytester.runpytest()
-    assert "no run in which everything passed before run 1 (of 1 kept)" in error("diff")
+    assert "no run before run 1 (of 1 kept) in which everything passed" in error("diff")
 
 
 def test_a_run_with_a_sqlite_history_does_not_import_sqlalchemy(suite, pytester):
@@ -449,3 +449,34 @@ def test_a_history_url_from_an_unset_env_value_is_one_line(pytester, monkeypatch
     assert result.output.startswith("Error: sleuth.yaml line 1: ${env:SLEUTH_T_")
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_a_green_subset_run_is_never_the_baseline_of_a_wider_run(pytester, http_target):
+    write_suite(pytester, http_target.url)
+    pytester.runpytest().assert_outcomes(passed=3)  # run 1: everything, green
+    write_suite(pytester, http_target.url, flag="off")  # the deploy
+    # run 2: a subset, during the incident; green, but it never read the flag.
+    pytester.runpytest("-k", "test_items").assert_outcomes(passed=1, deselected=2)
+    third = pytester.runpytest()  # run 3: everything again
+    third.assert_outcomes(passed=2, failed=1)
+    third.stdout.fnmatch_lines(
+        [
+            "history: last passed: run 1, ??:?? (just now); failing since this run",
+            "since the last run in which everything passed (run 1, ??:??, just now):",
+            "  probes that now fail (1):",
+            "    test_api.py::test_feature_flag_is_on (passed -> failed)",
+            "  settings (1):",
+            "    FEATURE_FLAG_X: value changed",
+        ]
+    )
+    assert "probes new in run 3" not in third.stdout.str()
+
+    diff = json.loads(cli("diff", "--json"))
+    assert (diff["a"]["id"], diff["b"]["id"]) == (1, 3)
+    assert diff["new_probes"] == []
+    assert [(s["name"], s["change"]) for s in diff["settings"]] == [
+        ("FEATURE_FLAG_X", "value changed")
+    ]
+    # A subset run is stored with its selection.
+    subset = json.loads(cli("diff", "1", "2", "--json"))
+    assert "-k test_items" in subset["b"]["selection"]

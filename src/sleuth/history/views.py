@@ -317,12 +317,14 @@ def show_diff(
         if b is None:
             raise HistoryUnavailable("no runs in the history yet")
     if a is None:
-        a = store.last_green_run_id(target=target or _target_of(store, b), before=b)
+        # A green run of a subset is no baseline for the probes it left out.
+        a = store.baseline_run_id(b, target=target or _target_of(store, b))
         if a is None:
             kept = store.count_runs(target=target or _target_of(store, b))
             raise HistoryUnavailable(
-                f"no run in which everything passed before run {b} (of {kept} kept). "
-                f"Name the runs to compare: sleuth diff A B"
+                f"no run before run {b} (of {kept} kept) in which everything "
+                f"passed and every probe of run {b} ran. Name the runs to "
+                f"compare: sleuth diff A B"
             )
     diff = diff_runs(_snapshot(store, a), _snapshot(store, b))
     if as_json:
