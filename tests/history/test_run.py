@@ -403,7 +403,7 @@ def test_json_and_markdown_say_what_changed_since_the_last_passing_run(
     ]
     report = (pytester.path / "run.md").read_text()
     section = report.split("## What changed since the last passing run\n", 1)[1]
-    assert "- FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
+    assert "- settings (1): FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
     assert "off" not in section.split("##", 1)[0]  # what changed, never to what
 
 

@@ -97,11 +97,8 @@ class RunDiff:
             ],
         }
 
-    def render(self, *, indent: str = "  ", most: int | None = None) -> list[str]:
-        """Lines for people; ``[]`` when nothing differs.
-
-        ``most`` caps the entries listed under each heading (the rest counted).
-        """
+    def sections(self) -> list[tuple[str, list[str]]]:
+        """``(heading, entries)`` of each kind of change there is, in order."""
         now_failing = [f for f in self.flipped if f.after in FAILING]
         other_flips = [f for f in self.flipped if f.after not in FAILING]
         sections = [
@@ -125,11 +122,16 @@ class RunDiff:
             (f"probes new in run {self.b.id}", self.new_probes),
             (f"probes not in run {self.b.id}", self.removed_probes),
         ]
+        return [(f"{h} ({len(e)})", e) for h, e in sections if e]
+
+    def render(self, *, indent: str = "  ", most: int | None = None) -> list[str]:
+        """Lines for people; ``[]`` when nothing differs.
+
+        ``most`` caps the entries listed under each heading (the rest counted).
+        """
         lines: list[str] = []
-        for heading, entries in sections:
-            if not entries:
-                continue
-            lines.append(f"{heading} ({len(entries)}):")
+        for heading, entries in self.sections():
+            lines.append(f"{heading}:")
             shown = entries if most is None else entries[:most]
             lines.extend(f"{indent}{entry}" for entry in shown)
             if len(shown) < len(entries):
