@@ -477,6 +477,16 @@ def test_a_green_subset_run_is_never_the_baseline_of_a_wider_run(pytester, http_
     assert [(s["name"], s["change"]) for s in diff["settings"]] == [
         ("FEATURE_FLAG_X", "value changed")
     ]
-    # A subset run is stored with its selection.
+    # A subset run is stored with its selection; named as run A, what it
+    # left out is said so, not listed as new.
     subset = json.loads(cli("diff", "1", "2", "--json"))
     assert "-k test_items" in subset["b"]["selection"]
+    backwards = json.loads(cli("diff", "2", "3", "--json"))
+    assert backwards["new_probes"] == []
+    assert backwards["not_run_in_a"] == [
+        "test_api.py::test_database_url_is_set",
+        "test_api.py::test_feature_flag_is_on",
+    ]
+    assert "probes run 2 did not run (a subset), so not compared (2):" in cli(
+        "diff", "2", "3"
+    )

@@ -61,12 +61,16 @@ class RunDiff:
     removed_probes: list[str]
     settings: list[SettingDiff]
     latency: list[LatencyMove]
+    # Probes of run b that run a left out though earlier runs ran them: run a
+    # was a subset (-k, node ids), so they are not new and nothing is compared.
+    not_run_in_a: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return not (
             self.flipped
             or self.new_probes
+            or self.not_run_in_a
             or self.removed_probes
             or self.settings
             or self.latency
@@ -89,6 +93,7 @@ class RunDiff:
             "b": run(self.b),
             "flipped": [dataclasses.asdict(f) for f in self.flipped],
             "new_probes": self.new_probes,
+            "not_run_in_a": self.not_run_in_a,
             "removed_probes": self.removed_probes,
             "settings": [dataclasses.asdict(s) for s in self.settings],
             "latency": [
@@ -120,6 +125,10 @@ class RunDiff:
                 ],
             ),
             (f"probes new in run {self.b.id}", self.new_probes),
+            (
+                f"probes run {self.a.id} did not run (a subset), so not compared",
+                self.not_run_in_a,
+            ),
             (f"probes not in run {self.b.id}", self.removed_probes),
         ]
         return [(f"{h} ({len(e)})", e) for h, e in sections if e]
@@ -139,8 +148,14 @@ class RunDiff:
         return lines
 
 
-def diff_runs(a: RunSnapshot, b: RunSnapshot) -> RunDiff:
-    """Everything that differs from ``a`` to ``b``."""
+def diff_runs(
+    a: RunSnapshot, b: RunSnapshot, *, known_before_a: frozenset[str] = frozenset()
+) -> RunDiff:
+    """Everything that differs from ``a`` to ``b``.
+
+    ``known_before_a``: probes of ``b`` that runs before ``a`` ran; those
+    ``a`` left out are listed as not run in ``a``, not as new.
+    """
     flipped: list[Flip] = []
     latency: list[LatencyMove] = []
     for probe_id in sorted(set(a.results) & set(b.results)):
@@ -184,7 +199,8 @@ def diff_runs(a: RunSnapshot, b: RunSnapshot) -> RunDiff:
         a=a.run,
         b=b.run,
         flipped=flipped,
-        new_probes=sorted(set(b.results) - set(a.results)),
+        new_probes=sorted(set(b.results) - set(a.results) - known_before_a),
+        not_run_in_a=sorted((set(b.results) - set(a.results)) & known_before_a),
         removed_probes=sorted(set(a.results) - set(b.results)),
         settings=changes,
         latency=latency,

@@ -262,6 +262,17 @@ class HistoryStore:
         with self.db.read() as tx:
             return int(tx.scalar(sql, params))
 
+    def probes_run_before(self, run_id: int, *, target: str) -> frozenset[str]:
+        """The probes of ``target``'s runs before ``run_id``."""
+        with self.db.read() as tx:
+            found = tx.rows(
+                "SELECT DISTINCT r.probe_id AS name FROM sleuth_results r "
+                "JOIN sleuth_runs u ON u.id = r.run_id "
+                "WHERE u.target = :target AND r.run_id < :run_id",
+                {"target": target, "run_id": run_id},
+            )
+        return frozenset(row["name"] for row in found)
+
     def _last_id(
         self, *, target: str | None, before: int | None, green: bool
     ) -> int | None:

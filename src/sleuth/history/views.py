@@ -326,7 +326,9 @@ def show_diff(
                 f"passed and every probe of run {b} ran. Name the runs to "
                 f"compare: sleuth diff A B"
             )
-    diff = diff_runs(_snapshot(store, a), _snapshot(store, b))
+    before, after = _snapshot(store, a), _snapshot(store, b)
+    known = store.probes_run_before(a, target=before.run.target)
+    diff = diff_runs(before, after, known_before_a=known)
     if as_json:
         _print_json(console, diff.to_json())
         return
