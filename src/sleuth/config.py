@@ -93,9 +93,16 @@ class SuiteConfig:
 
 
 def load_suite_config(
-    path: Path, *, environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    only: Iterable[str] | None = None,
 ) -> SuiteConfig:
     """Read and check a config file.
+
+    ``only`` keeps those top-level keys and drops the rest before anything is
+    interpolated: ``sleuth history`` reads the store's address alone, so the
+    targets' ``${env:...}`` values need not be set.
 
     Raises:
         ConfigError: naming the file, the line and what to write instead.
@@ -115,9 +122,10 @@ def load_suite_config(
                 f"found {kind_of(data)}",
                 where=lines.where(()),
             )
-        data = interpolate_env(
-            without_extensions(data), (), lines, environ, on_value=filled_in
-        )
+        data = without_extensions(data)
+        if only is not None:
+            data = {key: data[key] for key in only if key in data}
+        data = interpolate_env(data, (), lines, environ, on_value=filled_in)
         return _build_suite(data, lines, file=path, root=path.parent)
 
 

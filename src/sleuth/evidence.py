@@ -230,3 +230,8 @@ class RunRecord:
     scrub: Callable[[str], str] = dataclasses.field(
         default=lambda text: text, repr=False
     )
+    # Every value each setting had in this run, secret or not: the history
+    # masks them all (it keeps only fingerprints); outputs shown now do not.
+    setting_values: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=dict, repr=False
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,9 +75,10 @@ class OutputsPlugin:
         from sleuth.reports import document as run_document, markdown, metrics
 
         self.document = run_document.build(record, changes=self.changes())
-        writers = {
+        full_report = bool(config.getoption("sleuth_report_full"))
+        writers: dict[str, Callable[[dict[str, Any]], str]] = {
             "sleuth_json": lambda d: json.dumps(d, indent=2, sort_keys=False) + "\n",
-            "sleuth_report": markdown.render,
+            "sleuth_report": lambda d: markdown.render(d, full=full_report),
             "sleuth_metrics": metrics.render,
         }
         for option, render in writers.items():
@@ -140,6 +142,10 @@ class OutputsPlugin:
             return None
         changes: dict[str, Any] = history.changes.to_json()
         changes["lines"] = history.changes.render(indent="")
+        changes["sections"] = [
+            {"heading": heading, "entries": entries}
+            for heading, entries in history.changes.sections()
+        ]
         return changes
 
     def _history_lines(self) -> dict[str, str]:

@@ -51,6 +51,11 @@ AGENT_HELP = (
 )
 JSON_HELP = "write the run as JSON (schema sleuth.run/1, docs/outputs.md) to PATH"
 REPORT_HELP = "write a Markdown incident report to PATH"
+REPORT_FULL_HELP = (
+    "make the --sleuth-report whole: every failure's diagnosis and evidence, "
+    "every change, the settings table (default: what is wrong first, the "
+    "evidence folded)"
+)
 METRICS_HELP = "write Prometheus text (node_exporter textfile collector) to PATH"
 EXIT_HELP = (
     "exit codes: 'pytest' (default) or 'nagios' (0 OK, 1 WARNING, 2 CRITICAL, "
@@ -121,6 +126,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--sleuth-json", metavar="PATH", help=JSON_HELP)
     group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
+    group.addoption(
+        "--sleuth-report-full",
+        action="store_true",
+        default=False,
+        help=REPORT_FULL_HELP,
+    )
     group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
     group.addoption(
         "--sleuth-exit", choices=("pytest", "nagios"), default="pytest", help=EXIT_HELP

@@ -100,10 +100,28 @@ def mask_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
 
 
+# URL schemes of databases and brokers: in such a URL (a DSN) only the password
+# is a secret; the rest says where the dependency is, which every message about
+# it must show. Other URLs (a webhook's path, a token in a query) stay whole.
+DSN_SCHEMES = frozenset(
+    """postgres postgresql postgresql+psycopg postgresql+psycopg2 mysql mysql+pymysql
+    mariadb redis rediss amqp amqps mongodb mongodb+srv nats tls mqtt mqtts""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+# A libpq key=value DSN: host=db-1 port=5432 dbname=orders ...
+_KEYWORD_DSN = re.compile(r"^\s*(?:host|hostaddr|dbname|port|user)\s*=", re.IGNORECASE)
 # password=secret (or password='a secret') in a libpq key=value DSN or a query.
 _KEYWORD_PASSWORD = re.compile(
     r"(?P<head>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
 )
+
+
+def is_dsn(text: str) -> bool:
+    """A database or broker address (URL or libpq ``key=value``): its password
+    is a secret, the rest of it is not."""
+    scheme, sep, _ = text.strip().partition("://")
+    if sep:
+        return scheme.lower() in DSN_SCHEMES
+    return bool(_KEYWORD_DSN.match(text))
 
 
 def mask_dsn(dsn: str) -> str:
@@ -118,8 +136,16 @@ def mask_dsn(dsn: str) -> str:
 class SecretRegistry:
     """The secrets of one run. Safe to use from many threads."""
 
-    def __init__(self, *, secret_words: Iterable[str] = DEFAULT_SECRET_WORDS) -> None:
+    def __init__(
+        self,
+        *,
+        secret_words: Iterable[str] = DEFAULT_SECRET_WORDS,
+        min_length: int = MIN_SCRUB_LENGTH,
+    ) -> None:
         self.secret_words = tuple(w.upper() for w in secret_words)
+        # Values shorter than this are masked only where they stand beside
+        # their name (see is_weak); the history asks for longer ones.
+        self.min_length = min_length
         self._lock = threading.Lock()
         self._values: set[str] = set()  # every secret value, weak ones included
         self._texts: set[str] = set()  # what is scrubbed as text, encodings included
@@ -148,7 +174,7 @@ class SecretRegistry:
             if text in self._values:
                 return
             self._values.add(text)
-            if is_weak(text):
+            if len(text) < self.min_length or is_weak(text):
                 if name:
                     self._named_weak.setdefault(name, set()).add(text)
                     self._weak_patterns = None
@@ -162,10 +188,17 @@ class SecretRegistry:
         self, name: str, value: object, *, secret_source: bool = False
     ) -> None:
         """A setting was read: keep it if its name or source says secret; keep any
-        password in it either way (``DATABASE_URL`` is not a secret name)."""
+        password in it either way (``DATABASE_URL`` is not a secret name).
+
+        A DSN (``PG_DSN=postgresql://app@db/orders``) is an address whatever
+        its name says: only its password is kept, so a DSN without one is
+        shown whole, and so is every other probe's message about that address.
+        """
         if value is None:
             return
-        if secret_source or looks_secret(name, self.secret_words):
+        if isinstance(value, str) and is_dsn(value):
+            self.add_urls_in(value)
+        elif secret_source or looks_secret(name, self.secret_words):
             self.add(value, name=name)
         elif isinstance(value, str):
             self.add_urls_in(value)
@@ -299,11 +332,12 @@ class SecretRegistry:
 
 
 def _weak_value_pattern(name: str, values: set[str]) -> re.Pattern[str]:
-    """``NAME=value``, ``NAME: value``, ``'NAME': 'value'``: a weak secret in place."""
+    """``NAME=value``, ``NAME: value``, ``'NAME': 'value'``, and a settings
+    rule's ``setting NAME (from SOURCE) is 'value'``: a weak secret in place."""
     choices = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-    return re.compile(
-        rf"(?P<lead>\b{re.escape(name)}\b['\"]?\s*[=:]\s*['\"]?)(?:{choices})(?![\w.-])"
-    )
+    quoted = re.escape(name)
+    lead = rf"\b{quoted}\b['\"]?\s*[=:]\s*['\"]?|\b{quoted} \(from [^)]*\) is '"
+    return re.compile(rf"(?P<lead>{lead})(?:{choices})(?![\w.-])")
 
 
 def _encodings(text: str) -> set[str]:

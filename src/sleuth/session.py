@@ -297,6 +297,7 @@ class SleuthSession:
             settings=seen,
             fingerprint=resolver.fingerprint,
             scrub=self.secrets.scrub,
+            setting_values=resolver.seen_values(),
         )
 
     def wall_s(self) -> float:

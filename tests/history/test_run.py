@@ -343,7 +343,7 @@ def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
     assert "probes new in run 3 (1):" in out
     pytester.path.joinpath(".sleuth", "history.db").unlink()
     pytester.runpytest()
-    assert "no run in which everything passed before run 1 (of 1 kept)" in error("diff")
+    assert "no run before run 1 (of 1 kept) in which everything passed" in error("diff")
 
 
 def test_a_run_with_a_sqlite_history_does_not_import_sqlalchemy(suite, pytester):
@@ -403,5 +403,90 @@ def test_json_and_markdown_say_what_changed_since_the_last_passing_run(
     ]
     report = (pytester.path / "run.md").read_text()
     section = report.split("## What changed since the last passing run\n", 1)[1]
-    assert "- FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
+    assert "- settings (1): FEATURE_FLAG_X: value changed" in section.split("##", 1)[0]
     assert "off" not in section.split("##", 1)[0]  # what changed, never to what
+
+
+def test_history_and_diff_read_the_store_without_the_suites_env_values(
+    pytester, http_target, monkeypatch
+):
+    # The suite needs a token and a URL from the environment to run; reading
+    # its history afterwards, where neither is set, must not.
+    pytester.makefile(
+        ".yaml",
+        sleuth=textwrap.dedent(
+            """
+            targets:
+              local:
+                base_url: ${env:SLEUTH_T_BASE_URL}
+                headers: {Authorization: "Bearer ${env:SLEUTH_T_TOKEN}"}
+            history:
+              keep: 50
+            """
+        ),
+    )
+    pytester.makepyfile(test_a="def test_a(target):\n    pass\n")
+    monkeypatch.setenv("SLEUTH_T_BASE_URL", http_target.url)
+    monkeypatch.setenv("SLEUTH_T_TOKEN", "canary-token-0a9b8c")
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest().assert_outcomes(passed=1)
+    monkeypatch.delenv("SLEUTH_T_BASE_URL")
+    monkeypatch.delenv("SLEUTH_T_TOKEN")
+
+    runs = json.loads(cli("history", "--json"))["runs"]
+    assert [r["id"] for r in runs] == [2, 1]
+    assert "test_a.py::test_a" in cli("history", "test_a")
+    assert cli("diff").splitlines()[-1] == "no probe, setting or latency differs"
+    # A run needs them, and says so.
+    pytester.runpytest().stderr.fnmatch_lines(["*${env:SLEUTH_T_BASE_URL}*"])
+
+
+def test_a_history_url_from_an_unset_env_value_is_one_line(pytester, monkeypatch):
+    pytester.makefile(".yaml", sleuth="history: ${env:SLEUTH_T_HISTORY_URL}\n")
+    monkeypatch.delenv("SLEUTH_T_HISTORY_URL", raising=False)
+    result = CliRunner().invoke(main, ["history"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: sleuth.yaml line 1: ${env:SLEUTH_T_")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_green_subset_run_is_never_the_baseline_of_a_wider_run(pytester, http_target):
+    write_suite(pytester, http_target.url)
+    pytester.runpytest().assert_outcomes(passed=3)  # run 1: everything, green
+    write_suite(pytester, http_target.url, flag="off")  # the deploy
+    # run 2: a subset, during the incident; green, but it never read the flag.
+    pytester.runpytest("-k", "test_items").assert_outcomes(passed=1, deselected=2)
+    third = pytester.runpytest()  # run 3: everything again
+    third.assert_outcomes(passed=2, failed=1)
+    third.stdout.fnmatch_lines(
+        [
+            "history: last passed: run 1, ??:?? (just now); failing since this run",
+            "since the last run in which everything passed (run 1, ??:??, just now):",
+            "  probes that now fail (1):",
+            "    test_api.py::test_feature_flag_is_on (passed -> failed)",
+            "  settings (1):",
+            "    FEATURE_FLAG_X: value changed",
+        ]
+    )
+    assert "probes new in run 3" not in third.stdout.str()
+
+    diff = json.loads(cli("diff", "--json"))
+    assert (diff["a"]["id"], diff["b"]["id"]) == (1, 3)
+    assert diff["new_probes"] == []
+    assert [(s["name"], s["change"]) for s in diff["settings"]] == [
+        ("FEATURE_FLAG_X", "value changed")
+    ]
+    # A subset run is stored with its selection; named as run A, what it
+    # left out is said so, not listed as new.
+    subset = json.loads(cli("diff", "1", "2", "--json"))
+    assert "-k test_items" in subset["b"]["selection"]
+    backwards = json.loads(cli("diff", "2", "3", "--json"))
+    assert backwards["new_probes"] == []
+    assert backwards["not_run_in_a"] == [
+        "test_api.py::test_database_url_is_set",
+        "test_api.py::test_feature_flag_is_on",
+    ]
+    assert "probes run 2 did not run (a subset), so not compared (2):" in cli(
+        "diff", "2", "3"
+    )

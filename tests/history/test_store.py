@@ -96,6 +96,30 @@ def test_probe_points_find_the_last_pass_and_the_first_failure_since(store):
     assert store.latest_run_id(target="local") == ids[5]
 
 
+def test_the_baseline_is_the_last_green_run_that_ran_every_probe(store):
+    def run(outcomes, target="local"):
+        return store.write_run(make_record(outcomes, target=target), agent="a")
+
+    full = run({"t::a": "passed", "t::b": "passed"})
+    wider = run({"t::a": "passed", "t::b": "passed", "t::c": "passed"})
+    run({"t::a": "failed", "t::b": "passed", "t::c": "passed"})  # red
+    subset = run({"t::a": "passed"})  # green, like `-k a`
+    run({"t::a": "passed", "t::b": "passed", "t::c": "passed"}, target="other")
+    latest = run({"t::a": "failed", "t::b": "passed", "t::c": "passed"})
+
+    assert store.last_green_run_id(target="local", before=latest) == subset
+    assert store.baseline_run_id(latest, target="local") == wider
+    # A subset is compared with the last green run that covers it.
+    assert store.baseline_run_id(subset, target="local") == wider
+    narrow = run({"t::b": "failed"})
+    assert store.baseline_run_id(narrow, target="local") == wider
+    # t::c came with run 2: not asked of run 1.
+    assert store.baseline_run_id(wider, target="local") == full
+    assert store.baseline_run_id(full, target="local") is None
+    assert store.count_probe_runs("t::c", target="local") == 3
+    assert store.count_probe_runs("t::a", target="local", before=latest) == 4
+
+
 def test_runs_lists_newest_first_with_counts(store):
     for outcome in ("passed", "failed"):
         store.write_run(make_record({"t::a": outcome, "t::b": "passed"}), agent="a")

@@ -39,7 +39,7 @@ def test_failure_line_says_when_it_last_passed_and_since_when_it_fails():
     line = failure_line(
         last_pass=point(41, local(7, 55)),
         first_failure=point(42, local(8, 5), "failed"),
-        seen=True,
+        ran_it=1,
         kept_runs=30,
         now=local(8, 5),
     )
@@ -52,7 +52,7 @@ def test_failure_line_when_this_run_is_the_first_failure():
     line = failure_line(
         last_pass=point(41, local(7, 55)),
         first_failure=None,
-        seen=True,
+        ran_it=1,
         kept_runs=41,
         now=local(9, 55),
     )
@@ -63,7 +63,7 @@ def test_failure_line_shows_the_date_when_it_last_passed_on_another_day():
     line = failure_line(
         last_pass=point(3, local(23, 10, day=1)),
         first_failure=point(4, local(7, 0)),
-        seen=True,
+        ran_it=1,
         kept_runs=4,
         now=local(9, 0),
     )
@@ -74,21 +74,28 @@ def test_failure_line_shows_the_date_when_it_last_passed_on_another_day():
 
 def test_failure_line_for_a_probe_that_never_passed():
     line = failure_line(
-        last_pass=None, first_failure=point(1, NOW), seen=True, kept_runs=30, now=NOW
+        last_pass=None, first_failure=point(1, NOW), ran_it=30, kept_runs=30, now=NOW
     )
     assert line == "never passed in the 30 runs kept"
 
 
+def test_failure_line_counts_only_the_runs_that_ran_the_probe():
+    line = failure_line(
+        last_pass=None, first_failure=point(9, NOW), ran_it=3, kept_runs=30, now=NOW
+    )
+    assert line == "never passed in the 3 runs that ran it (30 kept)"
+
+
 def test_failure_line_for_a_probe_new_in_this_run():
     line = failure_line(
-        last_pass=None, first_failure=None, seen=False, kept_runs=1, now=NOW
+        last_pass=None, first_failure=None, ran_it=0, kept_runs=1, now=NOW
     )
     assert line == "a new probe: not in the 1 run kept"
 
 
 def test_no_failure_line_without_earlier_runs():
     line = failure_line(
-        last_pass=None, first_failure=None, seen=False, kept_runs=0, now=NOW
+        last_pass=None, first_failure=None, ran_it=0, kept_runs=0, now=NOW
     )
     assert line is None
 

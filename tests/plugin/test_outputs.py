@@ -51,13 +51,23 @@ def test_markdown_incident_report(probes):
     probes.runpytest("--sleuth-report", "incident.md")
     report = (probes.path / "incident.md").read_text()
     assert report.startswith("# sleuth: 2 of 4 probes failing on local\n")
-    assert "## What failed" in report
+    assert "\n1 error, 1 failed, 2 passed in " in report
+    assert "## Failures (2)" in report
+    assert "- `test_probes.py::test_orders`: error (http-5xx): GET http://127" in report
+    assert "<details><summary>Evidence of 2 of 2 failures</summary>" in report
+    assert "Settings: 2 settings read; not set: `FEATURE_FLAG_X` absent." in report
+    assert "eu-west-1" not in report  # settings show where, never what
+    assert "\nRun: started " in report
+
+
+def test_markdown_incident_report_full(probes):
+    probes.runpytest("--sleuth-report", "incident.md", "--sleuth-report-full")
+    report = (probes.path / "incident.md").read_text()
     assert "### `test_probes.py::test_orders`" in report
     assert "error (http-5xx)" in report
-    assert "GET http://127.0.0.1:" in report
     assert "| `FEATURE_FLAG_X` | - | absent |" in report
     assert "| `DEPLOY_REGION` | environment | present |" in report
-    assert "eu-west-1" not in report  # settings show where, never what
+    assert "eu-west-1" not in report
     assert "## How this run was made" in report
 
 

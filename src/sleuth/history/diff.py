@@ -61,12 +61,16 @@ class RunDiff:
     removed_probes: list[str]
     settings: list[SettingDiff]
     latency: list[LatencyMove]
+    # Probes of run b that run a left out though earlier runs ran them: run a
+    # was a subset (-k, node ids), so they are not new and nothing is compared.
+    not_run_in_a: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return not (
             self.flipped
             or self.new_probes
+            or self.not_run_in_a
             or self.removed_probes
             or self.settings
             or self.latency
@@ -89,6 +93,7 @@ class RunDiff:
             "b": run(self.b),
             "flipped": [dataclasses.asdict(f) for f in self.flipped],
             "new_probes": self.new_probes,
+            "not_run_in_a": self.not_run_in_a,
             "removed_probes": self.removed_probes,
             "settings": [dataclasses.asdict(s) for s in self.settings],
             "latency": [
@@ -97,11 +102,8 @@ class RunDiff:
             ],
         }
 
-    def render(self, *, indent: str = "  ", most: int | None = None) -> list[str]:
-        """Lines for people; ``[]`` when nothing differs.
-
-        ``most`` caps the entries listed under each heading (the rest counted).
-        """
+    def sections(self) -> list[tuple[str, list[str]]]:
+        """``(heading, entries)`` of each kind of change there is, in order."""
         now_failing = [f for f in self.flipped if f.after in FAILING]
         other_flips = [f for f in self.flipped if f.after not in FAILING]
         sections = [
@@ -123,13 +125,22 @@ class RunDiff:
                 ],
             ),
             (f"probes new in run {self.b.id}", self.new_probes),
+            (
+                f"probes run {self.a.id} did not run (a subset), so not compared",
+                self.not_run_in_a,
+            ),
             (f"probes not in run {self.b.id}", self.removed_probes),
         ]
+        return [(f"{h} ({len(e)})", e) for h, e in sections if e]
+
+    def render(self, *, indent: str = "  ", most: int | None = None) -> list[str]:
+        """Lines for people; ``[]`` when nothing differs.
+
+        ``most`` caps the entries listed under each heading (the rest counted).
+        """
         lines: list[str] = []
-        for heading, entries in sections:
-            if not entries:
-                continue
-            lines.append(f"{heading} ({len(entries)}):")
+        for heading, entries in self.sections():
+            lines.append(f"{heading}:")
             shown = entries if most is None else entries[:most]
             lines.extend(f"{indent}{entry}" for entry in shown)
             if len(shown) < len(entries):
@@ -137,8 +148,14 @@ class RunDiff:
         return lines
 
 
-def diff_runs(a: RunSnapshot, b: RunSnapshot) -> RunDiff:
-    """Everything that differs from ``a`` to ``b``."""
+def diff_runs(
+    a: RunSnapshot, b: RunSnapshot, *, known_before_a: frozenset[str] = frozenset()
+) -> RunDiff:
+    """Everything that differs from ``a`` to ``b``.
+
+    ``known_before_a``: probes of ``b`` that runs before ``a`` ran; those
+    ``a`` left out are listed as not run in ``a``, not as new.
+    """
     flipped: list[Flip] = []
     latency: list[LatencyMove] = []
     for probe_id in sorted(set(a.results) & set(b.results)):
@@ -182,7 +199,8 @@ def diff_runs(a: RunSnapshot, b: RunSnapshot) -> RunDiff:
         a=a.run,
         b=b.run,
         flipped=flipped,
-        new_probes=sorted(set(b.results) - set(a.results)),
+        new_probes=sorted(set(b.results) - set(a.results) - known_before_a),
+        not_run_in_a=sorted((set(b.results) - set(a.results)) & known_before_a),
         removed_probes=sorted(set(a.results) - set(b.results)),
         settings=changes,
         latency=latency,

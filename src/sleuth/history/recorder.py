@@ -59,7 +59,7 @@ class RunHistory:
         self.problem: str | None = None
         self._store: HistoryStore | None = None
         self._lines: dict[str, str | None] = {}
-        self._earlier_runs: int | None = None
+        self._earlier_runs: int | None = None  # of this target, before this run
         self._git: str | None = None
         self._open_error: Exception | None = None
         self._warmed = False
@@ -118,9 +118,11 @@ class RunHistory:
         store = self._open()
         if store is not None:
             with self._guard("read"):
-                if self._earlier_runs is None:
-                    self._earlier_runs = store.count_runs(target=self.target)
                 target = self.target
+                if self._earlier_runs is None:
+                    self._earlier_runs = store.count_runs(target=target)
+                # Runs of a subset that left this probe out say nothing of it.
+                ran_it = store.count_probe_runs(probe_id, target=target)
                 last_pass = store.probe_point(probe_id, target=target, outcomes=PASSING)
                 first_failure = store.probe_point(
                     probe_id,
@@ -129,13 +131,10 @@ class RunHistory:
                     after=last_pass.run_id if last_pass else None,
                     newest=False,
                 )
-                seen = bool(last_pass or first_failure) or (
-                    store.probe_point(probe_id, target=target) is not None
-                )
                 line = failure_line(
                     last_pass=last_pass,
                     first_failure=first_failure,
-                    seen=seen,
+                    ran_it=ran_it,
                     kept_runs=self._earlier_runs,
                     now=timing.utcnow(),
                 )
@@ -168,7 +167,7 @@ class RunHistory:
             from sleuth.history.diff import diff_runs
 
             self.kept_runs = store.count_runs(target=self.target)
-            green = store.last_green_run_id(target=self.target, before=self.run_id)
+            green = store.baseline_run_id(self.run_id, target=self.target)
             if green is not None:
                 before, now = store.snapshot(green), store.snapshot(self.run_id)
                 if before is not None and now is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sleuth.evidence import RunRecord
 from sleuth.history.db import Database, StoreError, Tx, open_database
+from sleuth.history.masking import history_scrub
 from sleuth.history.model import (
     ProbePoint,
     ResultRow,
@@ -64,6 +65,21 @@ _SETTING_POINT = (
     "SELECT s.run_id, u.started_at, u.agent, s.source, s.state, s.fingerprint "
     "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id "
     "WHERE s.name = :name"
+)
+
+# The last green run g (before :run_id) that lacks no probe of :run_id which
+# the suite already had when g ran: a run that left such a probe out was a
+# subset (-k, node ids). A probe added since g is not asked of it.
+_BASELINE = (
+    "SELECT g.id FROM sleuth_runs g WHERE g.target = :target "
+    "AND g.exit_status = 0 AND g.id < :run_id AND NOT EXISTS ("
+    "SELECT 1 FROM sleuth_results b WHERE b.run_id = :run_id "
+    "AND NOT EXISTS (SELECT 1 FROM sleuth_results a "
+    "WHERE a.run_id = g.id AND a.probe_id = b.probe_id) "
+    "AND EXISTS (SELECT 1 FROM sleuth_results e JOIN sleuth_runs eu "
+    "ON eu.id = e.run_id WHERE e.probe_id = b.probe_id AND e.run_id < g.id "
+    "AND eu.target = :target)) "
+    "ORDER BY g.id DESC LIMIT 1"  # newest first: stop at the first that fits
 )
 
 
@@ -160,7 +176,7 @@ class HistoryStore:
             key=self.key(),
             agent=agent,
             git_revision=git_revision,
-            scrub=record.scrub,
+            scrub=history_scrub(record.scrub, record.setting_values),
         )
         with self.db.write() as tx:
             run_id = int(tx.scalar(_INSERT_RUN, rows.run))
@@ -219,6 +235,43 @@ class HistoryStore:
     ) -> int | None:
         """The latest run in which everything passed (exit status 0)."""
         return self._last_id(target=target, before=before, green=True)
+
+    def baseline_run_id(self, run_id: int, *, target: str) -> int | None:
+        """The last green run of ``target`` before ``run_id`` that ran every
+        probe of ``run_id`` the suite had then: what a run is compared with.
+
+        A green run of a subset (``-k settings``) says nothing about the
+        probes it did not run, so it is never the baseline of a wider run.
+        """
+        with self.db.read() as tx:
+            found = tx.scalar(_BASELINE, {"run_id": run_id, "target": target})
+        return int(found) if found is not None else None
+
+    def count_probe_runs(
+        self, probe_id: str, *, target: str, before: int | None = None
+    ) -> int:
+        """How many kept runs of ``target`` ran ``probe_id``."""
+        sql = (
+            "SELECT count(*) FROM sleuth_results r JOIN sleuth_runs u "
+            "ON u.id = r.run_id WHERE r.probe_id = :probe_id AND u.target = :target"
+        )
+        params: dict[str, Any] = {"probe_id": probe_id, "target": target}
+        if before is not None:
+            sql += " AND r.run_id < :before"
+            params["before"] = before
+        with self.db.read() as tx:
+            return int(tx.scalar(sql, params))
+
+    def probes_run_before(self, run_id: int, *, target: str) -> frozenset[str]:
+        """The probes of ``target``'s runs before ``run_id``."""
+        with self.db.read() as tx:
+            found = tx.rows(
+                "SELECT DISTINCT r.probe_id AS name FROM sleuth_results r "
+                "JOIN sleuth_runs u ON u.id = r.run_id "
+                "WHERE u.target = :target AND r.run_id < :run_id",
+                {"target": target, "run_id": run_id},
+            )
+        return frozenset(row["name"] for row in found)
 
     def _last_id(
         self, *, target: str | None, before: int | None, green: bool

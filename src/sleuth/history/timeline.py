@@ -18,7 +18,7 @@ def failure_line(
     *,
     last_pass: ProbePoint | None,
     first_failure: ProbePoint | None,
-    seen: bool,
+    ran_it: int,
     kept_runs: int,
     now: _dt.datetime,
 ) -> str | None:
@@ -30,15 +30,17 @@ def failure_line(
         last_pass: the probe's latest passing result in an earlier run.
         first_failure: its earliest failure after ``last_pass`` (after every
             run, when it never passed).
-        seen: whether the probe is in any earlier run at all.
+        ran_it: how many earlier runs ran this probe (a subset may not have).
         kept_runs: how many earlier runs of this target the store keeps.
     """
     if kept_runs == 0:
         return None
     if last_pass is None:
-        if not seen:
+        if not ran_it:
             return f"a new probe: not in the {runs_text(kept_runs)} kept"
-        return f"never passed in the {runs_text(kept_runs)} kept"
+        if ran_it == kept_runs:
+            return f"never passed in the {runs_text(kept_runs)} kept"
+        return f"never passed in the {runs_text(ran_it)} that ran it ({kept_runs} kept)"
     head = (
         f"last passed: run {last_pass.run_id}, {clock_time(last_pass.started_at, now)}"
         f" ({ago(last_pass.started_at, now)})"

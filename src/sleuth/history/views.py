@@ -48,7 +48,13 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
             f"parent, so no history to read. Run this from the suite's directory, "
             f"or name the store with --history URL."
         )
-    suite = load_suite_config(config_path) if config_path else empty_suite_config(cwd)
+    # Only the history: key: the targets' ${env:...} values (a token, a URL)
+    # may be unset where someone reads the history after the fact.
+    suite = (
+        load_suite_config(config_path, only=("history",))
+        if config_path
+        else empty_suite_config(cwd)
+    )
     options = resolve_history(
         suite, cli={"history": url_option}, environ=os.environ, cwd=cwd
     )
@@ -311,14 +317,18 @@ def show_diff(
         if b is None:
             raise HistoryUnavailable("no runs in the history yet")
     if a is None:
-        a = store.last_green_run_id(target=target or _target_of(store, b), before=b)
+        # A green run of a subset is no baseline for the probes it left out.
+        a = store.baseline_run_id(b, target=target or _target_of(store, b))
         if a is None:
             kept = store.count_runs(target=target or _target_of(store, b))
             raise HistoryUnavailable(
-                f"no run in which everything passed before run {b} (of {kept} kept). "
-                f"Name the runs to compare: sleuth diff A B"
+                f"no run before run {b} (of {kept} kept) in which everything "
+                f"passed and every probe of run {b} ran. Name the runs to "
+                f"compare: sleuth diff A B"
             )
-    diff = diff_runs(_snapshot(store, a), _snapshot(store, b))
+    before, after = _snapshot(store, a), _snapshot(store, b)
+    known = store.probes_run_before(a, target=before.run.target)
+    diff = diff_runs(before, after, known_before_a=known)
     if as_json:
         _print_json(console, diff.to_json())
         return

@@ -75,6 +75,9 @@ class SettingsResolver:
         # the value each used. Values stay in memory; only digests leave.
         self.looked_up: dict[str, SettingLookup] = {}
         self._used: dict[str, Any] = {}
+        # Every value any source gave for a name (the one used and those it
+        # shadowed), so the history can mask each wherever it appears.
+        self._seen: dict[str, set[str]] = {}
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
@@ -88,6 +91,7 @@ class SettingsResolver:
                 )
             )
             if found.state in ("present", "empty"):
+                self._remember(name, found.value)
                 if self._on_value is not None:
                     self._on_value(name, found.value, source)
                 if chosen is None:
@@ -118,6 +122,18 @@ class SettingsResolver:
             self.looked_up[name] = lookup
             self._used[name] = found.value
         return found.value, lookup
+
+    def _remember(self, name: str, value: Any) -> None:
+        text = (
+            value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        )
+        with self._lock:
+            self._seen.setdefault(name, set()).add(text)
+
+    def seen_values(self) -> dict[str, tuple[str, ...]]:
+        """Every value the sources gave, by setting name: held in memory only."""
+        with self._lock:
+            return {name: tuple(sorted(v)) for name, v in self._seen.items()}
 
     def fingerprint(self, key: bytes, name: str) -> str | None:
         """HMAC-SHA256 of the value ``name`` last had, keyed; None if it had none."""

@@ -1,0 +1,105 @@
+"""No setting value is stored in the history in clear, secret-looking name or not.
+
+A suite reads plain settings (a host, a short flag) and uses them in every
+place that ends in a stored column: a settings rule's message, a request line
+and a body excerpt in the evidence, an assertion message, a probe id. The
+store's raw bytes (the SQLite file, a ``pg_dump`` of the PostgreSQL store) are
+then searched for each value; the fingerprints still tell a change.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.parse
+
+import pytest
+from click.testing import CliRunner
+
+from sleuth.commands import group as main
+
+HOST = "10.99.88.77"
+REGION = "eu-west-canary-3"
+SUITE = """
+targets:
+  local:
+    base_url: {url}
+    timeout: 5s
+    sources: [env, {{dotenv: .env}}]
+"""
+TABLE = """
+settings:
+  CACHE_HOST: {matches: "^cache"}
+  FEATURE_FLAG_X: {matches: "^off$"}
+"""
+PROBES = """
+import pytest
+from click.testing import CliRunner
+
+from sleuth.commands import group as main
+
+@pytest.mark.parametrize("region", ["eu-west-canary-3"])
+def test_region(target, region):
+    assert target.setting("REGION") == region
+
+def test_cache_host_reaches_the_api(target):
+    host = target.setting("CACHE_HOST")
+    response = target.http.get("/status/503", params={"body": "cache " + host})
+    assert response.status_code == 200, f"{host} answered {response.status_code}"
+"""
+
+
+def _suite(pytester: pytest.Pytester, url: str, *, host: str = HOST) -> None:
+    pytester.makefile(".yaml", sleuth=SUITE.format(url=url))
+    (pytester.path / ".env").write_text(
+        f"CACHE_HOST={host}\nFEATURE_FLAG_X=on\nREGION={REGION}\n"
+    )
+    probes = pytester.path / "probes"
+    probes.mkdir(exist_ok=True)
+    (probes / "settings.yaml").write_text(TABLE)
+    pytester.makepyfile(test_cache=PROBES)
+
+
+def _forms(value: str) -> list[bytes]:
+    return [value.encode(), urllib.parse.quote(value, safe="").encode()]
+
+
+def _raw_store(pytester: pytest.Pytester, store_url: str) -> bytes:
+    if store_url.startswith("sqlite:///"):
+        root = pytester.path / ".sleuth"
+        return b"".join(p.read_bytes() for p in sorted(root.iterdir()))
+    url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return subprocess.run(
+        ["pg_dump", "--data-only", url],  # noqa: S607 (the client on PATH)
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
+def test_setting_values_are_masked_in_every_stored_column(
+    pytester, http_target, store_url
+):
+    if store_url.startswith("sqlite:///"):
+        store_url = f"sqlite:///{pytester.path}/.sleuth/history.db"
+    _suite(pytester, http_target.url)
+    first = pytester.runpytest("--history", store_url, "-p", "no:cacheprovider")
+    first.assert_outcomes(passed=1, failed=2, errors=1)
+    # The terminal says the values: the person running it may see them.
+    first.stdout.fnmatch_lines(
+        [f"*setting CACHE_HOST (from dotenv .env) is '{HOST}', which does not match*"]
+    )
+    _suite(pytester, http_target.url, host="10.99.88.78")
+    second = pytester.runpytest("--history", store_url, "-p", "no:cacheprovider")
+    second.assert_outcomes(passed=1, failed=2, errors=1)
+    diff = CliRunner().invoke(main, ["diff", "1", "2", "--history", store_url])
+    assert "  CACHE_HOST: value changed" in diff.output.splitlines(), diff.output
+
+    stored = _raw_store(pytester, store_url)
+    assert b"setting CACHE_HOST (from dotenv .env) is '***'" in stored
+    assert b"setting FEATURE_FLAG_X (from dotenv .env) is '***'" in stored
+    assert b"test_region[***]" in stored
+    assert b"cache ***" in stored  # the body excerpt, kept and masked
+    for value in (HOST, "10.99.88.78", REGION):
+        for form in _forms(value):
+            assert form not in stored, form
+    assert b"is 'on'" not in stored
