@@ -52,8 +52,9 @@ class SourceAnswer:
     where: str = ""  # where the source is declared: "sleuth.yaml line 7"
 
     def describe(self) -> str:
-        if self.broken:  # said once as the root cause; here in a few words
-            return f"{self.source}: {self.broken}"
+        if self.broken:  # said whole once, as a root cause; here in a few words
+            gist = self.broken.split(" (", 1)[0]
+            return f"{self.source}: {gist} (see likely root causes)"
         return f"{self.source}: {self.state}" + (
             f" ({self.detail})" if self.detail else ""
         )

@@ -160,14 +160,13 @@ def rank(records: Sequence[ProbeRecord]) -> list[RootCause]:
     for record in records:
         if record.probe_id in explained or record.outcome not in ("failed", "error"):
             continue
+        sources = _broken_sources(record)
         seen = _fault_of(record, answered, errors_at)
-        if seen is None:
-            continue
-        key, label, diagnosis = seen
-        fault = faults.setdefault(
-            key, _Fault(label=label, diagnosis=diagnosis, category=record.category)
-        )
-        fault.add(record.probe_id)
+        for key, label, diagnosis in sources or ([seen] if seen else []):
+            fault = faults.setdefault(
+                key, _Fault(label=label, diagnosis=diagnosis, category=record.category)
+            )
+            fault.add(record.probe_id)
 
     causes = [
         fault.cause()
@@ -201,9 +200,9 @@ def _fault_of(
             READ_ONLY_LABEL,
             "writes refused before sending; nothing reached the target, not its fault",
         )
-    broken = _broken_source(record)
-    if broken is not None:
-        return broken
+    sources = _broken_sources(record)
+    if sources:
+        return sources[0]
     if record.outcome != "error":
         return None
     host = _host_of(record)
@@ -220,26 +219,37 @@ def _fault_of(
     return (record.category, host), host, _category_words(record.category)
 
 
-def _broken_source(record: ProbeRecord) -> tuple[tuple[str, ...], str, str] | None:
-    """A settings source that could not be read, behind a missing setting."""
+def _broken_sources(record: ProbeRecord) -> list[tuple[tuple[str, ...], str, str]]:
+    """Settings sources that could not be read, behind a missing setting.
+
+    Each is a cause of its own: any of them may have been the one to hold it.
+    """
+    found: dict[tuple[str, ...], tuple[tuple[str, ...], str, str]] = {}
     for lookup in record.settings:
         if not lookup.is_missing:
             continue
         for answer in lookup.answers:
             if answer.broken:
                 where = f" ({answer.where})" if answer.where else ""
-                return (
-                    ("settings-source", answer.source),
+                key = ("settings-source", answer.source)
+                found[key] = (
+                    key,
                     f"settings source {answer.source}{where}",
                     answer.broken,
                 )
-    return None
+    return list(found.values())
 
 
 def _answered_by_host(records: Sequence[ProbeRecord]) -> Counter[str]:
-    """How many probes got an answer (any status) from each host."""
+    """How many probes each host answered, not counting those that ended in error.
+
+    A host that answers everything with 503 answered no probe here: that is
+    the host's fault, not one endpoint's.
+    """
     answered: Counter[str] = Counter()
     for record in records:
+        if record.outcome == "error":
+            continue
         hosts = {
             match["host"]
             for exchange in record.exchanges

@@ -51,8 +51,7 @@ class FileSource:
                     data = _parse(self.path, self.format)
                 except Exception as exc:  # not valid YAML, TOML, JSON or INI
                     raise SourceUnavailable(
-                        f"does not parse as {self.format.upper()} "
-                        f"({type(exc).__name__}: {_first_line(exc)})"
+                        f"does not parse as {self.format.upper()} ({_parse_error(exc)})"
                     ) from exc
                 self._flat = flatten(data)
             return self._flat
@@ -97,8 +96,15 @@ def _parse(path: Path, fmt: str) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
-def _first_line(exc: Exception) -> str:
-    """A parser's message on one line (PyYAML's spans several, with the line)."""
+def _parse_error(exc: Exception) -> str:
+    """A parser's complaint in one line, with where in the file when it says."""
+    mark = getattr(exc, "problem_mark", None)  # PyYAML's
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    lineno, msg = getattr(exc, "lineno", None), getattr(exc, "msg", None)  # json's
+    if isinstance(lineno, int) and isinstance(msg, str):
+        return f"line {lineno}, column {getattr(exc, 'colno', '?')}: {msg}"
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
