@@ -59,6 +59,7 @@ RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 # How long the run waits for the worker to exit once told to (it is idle then).
 _REAP_TIMEOUT_S = 2.0
 _REAP_POLL_S = 0.002
+_DEATH_WAIT_POLLS = 50  # at most 0.1 s, once, for a worker that died mid-run
 
 
 class _Handle:
@@ -313,6 +314,7 @@ class WorkerClient:
         self._reader: asyncio.Task[None] | None = None
         self._failure: str | None = None
         self._closed = False  # by the run, at its end
+        self._was_ready = False  # it came up: its end is a death mid-run
         # Requests made in the run when the worker never became ready, or died.
         self._local: LocalTransport | None = None
 
@@ -378,7 +380,7 @@ class WorkerClient:
 
             from sleuth.probes.http_wire import LocalTransport
 
-            if self._handle.death is None:
+            if not self._was_ready:  # a death mid-run is logged by _died
                 logging.getLogger("sleuth").warning(
                     "sleuth's HTTP worker did not start (%s): requests are made in "
                     "the run's own process",
@@ -409,10 +411,13 @@ class WorkerClient:
         self._reader = loop.create_task(self._read_answers(reader))
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        import asyncio
+
         try:
             failure = "it closed its end of the connection"
             while (message := await _read_frame(reader)) is not None:
                 if message[0] == "ready":
+                    self._was_ready = True
                     self._set_ready(True)
                     continue
                 if message[0] == "gone":
@@ -424,13 +429,18 @@ class WorkerClient:
                     request.future.set_result((answer, error, marks))
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
-        was_ready = (
-            self._ready is not None and self._ready.done() and self._ready.result()
-        )
         self._set_ready(False)  # if it never was: the run makes its requests
         if self._closed:
             self._fail_all(self._failure or failure)
-        elif was_ready:
+        elif self._was_ready:
+            # Its socket closes a moment before the process can be reaped:
+            # wait that moment (not long), to say how it ended. Requests made
+            # meanwhile go to the run's own transport (a failure is set).
+            self._failure = self._failure or failure
+            for _ in range(_DEATH_WAIT_POLLS):
+                if self._handle.exited():
+                    break
+                await asyncio.sleep(_REAP_POLL_S)
             self._died(failure)
         else:
             self._failure = self._failure or failure
@@ -455,7 +465,7 @@ class WorkerClient:
         import logging
 
         failure = self._handle.how_it_ended(failure)
-        self._failure = self._failure or failure
+        self._failure = failure
         self._handle.signal_kill()  # gone already, or no longer to be trusted
         pending, self._pending = self._pending, {}
         resent = lost = 0
