@@ -146,9 +146,10 @@ def test_app_source_that_cannot_be_imported_is_a_broken_source(tmp_path):
         "error",
         "cannot be imported (ModuleNotFoundError: No module named 'no_such_module_x')",
     )
+    # Said whole once, as a root cause; each lookup names it in a few words.
     assert lookup.describe() == (
         "A: missing. Looked in app no_such_module_x:get: cannot be imported "
-        "(ModuleNotFoundError: No module named 'no_such_module_x')."
+        "(see likely root causes)."
     )
 
 
@@ -163,8 +164,9 @@ def test_a_source_that_cannot_be_read_says_so_once_for_every_name(tmp_path):
     ]
     broken = [a.broken for a in SettingsResolver(sources).lookup("A")[1].answers]
     assert broken[0] == f"no file at {tmp_path / 'missing.env'}"
-    assert broken[1].startswith("does not parse as YAML (ParserError: ")
-    assert "line 2" in broken[1]
+    assert broken[1] == (
+        "does not parse as YAML (line 2, column 2: expected ',' or ']', but got ':')"
+    )
     assert broken[2] == "is not callable: get is a value"
     assert broken[3] == "has no 'nope': mod_not_callable imports, but nope is not in it"
     # Each broken source is broken for every name alike, not per name.
