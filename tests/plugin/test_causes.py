@@ -247,3 +247,35 @@ def test_a_missing_source_is_a_cause_only_of_settings_it_left_missing(pytester):
         f"settings source dotenv none.env (sleuth.yaml line 3): no file at "
         f"{pytester.path / 'none.env'} (1 probe failed)"
     ]
+
+
+def test_rank_never_puts_sleuths_faults_or_refused_writes_on_a_host():
+    from sleuth.evidence import Exchange, ProbeRecord
+    from sleuth.reports.causes import rank
+
+    def record(n: int, outcome: str, category: str, request: str) -> ProbeRecord:
+        return ProbeRecord(
+            probe_id=f"p{n}",
+            outcome=outcome,
+            category=category,
+            diagnosis=f"{request}: something",
+            exchanges=[Exchange(kind="http", request=request, error="x")],
+        )
+
+    at = "GET http://10.0.0.1:8080/x"
+    records = [
+        # A write refused in a fixture is an error outcome: still not the host's.
+        record(1, "error", "write-refused", "POST http://10.0.0.1:8080/x"),
+        record(2, "failed", "write-refused", "POST http://10.0.0.1:8080/y"),
+        record(3, "error", "sleuth", at),
+        record(4, "error", "sleuth", at),
+        record(5, "error", "refused", "GET http://10.0.0.2:80/"),
+        record(6, "error", "refused", "GET http://10.0.0.2:80/a"),
+    ]
+    causes = rank(records)
+    assert [(c.label, c.category, c.probes) for c in causes] == [
+        ("10.0.0.2:80", "refused", ("p5", "p6")),
+        ("sleuth", "sleuth", ("p3", "p4")),
+        ("sleuth's read-only rule", "write-refused", ("p1", "p2")),
+    ]
+    assert not any("10.0.0.1" in c.line() for c in causes)
