@@ -6,6 +6,7 @@ The tree::
     ├─ ConfigError                bad option, env var, sleuth.yaml or table -> exit 4
     ├─ MissingDriver              an optional extra is not installed
     ├─ WriteRefused               a probe tried to write without permission
+    ├─ SleuthFault                sleuth failed itself (its HTTP worker), not the target
     └─ ProbeError                 the probe ran; the target is not healthy
        ├─ TargetUnreachable       DNS, connect, TLS, reset, auth: no answer
        │  └─ ProbeTimeout         no answer before the deadline
@@ -24,6 +25,7 @@ __all__ = [
     "ProbeError",
     "ProbeTimeout",
     "SleuthError",
+    "SleuthFault",
     "TargetUnreachable",
     "WriteRefused",
 ]
@@ -63,6 +65,16 @@ class WriteRefused(SleuthError):
         super().__init__(message)
         self.method = method
         self.url = url
+
+
+class SleuthFault(SleuthError):
+    """sleuth itself failed, not the target: its HTTP worker process stopped.
+
+    Category ``sleuth`` in every report, and ranked as sleuth's own cause,
+    never as a fault of the host the request was for.
+    """
+
+    category = "sleuth"
 
 
 class ProbeError(SleuthError):

@@ -46,8 +46,15 @@ class SourceAnswer:
     source: str  # "environment", "dotenv .env", "app my_app.config:get_setting"
     state: str  # "present", "empty", "absent" or "error"
     detail: str = ""  # why: "no file at /srv/app/.env", "raised KeyError"
+    # Set when the source could not be read at all, for any name ("cannot be
+    # imported: ...", "no file at ...", "does not parse: ..."): one root cause.
+    broken: str = ""
+    where: str = ""  # where the source is declared: "sleuth.yaml line 7"
 
     def describe(self) -> str:
+        if self.broken:  # said whole once, as a root cause; here in a few words
+            gist = self.broken.split(" (", 1)[0]
+            return f"{self.source}: {gist} (see likely root causes)"
         return f"{self.source}: {self.state}" + (
             f" ({self.detail})" if self.detail else ""
         )
@@ -114,6 +121,8 @@ FAILING = ("failed", "error", "blocked")
 DEGRADED = ("warned", "flaky")
 # A write sleuth refused before sending it (HTTP, SQL, Redis, brokers).
 WRITE_REFUSED = "write-refused"
+# sleuth's own fault (its HTTP worker stopped), never the target's.
+SLEUTH_FAULT = "sleuth"
 ERROR_CATEGORIES = (
     "dns",
     "refused",
@@ -122,6 +131,7 @@ ERROR_CATEGORIES = (
     "reset",
     "http-5xx",
     "auth",
+    SLEUTH_FAULT,
     "other",
 )
 
@@ -135,16 +145,18 @@ def classify(
     for a dependency past a threshold), or a write sleuth refused to send
     (``write-refused``: the probe asked for something a read-only run does not
     do, which is the suite's fault, never the target's). error: no proper
-    answer, with one of
+    answer (or ``sleuth``: sleuth's own fault, no answer known), with one of
     ``ERROR_CATEGORIES``: what the error said, or the last HTTP answer (5xx,
     401/403) when an assertion failed on it.
     """
-    from sleuth.errors import CheckFailed, ProbeError, WriteRefused
+    from sleuth.errors import CheckFailed, ProbeError, SleuthFault, WriteRefused
 
     if exc is None:
         return "passed", ""
     if isinstance(exc, WriteRefused):
         return "failed", WRITE_REFUSED
+    if isinstance(exc, SleuthFault):
+        return "error", SLEUTH_FAULT
     if isinstance(exc, CheckFailed):
         if exc.category in ERROR_CATEGORIES:
             return "error", exc.category

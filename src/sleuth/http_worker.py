@@ -14,7 +14,11 @@ and sends back what came: an ``Answer``, or the error already translated, and
 the per-phase timings. Both clocks are the machine's monotonic clock.
 
 A worker that ends before it is ready leaves the requests to the run (with a
-warning in the log); one that ends later fails the requests it had, saying so.
+warning in the log). One that ends later is sleuth's own fault, never the
+target's: the GET, HEAD and OPTIONS requests it had in flight are sent again
+from the run's own process (within their deadlines, which the run keeps), and
+so is every request after it; a write it had in flight is not sent twice but
+fails with category ``sleuth``, saying whether it may have reached the target.
 It is off where ``os.posix_spawn`` is missing, in a frozen app, on a single
 core, with ``SLEUTH_HTTP_WORKER=0``, for plain ``pytest`` runs (pytest has
 started by the time sleuth could start it), and for a suite whose config names
@@ -27,6 +31,7 @@ of the socket closes, however the run ended.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import sys
@@ -48,9 +53,13 @@ _WORKER_MAIN = (
 )
 _OFF = frozenset({"0", "false", "no", "off"})
 _HEADER_BYTES = 4
+# Requests sent again from the run's own process when the worker dies with
+# them in flight: those that change nothing (the read-only rule's methods).
+RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 # How long the run waits for the worker to exit once told to (it is idle then).
 _REAP_TIMEOUT_S = 2.0
 _REAP_POLL_S = 0.002
+_DEATH_WAIT_POLLS = 50  # at most 0.1 s, once, for a worker that died mid-run
 
 
 class _Handle:
@@ -62,16 +71,29 @@ class _Handle:
         self.claimed = False
         self.released = False  # stopped unused: not to be claimed any more
         self.reaped = False
+        self.death: WorkerDeath | None = None  # if it ended mid-run
+        self.killed_by: int | None = None  # the signal, once reaped
 
     def exited(self) -> bool:
         """Has the worker ended (reaped now if so)?"""
         if not self.reaped:
             try:
-                pid, _status = os.waitpid(self.pid, os.WNOHANG)
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:  # someone else reaped it
-                pid = self.pid
+                pid, status = self.pid, None
             self.reaped = pid == self.pid
+            if self.reaped and status is not None and os.WIFSIGNALED(status):
+                self.killed_by = os.WTERMSIG(status)
         return self.reaped
+
+    def how_it_ended(self, seen: str) -> str:
+        """``seen`` (what the socket said), with the signal that killed it if known."""
+        import signal
+
+        if self.exited() and self.killed_by is not None:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(self.killed_by).name}; {seen}"
+        return seen
 
     def kill(self) -> None:
         """Close the run's end and kill the worker, without waiting for it."""
@@ -79,6 +101,14 @@ class _Handle:
 
         self.sock.close()
         if not self.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def signal_kill(self) -> None:
+        """Kill the worker, leaving the socket to whoever reads it."""
+        import signal
+
+        if not self.exited():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
 
@@ -276,14 +306,16 @@ class WorkerClient:
     def __init__(self, handle: _Handle, caps: Caps) -> None:
         self._handle = handle
         self._caps = caps  # the worker's session is opened with them
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._pending: dict[int, _InFlight] = {}
         self._next_id = 0
         self._outbox: _Outbox | None = None
         self._connecting: asyncio.Future[None] | None = None
         self._ready: asyncio.Future[bool] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._failure: str | None = None
-        # Requests made in the run when the worker never became ready.
+        self._closed = False  # by the run, at its end
+        self._was_ready = False  # it came up: its end is a death mid-run
+        # Requests made in the run when the worker never became ready, or died.
         self._local: LocalTransport | None = None
 
     async def fetch(
@@ -302,22 +334,22 @@ class WorkerClient:
         self._next_id += 1
         future = asyncio.get_running_loop().create_future()
         try:
-            outbox.send(("fetch", rid, method, url, self._caps, kwargs))
+            frame = outbox.send(("fetch", rid, method, url, self._caps, kwargs))
         except Exception as exc:  # pickle's: an argument that cannot be copied
             raise SleuthError(
                 f"{method} {url}: its arguments cannot be handed to sleuth's HTTP "
                 f"worker ({type(exc).__name__}: {exc}); pass plain values (str, "
                 f"bytes, numbers, lists, dicts)"
             ) from None
-        if self._failure is not None:  # it went while this request was made
-            raise _worker_gone(self._failure)
-        self._pending[rid] = future
+        self._pending[rid] = _InFlight(future, method, url, frame, outbox)
         try:
             answer, error, marks = await future
         except asyncio.CancelledError:
             if self._pending.pop(rid, None) is not None and self._failure is None:
                 outbox.send(("cancel", rid))
             raise
+        if answer is _RESEND:  # the worker died with it in flight
+            return await self._fall_back().fetch(trace, method, url, **kwargs)
         trace.marks.update(marks)
         if error is not None:
             raise error
@@ -331,22 +363,29 @@ class WorkerClient:
             self._ready is not None and self._ready.done() and not self._ready.result()
         ):
             return None
+        if self._failure is not None and not self._closed:
+            return None  # it died: the run makes the requests now
         outbox = await self._connected()
         assert self._ready is not None  # noqa: S101 (set by _connect)
-        return outbox if await asyncio.shield(self._ready) else None
+        if not await asyncio.shield(self._ready) or self._failure is not None:
+            return None
+        return outbox
 
     def _fall_back(self) -> LocalTransport:
-        """The run's own transport, for a worker that never started."""
+        """The run's own transport, for a worker that never started or died."""
+        if self._closed:
+            raise _worker_gone(self._failure or "the run closed it")
         if self._local is None:
             import logging
 
             from sleuth.probes.http_wire import LocalTransport
 
-            logging.getLogger("sleuth").warning(
-                "sleuth's HTTP worker did not start (%s): requests are made in "
-                "the run's own process",
-                self._failure,
-            )
+            if not self._was_ready:  # a death mid-run is logged by _died
+                logging.getLogger("sleuth").warning(
+                    "sleuth's HTTP worker did not start (%s): requests are made in "
+                    "the run's own process",
+                    self._failure,
+                )
             self._local = LocalTransport(self._caps)
         return self._local
 
@@ -372,23 +411,39 @@ class WorkerClient:
         self._reader = loop.create_task(self._read_answers(reader))
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        import asyncio
+
         try:
             failure = "it closed its end of the connection"
             while (message := await _read_frame(reader)) is not None:
                 if message[0] == "ready":
+                    self._was_ready = True
                     self._set_ready(True)
                     continue
                 if message[0] == "gone":
                     failure = f"it failed ({message[1]})"
                     break
                 _, rid, answer, error, marks = message
-                future = self._pending.pop(rid, None)
-                if future is not None and not future.done():
-                    future.set_result((answer, error, marks))
+                request = self._pending.pop(rid, None)
+                if request is not None and not request.future.done():
+                    request.future.set_result((answer, error, marks))
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
-        self._fail_all(failure)
         self._set_ready(False)  # if it never was: the run makes its requests
+        if self._closed:
+            self._fail_all(self._failure or failure)
+        elif self._was_ready:
+            # Its socket closes a moment before the process can be reaped:
+            # wait that moment (not long), to say how it ended. Requests made
+            # meanwhile go to the run's own transport (a failure is set).
+            self._failure = self._failure or failure
+            for _ in range(_DEATH_WAIT_POLLS):
+                if self._handle.exited():
+                    break
+                await asyncio.sleep(_REAP_POLL_S)
+            self._died(failure)
+        else:
+            self._failure = self._failure or failure
 
     def _set_ready(self, ready: bool) -> None:
         if self._ready is not None and not self._ready.done():
@@ -397,14 +452,40 @@ class WorkerClient:
     def _fail_all(self, failure: str) -> None:
         self._failure = self._failure or failure
         pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(_worker_gone(self._failure))
+        for request in pending.values():
+            if not request.future.done():
+                request.future.set_exception(_worker_gone(self._failure))
+
+    def _died(self, failure: str) -> None:
+        """The worker ended mid-run: what it had in flight is the run's now.
+
+        Reads are sent again from the run's own process (their deadlines are
+        the run's, so none waits longer for it); a write is not sent twice.
+        """
+        import logging
+
+        failure = self._handle.how_it_ended(failure)
+        self._failure = failure
+        self._handle.signal_kill()  # gone already, or no longer to be trusted
+        pending, self._pending = self._pending, {}
+        resent = lost = 0
+        for request in pending.values():
+            if request.future.done():
+                continue
+            if request.method in RESENDABLE:
+                request.future.set_result((_RESEND, None, {}))
+                resent += 1
+            else:
+                request.future.set_exception(_write_lost(request, failure))
+                lost += 1
+        self._handle.death = WorkerDeath(failure=failure, resent=resent, lost=lost)
+        logging.getLogger("sleuth").warning("%s", self._handle.death.line())
 
     async def close(self) -> None:
         """Tell the worker to end, and reap it: killed if it has not left in time."""
         import asyncio
 
+        self._closed = True
         self._failure = self._failure or "the run closed it"
         self._set_ready(False)
         if self._local is not None:
@@ -422,13 +503,87 @@ class WorkerClient:
 
 
 def _worker_gone(failure: str) -> Exception:
-    from sleuth.errors import SleuthError
+    from sleuth.errors import SleuthFault
 
-    return SleuthError(
+    return SleuthFault(
         f"sleuth's HTTP worker process stopped: {failure}. No answer from the "
         f"target is known for this request. Run again with {ENV_SWITCH}=0 to "
         f"make the requests in the run's own process."
     )
+
+
+def _write_lost(request: _InFlight, failure: str) -> Exception:
+    """A write the worker had when it died: not sent twice, and said so."""
+    from sleuth.errors import SleuthFault
+
+    if request.outbox.flushed > request.frame:
+        reached = (
+            "it had been handed to the worker, so it may have reached the target: "
+            "check there before sending it again"
+        )
+    else:
+        reached = "it had not left the run, so nothing was sent"
+    return SleuthFault(
+        f"{request.method} {request.url}: sleuth's HTTP worker process stopped "
+        f"({failure}) with this request in flight; {reached}. sleuth does not "
+        f"send a write twice. Run again with {ENV_SWITCH}=0 to make the requests "
+        f"in the run's own process."
+    )
+
+
+class _Resend:
+    """The answer to a read the worker died with: send it again from the run."""
+
+
+_RESEND = _Resend()
+
+
+class _InFlight:
+    """A request handed to the worker, until its answer comes."""
+
+    __slots__ = ("frame", "future", "method", "outbox", "url")
+
+    def __init__(
+        self,
+        future: asyncio.Future[Any],
+        method: str,
+        url: str,
+        frame: int,
+        outbox: _Outbox,
+    ) -> None:
+        self.future = future
+        self.method = method
+        self.url = url
+        self.frame = frame  # its place among the frames sent (see _Outbox)
+        self.outbox = outbox
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerDeath:
+    """The worker ended mid-run: why, and what became of its requests in flight."""
+
+    failure: str
+    resent: int  # reads sent again from the run's own process
+    lost: int  # writes not sent twice (failed, category sleuth)
+
+    def line(self) -> str:
+        """One line for the run's summary: sleuth's own trouble, not the target's."""
+        line = (
+            f"sleuth's HTTP worker process stopped mid-run ({self.failure}); "
+            f"{self.resent} read{'s' * (self.resent != 1)} in flight sent again "
+            f"from the run's own process, and later requests made there"
+        )
+        if self.lost:
+            line += (
+                f"; {self.lost} write{'s' * (self.lost != 1)} in flight not sent "
+                f"twice (failed, category sleuth)"
+            )
+        return line
+
+
+def death() -> WorkerDeath | None:
+    """How this run's worker died mid-run, if it did."""
+    return _handle.death if _handle is not None else None
 
 
 # -- frames: a 4-byte length, then a pickle ----------------------------------
@@ -440,19 +595,25 @@ class _Outbox:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
         self._frames: list[bytes] = []
+        self.queued = 0  # frames given to send()
+        self.flushed = 0  # of those, how many were handed to the socket
 
-    def send(self, message: object) -> None:
+    def send(self, message: object) -> int:
+        """Queue ``message``; its number among the frames sent."""
         frame = _frame(message)
         if not self._frames:
             import asyncio
 
             asyncio.get_running_loop().call_soon(self._flush)
         self._frames.append(frame)
+        self.queued += 1
+        return self.queued - 1
 
     def _flush(self) -> None:
         frames, self._frames = self._frames, []
         if not self._writer.is_closing():
             self._writer.write(b"".join(frames))
+            self.flushed = self.queued
 
     async def close(self) -> None:
         self._flush()
@@ -483,10 +644,13 @@ async def _read_frame(reader: asyncio.StreamReader) -> Any:
 
 __all__ = [
     "ENV_SWITCH",
+    "RESENDABLE",
     "WorkerClient",
+    "WorkerDeath",
     "adopt",
     "available",
     "claim",
+    "death",
     "forget",
     "start",
     "worker_main",

@@ -114,6 +114,7 @@ class OutputsPlugin:
 
     def summary_lines(self) -> list[str]:
         """The sleuth section: counts, slowest, root causes, what failed."""
+        from sleuth import http_worker
         from sleuth.reports import causes, terminal
 
         session = self.session
@@ -130,6 +131,7 @@ class OutputsPlugin:
                 ran_ahead=session.ran_ahead,
                 causes=causes.rank(records),
                 history=self._history_lines(),
+                own_trouble=[death.line() for death in [http_worker.death()] if death],
             ),
             *terminal.render_flaky(records),
             *(history.summary_lines() if history is not None else []),

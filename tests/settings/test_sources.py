@@ -137,13 +137,41 @@ def test_app_source_calls_the_apps_own_function(tmp_path):
     assert lookup.answers[0].detail == "RuntimeError: vault is down"
 
 
-def test_app_source_that_cannot_be_imported_is_an_error_answer(tmp_path):
+def test_app_source_that_cannot_be_imported_is_a_broken_source(tmp_path):
     resolver = SettingsResolver([source("app", "no_such_module_x:get", root=tmp_path)])
     value, lookup = resolver.lookup("A")
     assert value is None
+    [answer] = lookup.answers
+    assert (answer.state, answer.broken) == (
+        "error",
+        "cannot be imported (ModuleNotFoundError: No module named 'no_such_module_x')",
+    )
+    # Said whole once, as a root cause; each lookup names it in a few words.
     assert lookup.describe() == (
-        "A: missing. Looked in app no_such_module_x:get: error "
-        "(ModuleNotFoundError: No module named 'no_such_module_x')."
+        "A: missing. Looked in app no_such_module_x:get: cannot be imported "
+        "(see likely root causes)."
+    )
+
+
+def test_a_source_that_cannot_be_read_says_so_once_for_every_name(tmp_path):
+    (tmp_path / "bad.yaml").write_text("a: [1, 2\nb: 3\n")
+    (tmp_path / "mod_not_callable.py").write_text("get = 1\n")
+    sources = [
+        source("dotenv", "missing.env", root=tmp_path),
+        source("file", "bad.yaml", root=tmp_path),
+        source("app", "mod_not_callable:get", root=tmp_path),
+        source("app", "mod_not_callable:nope", root=tmp_path),
+    ]
+    broken = [a.broken for a in SettingsResolver(sources).lookup("A")[1].answers]
+    assert broken[0] == f"no file at {tmp_path / 'missing.env'}"
+    assert broken[1] == (
+        "does not parse as YAML (line 2, column 2: expected ',' or ']', but got ':')"
+    )
+    assert broken[2] == "is not callable: get is a value"
+    assert broken[3] == "has no 'nope': mod_not_callable imports, but nope is not in it"
+    # Each broken source is broken for every name alike, not per name.
+    assert [a.broken for a in SettingsResolver(sources).lookup("B")[1].answers] == (
+        broken
     )
 
 

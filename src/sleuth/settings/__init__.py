@@ -27,6 +27,7 @@ class Found:
     state: str  # "present", "empty", "absent", "error"
     value: Any = None
     detail: str = ""
+    broken: str = ""  # the source could not be read at all: why (see SourceAnswer)
 
     @classmethod
     def of(cls, value: Any, *, detail: str = "") -> Found:
@@ -35,6 +36,14 @@ class Found:
         if isinstance(value, str) and not value.strip():
             return cls("empty", value, detail=detail)
         return cls("present", value, detail=detail)
+
+
+class SourceUnavailable(Exception):
+    """A source could not be read at all: for every name, not just this one.
+
+    Its message says why, in words that follow the source's label:
+    ``cannot be imported (ModuleNotFoundError: No module named 'my_appp')``.
+    """
 
 
 class SettingSource(Protocol):
@@ -87,7 +96,11 @@ class SettingsResolver:
             found = _ask(source, name)
             answers.append(
                 SourceAnswer(
-                    source=source.label, state=found.state, detail=found.detail
+                    source=source.label,
+                    state=found.state,
+                    detail=found.detail,
+                    broken=found.broken,
+                    where=getattr(source, "where", "") if found.broken else "",
                 )
             )
             if found.state in ("present", "empty"):
@@ -167,5 +180,7 @@ class SettingsResolver:
 def _ask(source: SettingSource, name: str) -> Found:
     try:
         return source.lookup(name)
+    except SourceUnavailable as exc:
+        return Found("error", detail=str(exc), broken=str(exc))
     except Exception as exc:  # a broken source is an answer, not a crash
         return Found("error", detail=f"{type(exc).__name__}: {exc}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import imports
-from sleuth.settings import Found
+from sleuth.settings import Found, SourceUnavailable
 from sleuth.settings.spec import SourceSpec
 
 
@@ -23,6 +23,7 @@ class AppSource:
         self.root = root
         self.is_secret = bool(spec.options.get("secret", False))
         self.label = f"app {spec.location}"
+        self.where = spec.where
         self._function: Callable[[str], Any] | None = None
         self._lock = threading.Lock()
 
@@ -33,11 +34,21 @@ class AppSource:
                 root = str(self.root)
                 if root not in sys.path:
                     sys.path.insert(0, root)
-                target: Any = imports.load(module_name)
+                try:
+                    target: Any = imports.load(module_name)
+                except Exception as exc:  # its own import may fail too
+                    raise SourceUnavailable(
+                        f"cannot be imported ({type(exc).__name__}: {exc})"
+                    ) from exc
                 for part in attribute.split("."):
+                    if not hasattr(target, part):
+                        raise SourceUnavailable(
+                            f"has no {part!r}: {module_name} imports, but "
+                            f"{attribute} is not in it"
+                        )
                     target = getattr(target, part)
                 if not callable(target):
-                    raise TypeError(f"{self.spec.location} is not callable")
+                    raise SourceUnavailable(f"is not callable: {attribute} is a value")
                 self._function = target
             return self._function
 

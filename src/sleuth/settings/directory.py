@@ -20,10 +20,12 @@ class DirectorySource:
         self.path = (root / spec.location).resolve()
         self.is_secret = spec.is_secret
         self.label = f"dir {spec.location}"
+        self.where = spec.where
 
     def lookup(self, name: str) -> Found:
         if not self.path.is_dir():
-            return Found("absent", detail=f"no directory at {self.path}")
+            missing = f"no directory at {self.path}"
+            return Found("absent", detail=missing, broken=missing)
         if name.startswith(".") or "/" in name or "\\" in name:
             return Found("absent", detail="not a file name")
         file = self.path / name

@@ -16,6 +16,7 @@ class DotenvSource:
         self.path = (root / spec.location).resolve()
         self.is_secret = bool(spec.options.get("secret", False))
         self.label = f"dotenv {spec.location}"
+        self.where = spec.where
         self._values: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
@@ -30,7 +31,8 @@ class DotenvSource:
     def lookup(self, name: str) -> Found:
         values = self._load()
         if values is None:
-            return Found("absent", detail=f"no file at {self.path}")
+            missing = f"no file at {self.path}"
+            return Found("absent", detail=missing, broken=missing)
         if name in values and values[name] is None:
             return Found("empty", "", detail="declared without a value")
         return Found.of(values.get(name))

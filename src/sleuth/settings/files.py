@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sleuth.errors import ConfigError
-from sleuth.settings import Found
+from sleuth.settings import Found, SourceUnavailable
 from sleuth.settings.spec import SourceSpec
 
 FORMATS = {
@@ -31,6 +31,7 @@ class FileSource:
         self.path = (root / spec.location).resolve()
         self.is_secret = bool(spec.options.get("secret", False))
         self.label = f"file {spec.location}"
+        self.where = spec.where
         self.format = str(
             spec.options.get("format") or FORMATS.get(self.path.suffix.lower(), "")
         )
@@ -46,13 +47,20 @@ class FileSource:
     def _load(self) -> dict[str, Any] | None:
         with self._lock:
             if self._flat is None and self.path.is_file():
-                self._flat = flatten(_parse(self.path, self.format))
+                try:
+                    data = _parse(self.path, self.format)
+                except Exception as exc:  # not valid YAML, TOML, JSON or INI
+                    raise SourceUnavailable(
+                        f"does not parse as {self.format.upper()} ({_parse_error(exc)})"
+                    ) from exc
+                self._flat = flatten(data)
             return self._flat
 
     def lookup(self, name: str) -> Found:
         flat = self._load()
         if flat is None:
-            return Found("absent", detail=f"no file at {self.path}")
+            missing = f"no file at {self.path}"
+            return Found("absent", detail=missing, broken=missing)
         return Found.of(flat.get(name))
 
     def names(self) -> Iterable[str]:
@@ -86,6 +94,18 @@ def _parse(path: Path, fmt: str) -> Mapping[str, Any]:
                 k: v for k, v in parser.items(section) if k not in parser.defaults()
             }
     return data if isinstance(data, Mapping) else {}
+
+
+def _parse_error(exc: Exception) -> str:
+    """A parser's complaint in one line, with where in the file when it says."""
+    mark = getattr(exc, "problem_mark", None)  # PyYAML's
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    lineno, msg = getattr(exc, "lineno", None), getattr(exc, "msg", None)  # json's
+    if isinstance(lineno, int) and isinstance(msg, str):
+        return f"line {lineno}, column {getattr(exc, 'colno', '?')}: {msg}"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""The HTTP worker killed mid-run is sleuth's fault, never the target's.
+
+A real ``sleuth run`` of 300 probes against a real server; one probe waits
+until the server holds every request, then kills the worker with SIGKILL.
+Counted at the server: every GET still got its answer (sent again from the
+run's own process), and no write was sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sleuth.demo.server import BackgroundServer
+from tests.plugin.test_http_worker import sleuth_run, write_suite
+
+READS = 290
+WRITES = 10
+HOLD_S = 2.0  # how long the server holds each probe's request
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: Counter[tuple[str, str]] = Counter()  # (method, n)
+
+
+@pytest.fixture
+def slow_server() -> Iterator[tuple[str, Counts]]:
+    """Answers /slow?n=N after HOLD_S; /count says how many requests it holds."""
+    counts = Counts()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        query = dict(
+            part.split("=", 1)
+            for part in scope["query_string"].decode().split("&")
+            if "=" in part
+        )
+        if scope["path"] == "/count":
+            with counts.lock:
+                body = str(sum(counts.seen.values())).encode()
+        else:
+            with counts.lock:
+                counts.seen[(scope["method"], query.get("n", ""))] += 1
+            await asyncio.sleep(HOLD_S)
+            body = b"ok"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with BackgroundServer(app) as server:
+        yield server.url, counts
+
+
+PROBES = f"""
+import os
+import signal
+import time
+import urllib.request
+
+import pytest
+
+from sleuth import http_worker
+
+
+@pytest.mark.parametrize("n", range({READS}))
+def test_read(target, n):
+    assert target.http.get(f"/slow?n={{n}}").text == "ok"
+
+
+@pytest.mark.writes
+@pytest.mark.parametrize("n", range({WRITES}))
+def test_write(target, n):
+    assert target.http.post(f"/slow?n={{n}}", json={{"n": n}}).text == "ok"
+
+
+def test_kill_the_worker_when_every_request_is_in_flight(target):
+    # Not through target.http: this probe only watches the server.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(target.base_url + "/count") as answer:
+            if int(answer.read()) >= {READS + WRITES}:
+                break
+        time.sleep(0.02)
+    os.kill(http_worker._handle.pid, signal.SIGKILL)
+"""
+
+
+def test_reads_in_flight_are_sent_again_and_writes_never_twice(tmp_path, slow_server):
+    url, counts = slow_server
+    suite = write_suite(tmp_path, url, PROBES)
+    out = tmp_path / "run.json"
+    result = sleuth_run(suite, "-q", "--allow-writes", f"--sleuth-json={out}")
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(out.read_text())
+    outcomes = {p["id"]: (p["outcome"], p["category"]) for p in document["probes"]}
+    # Every read got the target's real answer: the run sent it again itself.
+    assert Counter(v for k, v in outcomes.items() if "test_read[" in k) == {
+        ("passed", ""): READS
+    }
+    # Every write was held by the server when the worker died: not sent again,
+    # failed as sleuth's own fault, saying it may have reached the target.
+    assert Counter(v for k, v in outcomes.items() if "test_write[" in k) == {
+        ("error", "sleuth"): WRITES
+    }
+    for probe in document["probes"]:
+        if probe["name"].startswith("test_write"):
+            assert "may have reached the target" in probe["diagnosis"]
+            assert "does not send a write twice" in probe["diagnosis"]
+    time.sleep(HOLD_S)  # let the server finish counting what it holds
+    with counts.lock:
+        seen = dict(counts.seen)
+    assert {n: seen.get(("POST", str(n))) for n in range(WRITES)} == dict.fromkeys(
+        range(WRITES), 1
+    )
+    # Each read reached the server twice: from the dead worker, then the run.
+    assert {seen.get(("GET", str(n))) for n in range(READS)} == {2}
+    # The cause is sleuth's own, never the host's.
+    [cause] = document["root_causes"]
+    assert cause["label"] == "sleuth"
+    assert cause["category"] == "sleuth"
+    assert "127.0.0.1" not in cause["summary"]
+    assert (
+        f"sleuth's HTTP worker process stopped mid-run (killed by SIGKILL; "
+        f"it closed its end of the connection); {READS} reads in flight sent again"
+    ) in result.stdout
+    assert "Traceback" not in result.stderr
