@@ -124,6 +124,9 @@ ERROR_CATEGORIES = (
     "auth",
     "other",
 )
+# Answers that mean the target refused who was asking: unauthorized, forbidden,
+# proxy authentication required.
+AUTH_STATUSES = frozenset({401, 403, 407})
 
 
 def classify(
@@ -158,7 +161,7 @@ def classify(
             status = answered[-1].status
             if status >= 500:
                 return "error", "http-5xx"
-            if status in (401, 403, 407):
+            if status in AUTH_STATUSES:
                 return "error", "auth"
         return "failed", "failed"
     return "error", "other"
