@@ -30,6 +30,7 @@ import contextlib
 import os
 import socket
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -240,6 +241,7 @@ async def _serve(sock: socket.socket) -> None:
     ) -> None:
         nonlocal session
         trace = Timings()
+        trace.on_body = lambda body: outbox.send(("body", rid, body))
         try:
             if session is None:
                 session = open_session(caps)
@@ -277,6 +279,10 @@ class WorkerClient:
         self._handle = handle
         self._caps = caps  # the worker's session is opened with them
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        # Each request's trace, while something holds it (weakly: no clean-up).
+        self._traces: weakref.WeakValueDictionary[int, Timings] = (
+            weakref.WeakValueDictionary()
+        )
         self._next_id = 0
         self._outbox: _Outbox | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -301,6 +307,7 @@ class WorkerClient:
         rid = self._next_id
         self._next_id += 1
         future = asyncio.get_running_loop().create_future()
+        self._traces[rid] = trace  # where the worker's word on its body goes
         try:
             outbox.send(("fetch", rid, method, url, self._caps, kwargs))
         except Exception as exc:  # pickle's: an argument that cannot be copied
@@ -381,6 +388,11 @@ class WorkerClient:
                 if message[0] == "gone":
                     failure = f"it failed ({message[1]})"
                     break
+                if message[0] == "body":  # headers came, the body is coming
+                    trace = self._traces.get(message[1])
+                    if trace is not None:
+                        trace.body = message[2]
+                    continue
                 _, rid, answer, error, marks = message
                 future = self._pending.pop(rid, None)
                 if future is not None and not future.done():
