@@ -279,10 +279,6 @@ class WorkerClient:
         self._handle = handle
         self._caps = caps  # the worker's session is opened with them
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        # Each request's trace, while something holds it (weakly: no clean-up).
-        self._traces: weakref.WeakValueDictionary[int, Timings] = (
-            weakref.WeakValueDictionary()
-        )
         self._next_id = 0
         self._outbox: _Outbox | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -291,6 +287,10 @@ class WorkerClient:
         self._failure: str | None = None
         # Requests made in the run when the worker never became ready.
         self._local: LocalTransport | None = None
+        # Each request's trace, while something holds it (weakly: no clean-up).
+        self._traces: weakref.WeakValueDictionary[int, Timings] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def fetch(
         self, trace: Timings, method: str, url: str, **kwargs: Any
