@@ -13,7 +13,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sleuth import context as _context, timing
+from sleuth import bodytext, context as _context, timing
 from sleuth.context import BUDGET_REASON, ProbeContext
 from sleuth.engine import Engine, bounded
 from sleuth.errors import (
@@ -319,8 +319,11 @@ class AsyncHttpClient:
                     for k, v in response.headers.items()
                     if k.lower() in EVIDENCE_HEADERS
                 },
-                body_excerpt=body[:BODY_EXCERPT_BYTES].decode(
-                    response.encoding, errors="replace"
+                body_excerpt=bodytext.excerpt(
+                    body,
+                    content_type=response.headers.get("content-type"),
+                    encoding=response.encoding,
+                    max_bytes=BODY_EXCERPT_BYTES,
                 ),
                 body_bytes=len(body),
                 remote=answer.remote,
