@@ -24,7 +24,8 @@ CHUNKED = (
 @pytest.fixture
 def drip_port() -> Iterator[int]:
     """Answers /drip with 3 of its 6 bytes and /chunks with one 4-byte chunk
-    of an unannounced length, then stalls until the test ends."""
+    of an unannounced length, then stalls until the test ends; /cut with 3 of
+    its 6 bytes, then closes."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.05)
     stop = threading.Event()
@@ -41,6 +42,10 @@ def drip_port() -> Iterator[int]:
             request = conn.recv(4096)
             if b" /chunks " in request:
                 conn.sendall(CHUNKED + b"4\r\nabcd\r\n")
+            elif b" /cut " in request:
+                conn.sendall(HEAD + b"abc")
+                conn.close()  # half the body, then the connection ends
+                continue
             else:
                 conn.sendall(HEAD + b"abc")
             held.append(conn)  # and never another byte
@@ -72,6 +77,9 @@ def test_drip_own_limit(target):
 def test_chunks(target):
     target.http.get("http://127.0.0.1:{port}/chunks")
 
+def test_cut(target):
+    target.http.get("http://127.0.0.1:{port}/cut")
+
 @pytest.mark.probe(timeout=0.5)
 def test_silent(target):
     target.http.get("http://127.0.0.1:{silent}/")
@@ -97,6 +105,7 @@ def test_a_stalled_body_says_the_answer_came_and_how_much_of_it(
         "test_drip": ("error", "timeout"),
         "test_drip_own_limit": ("error", "timeout"),
         "test_chunks": ("error", "timeout"),
+        "test_cut": ("error", "reset"),
         "test_silent": ("error", "timeout"),
     }
 
@@ -114,6 +123,10 @@ def test_a_stalled_body_says_the_answer_came_and_how_much_of_it(
     )
     assert said("test_chunks").endswith(
         " ms, body incomplete at the 1.0 s deadline (4 bytes)"
+    )
+    assert said("test_cut").startswith(f"GET {url}/cut: 200 OK after ")
+    assert said("test_cut").endswith(
+        " ms, body incomplete: the connection closed after 3 of 6 bytes"
     )
     # Nothing came at all: that is still "no answer".
     silent = probes["test_silent"]

@@ -29,6 +29,7 @@ from sleuth.probes.http_wire import (
     LocalTransport,
     Timings,
     Transport,
+    body_cut_short,
     incomplete_body,
     translate_error,
 )
@@ -235,10 +236,15 @@ class AsyncHttpClient:
             _record_failure(ctx, request_line, failed, trace, started, attempt)
             raise
         except SleuthError as exc:  # a ProbeError, or the HTTP worker gone
-            _record_failure(ctx, request_line, str(exc), trace, started, attempt)
-            raise
+            cut = body_cut_short(exc, request_line, trace.body)
+            _record_failure(ctx, request_line, str(cut), trace, started, attempt)
+            if cut is exc:
+                raise
+            raise cut from exc
         except Exception as exc:
-            translated = translate_error(exc, request_line)
+            translated = body_cut_short(
+                translate_error(exc, request_line), request_line, trace.body
+            )
             _record_failure(ctx, request_line, str(translated), trace, started, attempt)
             raise translated from exc
 

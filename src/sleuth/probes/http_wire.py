@@ -13,16 +13,17 @@ import dataclasses
 import errno
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sleuth import timing
 from sleuth._compat import aiohttp as aiohttp_compat
-from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable
 
 if TYPE_CHECKING:
     import aiohttp
 
 
+SleuthErrorT = TypeVar("SleuthErrorT", bound=SleuthError)
 # The in-flight caps of a run's requests: (overall, per host).
 Caps = tuple[int, int]
 
@@ -209,6 +210,24 @@ def incomplete_body(request_line: str, body: BodyProgress, limit_s: float) -> st
     )
 
 
+def body_cut_short(
+    exc: SleuthErrorT, request_line: str, body: BodyProgress | None
+) -> SleuthErrorT | ProbeError:
+    """A reset after the headers came, said as the body it cut short:
+    ``GET url: 200 OK after 2 ms, body incomplete: the connection closed after 3
+    of 6 bytes``; any other error as it is."""
+    if body is None or not isinstance(exc, ProbeError) or exc.category != "reset":
+        return exc
+    of = f" of {body.length}" if body.length is not None else ""
+    return TargetUnreachable(
+        f"{request_line}: {body.status} {body.reason} after "
+        f"{body.headers_after_ms:.0f} ms, body incomplete: the connection closed "
+        f"after {body.received}{of} bytes",
+        target=request_line,
+        category="reset",
+    )
+
+
 class Timings:
     """Per-phase times of one request, from aiohttp's trace hooks."""
 
@@ -310,6 +329,12 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
             f"{request_line}: cannot connect: {exc.os_error}",
             target=request_line,
             category="other",
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError):  # after the headers
+        return TargetUnreachable(
+            f"{request_line}: the connection closed before the whole body came",
+            target=request_line,
+            category="reset",
         )
     if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
         isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
