@@ -70,6 +70,29 @@ def test_redis_that_checks_the_password_gives_no_warning(target: Target) -> None
     assert ctx.warnings == []
 
 
+def test_the_redis_question_costs_no_connection(target: Target) -> None:
+    """Asked on the probe's own connection: one connection per call, as without
+    a password (counted on a redis-server of the test's own)."""
+    import redis
+
+    program = require_program("redis-server")
+    port = free_port()
+    argv = [program, "--port", str(port), "--bind", "127.0.0.1"]
+    argv += ["--save", "", "--appendonly", "no"]
+    with running(argv, port), redis.Redis(port=port) as admin:
+
+        def connections() -> int:
+            return int(admin.info("stats")["total_connections_received"])
+
+        before = connections()
+        with in_probe() as ctx:
+            probe = target.redis(url=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+            probe.check()
+            assert probe.get("sleuth-no-such-key") is None
+        assert connections() - before == 2  # one for each call
+    assert len(ctx.warnings) == 1
+
+
 def test_postgres_that_trusts_the_login_warns_once_and_passes(
     target: Target,
 ) -> None:

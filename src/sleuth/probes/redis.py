@@ -422,10 +422,17 @@ async def _note_unchecked_password(
     """
     from redis import exceptions as errors
 
+    # On the connection itself, keeping it on an error reply: through
+    # execute_command an AuthenticationError would drop it, and the next
+    # command would open another.
+    connection = client.connection
+    if connection is None:
+        return
+    await connection.send_command("AUTH", password)
     try:
-        await client.execute_command("AUTH", password)  # type: ignore[no-untyped-call]
-    except errors.AuthenticationError as exc:
-        said = str(exc).lower()
+        await connection.read_response(disconnect_on_error=False)
+    except (errors.AuthenticationError, errors.ResponseError) as exc:
+        said = str(exc).lower()  # anything else (a proxy without AUTH): no clue
         if "without any password" in said or "no password is set" in said:
             warn_once(ctx, f"{KIND} {display}: {UNCHECKED_LOGIN}")
 
