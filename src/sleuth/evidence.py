@@ -134,6 +134,9 @@ ERROR_CATEGORIES = (
     SLEUTH_FAULT,
     "other",
 )
+# Answers that mean the target refused who was asking: unauthorized, forbidden,
+# proxy authentication required.
+AUTH_STATUSES = frozenset({401, 403, 407})
 
 
 def classify(
@@ -170,7 +173,7 @@ def classify(
             status = answered[-1].status
             if status >= 500:
                 return "error", "http-5xx"
-            if status in (401, 403, 407):
+            if status in AUTH_STATUSES:
                 return "error", "auth"
         return "failed", "failed"
     return "error", "other"

@@ -35,6 +35,7 @@ import dataclasses
 import os
 import socket
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -270,6 +271,7 @@ async def _serve(sock: socket.socket) -> None:
     ) -> None:
         nonlocal session
         trace = Timings()
+        trace.on_body = lambda body: outbox.send(("body", rid, body))
         try:
             if session is None:
                 session = open_session(caps)
@@ -317,6 +319,10 @@ class WorkerClient:
         self._was_ready = False  # it came up: its end is a death mid-run
         # Requests made in the run when the worker never became ready, or died.
         self._local: LocalTransport | None = None
+        # Each request's trace, while something holds it (weakly: no clean-up).
+        self._traces: weakref.WeakValueDictionary[int, Timings] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def fetch(
         self, trace: Timings, method: str, url: str, **kwargs: Any
@@ -333,6 +339,7 @@ class WorkerClient:
         rid = self._next_id
         self._next_id += 1
         future = asyncio.get_running_loop().create_future()
+        self._traces[rid] = trace  # where the worker's word on its body goes
         try:
             frame = outbox.send(("fetch", rid, method, url, self._caps, kwargs))
         except Exception as exc:  # pickle's: an argument that cannot be copied
@@ -423,6 +430,11 @@ class WorkerClient:
                 if message[0] == "gone":
                     failure = f"it failed ({message[1]})"
                     break
+                if message[0] == "body":  # headers came, the body is coming
+                    trace = self._traces.get(message[1])
+                    if trace is not None:
+                        trace.body = message[2]
+                    continue
                 _, rid, answer, error, marks = message
                 request = self._pending.pop(rid, None)
                 if request is not None and not request.future.done():

@@ -249,6 +249,8 @@ class SleuthSession:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        if call.excinfo is not None and not wants_full_trace(item.config):
+            drop_driver_chain(call.excinfo.value)
         report = yield
         nodeid = item.nodeid
         ctx = self._contexts.get(nodeid)
@@ -367,6 +369,31 @@ class SleuthSession:
         self.scrubbing.guard_log_handlers()
         if self.runahead.started:
             self._log_router.guard_other_handlers()
+
+
+def wants_full_trace(config: pytest.Config) -> bool:
+    """Did the user ask for every frame (``--tb=long``, ``--tb=native``,
+    ``--full-trace``)?"""
+    return bool(config.option.fulltrace) or config.option.tbstyle in (
+        "long",
+        "native",
+    )
+
+
+def drop_driver_chain(exc: BaseException) -> None:
+    """Leave a sleuth error without the driver's exception under it.
+
+    A ``ProbeError`` is sleuth's diagnosis: it already says what the driver
+    said, in the fault's words. The exception it was translated from would add
+    the driver's own frames (psycopg's connect loop, redis-py's retry): 100 to
+    185 lines between the probe's line and its evidence. ``--tb=long`` and
+    ``--full-trace`` keep them.
+    """
+    from sleuth.errors import SleuthError
+
+    if isinstance(exc, SleuthError):
+        exc.__cause__ = None
+        exc.__suppress_context__ = True
 
 
 def _add_to_evidence(report: pytest.TestReport, line: str) -> None:

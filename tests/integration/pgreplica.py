@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL primary with a streaming replica, for the replication tests.
+"""Throwaway PostgreSQL servers: a primary with a streaming replica, for the
+replication tests, and one that asks for a password.
 
 Made from this machine's own server programs: ``initdb`` in a temporary
 directory, started on a free loopback port, then ``pg_basebackup -R`` into
@@ -97,6 +98,32 @@ def streaming_pair() -> Iterator[StreamingPair]:
             replica_port=replica_port,
             start_s=time.monotonic() - started,
         )
+    finally:
+        server.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def password_server(password: str) -> Iterator[int]:
+    """A throwaway PostgreSQL that asks for ``password`` (SCRAM) on 127.0.0.1;
+    yields its port. The user is postgres."""
+    elsewhere = os.pathsep.join([os.environ.get("PATH", ""), *_newest_first()])
+    initdb = shutil.which("initdb", path=elsewhere) or require_program("initdb")
+    server = _Server(bindir=Path(initdb).resolve().parent, as_owner=_as_owner())
+    root = Path(tempfile.mkdtemp(prefix="sleuth-pg-"))
+    data, pwfile = root / "data", root / "pwfile"
+    try:
+        server.own(root)
+        pwfile.write_text(password + "\n")
+        server.own(pwfile)
+        server.run(
+            "initdb", "-D", data, "-U", "postgres", "--auth=scram-sha-256",
+            "--pwfile", pwfile, "--no-sync",
+        )  # fmt: skip
+        (data / "pg_hba.conf").write_text(
+            "local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        yield server.start(data, port=free_port(), sockets=root)
     finally:
         server.stop_all()
         shutil.rmtree(root, ignore_errors=True)

@@ -239,3 +239,44 @@ def test_failures_at_one_host_are_grouped_as_one_cause(suite, pytester, closed_p
             f"*1. 127.0.0.1:{closed_port}: connection refused (3 probes failed the same way)*",
         ]
     )
+
+
+AUTH_TABLE = """
+http:
+  - GET /status/401: 200
+  - GET /status/403: 200
+  - GET /status/407: 2xx
+  - GET /status/503: 200
+  - GET /status/404: 200
+  - GET /status/200: 401
+"""
+
+AUTH_PYTHON = """
+import pytest
+
+@pytest.mark.parametrize("code", [401, 403, 407, 503, 404])
+def test_status(target, code):
+    assert target.http.get(f"/status/{code}").status_code == 200
+"""
+
+
+def test_a_table_row_has_the_category_a_python_probe_has(suite, pytester):
+    """401/403/407 are ``auth`` and 5xx ``http-5xx``, in a row as in Python."""
+    suite(test_same=AUTH_PYTHON)
+    (pytester.path / "api.yaml").write_text(AUTH_TABLE.lstrip())
+    out = pytester.path / "run.json"
+    pytester.runpytest(f"--sleuth-json={out}")
+    document = json.loads(out.read_text())
+    seen = {
+        p["id"].split("::")[1]: (p["outcome"], p["category"])
+        for p in document["probes"]
+    }
+    for code, category in (("401", "auth"), ("403", "auth"), ("407", "auth")):
+        assert seen[f"test_status[{code}]"] == ("error", category)
+    assert seen["GET /status/401"] == ("error", "auth")
+    assert seen["GET /status/403"] == ("error", "auth")
+    assert seen["GET /status/407"] == ("error", "auth")
+    assert seen["GET /status/503"] == seen["test_status[503]"] == ("error", "http-5xx")
+    assert seen["GET /status/404"] == seen["test_status[404]"] == ("failed", "failed")
+    # A row that wanted the 401 it did not get is a wrong answer, not a login refused.
+    assert seen["GET /status/200"] == ("failed", "failed")

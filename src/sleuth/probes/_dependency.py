@@ -177,6 +177,13 @@ def probe_context(default_timeout_s: float) -> ProbeContext:
     return _context.get_or_default(default_timeout_s)
 
 
+def warn_once(ctx: ProbeContext, message: str) -> None:
+    """Note a clue that does not fail the probe (a warned outcome), once per
+    probe however many sessions it opened."""
+    if message not in ctx.warnings:
+        ctx.warn(message)
+
+
 def load(module: str, *, kind: str, package: str, extra: str) -> Any:
     """Import a client library now, or raise MissingDriver with the pip hint."""
     try:

@@ -13,8 +13,8 @@ import datetime as _dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sleuth import context as _context, timing
-from sleuth.context import ProbeContext
+from sleuth import bodytext, context as _context, timing
+from sleuth.context import BUDGET_REASON, ProbeContext
 from sleuth.engine import Engine, bounded
 from sleuth.errors import (
     ConfigError,
@@ -25,7 +25,14 @@ from sleuth.errors import (
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.probes.http_response import Request, Response
-from sleuth.probes.http_wire import LocalTransport, Timings, Transport, translate_error
+from sleuth.probes.http_wire import (
+    LocalTransport,
+    Timings,
+    Transport,
+    body_cut_short,
+    incomplete_body,
+    translate_error,
+)
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -206,6 +213,7 @@ class AsyncHttpClient:
         __tracebackhide__ = True
         request_line = f"{method} {url}"
         started = timing.perf_counter()
+        own_limit = timeout_s is not None and timeout_s < ctx.remaining()
         try:
             return await bounded(
                 self._exchange(
@@ -216,16 +224,27 @@ class AsyncHttpClient:
                 timeout_s=timeout_s,
                 timeout_origin=timeout_origin,
             )
-        except ProbeTimeout:
+        except ProbeTimeout as exc:
+            if trace.body is not None:  # it answered; its body did not all come
+                said = incomplete_body(
+                    request_line, trace.body, _limit_s(ctx, timeout_s, own_limit)
+                )
+                _record_failure(ctx, request_line, said, trace, started, attempt)
+                raise ProbeTimeout(said, waiting_on=exc.waiting_on) from None
             took = timing.perf_counter() - started
             failed = f"no answer within {took:.1f} s"
             _record_failure(ctx, request_line, failed, trace, started, attempt)
             raise
         except SleuthError as exc:  # a ProbeError, or the HTTP worker gone
-            _record_failure(ctx, request_line, str(exc), trace, started, attempt)
-            raise
+            cut = body_cut_short(exc, request_line, trace.body)
+            _record_failure(ctx, request_line, str(cut), trace, started, attempt)
+            if cut is exc:
+                raise
+            raise cut from exc
         except Exception as exc:
-            translated = translate_error(exc, request_line)
+            translated = body_cut_short(
+                translate_error(exc, request_line), request_line, trace.body
+            )
             _record_failure(ctx, request_line, str(translated), trace, started, attempt)
             raise translated from exc
 
@@ -306,8 +325,11 @@ class AsyncHttpClient:
                     for k, v in response.headers.items()
                     if k.lower() in EVIDENCE_HEADERS
                 },
-                body_excerpt=body[:BODY_EXCERPT_BYTES].decode(
-                    response.encoding, errors="replace"
+                body_excerpt=bodytext.excerpt(
+                    body,
+                    content_type=response.headers.get("content-type"),
+                    encoding=response.encoding,
+                    max_bytes=BODY_EXCERPT_BYTES,
                 ),
                 body_bytes=len(body),
                 remote=answer.remote,
@@ -335,6 +357,14 @@ def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
         method=method,
         url=url,
     )
+
+
+def _limit_s(ctx: ProbeContext, timeout_s: float | None, own_limit: bool) -> float:
+    """The deadline a request met, in seconds: its own limit, the probe's
+    timeout, or the time the probe had when the run's budget ran out."""
+    if own_limit and timeout_s is not None:
+        return timeout_s
+    return ctx.elapsed() if ctx.deadline_reason == BUDGET_REASON else ctx.timeout_s
 
 
 def _record_failure(

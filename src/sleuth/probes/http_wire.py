@@ -12,16 +12,18 @@ from __future__ import annotations
 import dataclasses
 import errno
 import re
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sleuth import timing
 from sleuth._compat import aiohttp as aiohttp_compat
-from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable
 
 if TYPE_CHECKING:
     import aiohttp
 
 
+SleuthErrorT = TypeVar("SleuthErrorT", bound=SleuthError)
 # The in-flight caps of a run's requests: (overall, per host).
 Caps = tuple[int, int]
 
@@ -83,6 +85,7 @@ def open_session(caps: Caps) -> aiohttp.ClientSession:
     )
     trace_config = aiohttp.TraceConfig()
     Timings.install(trace_config)
+    trace_config.on_request_end.append(_note_body_start)
     session = aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # deadlines are the caller's
@@ -116,7 +119,7 @@ async def fetch(
         **kwargs,
     ) as answer:
         remote = peer_of(answer)  # before reading: then the connection is let go
-        body, truncated = await read_capped(answer, max_body_bytes)
+        body, truncated = await read_capped(answer, max_body_bytes, trace)
         version = answer.version
         return Answer(
             status=answer.status,
@@ -134,7 +137,7 @@ async def fetch(
 
 
 async def read_capped(
-    answer: aiohttp.ClientResponse, max_bytes: int
+    answer: aiohttp.ClientResponse, max_bytes: int, trace: Timings | None = None
 ) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
@@ -144,6 +147,8 @@ async def read_capped(
             return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
+        if trace is not None and trace.body is not None:
+            trace.note_body(dataclasses.replace(trace.body, received=size))
     truncated = not answer.content.at_eof()
     if truncated:
         answer.close()  # do not drain the rest into memory; drop the connection
@@ -160,11 +165,81 @@ def peer_of(answer: aiohttp.ClientResponse) -> str | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BodyProgress:
+    """An answer whose headers came and whose body had not all come with them.
+
+    Kept so that a deadline that falls while the body is still coming says so
+    (``incomplete_body``), instead of "no answer": the target did answer.
+    """
+
+    status: int
+    reason: str
+    headers_after_ms: float  # from the request's start to its headers
+    length: int | None  # Content-Length, when given and the body is not encoded
+    received: int = 0  # body bytes read so far
+
+
+async def _note_body_start(_session: Any, trace_ctx: Any, params: Any) -> None:
+    """aiohttp's hook at the headers: note a body that is still to come."""
+    trace = trace_ctx.trace_request_ctx
+    answer = params.response
+    if not isinstance(trace, Timings) or answer.content.is_eof():
+        return
+    started = trace.marks.get("request_start")
+    now = timing.perf_counter()
+    length = answer.content_length if "content-encoding" not in answer.headers else None
+    trace.note_body(
+        BodyProgress(
+            status=answer.status,
+            reason=answer.reason or "",
+            headers_after_ms=(now - started) * 1000 if started is not None else 0.0,
+            length=length,
+        )
+    )
+
+
+def incomplete_body(request_line: str, body: BodyProgress, limit_s: float) -> str:
+    """``GET url: 200 OK after 2 ms, body incomplete at the 2.0 s deadline (3 of
+    6 bytes)``."""
+    of = f" of {body.length}" if body.length is not None else ""
+    return (
+        f"{request_line}: {body.status} {body.reason} after "
+        f"{body.headers_after_ms:.0f} ms, body incomplete at the {limit_s:.1f} s "
+        f"deadline ({body.received}{of} bytes)"
+    )
+
+
+def body_cut_short(
+    exc: SleuthErrorT, request_line: str, body: BodyProgress | None
+) -> SleuthErrorT | ProbeError:
+    """A reset after the headers came, said as the body it cut short:
+    ``GET url: 200 OK after 2 ms, body incomplete: the connection closed after 3
+    of 6 bytes``; any other error as it is."""
+    if body is None or not isinstance(exc, ProbeError) or exc.category != "reset":
+        return exc
+    of = f" of {body.length}" if body.length is not None else ""
+    return TargetUnreachable(
+        f"{request_line}: {body.status} {body.reason} after "
+        f"{body.headers_after_ms:.0f} ms, body incomplete: the connection closed "
+        f"after {body.received}{of} bytes",
+        target=request_line,
+        category="reset",
+    )
+
+
 class Timings:
     """Per-phase times of one request, from aiohttp's trace hooks."""
 
     def __init__(self) -> None:
         self.marks: dict[str, float] = {}
+        self.body: BodyProgress | None = None  # an answer whose body is coming
+        self.on_body: Callable[[BodyProgress], object] | None = None
+
+    def note_body(self, body: BodyProgress) -> None:
+        self.body = body
+        if self.on_body is not None:  # the HTTP worker tells the run
+            self.on_body(body)
 
     def mark(self, name: str) -> None:
         self.marks.setdefault(name, timing.perf_counter())
@@ -254,6 +329,12 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
             f"{request_line}: cannot connect: {exc.os_error}",
             target=request_line,
             category="other",
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError):  # after the headers
+        return TargetUnreachable(
+            f"{request_line}: the connection closed before the whole body came",
+            target=request_line,
+            category="reset",
         )
     if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
         isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
-from sleuth.probes._dependency import load, other_error, translate_os_error
+from sleuth.probes._dependency import load, other_error, translate_os_error, warn_once
 from sleuth.probes._sql import Params, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 from sleuth.redact import mask_dsn, mask_url
@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from sleuth.probes._judge import Verdict
 
 KIND = "postgres"
+# libpq says whether the server asked for the password (PQconnectionUsedPassword):
+# a login let in by trust, peer or cert while the DSN carries a password is a
+# clue (a pg_hba.conf line that trusts too much, or the wrong server).
+TRUSTED_LOGIN = (
+    "the server let the login in without using the password given: pg_hba.conf "
+    "does not ask this connection for one (trust, peer or cert)"
+)
 
 # One round trip. Lag on a replica is zero while it has replayed all it has
 # received (an idle primary sends nothing to replay), else the age of the last
@@ -205,6 +212,8 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
             **params
         )
         await conn.set_read_only(True)
+        if params.get("password") and not conn.pgconn.used_password:
+            warn_once(ctx, f"{KIND} {self.display}: {TRUSTED_LOGIN}")
         return conn
 
     async def _close(self, conn: psycopg.AsyncConnection[Any]) -> None:

@@ -27,7 +27,13 @@ from sleuth.errors import (
 )
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
-from sleuth.probes._dependency import load, other_error, record, translate_os_error
+from sleuth.probes._dependency import (
+    load,
+    other_error,
+    record,
+    translate_os_error,
+    warn_once,
+)
 from sleuth.probes._redis_commands import (
     # Re-exported: the refusal message and docs/probes.md send readers here.
     READ_COMMANDS as READ_COMMANDS,
@@ -49,6 +55,9 @@ KIND = "redis"
 DEFAULT_PORT = 6379
 # The most keys one scan() returns unless told otherwise.
 DEFAULT_SCAN_LIMIT = 1000
+UNCHECKED_LOGIN = (
+    "the server accepted the connection without checking the password: it has none set"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,6 +272,8 @@ class RedisProbe(SessionProbe[RedisHealth]):
         )
         try:
             await client.ping()  # connects and authenticates now, within the step
+            if a.password and a.user in (None, "", "default"):
+                await _note_unchecked_password(ctx, client, a.password, self.display)
         except BaseException:
             await client.aclose()
             raise
@@ -394,6 +405,36 @@ class RedisProbe(SessionProbe[RedisHealth]):
         return translate_os_error(exc, what=what, host=host, port=port) or other_error(
             exc, what=what
         )
+
+
+async def _note_unchecked_password(
+    ctx: ProbeContext, client: redis.asyncio.Redis, password: str, display: str
+) -> None:
+    """Warn when the server let the default user in without checking the password.
+
+    A default user with ``nopass`` (no ``requirepass``) accepts ``HELLO 3 AUTH
+    default <anything>``, so redis-py's login succeeds and says nothing: a
+    password that protects nothing, or a probe aimed at the wrong server. The
+    one-word ``AUTH <password>`` the server answers differently: OK when the
+    default user has that password, "called without any password configured"
+    when it has none. Asked only for the default user (the same password sent
+    again); for a named user it would be a login as someone else.
+    """
+    from redis import exceptions as errors
+
+    # On the connection itself, keeping it on an error reply: through
+    # execute_command an AuthenticationError would drop it, and the next
+    # command would open another.
+    connection = client.connection
+    if connection is None:
+        return
+    await connection.send_command("AUTH", password)
+    try:
+        await connection.read_response(disconnect_on_error=False)
+    except (errors.AuthenticationError, errors.ResponseError) as exc:
+        said = str(exc).lower()  # anything else (a proxy without AUTH): no clue
+        if "without any password" in said or "no password is set" in said:
+            warn_once(ctx, f"{KIND} {display}: {UNCHECKED_LOGIN}")
 
 
 def _driver() -> Any:

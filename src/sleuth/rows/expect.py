@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sleuth import bodytext
 from sleuth.errors import ConfigError
 from sleuth.units import parse_duration
 from sleuth.validate import kind_of
@@ -108,14 +109,14 @@ class Expect:
         for needle in self.body_contains:
             if needle not in text:
                 found.append(
-                    f"{asked}: the body does not contain {needle!r}; it begins "
-                    f"{_excerpt(text)}"
+                    f"{asked}: the body does not contain {needle!r}; "
+                    f"{_body_shown(response)}"
                 )
         for pattern in self.body_matches:
             if not pattern.search(text):
                 found.append(
-                    f"{asked}: the body does not match /{pattern.pattern}/; it begins "
-                    f"{_excerpt(text)}"
+                    f"{asked}: the body does not match /{pattern.pattern}/; "
+                    f"{_body_shown(response)}"
                 )
         if self.json or self.json_schema is not None:
             found.extend(self._json_failures(asked, response))
@@ -128,7 +129,7 @@ class Expect:
             kind = response.headers.get("content-type", "no content-type")
             return [
                 f"{asked}: the body is not JSON ({kind}), expected JSON for the "
-                f"json checks; it begins {_excerpt(response.text)}"
+                f"json checks; {_body_shown(response)}"
             ]
         found = []
         for path, compiled, match in self.json:
@@ -187,6 +188,14 @@ def _same(actual: Any, expected: Any) -> bool:
 def _show(value: Any) -> str:
     text = _json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
+
+
+def _body_shown(response: Response) -> str:
+    """``it begins '...'``, or what a binary body is (never its mojibake)."""
+    content_type = response.headers.get("content-type")
+    if bodytext.is_binary(response.content, content_type):
+        return f"it is a {bodytext.describe_binary(response.content, content_type)}"
+    return f"it begins {_excerpt(response.text)}"
 
 
 def _excerpt(text: str) -> str:

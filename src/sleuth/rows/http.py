@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sleuth import context as _context
 from sleuth.errors import CheckFailed
+from sleuth.evidence import AUTH_STATUSES
 from sleuth.rows import PathT, Row, Table, read_common, row_list
 from sleuth.rows.expect import Expect, Status, parse_expect
 from sleuth.validate import did_you_mean, kind_of
@@ -93,8 +94,14 @@ class HttpRow:
 
 
 def _category(response: Response, expect: Expect) -> str:
-    wrong_status = not expect.status.accepts(response.status_code)
-    return "http-5xx" if wrong_status and response.status_code >= 500 else "failed"
+    """A wrong status is categorized as a Python probe's is (``evidence.classify``):
+    a 5xx is the server's fault, a 401/403/407 a refused login; anything
+    else is a wrong answer."""
+    if expect.status.accepts(response.status_code):
+        return "failed"
+    if response.status_code >= 500:
+        return "http-5xx"
+    return "auth" if response.status_code in AUTH_STATUSES else "failed"
 
 
 def parse_rows(body: Any, path: PathT, table: Table) -> list[Row]:
