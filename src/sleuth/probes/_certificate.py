@@ -33,6 +33,14 @@ _PURPOSES = {
     "1.3.6.1.5.5.7.3.8": "timeStamping",
     "1.3.6.1.5.5.7.3.9": "OCSPSigning",
 }
+# A server's alerts that say it did not accept the client's certificate.
+_CLIENT_CERT_REFUSED = (
+    "ALERT_UNKNOWN_CA",
+    "ALERT_BAD_CERTIFICATE",
+    "ALERT_CERTIFICATE_UNKNOWN",
+    "ALERT_CERTIFICATE_EXPIRED",
+    "ALERT_UNSUPPORTED_CERTIFICATE",
+)
 # The second, unverified handshake of a diagnosis gets at most this long.
 DIAGNOSIS_TIMEOUT_S = 2.0
 
@@ -145,13 +153,15 @@ async def fetch(
 
 
 async def diagnose(
-    exc: ssl.SSLCertVerificationError, *, host: str, port: int, server_name: str
+    exc: BaseException, *, host: str, port: int, server_name: str
 ) -> str:
     """Why verification failed, as ``target.tls`` would say it.
 
     Fetches the certificate again without verifying it. Without cryptography
     (the ``tls`` extra), or if that handshake fails too, it is OpenSSL's words.
     """
+    if not isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the certificate does not verify: {exc}"
     code, error = verify_failure(exc)
     try:
         from cryptography import x509
@@ -172,6 +182,59 @@ async def diagnose(
         cert, server_name=server_name, verify_code=code, verify_error=error
     )
     return "; ".join(found) or f"the certificate does not verify: {error}"
+
+
+async def alert_after_handshake(
+    host: str, port: int, server_name: str, context: ssl.SSLContext
+) -> str | None:
+    """The reason of an alert the server sends right after the handshake, if any.
+
+    In TLS 1.3 a server that wants a client certificate says so only once the
+    handshake is over, and a client that was writing its request by then sees
+    a broken pipe instead. A second handshake, then a wait for the server's
+    first bytes (no request is sent), reads the alert.
+    """
+    try:
+        async with asyncio.timeout(DIAGNOSIS_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=context, server_hostname=server_name
+            )
+            try:
+                await reader.read(1)
+            finally:
+                writer.close()
+    except ssl.SSLError as exc:
+        return str(getattr(exc, "reason", None) or exc)
+    except Exception:  # noqa: S110 (no alert to tell: the first error stands)
+        pass
+    return None
+
+
+def handshake_failure(reason: str) -> str:
+    """A failed handshake (not a certificate that did not verify), in plain words."""
+    upper = reason.upper()
+    if reason == "WRONG_VERSION_NUMBER":
+        return (
+            f"the TLS handshake failed: {reason}. The server did not answer in "
+            f"TLS: is it a plain-text port?"
+        )
+    if "CERTIFICATE_REQUIRED" in upper:
+        return (
+            f"the server asks for a client certificate and none was sent "
+            f"({reason}). Give tls: {{client_cert: ..., client_key: ...}}."
+        )
+    if any(alert in upper for alert in _CLIENT_CERT_REFUSED):
+        return (
+            f"the server refused the client certificate ({reason}). Is it signed "
+            f"by a CA the server trusts, and still valid?"
+        )
+    hint = ""
+    if "PROTOCOL" in upper or "VERSION" in upper:
+        hint = (
+            " The server and this runner share no protocol version (this runner "
+            "accepts TLS 1.2 and later)."
+        )
+    return f"the TLS handshake failed: {reason}.{hint}"
 
 
 def matches(server_name: str, names: tuple[str, ...]) -> bool:

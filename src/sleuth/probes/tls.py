@@ -234,16 +234,8 @@ class TlsProbe(DependencyProbe[TlsHealth]):
             exc, ssl.SSLCertVerificationError
         ):
             reason = str(getattr(exc, "reason", None) or exc)
-            hint = ""
-            if reason == "WRONG_VERSION_NUMBER":
-                hint = " The server did not answer in TLS: is it a plain-text port?"
-            elif "PROTOCOL" in reason.upper() or "VERSION" in reason.upper():
-                hint = (
-                    " The server and this runner share no protocol version (this "
-                    "runner accepts TLS 1.2 and later)."
-                )
             return TargetUnreachable(
-                f"{what}: the TLS handshake failed: {reason}.{hint}",
+                f"{what}: {certificates.handshake_failure(reason)}",
                 target=self.display,
                 category="tls",
             )
