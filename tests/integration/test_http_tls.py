@@ -6,6 +6,7 @@ certificates made for each case.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from sleuth.errors import ConfigError, TargetUnreachable
 from sleuth.target import Target
-from tests.integration.conftest import MakeTarget, in_probe
+from tests.integration.conftest import MakeTarget, in_probe, run_example
 from tests.integration.tlsserver import CertFactory, TlsHttpServer
 
 Serve = Callable[..., TlsHttpServer]
@@ -230,3 +231,62 @@ def test_per_request_mistake_is_a_config_error(make_target: MakeTarget, serve: S
         f"there is no such file (/nowhere/ca.pem)"
     )
     assert server.requests == []
+
+
+def test_sleuth_run_diagnoses_through_the_worker_and_tables_take_tls(
+    certs: CertFactory, serve: Serve, tmp_path: Path
+):
+    """The whole way: ``sleuth run`` (its HTTP worker builds the contexts), a
+    table row with its own ``tls:``, paths relative to their files."""
+    server = serve("run-expired", not_before_days=-30, not_after_days=-2)
+    suite = tmp_path / "suite"
+    (suite / "certs").mkdir(parents=True)
+    (suite / "certs" / "ca.pem").write_bytes(certs.ca_file.read_bytes())
+    (suite / "sleuth.yaml").write_text(
+        f"targets:\n  secure:\n    base_url: {server.url}\n"
+        f"    tls: {{ca_file: certs/ca.pem}}\n"
+    )
+    (suite / "probes").mkdir()
+    (suite / "probes" / "api.yaml").write_text(
+        "http:\n"
+        "  - GET /verified: 200\n"
+        "  - {request: GET /unverified, tls: {verify: false}, expect: 200}\n"
+    )
+    report = tmp_path / "run.json"
+    result = run_example(suite, f"--sleuth-json={report}", env={})
+    assert result.returncode == 1, result.stdout + result.stderr
+    probes = {p["id"]: p for p in json.loads(report.read_text())["probes"]}
+    failed = probes["probes/api.yaml::GET /verified"]
+    assert failed["category"] == "tls"
+    assert re.search(r"the certificate expired 2\.0 days ago", failed["diagnosis"])
+    passed = probes["probes/api.yaml::GET /unverified"]
+    assert passed["outcome"] == "passed"
+    [exchange] = passed["evidence"]["exchanges"]
+    assert exchange["headers"]["tls verified"].startswith("no (tls verify: false)")
+    assert len(server.requests) == 1  # the unverified one; the other never sent
+
+
+def test_the_config_example_runs(
+    make_target: MakeTarget, certs: CertFactory, serve: Serve, tmp_path: Path
+):
+    """docs/config.md's tls: example, at a local server that wants a client cert."""
+    from tests.test_config_docs import example
+
+    server = serve("docs", client_ca=certs.ca_file)
+    client_cert, client_key = certs.issue("docs-client", names=("probe",), client=True)
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs/internal-ca.pem").write_bytes(certs.ca_file.read_bytes())
+    (tmp_path / "certs/probe.pem").write_bytes(client_cert.read_bytes())
+    (tmp_path / "certs/probe.key").write_bytes(client_key.read_bytes())
+    text = example("config.md", "# sleuth.yaml\ntargets:\n  internal:")
+    text = text.replace("https://billing.internal:8443", server.url)
+    text = text.replace("https://10.0.0.7", server.url)
+    text += "default_target: internal\n"
+    with in_probe():
+        assert make_target(text).http.get("/health").status_code == 200
+    legacy = make_target(
+        text.replace("default_target: internal", "default_target: legacy")
+    )
+    message = _fails(legacy)  # verify: false, but no client certificate
+    assert "asks for a client certificate" in message
+    assert len(server.requests) == 1

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-TLS_HINT = (
-    "Renew or reissue the certificate, or give tls: {ca_file: ...} for a private CA."
+TLS_HINT = "Renew or reissue the certificate."
+TLS_UNTRUSTED_HINT = (
+    "Reissue it from a trusted CA, or give tls: {ca_file: ...} if a private CA "
+    "issued it."
 )
 
 
@@ -263,8 +265,9 @@ async def certificate_error(
     diagnosis = await diagnose(
         exc.certificate_error, host=host, port=port, server_name=host
     )
+    hint = TLS_UNTRUSTED_HINT if "not trusted" in diagnosis else TLS_HINT
     return TargetUnreachable(
-        f"{request_line}: TLS failed: {diagnosis}. {TLS_HINT}",
+        f"{request_line}: TLS failed: {diagnosis}. {hint}",
         target=request_line,
         category="tls",
     )
