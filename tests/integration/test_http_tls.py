@@ -290,3 +290,25 @@ def test_the_config_example_runs(
     message = _fails(legacy)  # verify: false, but no client certificate
     assert "asks for a client certificate" in message
     assert len(server.requests) == 1
+
+
+def test_requests_say_they_are_sleuth_unless_the_suite_says_otherwise(
+    make_target: MakeTarget, certs: CertFactory, serve: Serve
+):
+    from sleuth._version import __version__
+
+    server = serve("user-agent")
+    tls = f"tls: {{ca_file: {certs.ca_file}}}"
+    plain = _target(make_target, server, tls)
+    named = make_target(
+        f"targets:\n  secure:\n    base_url: {server.url}\n    {tls}\n"
+        f"    headers: {{user-agent: ops-probe/2}}\n"
+    )
+    with in_probe():
+        plain.http.get("/a")
+        plain.http.get("/b", headers={"User-Agent": "mine/1"})
+        named.http.get("/c")
+    agents = [
+        [v for k, v in r.items() if k.lower() == "user-agent"] for r in server.requests
+    ]
+    assert agents == [[f"sleuth/{__version__}"], ["mine/1"], ["ops-probe/2"]]
