@@ -123,7 +123,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
     group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
     group.addoption(
-        "--sleuth-exit", choices=("pytest", "nagios"), default="pytest", help=EXIT_HELP
+        "--sleuth-exit",
+        default="pytest",
+        help=EXIT_HELP,  # checked in configure
     )
 
 
@@ -152,6 +154,9 @@ def pytest_load_initial_conftests(
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    from sleuth.outputs import check_exit_mode
+
+    check_exit_mode(config)
     try:
         path = find_config_file(
             [str(a) for a in config.args],
@@ -167,7 +172,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("sleuth_exit") == "nagios":
             from sleuth.outputs import exit_unknown
 
-            exit_unknown(str(exc))
+            exit_unknown(config, str(exc))
+            return
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
     session.install()
