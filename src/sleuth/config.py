@@ -134,7 +134,12 @@ def load_suite_config(
 def empty_suite_config(root: Path) -> SuiteConfig:
     """The configuration of a run with no config file: one target, no base URL."""
     default = TargetConfig(name="default", sources=(env_source_spec("defaults"),))
-    return SuiteConfig(file=None, root=root, targets={"default": default})
+    return SuiteConfig(
+        file=None,
+        root=root,
+        targets={"default": default},
+        lines=Lines("no config file"),  # as the header says where the suite is from
+    )
 
 
 def _display_name(path: Path) -> str:
