@@ -87,6 +87,22 @@ class OutputsPlugin:
     def __init__(self, session: SleuthSession) -> None:
         self.session = session
         self.document: dict[str, Any] | None = None
+        self.usage_error: str | None = None  # Nagios mode: the run's UNKNOWN
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> Any:
+        """In Nagios mode a usage error found now (a bad table, a bad marker)
+        is the run's UNKNOWN, said in the status line, and nothing runs."""
+        try:
+            return (yield)
+        except pytest.UsageError as exc:
+            if not is_nagios(config):
+                raise
+            self.usage_error = str(exc)
+            items.clear()
+            return None
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
@@ -128,7 +144,9 @@ class OutputsPlugin:
         if is_nagios(config):
             from sleuth.reports import nagios
 
-            if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            if self.usage_error is not None:
+                code, line = nagios.unknown(self.usage_error)
+            elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
                 code, line = nagios.status(self.document)
             else:
                 code, line = nagios.unknown(

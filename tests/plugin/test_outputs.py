@@ -130,6 +130,18 @@ def test_nagios_unknown_on_a_config_error_is_the_only_output(pytester):
     assert result.errlines == []  # no "Exit: ...", no "! _pytest.outcomes.Exit"
 
 
+def test_nagios_unknown_on_a_bad_table_is_the_only_output(pytester):
+    pytester.makefile(".yaml", sleuth="timeout: 2s\n")
+    pytester.makefile(".yaml", api="http:\n  - GETT /x: 200\n")
+    result = _sleuth_run(pytester, "--no-history", "--sleuth-exit", "nagios")
+    assert result.ret == 3
+    assert result.outlines == [
+        "SLEUTH UNKNOWN - api.yaml line 2: unknown HTTP method 'GETT'. Methods: "
+        "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT. Did you mean 'GET'?"
+    ]
+    assert result.errlines == []
+
+
 def test_an_invalid_exit_mode_is_one_line(pytester):
     pytester.makefile(".yaml", sleuth="timeout: 2s\n")
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
