@@ -349,9 +349,9 @@ def with_user_agent(headers: Mapping[str, str]) -> dict[str, str]:
     so that a target's owners can tell probes from their users."""
     if any(name.lower() == "user-agent" for name in headers):
         return dict(headers)
-    from sleuth._version import __version__
+    from sleuth._version import USER_AGENT
 
-    return {**headers, "User-Agent": f"sleuth/{__version__}"}
+    return {**headers, "User-Agent": USER_AGENT}
 
 
 def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
