@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -80,9 +81,11 @@ def test_demo_diagnoses_its_staged_incident(tmp_path):
 def test_run_names_its_plugin_when_autoloading_is_off():
     from sleuth.cli import run_args
 
-    assert run_args(["--target", "prod"], {}) == ["--sleuth-target", "prod"]
+    assert run_args(["--target", "prod"], {}) == [
+        "--sleuth-run", "--sleuth-target", "prod",
+    ]  # fmt: skip
     assert run_args(["-k", "x"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}) == [
-        "-p", "sleuth.plugin", "-k", "x",
+        "-p", "sleuth.plugin", "--sleuth-run", "-k", "x",
     ]  # fmt: skip
 
 
@@ -98,3 +101,54 @@ def test_run_works_with_autoloading_off(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def _run(cwd, *args):
+    return subprocess.run(
+        [sys.executable, "-m", *args, "-p", "no:cacheprovider"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_without_a_suite_says_so_and_runs_with_sleuth(tmp_path):
+    (tmp_path / "test_x.py").write_text(
+        "def test_x(target):\n    assert target.setting('SLEUTH_TEST_VALUE') == 'v'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-p", "no:cacheprovider",
+         "--no-history", "--sleuth-json", "run.json", "--sleuth-report", "run.md",
+         "--sleuth-metrics", "run.prom"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SLEUTH_TEST_VALUE": "v"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = [line for line in result.stdout.splitlines() if "no sleuth.yaml" in line]
+    assert said == [
+        f"sleuth: no sleuth.yaml (nor pyproject.toml with [tool.sleuth]) in "
+        f"{tmp_path} or its parents: running with defaults (settings from the "
+        f"environment, no base_url)"
+    ]
+    assert "sleuth: timeout 5 s (default)" in result.stdout
+    document = json.loads((tmp_path / "run.json").read_text())
+    assert [p["outcome"] for p in document["probes"]] == ["passed"]
+    assert (tmp_path / "run.md").read_text().startswith("#")
+    assert "sleuth_probe_success" in (tmp_path / "run.prom").read_text()
+
+
+def test_plain_pytest_outside_a_suite_is_untouched_unless_asked(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    plain = _run(tmp_path, "pytest")
+    assert plain.returncode == 0
+    assert "sleuth" not in plain.stdout.replace("sleuth-", "")  # only the plugin list
+    asked = _run(tmp_path, "pytest", "--sleuth-json", "run.json")
+    assert asked.returncode == 0
+    assert "no sleuth.yaml" in asked.stdout
+    assert json.loads((tmp_path / "run.json").read_text())["probes"][0]["outcome"] == (
+        "passed"
+    )

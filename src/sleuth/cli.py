@@ -44,8 +44,10 @@ def run_args(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
 
     With plugin autoloading turned off (PYTEST_DISABLE_PLUGIN_AUTOLOAD, as many
     CI setups do), sleuth's own plugin is named explicitly: it is the point.
+    ``--sleuth-run`` tells the plugin that sleuth was asked for, so that a run
+    without a sleuth.yaml still runs with sleuth (on its defaults).
     """
-    translated = translate_run_args(args)
+    translated = ["--sleuth-run", *translate_run_args(args)]
     if environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         return ["-p", "sleuth.plugin", *translated]
     return translated

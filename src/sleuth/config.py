@@ -20,6 +20,7 @@ from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.errors import ConfigError
 from sleuth.interpolation import FilledIn, interpolate_env
 from sleuth.settings.spec import SourceSpec, build_source_specs, env_source_spec
+from sleuth.tlsoptions import TlsOptions, parse_tls
 from sleuth.units import parse_duration, parse_positive_int
 from sleuth.validate import (
     PathT,
@@ -31,7 +32,15 @@ from sleuth.validate import (
 )
 from sleuth.yamlfile import Lines
 
-_TARGET_KEYS = {"base_url", "headers", "timeout", "sources", "services", "http"}
+_TARGET_KEYS = {
+    "base_url",
+    "headers",
+    "timeout",
+    "sources",
+    "services",
+    "http",
+    "tls",
+}
 _HTTP_KEYS = {"max_in_flight", "max_in_flight_per_host"}
 _TOP_KEYS = _TARGET_KEYS | {
     "default_target",
@@ -66,6 +75,7 @@ class TargetConfig:
     sources: tuple[SourceSpec, ...] = ()
     services: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     http: HttpLimits = HttpLimits()
+    tls: TlsOptions | None = None  # for HTTP requests; None: the client's default
     where: str = ""
 
 
@@ -132,7 +142,12 @@ def load_suite_config(
 def empty_suite_config(root: Path) -> SuiteConfig:
     """The configuration of a run with no config file: one target, no base URL."""
     default = TargetConfig(name="default", sources=(env_source_spec("defaults"),))
-    return SuiteConfig(file=None, root=root, targets={"default": default})
+    return SuiteConfig(
+        file=None,
+        root=root,
+        targets={"default": default},
+        lines=Lines("no config file"),  # as the header says where the suite is from
+    )
 
 
 def _display_name(path: Path) -> str:
@@ -180,7 +195,9 @@ def _build_suite(
     data: dict[str, Any], lines: Lines, *, file: Path, root: Path
 ) -> SuiteConfig:
     check_keys(data, _TOP_KEYS, path=(), lines=lines, what="the suite config")
-    defaults = _build_target("defaults", data, (), lines, parent=None, check=False)
+    defaults = _build_target(
+        "defaults", data, (), lines, parent=None, root=root, check=False
+    )
     targets: dict[str, TargetConfig] = {}
     raw_targets = data.get("targets")
     if raw_targets is not None:
@@ -207,7 +224,7 @@ def _build_suite(
                 body, _TARGET_KEYS, path=path, lines=lines, what=f"target {name!r}"
             )
             targets[str(name)] = _build_target(
-                str(name), body, path, lines, parent=defaults
+                str(name), body, path, lines, parent=defaults, root=root
             )
     if not targets:
         targets["default"] = dataclasses.replace(defaults, name="default")
@@ -289,6 +306,7 @@ def _build_target(
     lines: Lines,
     *,
     parent: TargetConfig | None,
+    root: Path,
     check: bool = True,
 ) -> TargetConfig:
     base_url = body.get("base_url", parent.base_url if parent else None)
@@ -356,6 +374,7 @@ def _build_target(
         sources=sources,
         services=services,
         http=_build_http(body.get("http"), (*path, "http"), lines, parent),
+        tls=_build_tls(body.get("tls"), (*path, "tls"), lines, parent, root),
         where=lines.where(path),
     )
 
@@ -381,3 +400,17 @@ def _build_http(
         if raw.get(key) is not None
     }
     return dataclasses.replace(inherited, **caps)
+
+
+def _build_tls(
+    raw: Any, path: PathT, lines: Lines, parent: TargetConfig | None, root: Path
+) -> TlsOptions | None:
+    inherited = parent.tls if parent is not None else None
+    if raw is None:
+        return inherited
+    return parse_tls(
+        raw,
+        root=root,
+        where=lambda key: lines.where(path if key is None else (*path, key)),
+        inherited=inherited,
+    )

@@ -259,7 +259,9 @@ async def _serve(sock: socket.socket) -> None:
     import aiohttp  # noqa: F401
 
     from sleuth.probes.http_wire import Timings, fetch, open_session, translate_error
+    from sleuth.tlsoptions import Contexts
 
+    contexts = Contexts()  # ssl contexts are built here, from the run's tls options
     reader, writer = await asyncio.open_connection(sock=sock)
     outbox = _Outbox(writer)
     outbox.send(("ready",))
@@ -275,7 +277,7 @@ async def _serve(sock: socket.socket) -> None:
         try:
             if session is None:
                 session = open_session(caps)
-            answer = await fetch(session, trace, method, url, **kw)
+            answer = await fetch(session, trace, method, url, contexts=contexts, **kw)
             outbox.send(("answer", rid, answer, None, trace.marks))
         except asyncio.CancelledError:
             pass  # the run gave up on it (its deadline) or is closing

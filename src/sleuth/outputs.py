@@ -36,20 +36,74 @@ def quiet_for_nagios(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter)
 
 
-def exit_unknown(reason: str) -> None:
-    """A config error in Nagios mode: UNKNOWN, exit 3."""
+EXIT_MODES = ("pytest", "nagios")
+
+
+def check_exit_mode(config: pytest.Config) -> None:
+    """``--sleuth-exit`` is one of ``EXIT_MODES``, or one line says so (not a usage)."""
+    from sleuth.validate import did_you_mean
+
+    value = config.getoption("sleuth_exit", "pytest")
+    if value not in EXIT_MODES:
+        raise pytest.UsageError(
+            f"--sleuth-exit {value!r}: expected {' or '.join(EXIT_MODES)}."
+            f"{did_you_mean(str(value), EXIT_MODES)}"
+        )
+
+
+def exit_unknown(config: pytest.Config, reason: str) -> None:
+    """A config error in Nagios mode: UNKNOWN, exit 3, and nothing else printed.
+
+    Not ``pytest.exit``: pytest would print its own lines about it, on stdout
+    and stderr. Nothing is collected or run; the status line comes at the end.
+    """
     from sleuth.reports import nagios
 
+    quiet_for_nagios(config)
     code, line = nagios.unknown(reason)
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-    pytest.exit(line, returncode=code)
+    config.pluginmanager.register(_UnknownRun(code, line), "sleuth-unknown-run")
+
+
+class _UnknownRun:
+    def __init__(self, code: int, line: str) -> None:
+        self.code = code
+        self.line = line
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        return True  # nothing to collect: the suite could not be read
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        return True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        sys.stdout.write(self.line + "\n")
+        sys.stdout.flush()
+        session.exitstatus = self.code
 
 
 class OutputsPlugin:
     def __init__(self, session: SleuthSession) -> None:
         self.session = session
         self.document: dict[str, Any] | None = None
+        self.usage_error: str | None = None  # Nagios mode: the run's UNKNOWN
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> Any:
+        """In Nagios mode a usage error found now (a bad table, a bad marker)
+        is the run's UNKNOWN, said in the status line, and nothing runs."""
+        try:
+            return (yield)
+        except pytest.UsageError as exc:
+            if not is_nagios(config):
+                raise
+            self.usage_error = str(exc)
+            items.clear()
+            return None
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
@@ -92,7 +146,9 @@ class OutputsPlugin:
         if is_nagios(config):
             from sleuth.reports import nagios
 
-            if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            if self.usage_error is not None:
+                code, line = nagios.unknown(self.usage_error)
+            elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
                 code, line = nagios.status(self.document)
             else:
                 code, line = nagios.unknown(

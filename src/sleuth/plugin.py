@@ -8,13 +8,14 @@ directory of the tests or above, or ``--sleuth-config``.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 # Only what every pytest run needs: the rest loads once a suite is found.
-from sleuth.discovery import find_config_file
+from sleuth.discovery import CONFIG_FILE, PYPROJECT_FILE, find_config_file
 from sleuth.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help=AGENT_HELP,
     )
+    group.addoption(  # given by `sleuth run`: sleuth was asked for, suite or not
+        "--sleuth-run", action="store_true", default=False, help=argparse.SUPPRESS
+    )
     group.addoption("--sleuth-json", metavar="PATH", help=JSON_HELP)
     group.addoption("--sleuth-report", metavar="PATH", help=REPORT_HELP)
     group.addoption(
@@ -134,7 +138,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--sleuth-metrics", metavar="PATH", help=METRICS_HELP)
     group.addoption(
-        "--sleuth-exit", choices=("pytest", "nagios"), default="pytest", help=EXIT_HELP
+        "--sleuth-exit",
+        default="pytest",
+        help=EXIT_HELP,  # checked in configure
     )
 
 
@@ -163,14 +169,17 @@ def pytest_load_initial_conftests(
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    from sleuth.outputs import check_exit_mode
+
+    check_exit_mode(config)
     try:
         path = find_config_file(
             [str(a) for a in config.args],
             config.invocation_params.dir,
             config.getoption("sleuth_config"),
         )
-        if path is None:
-            return
+        if path is None and not asked_for_sleuth(config):
+            return  # plain pytest outside a suite: not ours
         from sleuth.session import SleuthSession
 
         session = SleuthSession.from_pytest_config(config, path)
@@ -178,10 +187,29 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("sleuth_exit") == "nagios":
             from sleuth.outputs import exit_unknown
 
-            exit_unknown(str(exc))
+            exit_unknown(config, str(exc))
+            return
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
     session.install()
+    if path is None:
+        session.warn(
+            f"no {CONFIG_FILE} (nor {PYPROJECT_FILE} with [tool.sleuth]) in "
+            f"{config.invocation_params.dir} or its parents: running with defaults "
+            f"(settings from the environment, no base_url)"
+        )
+
+
+def asked_for_sleuth(config: pytest.Config) -> bool:
+    """``sleuth run``, or an option only sleuth reads: then a run without a
+    suite still runs with sleuth, on its defaults, rather than ignore them."""
+    return bool(
+        config.getoption("sleuth_run")
+        or config.getoption("sleuth_json")
+        or config.getoption("sleuth_report")
+        or config.getoption("sleuth_metrics")
+        or config.getoption("sleuth_exit") == "nagios"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from sleuth import capture, context as _context, marks, redact, timing
 from sleuth._compat import pytest as pytest_compat
-from sleuth.config import load_suite_config
+from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.evidence import RunRecord, SettingSeen
@@ -73,8 +73,15 @@ class SleuthSession:
         self.history: RunHistory | None = None  # None with --no-history
 
     @classmethod
-    def from_pytest_config(cls, config: pytest.Config, path: Path) -> SleuthSession:
-        suite = load_suite_config(path)
+    def from_pytest_config(
+        cls, config: pytest.Config, path: Path | None
+    ) -> SleuthSession:
+        """The run's session, from its config file; None: a run without one."""
+        suite = (
+            load_suite_config(path)
+            if path is not None
+            else empty_suite_config(config.invocation_params.dir)
+        )
         cli = {
             "target": config.getoption("sleuth_target"),
             "timeout": config.getoption("sleuth_timeout"),

@@ -181,6 +181,8 @@ class Target:
             timeout_origin=f"timeout from {timeout_origin}",
             default_timeout_s=self._options.timeout_s,
             target_name=config.name,
+            tls=config.tls,
+            root=self._options.suite.root,
             **{
                 k: v
                 for k, v in dataclasses.asdict(config.http).items()

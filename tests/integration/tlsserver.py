@@ -84,8 +84,10 @@ class CertFactory:
         not_before_days: float = -1,
         not_after_days: float = 90,
         self_signed: bool = False,
+        client: bool = False,
     ) -> tuple[Path, Path]:
-        """(certificate file, key file) for ``names``, valid over the given days."""
+        """(certificate file, key file) for ``names``, valid over the given days;
+        for a TLS server, or with ``client`` for a TLS client only."""
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
 
@@ -109,7 +111,13 @@ class CertFactory:
             .add_extension(x509.SubjectAlternativeName(sans), False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
             .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                x509.ExtendedKeyUsage(
+                    [
+                        x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
+                        if client
+                        else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+                    ]
+                ),
                 False,
             )
         )
@@ -199,3 +207,88 @@ class TlsServer:
             pass  # clients that reject the certificate abort the handshake
         finally:
             conn.close()
+
+
+class TlsHttpServer:
+    """HTTP over TLS on a loopback port: answers ``200 ok`` to any GET, and
+    keeps the headers of every request it read (``requests``).
+
+    With ``client_ca`` it asks for a client certificate signed by that CA and
+    refuses a client without one.
+    """
+
+    def __init__(
+        self, cert_file: Path, key_file: Path, *, client_ca: Path | None = None
+    ) -> None:
+        import http.server
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        if client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(client_ca)
+        self.requests: list[dict[str, str]] = []
+        self.handshake_failures = 0
+        server = self
+        requests = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                requests.append(dict(self.headers.items()))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # no noise in the test output
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self) -> tuple[socket.socket, Any]:
+                conn, address = self.socket.accept()
+                # The handshake in the request's thread, not in the accepting one.
+                tls = context.wrap_socket(
+                    conn, server_side=True, do_handshake_on_connect=False
+                )
+                return tls, address
+
+            def finish_request(self, request: Any, client_address: Any) -> None:
+                try:
+                    request.settimeout(5)
+                    request.do_handshake()
+                except (ssl.SSLError, OSError):
+                    server.handshake_failures += 1
+                    return
+                super().finish_request(request, client_address)
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that went away mid-request
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_S,), daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> TlsHttpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

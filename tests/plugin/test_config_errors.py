@@ -26,7 +26,7 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
         ),
         pytest.param(
             "targets:\n  prod:\n    base_url: http://x\n    timout: 2s\n",
-            "*sleuth.yaml line 4: unknown key 'timout' in target 'prod'. Valid keys: base_url, headers, http, services, sources, timeout. Did you mean 'timeout'?*",
+            "*sleuth.yaml line 4: unknown key 'timout' in target 'prod'. Valid keys: base_url, headers, http, services, sources, timeout, tls. Did you mean 'timeout'?*",
             id="unknown-key",
         ),
         pytest.param(

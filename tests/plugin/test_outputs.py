@@ -121,15 +121,47 @@ def test_nagios_exit_codes_and_the_status_line_first(probes, select, code, line)
     assert result.outlines[0].startswith("SLEUTH ")  # nothing of pytest's before it
 
 
-def test_nagios_unknown_on_a_config_error(pytester):
+def _sleuth_run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.run(
+        sys.executable, "-m", "sleuth", "run", "-p", "no:cacheprovider", *args,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_nagios_unknown_on_a_config_error_is_the_only_output(pytester):
     pytester.makefile(".yaml", sleuth="timeout: soon\n")
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
-    result = pytester.runpytest_subprocess("--sleuth-exit", "nagios")
+    result = _sleuth_run(pytester, "--sleuth-exit", "nagios")
     assert result.ret == 3
-    assert result.outlines[0] == (
+    assert result.outlines == [
         "SLEUTH UNKNOWN - sleuth.yaml line 1: invalid timeout 'soon': expected seconds, "
         "e.g. 2.5, 2s or 150ms"
-    )
+    ]
+    assert result.errlines == []  # no "Exit: ...", no "! _pytest.outcomes.Exit"
+
+
+def test_nagios_unknown_on_a_bad_table_is_the_only_output(pytester):
+    pytester.makefile(".yaml", sleuth="timeout: 2s\n")
+    pytester.makefile(".yaml", api="http:\n  - GETT /x: 200\n")
+    result = _sleuth_run(pytester, "--no-history", "--sleuth-exit", "nagios")
+    assert result.ret == 3
+    assert result.outlines == [
+        "SLEUTH UNKNOWN - api.yaml line 2: unknown HTTP method 'GETT'. Methods: "
+        "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT. Did you mean 'GET'?"
+    ]
+    assert result.errlines == []
+
+
+def test_an_invalid_exit_mode_is_one_line(pytester):
+    pytester.makefile(".yaml", sleuth="timeout: 2s\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = _sleuth_run(pytester, "--sleuth-exit", "nagois")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.outlines == []
+    assert [line for line in result.errlines if line] == [
+        "ERROR: --sleuth-exit 'nagois': expected pytest or nagios. Did you mean "
+        "'nagios'?"
+    ]
 
 
 def test_an_output_that_cannot_be_written_warns_and_changes_nothing(probes):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sleuth import bodytext, context as _context, timing
@@ -34,6 +35,7 @@ from sleuth.probes.http_wire import (
     translate_error,
 )
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
+from sleuth.tlsoptions import TlsOptions, describe as describe_tls, parse_tls
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A probe reads at most this much of a body; the rest is left unread so that a
@@ -68,6 +70,8 @@ class HttpSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     max_in_flight_per_host: int = DEFAULT_MAX_IN_FLIGHT_PER_HOST
+    tls: TlsOptions | None = None  # the target's tls: options
+    root: Path = Path()  # where relative paths in a request's tls= are
 
 
 class AsyncHttpClient:
@@ -119,18 +123,21 @@ class AsyncHttpClient:
         data: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         follow_redirects: bool = False,
+        tls: Mapping[str, Any] | TlsOptions | None = None,
     ) -> Response:
         """Send one request for the probe ``ctx``; the core of both clients.
 
         Idempotent requests are tried again as the probe's ``retries`` allow
         (and once more when a 429/503 says ``Retry-After``); see ``sleuth.retry``.
+        ``tls`` overrides the target's ``tls:`` options, key by key.
         """
         __tracebackhide__ = True
         method = method.upper()
         full_url = self.absolute_url(url)
         request_line = f"{method} {full_url}"
         check_write_allowed(ctx, method, full_url)
-        merged = {**self._settings.headers(), **(headers or {})}
+        merged = with_user_agent({**self._settings.headers(), **(headers or {})})
+        tls_options = self._tls_options(tls, request_line)
         transport = self._transport()
         retries = Retries(method, allowed=ctx.retries)
         while True:
@@ -153,6 +160,7 @@ class AsyncHttpClient:
                     content=content,
                     data=data,
                     follow_redirects=follow_redirects,
+                    tls=tls_options,
                 )
             except ProbeError as exc:
                 if retries.reconnect(exc, reused="reused" in trace.marks):
@@ -180,6 +188,20 @@ class AsyncHttpClient:
                     return response
                 plan = decision
             await wait_to_retry(ctx, request_line, attempt, plan)
+
+    def _tls_options(
+        self, tls: Mapping[str, Any] | TlsOptions | None, request_line: str
+    ) -> TlsOptions | None:
+        if tls is None:
+            return self._settings.tls
+        return parse_tls(
+            tls,
+            root=self._settings.root,
+            where=lambda key: (
+                f"tls={{...}}{f' {key}' if key else ''} of {request_line}"
+            ),
+            inherited=self._settings.tls,
+        )
 
     def _attempt_timeout(
         self, explicit: float | None, retries: Retries, ctx: ProbeContext
@@ -314,17 +336,21 @@ class AsyncHttpClient:
             attempt=attempt,
         )
         body = answer.body
+        shown = {
+            k: v for k, v in response.headers.items() if k.lower() in EVIDENCE_HEADERS
+        }
+        unverified = (
+            describe_tls(kwargs.get("tls")) if url.startswith("https") else None
+        )
+        if unverified is not None:  # so nobody takes it for a verified answer
+            shown["tls verified"] = unverified
         ctx.record(
             Exchange(
                 kind="http",
                 request=f"{method} {url}",
                 status=response.status_code,
                 reason=response.reason_phrase,
-                headers={
-                    k: v
-                    for k, v in response.headers.items()
-                    if k.lower() in EVIDENCE_HEADERS
-                },
+                headers=shown,
                 body_excerpt=bodytext.excerpt(
                     body,
                     content_type=response.headers.get("content-type"),
@@ -338,6 +364,16 @@ class AsyncHttpClient:
             )
         )
         return response
+
+
+def with_user_agent(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers``, with ``User-Agent: sleuth/<version>`` unless they name one:
+    so that a target's owners can tell probes from their users."""
+    if any(name.lower() == "user-agent" for name in headers):
+        return dict(headers)
+    from sleuth._version import USER_AGENT
+
+    return {**headers, "User-Agent": USER_AGENT}
 
 
 def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:

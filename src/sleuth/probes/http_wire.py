@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from sleuth import timing
 from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable
+from sleuth.tlsoptions import Contexts, TlsOptions
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
+
+TLS_HINT = "Renew or reissue the certificate."
+TLS_UNTRUSTED_HINT = (
+    "Reissue it from a trusted CA, or give tls: {ca_file: ...} if a private CA "
+    "issued it."
+)
 
 
 SleuthErrorT = TypeVar("SleuthErrorT", bound=SleuthError)
@@ -65,11 +74,14 @@ class LocalTransport:
 
     def __init__(self, caps: Caps) -> None:
         self._session = open_session(caps)
+        self._contexts = Contexts()
 
     async def fetch(
         self, trace: Timings, method: str, url: str, **kwargs: Any
     ) -> Answer:
-        return await fetch(self._session, trace, method, url, **kwargs)
+        return await fetch(
+            self._session, trace, method, url, contexts=self._contexts, **kwargs
+        )
 
     async def close(self) -> None:
         await self._session.close()
@@ -107,9 +119,42 @@ async def fetch(
     *,
     max_body_bytes: int,
     follow_redirects: bool,
+    contexts: Contexts,
+    tls: TlsOptions | None = None,
     **kwargs: Any,
 ) -> Answer:
-    """Make one request and read its answer, at most ``max_body_bytes`` of it."""
+    """Make one request and read its answer, at most ``max_body_bytes`` of it.
+
+    ``tls`` options become an ``ssl.SSLContext`` here, in the process that
+    makes the request (built once per set of options, in ``contexts``).
+    """
+    import aiohttp
+
+    context = contexts.get(tls)
+    if context is not None:
+        kwargs["ssl"] = context
+    try:
+        return await _fetch(
+            session, trace, method, url, max_body_bytes, follow_redirects, kwargs
+        )
+    except aiohttp.ClientConnectorCertificateError as exc:
+        raise await certificate_error(exc, f"{method} {url}") from exc
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        refused = await _client_certificate_refused(method, url, trace, context)
+        if refused is None:
+            raise
+        raise refused from exc
+
+
+async def _fetch(
+    session: aiohttp.ClientSession,
+    trace: Timings,
+    method: str,
+    url: str,
+    max_body_bytes: int,
+    follow_redirects: bool,
+    kwargs: dict[str, Any],
+) -> Answer:
     async with session.request(
         method,
         url,
@@ -285,10 +330,61 @@ class Timings:
         config.on_request_end.append(hook("headers_received"))
 
 
+async def certificate_error(
+    exc: aiohttp.ClientConnectorCertificateError, request_line: str
+) -> ProbeError:
+    """A certificate that did not verify, diagnosed as ``target.tls`` does it."""
+    from sleuth.probes._certificate import diagnose
+
+    host, port = exc.host, exc.port or 443
+    diagnosis = await diagnose(
+        exc.certificate_error, host=host, port=port, server_name=host
+    )
+    hint = TLS_UNTRUSTED_HINT if "not trusted" in diagnosis else TLS_HINT
+    return TargetUnreachable(
+        f"{request_line}: TLS failed: {diagnosis}. {hint}",
+        target=request_line,
+        category="tls",
+    )
+
+
+async def _client_certificate_refused(
+    method: str, url: str, trace: Timings, context: ssl.SSLContext | None
+) -> ProbeError | None:
+    """A new HTTPS connection dropped before an answer: did the server refuse
+    the client's certificate (or the lack of one)? Asked of the server again."""
+    import ssl
+
+    from yarl import URL
+
+    from sleuth.probes._certificate import alert_after_handshake, handshake_failure
+
+    parsed = URL(url)
+    if parsed.scheme != "https" or "reused" in trace.marks or parsed.host is None:
+        return None
+    reason = await alert_after_handshake(
+        parsed.host,
+        parsed.port or 443,
+        parsed.host,
+        context or ssl.create_default_context(),
+    )
+    if reason is None:
+        return None
+    request_line = f"{method} {url}"
+    return TargetUnreachable(
+        f"{request_line}: {handshake_failure(reason)}",
+        target=request_line,
+        category="tls",
+    )
+
+
 def translate_error(exc: BaseException, request_line: str) -> ProbeError:
     """One place that turns aiohttp's exceptions into sleuth's, with a category."""
     import aiohttp
     from aiohttp import http_exceptions
+
+    if isinstance(exc, ProbeError):
+        return exc  # already said (a certificate diagnosed in ``fetch``)
 
     if isinstance(exc, aiohttp.TooManyRedirects):
         return CheckFailed(
@@ -304,11 +400,15 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
             target=request_line,
             category="dns",
         )
-    if isinstance(
+    tls_reason = _ssl_reason(exc)
+    if tls_reason is not None or isinstance(
         exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
     ):
+        from sleuth.probes._certificate import handshake_failure
+
+        said = handshake_failure(tls_reason) if tls_reason else f"TLS failed: {exc}"
         return TargetUnreachable(
-            f"{request_line}: TLS failed: {exc}", target=request_line, category="tls"
+            f"{request_line}: {said}", target=request_line, category="tls"
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
         if exc.os_error.errno == errno.ECONNREFUSED:
@@ -363,3 +463,17 @@ def translate_error(exc: BaseException, request_line: str) -> ProbeError:
         target=request_line,
         category="other",
     )
+
+
+def _ssl_reason(exc: BaseException) -> str | None:
+    """OpenSSL's reason when a handshake failed (not a certificate: see
+    ``certificate_error``), e.g. a server's alert that it wants a client
+    certificate, which aiohttp reports as an OSError."""
+    import ssl
+
+    for cause in (exc, exc.__cause__, exc.__context__):
+        if isinstance(cause, ssl.SSLError) and not isinstance(
+            cause, ssl.SSLCertVerificationError
+        ):
+            return str(getattr(cause, "reason", None) or cause)
+    return None

@@ -9,11 +9,8 @@ issued for which names, by whom. cryptography reads the certificate.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import datetime as _dt
-import ipaddress
 import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sleuth import timing
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
+from sleuth.probes import _certificate as certificates
+from sleuth.probes._certificate import day as _day
 from sleuth.probes._dependency import (
     DependencyProbe,
     Parser,
@@ -58,10 +57,6 @@ _THRESHOLDS = {
         v, where=where, what=what
     ),
 }
-# OpenSSL's verify codes that have a plainer explanation than its message.
-_EXPIRED, _NOT_YET_VALID = 10, 9
-_NAME_MISMATCH = frozenset({62, 64})  # host name, IP address
-_UNTRUSTED = frozenset({2, 18, 19, 20, 21})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +79,8 @@ class TlsHealth:
     hostname_matches: bool
     handshake_s: float
     warnings: tuple[str, ...] = ()
+    verify_code: int | None = None  # OpenSSL's, when verification failed
+    purposes: tuple[str, ...] = ()  # the extended key usages: "serverAuth", ...
 
 
 class TlsProbe(DependencyProbe[TlsHealth]):
@@ -200,52 +197,35 @@ class TlsProbe(DependencyProbe[TlsHealth]):
             der, version, cipher = await self._fetch(verifying)
             verified, verify_error, code = True, None, None
         except ssl.SSLCertVerificationError as exc:
-            verified, code = False, exc.verify_code
-            verify_error = f"{exc.verify_message} (code {exc.verify_code})"
+            verified = False
+            code, verify_error = certificates.verify_failure(exc)
             # Again without verification, only to read what the server sends.
-            loose = ssl.create_default_context()
-            loose.check_hostname = False
-            loose.verify_mode = ssl.CERT_NONE
-            der, version, cipher = await self._fetch(loose)
+            der, version, cipher = await self._fetch(certificates.unverified_context())
         took = timing.perf_counter() - started
-        cert = x509.load_der_x509_certificate(der)
-        names = _names(cert, x509)
-        not_after = cert.not_valid_after_utc
+        cert = certificates.read_certificate(der, x509)
         return TlsHealth(
             host=self.host,
             port=self.port,
             server_name=self.server_name,
             version=version,
             cipher=cipher,
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
-            names=names,
-            not_before=cert.not_valid_before_utc,
-            not_after=not_after,
-            days_left=(not_after - timing.utcnow()).total_seconds() / 86400,
+            subject=cert.subject,
+            issuer=cert.issuer,
+            names=cert.names,
+            not_before=cert.not_before,
+            not_after=cert.not_after,
+            days_left=cert.days_left(),
             verified=verified,
             verify_error=verify_error,
-            hostname_matches=code not in _NAME_MISMATCH
-            and _matches(self.server_name, names),
+            hostname_matches=code not in certificates.NAME_MISMATCH
+            and certificates.matches(self.server_name, cert.names),
             handshake_s=took,
+            verify_code=code,
+            purposes=cert.purposes,
         )
 
     async def _fetch(self, context: ssl.SSLContext) -> tuple[bytes, str, str]:
-        _reader, writer = await asyncio.open_connection(
-            self.host, self.port, ssl=context, server_hostname=self.server_name
-        )
-        try:
-            tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
-            if not der:
-                raise ssl.SSLError("the server sent no certificate")
-            cipher = tls.cipher()
-            return der, str(tls.version()), str(cipher[0]) if cipher else "?"
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
-                    await writer.wait_closed()
+        return await certificates.fetch(self.host, self.port, self.server_name, context)
 
     def translate_error(self, exc: BaseException) -> ProbeError:
         """The one place handshake failures become sleuth's errors."""
@@ -254,16 +234,8 @@ class TlsProbe(DependencyProbe[TlsHealth]):
             exc, ssl.SSLCertVerificationError
         ):
             reason = str(getattr(exc, "reason", None) or exc)
-            hint = ""
-            if reason == "WRONG_VERSION_NUMBER":
-                hint = " The server did not answer in TLS: is it a plain-text port?"
-            elif "PROTOCOL" in reason.upper() or "VERSION" in reason.upper():
-                hint = (
-                    " The server and this runner share no protocol version (this "
-                    "runner accepts TLS 1.2 and later)."
-                )
             return TargetUnreachable(
-                f"{what}: the TLS handshake failed: {reason}.{hint}",
+                f"{what}: {certificates.handshake_failure(reason)}",
                 target=self.display,
                 category="tls",
             )
@@ -275,32 +247,21 @@ class TlsProbe(DependencyProbe[TlsHealth]):
 
 
 def _certificate_problems(health: TlsHealth, *, verify: bool) -> list[str]:
-    problems: list[str] = []
-    if health.days_left < 0:
-        problems.append(
-            f"the certificate expired {-health.days_left:.1f} days ago "
-            f"(not after {_day(health.not_after)})"
-        )
-    if not verify or health.verified:
-        return problems
-    error = health.verify_error or ""
-    code = int(error.rsplit("code ", 1)[-1].rstrip(")")) if "code " in error else None
-    if code in _NAME_MISMATCH or not health.hostname_matches:
-        problems.append(
-            f"the certificate is for {', '.join(health.names) or health.subject}, "
-            f"not {health.server_name}"
-        )
-    if code in _UNTRUSTED:
-        problems.append(
-            f"the certificate chain is not trusted: {error}; issuer {health.issuer}"
-        )
-    elif code == _NOT_YET_VALID:
-        problems.append(
-            f"the certificate is not valid before {_day(health.not_before)}"
-        )
-    elif code != _EXPIRED and code not in _NAME_MISMATCH:
-        problems.append(f"the certificate does not verify: {error}")
-    return problems
+    cert = certificates.Certificate(
+        subject=health.subject,
+        issuer=health.issuer,
+        names=health.names,
+        not_before=health.not_before,
+        not_after=health.not_after,
+        purposes=health.purposes,
+    )
+    return certificates.problems(
+        cert,
+        server_name=health.server_name,
+        verify_code=None if health.verified else health.verify_code,
+        verify_error=health.verify_error,
+        check_chain=verify,
+    )
 
 
 def _threshold_problems(health: TlsHealth, limits: Mapping[str, Any]) -> list[str]:
@@ -326,41 +287,3 @@ def _threshold_problems(health: TlsHealth, limits: Mapping[str, Any]) -> list[st
 
 def _rank(version: str) -> int:
     return TLS_VERSIONS.index(version) if version in TLS_VERSIONS else -1
-
-
-def _names(cert: Any, x509: Any) -> tuple[str, ...]:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return ()
-    dns = [f"DNS:{n}" for n in san.value.get_values_for_type(x509.DNSName)]
-    ips = [f"IP:{a}" for a in san.value.get_values_for_type(x509.IPAddress)]
-    return tuple(dns + ips)
-
-
-def _matches(server_name: str, names: tuple[str, ...]) -> bool:
-    """Whether a certificate's names cover ``server_name`` (RFC 6125, simply)."""
-    try:
-        address = ipaddress.ip_address(server_name)
-    except ValueError:
-        address = None
-    for name in names:
-        kind, _, value = name.partition(":")
-        if kind == "IP" and address is not None:
-            if ipaddress.ip_address(value) == address:
-                return True
-        elif kind == "DNS" and address is None and _dns_match(value, server_name):
-            return True
-    return False
-
-
-def _dns_match(pattern: str, host: str) -> bool:
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == host
-
-
-def _day(moment: _dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")

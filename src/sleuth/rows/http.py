@@ -19,6 +19,7 @@ from sleuth.errors import CheckFailed
 from sleuth.evidence import AUTH_STATUSES
 from sleuth.rows import PathT, Row, Table, read_common, row_list
 from sleuth.rows.expect import Expect, Status, parse_expect
+from sleuth.tlsoptions import TlsOptions, parse_tls
 from sleuth.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 ROW_KEYS = frozenset(
-    {"request", "headers", "params", "json", "body", "expect", "writes"}
+    {"request", "headers", "params", "json", "body", "expect", "writes", "tls"}
     | {"name", "timeout", "retries", "needs", "tags"}
 )
 _REQUEST = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
@@ -47,6 +48,7 @@ class HttpRow:
     json: Any = None
     has_json: bool = False
     body: str | None = None
+    tls: TlsOptions | None = None  # over the target's
 
     async def run(self, target: Target) -> None:
         """Send the request; fail on an unmet expectation, note a warned one."""
@@ -78,6 +80,8 @@ class HttpRow:
             kwargs["json"] = self._resolve(target, self.json)
         if self.body is not None:
             kwargs["content"] = self._resolve(target, self.body)
+        if self.tls is not None:
+            kwargs["tls"] = self.tls
         return kwargs
 
     def _resolve(self, target: Target, value: Any) -> Any:
@@ -198,6 +202,7 @@ def _row(
         json=item.get("json"),
         has_json="json" in item,
         body=body,
+        tls=_tls(item.get("tls"), (*path, "tls"), table),
     )
     return Row(
         id=common.name or f"{method} {url}",
@@ -210,6 +215,17 @@ def _row(
         writes=writes,
         needs=common.needs,
         tags=common.tags,
+    )
+
+
+def _tls(raw: Any, path: PathT, table: Table) -> TlsOptions | None:
+    """A row's ``tls:``; its paths are relative to the table's folder."""
+    if raw is None:
+        return None
+    return parse_tls(
+        raw,
+        root=table.directory,
+        where=lambda key: table.where(path if key is None else (*path, key)),
     )
 
 
