@@ -263,10 +263,16 @@ def record(
     remote: str | None = None,
     phases_ms: Mapping[str, float] | None = None,
     error: str | None = None,
+    wire_s: float | None = None,
 ) -> None:
-    """Record one exchange with a dependency: the figures read, or the error."""
+    """Record one exchange with a dependency: the figures read, or the error.
+
+    ``wire_s``, when the kind knows it, is the exchange's time on the wire
+    (the total); otherwise the total is the time since ``started``.
+    """
     timings = dict(phases_ms or {})
-    timings["total"] = round((timing.perf_counter() - started) * 1000, 2)
+    took = timing.perf_counter() - started if wire_s is None else wire_s
+    timings["total"] = round(took * 1000, 2)
     ctx.record(
         Exchange(
             kind=kind,
