@@ -166,7 +166,9 @@ def test_time_sleuth_was_busy_is_not_the_targets_and_is_said_apart(
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     probes = probes_of(tmp_path / "run.json")
-    warm, judged = probes["test_answer_while_the_loop_is_busy"]["evidence"]["exchanges"]
+    _warm, judged = probes["test_answer_while_the_loop_is_busy"]["evidence"][
+        "exchanges"
+    ]
     assert judged["request"].endswith("/quick?judged")
     # The 400 ms are sleuth's, said apart, before sending or after the answer.
     assert sum(judged["busy_ms"].values()) >= 300, judged
