@@ -1,8 +1,12 @@
-"""aiohttp's private names: the silent retry of an idempotent request."""
+"""aiohttp's private names (the silent retry of an idempotent request), and
+what only some supported versions have (a connector's socket factory)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import aiohttp
@@ -21,3 +25,18 @@ def disable_silent_retry(session: aiohttp.ClientSession) -> None:
     is the one aiohttp reads.
     """
     setattr(session, RETRY_SWITCH, False)
+
+
+def socket_factory(factory: Callable[[Any], Any]) -> dict[str, Any]:
+    """``TCPConnector`` keyword arguments that make it create sockets with
+    ``factory``; none before aiohttp 3.12, which has no ``socket_factory``.
+    There, a connection's time is the one its loop saw (see sleuth.wireclock).
+    """
+    return {"socket_factory": factory} if _has_socket_factory() else {}
+
+
+@functools.cache
+def _has_socket_factory() -> bool:
+    import aiohttp
+
+    return "socket_factory" in inspect.signature(aiohttp.TCPConnector).parameters

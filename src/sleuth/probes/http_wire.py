@@ -9,9 +9,11 @@ The same code runs in the run's own process or in its HTTP worker process
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import errno
 import re
+import socket
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sleuth import timing, wireclock
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
 Caps = tuple[int, int]
 # sleuth's own waits around a request longer than this are said in its evidence.
 BUSY_NOTE_MS = 50.0
+# The request whose connection this task is making (set by the trace hook
+# that starts it, read by the socket factory aiohttp then calls in this task).
+_CONNECTING: contextvars.ContextVar[Timings | None] = contextvars.ContextVar(
+    "sleuth_connecting", default=None
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +88,9 @@ def open_session(caps: Caps) -> aiohttp.ClientSession:
 
     max_in_flight, max_in_flight_per_host = caps
     connector = aiohttp.TCPConnector(
-        limit=max_in_flight, limit_per_host=max_in_flight_per_host
+        limit=max_in_flight,
+        limit_per_host=max_in_flight_per_host,
+        **aiohttp_compat.socket_factory(Timings.socket_for_connect),
     )
     trace_config = aiohttp.TraceConfig()
     Timings.install(trace_config)
@@ -185,6 +194,7 @@ class Timings:
 
     def __init__(self) -> None:
         self.marks: dict[str, float] = {}
+        self._socket: socket.socket | None = None  # the one it is connecting
 
     def mark(self, name: str, at: float | None = None) -> None:
         self.marks.setdefault(name, timing.perf_counter() if at is None else at)
@@ -258,6 +268,17 @@ class Timings:
         return 0.0
 
     @staticmethod
+    def socket_for_connect(addr_info: Any) -> socket.socket:
+        """aiohttp's socket factory: the socket is kept by the request
+        connecting in this task, to read the kernel's times from it."""
+        family, type_, proto, _, _ = addr_info
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        trace = _CONNECTING.get()
+        if trace is not None:
+            trace._socket = sock
+        return sock
+
+    @staticmethod
     def install(config: aiohttp.TraceConfig) -> None:
         def hook(name: str) -> Any:
             async def on(_session: Any, trace_ctx: Any, _params: Any) -> None:
@@ -265,6 +286,20 @@ class Timings:
                     trace_ctx.trace_request_ctx.mark(name)
 
             return on
+
+        async def connecting(_session: Any, trace_ctx: Any, _params: Any) -> None:
+            trace = trace_ctx.trace_request_ctx
+            if isinstance(trace, Timings):
+                trace.mark("connect_start")
+                _CONNECTING.set(trace)  # for socket_for_connect, in this task
+
+        async def connected(_session: Any, trace_ctx: Any, _params: Any) -> None:
+            trace = trace_ctx.trace_request_ctx
+            if isinstance(trace, Timings):
+                # When the handshake's last segment came, not when this loop
+                # (making 499 other connections, say) got round to it.
+                trace.mark("connect_end", wireclock.last_acked_at(trace._socket))
+                trace._socket = None
 
         async def headers_came(_session: Any, trace_ctx: Any, params: Any) -> None:
             trace = trace_ctx.trace_request_ctx
@@ -282,8 +317,8 @@ class Timings:
         config.on_connection_reuseconn.append(hook("reused"))
         config.on_dns_resolvehost_start.append(hook("dns_start"))
         config.on_dns_resolvehost_end.append(hook("dns_end"))
-        config.on_connection_create_start.append(hook("connect_start"))
-        config.on_connection_create_end.append(hook("connect_end"))
+        config.on_connection_create_start.append(connecting)
+        config.on_connection_create_end.append(connected)
         config.on_request_headers_sent.append(hook("headers_sent"))
         config.on_request_end.append(headers_came)
 
