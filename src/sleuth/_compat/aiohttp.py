@@ -1,5 +1,6 @@
-"""aiohttp's private names (the silent retry of an idempotent request), and
-what only some supported versions have (a connector's socket factory)."""
+"""aiohttp's private names (the silent retry of an idempotent request, the
+transport under a response), and what only some supported versions have (a
+connector's socket factory)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ def _has_socket_factory() -> bool:
     import aiohttp
 
     return "socket_factory" in inspect.signature(aiohttp.TCPConnector).parameters
+
+
+def response_transport(response: aiohttp.ClientResponse) -> Any:
+    """The transport a response came on, even once its connection is let go.
+
+    An answer read whole with its headers releases its connection (to the
+    pool) before the ``on_request_end`` hook runs: ``response.connection`` is
+    None by then. Its protocol (``ClientResponse._protocol``, set by
+    ``start()``) still holds the transport, and the socket sleuth reads the
+    kernel's arrival time from. None when neither is there.
+    """
+    connection = response.connection
+    if connection is not None:
+        return connection.transport
+    protocol = getattr(response, "_protocol", None)
+    return getattr(protocol, "transport", None)

@@ -127,9 +127,7 @@ async def fetch(
         **kwargs,
     ) as answer:
         remote = peer_of(answer)  # before reading: then the connection is let go
-        sock = wireclock.socket_of(
-            answer.connection.transport if answer.connection is not None else None
-        )
+        sock = wireclock.socket_of(aiohttp_compat.response_transport(answer))
         body, truncated = await read_capped(answer, max_body_bytes)
         # When the last byte arrived, not when this loop got round to it.
         trace.mark("body_end", wireclock.last_received_at(sock))
@@ -304,8 +302,7 @@ class Timings:
         async def headers_came(_session: Any, trace_ctx: Any, params: Any) -> None:
             trace = trace_ctx.trace_request_ctx
             if isinstance(trace, Timings):
-                connection = params.response.connection
-                transport = connection.transport if connection is not None else None
+                transport = aiohttp_compat.response_transport(params.response)
                 trace.mark(
                     "headers_received",
                     wireclock.last_received_at(wireclock.socket_of(transport)),
