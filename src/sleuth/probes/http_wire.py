@@ -165,8 +165,7 @@ async def read_capped(
 
 
 def peer_of(answer: aiohttp.ClientResponse) -> str | None:
-    connection = answer.connection
-    transport = connection.transport if connection is not None else None
+    transport = aiohttp_compat.response_transport(answer)
     peer = transport.get_extra_info("peername") if transport is not None else None
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
