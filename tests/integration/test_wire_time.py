@@ -12,12 +12,15 @@ the same suite passes 20 runs in a row, and every figure in its evidence is
 the target's.
 
 Then sleuth's own busy moments, made on purpose (a probe that blocks the loop
-that carries the I/O), are not counted as the target's and are said apart.
+that carries the I/O), are not counted as the target's and are said apart,
+and ``sleuth diff`` does not report them as a change of the target.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -175,3 +178,39 @@ def test_time_sleuth_was_busy_is_not_the_targets_and_is_said_apart(
     assert judged["timings_ms"]["total"] < 250, judged
     (connect,) = probes["test_connect_while_the_loop_is_busy"]["evidence"]["exchanges"]
     assert connect["timings_ms"]["connect"] < 200, connect
+
+
+# The same probe twice: the second time, sleuth's loop is held 400 ms while its
+# request is out (BLOCK_S), the target as quick as ever.
+DIFFED_PROBE = """
+import asyncio
+import os
+import time
+
+
+async def test_quick(target):
+    pending = asyncio.ensure_future(target.ahttp.get("/quick"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    time.sleep(float(os.environ["BLOCK_S"]))
+    assert (await pending).status_code == 200
+"""
+
+
+def test_sleuth_diff_does_not_report_sleuths_own_slowness(tmp_path, server):
+    (tmp_path / "sleuth.yaml").write_text(
+        f"targets:\n  local:\n    base_url: {server.url}\n    timeout: 5s\n"
+    )
+    (tmp_path / "test_diffed.py").write_text(textwrap.dedent(DIFFED_PROBE))
+    for block_s in ("0", "0.4"):
+        result = run_example(tmp_path, "-q", env={"BLOCK_S": block_s})
+        assert result.returncode == 0, result.stdout + result.stderr
+    diff = subprocess.run(
+        [sys.executable, "-m", "sleuth", "diff", "1", "2", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert diff.returncode == 0, diff.stderr
+    assert json.loads(diff.stdout)["latency"] == [], diff.stdout
