@@ -146,6 +146,11 @@ async def test_connect_while_the_loop_is_busy(target):
         await asyncio.sleep(0)  # the SYN goes out
     time.sleep(0.4)
     await check
+
+
+def test_a_def_probe_handed_to_a_busy_loop(target):
+    time.sleep(0.1)  # the two above hold the loop by now
+    target.tcp(host="127.0.0.1", port={port}).check(max_connect_time="200ms")
 """
 
 
@@ -178,6 +183,11 @@ def test_time_sleuth_was_busy_is_not_the_targets_and_is_said_apart(
     assert judged["timings_ms"]["total"] < 250, judged
     (connect,) = probes["test_connect_while_the_loop_is_busy"]["evidence"]["exchanges"]
     assert connect["timings_ms"]["connect"] < 200, connect
+    (handed,) = probes["test_a_def_probe_handed_to_a_busy_loop"]["evidence"][
+        "exchanges"
+    ]
+    assert handed["busy_ms"]["before_sending"] > 50, handed
+    assert handed["timings_ms"]["connect"] < 200, handed
 
 
 # The same probe twice: the second time, sleuth's loop is held 400 ms while its

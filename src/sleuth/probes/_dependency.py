@@ -8,6 +8,7 @@ to the dependency, the figures it reads, and one ``translate_error``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import socket
 import ssl
@@ -190,7 +191,7 @@ class DependencyProbe(Generic[H]):
         __tracebackhide__ = True
         self.preload()  # here, on the probe's thread: never on the loop
         ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(work(ctx), ctx=ctx)
+        return self._env.engine.call(_noting_wait(work(ctx)), ctx=ctx)
 
     async def _arun(self, work: Callable[[ProbeContext], Awaitable[T]]) -> T:
         __tracebackhide__ = True
@@ -200,6 +201,29 @@ class DependencyProbe(Generic[H]):
             # Off the loop: it carries every other probe's I/O meanwhile.
             await asyncio.to_thread(self.preload)
         return await work(probe_context(self._env.default_timeout_s))
+
+
+# How long the loop took to start a ``def`` probe's work after it was handed
+# over (sleuth busy before sending), until the first exchange recorded says so.
+_WAITED_S: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "sleuth_waited_s", default=0.0
+)
+# sleuth's own waits longer than this are said in an exchange's evidence.
+BUSY_NOTE_S = 0.05
+
+
+def _noting_wait(work: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+    """``work``, noting how long the loop takes to start it (see ``record``).
+
+    Called on the probe's thread as it hands ``work`` to the loop.
+    """
+    return _started(work, timing.perf_counter())
+
+
+async def _started(work: Coroutine[Any, Any, T], handed_over: float) -> T:
+    __tracebackhide__ = True
+    _WAITED_S.set(timing.perf_counter() - handed_over)
+    return await work
 
 
 def probe_context(default_timeout_s: float) -> ProbeContext:
@@ -273,6 +297,8 @@ def record(
     timings = dict(phases_ms or {})
     took = timing.perf_counter() - started if wire_s is None else wire_s
     timings["total"] = round(took * 1000, 2)
+    waited_s = _WAITED_S.get()
+    _WAITED_S.set(0.0)  # said once, on the first exchange
     ctx.record(
         Exchange(
             kind=kind,
@@ -282,6 +308,11 @@ def record(
             remote=remote,
             timings_ms=timings,
             error=error,
+            busy_ms=(
+                {"before_sending": round(waited_s * 1000, 1)}
+                if waited_s > BUSY_NOTE_S
+                else {}
+            ),
         )
     )
 
