@@ -159,7 +159,7 @@ class DependencyProbe(Generic[H]):
         reported by the probe itself, as MissingDriver.
         """
         for module in cls.drivers:
-            with contextlib.suppress(ImportError):
+            with contextlib.suppress(Exception):  # the probe reports it
                 imports.load(module)
 
     @classmethod

@@ -124,7 +124,7 @@ class SqlProbe(SessionProbe[H]):
         """Load sqlglot (0.2 to 0.4 s) off the loop that carries every probe's
         I/O; a missing one is reported by the guard itself, as MissingDriver."""
         for name in self._guard_modules():
-            with contextlib.suppress(ImportError):
+            with contextlib.suppress(Exception):  # the probe reports it
                 imports.load(name)
 
     def _guard(self) -> SqlGuard:
