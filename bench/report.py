@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
+import latency
 import stacks
 
 Record = dict[str, Any]
@@ -140,6 +141,7 @@ def render(results: dict[str, Any], previous: dict[str, Any] | None = None) -> s
     add(_stacks(records))
     add(_server(records))
     add(_phases(results, records))
+    add(latency.render(results.get("latency")))
     return "\n".join(out)
 
 

@@ -7,7 +7,9 @@ Scenarios (bench/README.md says what each means):
 - hung: 100 probes plus one against a port that never answers, 2 s timeout;
 - start-up: a 4-setting suite, ``sleuth run`` vs bare pytest, with and without
   a bytecode cache, and ``-X importtime`` of the plugin;
-- stacks: 500 requests at once through each HTTP client stack (bench/stacks.py).
+- stacks: 500 requests at once through each HTTP client stack (bench/stacks.py);
+- latency: sleuth's reported latency per probe against the server's own
+  handling time at K=500 (bench/latency.py); ``--only latency`` runs it alone.
 
 Each command is measured whole, in a subprocess (bench/measure.py). The whole
 set runs ``--rounds`` times, interleaved, and every figure is a median; ratios
@@ -33,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import latency
 import measure
 import report
 import stacks
@@ -66,6 +69,7 @@ class Plan:
     startup_reps: int
     stack_reps: int
     slow_stack_reps: int
+    latency_runs: int
 
 
 FULL = Plan(
@@ -79,6 +83,7 @@ FULL = Plan(
     startup_reps=9,
     stack_reps=5,
     slow_stack_reps=3,
+    latency_runs=5,
 )
 QUICK = Plan(
     rounds=1,
@@ -90,6 +95,7 @@ QUICK = Plan(
     startup_reps=3,
     stack_reps=1,
     slow_stack_reps=1,
+    latency_runs=3,
 )
 
 
@@ -467,10 +473,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, help="times the whole set runs")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
+    parser.add_argument(
+        "--only",
+        choices=["latency"],
+        help="run one scenario; rewrite only its section of --out and key of --json",
+    )
+    parser.add_argument(
+        "--src", type=Path, help="with --only latency: the sleuth of this src/ instead"
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.rounds:
         plan = dataclasses.replace(plan, rounds=args.rounds)
+    if args.only == "latency":
+        return only_latency(plan, args)
 
     started = time.monotonic()
     info = machine_info()
@@ -489,6 +505,7 @@ def main() -> int:
                 run_startup(plan, rnd, scratch, records)
                 run_stacks(plan, rnd, scratch, server, records)
             extras = {
+                "latency": run_latency(plan, scratch, server),
                 "importtime": import_times(scratch),
                 "phases": phase_runs(scratch, server, max(plan.ks), plan.reps),
             }
@@ -507,6 +524,46 @@ def main() -> int:
     args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     args.out.write_text(report.render(results, previous), encoding="utf-8")
     log(f"wrote {args.out} and {args.json}")
+    return 0
+
+
+def run_latency(
+    plan: Plan, scratch: Path, server: Server, src: Path | None = None
+) -> dict[str, Any]:
+    return latency.run_latency(
+        plan.latency_runs,
+        scratch,
+        server.base_url,
+        child_env(scratch, "warm"),
+        sleuth=SLEUTH,
+        measured=measured,
+        log=log,
+        src=src,
+    )
+
+
+def only_latency(plan: Plan, args: argparse.Namespace) -> int:
+    """The latency scenario alone: its figures replace their part of the results."""
+    info = machine_info()
+    info["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
+    with tempfile.TemporaryDirectory(prefix="sleuth-bench-") as tmp:
+        server = Server()
+        try:
+            figures = run_latency(plan, Path(tmp), server, args.src)
+        finally:
+            server.stop()
+    info["loadavg_end"] = os.getloadavg()
+    figures["machine"] = info
+    results = (
+        json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else {}
+    )
+    results["latency"] = figures
+    args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(
+        latency.replace_section(text, latency.render(figures)), encoding="utf-8"
+    )
+    log(f"wrote the latency section of {args.out} and its key in {args.json}")
     return 0
 
 

@@ -6,6 +6,11 @@ never counted in a measured command's. It prints ``PORT <n>`` once it listens on
 after ``--max-seconds`` whatever happens.
 
 ``GET /p/<anything>`` answers ``200 ok`` after ``--delay-ms`` (100 ms).
+``GET /t/<name>`` does the same and keeps its own handling time under
+``name``: from the moment the request's last byte reached this machine's
+kernel (``TCP_INFO``, see ``kernel_age_s``) to the moment the answer was
+handed to the socket; ``GET /handled`` gives those times and forgets them
+(bench/latency.py compares them with sleuth's figures).
 ``GET /stats`` answers at once with the requests served so far, the most
 that were in flight at one moment (``?reset`` starts that count afresh) and
 this process's CPU seconds, so the benchmark can check the server is not the
@@ -19,7 +24,10 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
+import struct
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -28,8 +36,42 @@ from aiohttp import web
 BACKLOG = 4096
 
 
+# struct tcp_info's tcpi_last_data_recv (ms ago), Linux; see sleuth/wireclock.py.
+_LAST_DATA_RECV_OFFSET = 8 + 4 * 11
+
+
+def kernel_age_s(sock: Any) -> float:
+    """How long ago the last data came in on ``sock``, by the kernel (0 if unknown)."""
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if tcp_info is None or sock is None:
+        return 0.0
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 64)
+    except OSError:
+        return 0.0
+    return float(struct.unpack_from("I", info, _LAST_DATA_RECV_OFFSET)[0]) / 1000
+
+
 def make_app(delay_s: float) -> web.Application:
     counts = {"served": 0, "in_flight": 0, "max_in_flight": 0}
+    handled: dict[str, float] = {}
+
+    async def timed(request: web.Request) -> web.StreamResponse:
+        seen = time.perf_counter()
+        transport = request.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        arrived = seen - kernel_age_s(sock)
+        await asyncio.sleep(delay_s)
+        response = web.Response(text="ok")
+        await response.prepare(request)
+        await response.write_eof()
+        handled[request.match_info["name"]] = time.perf_counter() - arrived
+        return response
+
+    async def handled_times(_request: web.Request) -> web.Response:
+        times = dict(handled)
+        handled.clear()
+        return web.json_response(times)
 
     async def slow(_request: web.Request) -> web.Response:
         counts["in_flight"] += 1
@@ -50,6 +92,8 @@ def make_app(delay_s: float) -> web.Application:
     app = web.Application()
     app.router.add_get("/p/{name}", slow)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/t/{name}", timed)
+    app.router.add_get("/handled", handled_times)
     return app
 
 

@@ -161,3 +161,14 @@ def settings_suites(root: Path) -> tuple[Path, Path]:
         {"conftest.py": PLAIN_SETTINGS_CONFTEST, "test_settings.py": SETTINGS_TEST},
     )
     return sleuth, plain
+
+
+def latency_suite(root: Path, base_url: str, k: int) -> Path:
+    """The seed-style file over K paths of the server's self-timing ``/t/``."""
+    return _write(
+        root / f"sleuth-latency-{k}",
+        {
+            "sleuth.yaml": _sleuth_yaml(base_url, timeout="30s"),
+            "test_endpoints.py": endpoints_test(k).replace('"/p/', '"/t/'),
+        },
+    )

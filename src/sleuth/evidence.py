@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 BODY_EXCERPT_BYTES = 2048
 
@@ -28,6 +28,9 @@ class Exchange:
     timings_ms: Mapping[str, float] = dataclasses.field(default_factory=dict)
     error: str | None = None
     attempt: int = 1
+    # sleuth's own waits around the exchange (over 50 ms in all), in ms, by
+    # when: "before_sending", "after_the_answer". Not in any timing above.
+    busy_ms: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         """One line: ``GET http://host/x -> 500 Internal Server Error (12 ms)``."""
@@ -37,6 +40,36 @@ class Exchange:
             return f"{self.request} -> {self.error}{took}"
         status = f"{'' if self.status is None else self.status} {self.reason}".strip()
         return f"{self.request} -> {status}{took}"
+
+    def busy_note(self) -> str:
+        """``sleuth was busy for 380 ms before sending; not counted``, or ""."""
+        parts = [
+            f"{self.busy_ms[key]:.0f} ms {words}"
+            for key, words in _BUSY_WORDS.items()
+            if self.busy_ms.get(key)
+        ]
+        if not parts:
+            return ""
+        return f"sleuth was busy for {' and '.join(parts)}; not counted"
+
+
+def time_on_wire(exchanges: Sequence[Exchange], body_s: float) -> float:
+    """A probe's duration as reports and the history give it: its target's time.
+
+    The sum of its exchanges' totals (each the time on the wire, sleuth's own
+    waits left out), at most the body's own duration ``body_s`` (exchanges
+    made at once overlap); ``body_s`` for a probe that made none.
+    """
+    totals = [e.timings_ms["total"] for e in exchanges if "total" in e.timings_ms]
+    if not totals:
+        return body_s
+    return min(sum(totals) / 1000.0, body_s)
+
+
+_BUSY_WORDS = {
+    "before_sending": "before sending",
+    "after_the_answer": "after the answer came",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,7 @@ import pytest
 
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine
-from sleuth.evidence import ProbeRecord, classify, diagnose
+from sleuth.evidence import ProbeRecord, classify, diagnose, time_on_wire
 from sleuth.reports.causes import find_blocker, matches
 from sleuth.runahead import RunAhead
 
@@ -59,7 +59,8 @@ def update(
         record.warnings = list(ctx.warnings)
         record.retry_notes = list(ctx.retry_notes)
     if call.when == "call":
-        record.duration_s = report.duration
+        # The target's time, so that a diff never reports sleuth's own slowness.
+        record.duration_s = time_on_wire(record.exchanges, report.duration)
     if report.skipped:
         record.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
     elif report.passed and record.outcome == "passed":

@@ -365,6 +365,13 @@ class SleuthSession:
         )
         if needs_http:
             self.target.expect_http()
+        # The tables' dependency kinds load their clients now, before the
+        # clocks start: not on the loop while other probes' answers wait.
+        from sleuth import probes
+
+        probes.preload(
+            getattr(getattr(item, "row", None), "section", "") for item in session.items
+        )
         self.ran_ahead = self.runahead.start(
             session.items, lambda item: marks.make_context(item, self.options)
         )

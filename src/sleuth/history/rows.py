@@ -97,6 +97,8 @@ def _exchange(exchange: Exchange, *, full: bool) -> dict[str, Any]:
         "error": exchange.error,
         "attempt": exchange.attempt,
     }
+    if exchange.busy_ms:
+        data["busy_ms"] = dict(exchange.busy_ms)
     if full:
         data["headers"] = dict(exchange.headers)
         data["body_excerpt"] = exchange.body_excerpt

@@ -9,7 +9,7 @@ A new kind is one module here, one line in ``KINDS``, one extra in pyproject.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sleuth import imports
@@ -45,6 +45,19 @@ def load_kind(kind: str) -> Callable[..., Any]:
     module_name, _, class_name = KINDS[kind].partition(":")
     factory: Callable[..., Any] = getattr(imports.load(module_name), class_name)
     return factory
+
+
+def preload(kinds: Iterable[str]) -> None:
+    """Load the client libraries of ``kinds`` now, before any probe's clock starts.
+
+    The run calls it with the kinds its selected table rows use; a Python
+    probe's kind loads on the probe's own thread (``DependencyProbe.preload``).
+    """
+    for kind in sorted(set(kinds) & KINDS.keys()):
+        helper = load_kind(kind)
+        preload_kind = getattr(helper, "preload", None)
+        if preload_kind is not None:
+            preload_kind()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,12 @@ to the dependency, the figures it reads, and one ``translate_error``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
 import socket
 import ssl
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -139,7 +142,29 @@ class DependencyProbe(Generic[H]):
     address_keys: ClassVar[frozenset[str]]  # options: url, host, queue...
     check_keys: ClassVar[frozenset[str]]  # thresholds check() takes
     thresholds: ClassVar[Mapping[str, Parser]]  # check key -> its parser
+    # Its client libraries: loaded before its clocks start (see ``preload``).
+    drivers: ClassVar[tuple[str, ...]] = ()
     _env: ProbeEnv
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import this kind's client libraries now, those that are installed.
+
+        Loading one takes 40 to 160 ms of the interpreter's time. Done on the
+        event loop that carries every probe's I/O, inside a probe's timed
+        connect, it was counted as the dependency's connect time and held up
+        every other probe's answers (issue 16). So it is done first: for the
+        kinds a run's tables use, before any probe starts; otherwise on the
+        probe's own thread, before its clock starts. A missing library is
+        reported by the probe itself, as MissingDriver.
+        """
+        for module in cls.drivers:
+            with contextlib.suppress(Exception):  # the probe reports it
+                imports.load(module)
+
+    @classmethod
+    def is_loaded(cls) -> bool:
+        return all(module in sys.modules for module in cls.drivers)
 
     def check(self, **thresholds: Any) -> H:
         """Read the figures, judge them against ``thresholds``, return the report.
@@ -164,12 +189,41 @@ class DependencyProbe(Generic[H]):
     def _run(self, work: Callable[[ProbeContext], Coroutine[Any, Any, T]]) -> T:
         """Run ``work`` on the engine's loop for a ``def`` probe and wait for it."""
         __tracebackhide__ = True
+        self.preload()  # here, on the probe's thread: never on the loop
         ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(work(ctx), ctx=ctx)
+        return self._env.engine.call(_noting_wait(work(ctx)), ctx=ctx)
 
     async def _arun(self, work: Callable[[ProbeContext], Awaitable[T]]) -> T:
         __tracebackhide__ = True
+        if not self.is_loaded():
+            import asyncio
+
+            # Off the loop: it carries every other probe's I/O meanwhile.
+            await asyncio.to_thread(self.preload)
         return await work(probe_context(self._env.default_timeout_s))
+
+
+# How long the loop took to start a ``def`` probe's work after it was handed
+# over (sleuth busy before sending), until the first exchange recorded says so.
+_WAITED_S: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "sleuth_waited_s", default=0.0
+)
+# sleuth's own waits longer than this are said in an exchange's evidence.
+BUSY_NOTE_S = 0.05
+
+
+def _noting_wait(work: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+    """``work``, noting how long the loop takes to start it (see ``record``).
+
+    Called on the probe's thread as it hands ``work`` to the loop.
+    """
+    return _started(work, timing.perf_counter())
+
+
+async def _started(work: Coroutine[Any, Any, T], handed_over: float) -> T:
+    __tracebackhide__ = True
+    _WAITED_S.set(timing.perf_counter() - handed_over)
+    return await work
 
 
 def probe_context(default_timeout_s: float) -> ProbeContext:
@@ -240,10 +294,18 @@ def record(
     remote: str | None = None,
     phases_ms: Mapping[str, float] | None = None,
     error: str | None = None,
+    wire_s: float | None = None,
 ) -> None:
-    """Record one exchange with a dependency: the figures read, or the error."""
+    """Record one exchange with a dependency: the figures read, or the error.
+
+    ``wire_s``, when the kind knows it, is the exchange's time on the wire
+    (the total); otherwise the total is the time since ``started``.
+    """
     timings = dict(phases_ms or {})
-    timings["total"] = round((timing.perf_counter() - started) * 1000, 2)
+    took = timing.perf_counter() - started if wire_s is None else wire_s
+    timings["total"] = round(took * 1000, 2)
+    waited_s = _WAITED_S.get()
+    _WAITED_S.set(0.0)  # said once, on the first exchange
     ctx.record(
         Exchange(
             kind=kind,
@@ -253,6 +315,11 @@ def record(
             remote=remote,
             timings_ms=timings,
             error=error,
+            busy_ms=(
+                {"before_sending": round(waited_s * 1000, 1)}
+                if waited_s > BUSY_NOTE_S
+                else {}
+            ),
         )
     )
 

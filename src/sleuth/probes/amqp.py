@@ -88,6 +88,7 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("aiormq",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"url", "queue", "management_url"}
     )

@@ -68,6 +68,7 @@ class DnsProbe(DependencyProbe[DnsHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("dns.asyncresolver",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"name", "type", "server", "port"}
     )

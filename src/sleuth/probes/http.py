@@ -320,16 +320,16 @@ class AsyncHttpClient:
             max_body_bytes=self._settings.max_body_bytes,
             **kwargs,
         )
+        ended = timing.perf_counter()
         response = Response(
             status_code=answer.status,
             reason_phrase=answer.reason,
             headers=CIMultiDictProxy(CIMultiDict(answer.headers)),
             content=answer.body,
             request=Request(method=method, url=answer.url),
-            # the target's time, not the wait for a slot under our own caps
-            elapsed=_dt.timedelta(
-                seconds=timing.perf_counter() - started - trace.queued_s()
-            ),
+            # The target's time on the wire: not the wait for a slot under our
+            # own caps, nor sleuth's own work around the request (Timings).
+            elapsed=_dt.timedelta(seconds=trace.wire_s(ended)),
             http_version=answer.http_version,
             truncated=answer.truncated,
             encoding=answer.charset,
@@ -359,7 +359,8 @@ class AsyncHttpClient:
                 ),
                 body_bytes=len(body),
                 remote=answer.remote,
-                timings_ms=trace.as_ms(started),
+                timings_ms=trace.as_ms(started, ended),
+                busy_ms=trace.busy_ms(started, ended),
                 attempt=attempt,
             )
         )

@@ -9,13 +9,15 @@ The same code runs in the run's own process or in its HTTP worker process
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import errno
 import re
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sleuth import timing
+from sleuth import timing, wireclock
 from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable
 from sleuth.tlsoptions import Contexts, TlsOptions
@@ -35,6 +37,13 @@ TLS_UNTRUSTED_HINT = (
 SleuthErrorT = TypeVar("SleuthErrorT", bound=SleuthError)
 # The in-flight caps of a run's requests: (overall, per host).
 Caps = tuple[int, int]
+# sleuth's own waits around a request longer than this are said in its evidence.
+BUSY_NOTE_MS = 50.0
+# The request whose connection this task is making (set by the trace hook
+# that starts it, read by the socket factory aiohttp then calls in this task).
+_CONNECTING: contextvars.ContextVar[Timings | None] = contextvars.ContextVar(
+    "sleuth_connecting", default=None
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +102,9 @@ def open_session(caps: Caps) -> aiohttp.ClientSession:
 
     max_in_flight, max_in_flight_per_host = caps
     connector = aiohttp.TCPConnector(
-        limit=max_in_flight, limit_per_host=max_in_flight_per_host
+        limit=max_in_flight,
+        limit_per_host=max_in_flight_per_host,
+        **aiohttp_compat.socket_factory(Timings.socket_for_connect),
     )
     trace_config = aiohttp.TraceConfig()
     Timings.install(trace_config)
@@ -164,7 +175,10 @@ async def _fetch(
         **kwargs,
     ) as answer:
         remote = peer_of(answer)  # before reading: then the connection is let go
+        sock = wireclock.socket_of(aiohttp_compat.response_transport(answer))
         body, truncated = await read_capped(answer, max_body_bytes, trace)
+        # When the last byte arrived, not when this loop got round to it.
+        trace.mark("body_end", wireclock.last_received_at(sock))
         version = answer.version
         return Answer(
             status=answer.status,
@@ -201,8 +215,7 @@ async def read_capped(
 
 
 def peer_of(answer: aiohttp.ClientResponse) -> str | None:
-    connection = answer.connection
-    transport = connection.transport if connection is not None else None
+    transport = aiohttp_compat.response_transport(answer)
     peer = transport.get_extra_info("peername") if transport is not None else None
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
@@ -274,10 +287,24 @@ def body_cut_short(
 
 
 class Timings:
-    """Per-phase times of one request, from aiohttp's trace hooks."""
+    """Per-phase times of one request, taken where its bytes move.
+
+    The marks come from aiohttp's trace hooks, on the loop that carries the
+    request (the HTTP worker's, or the run's own); the moments an answer's
+    bytes arrived are the kernel's (``sleuth.wireclock``), so a loop that was
+    busy when they came does not count its wait as the target's.
+
+    What the target is charged with (``wire_s``): resolving its name,
+    connecting, and from the request's headers going out to the last byte of
+    the answer. What it is not: waiting for a slot under sleuth's own
+    in-flight caps (``queued``), and sleuth's own work before sending and
+    after the answer came (``busy_ms``: the hop to the worker, a loop busy
+    with other probes, the interpreter lock).
+    """
 
     def __init__(self) -> None:
         self.marks: dict[str, float] = {}
+        self._socket: socket.socket | None = None  # the one it is connecting
         self.body: BodyProgress | None = None  # an answer whose body is coming
         self.on_body: Callable[[BodyProgress], object] | None = None
 
@@ -286,29 +313,87 @@ class Timings:
         if self.on_body is not None:  # the HTTP worker tells the run
             self.on_body(body)
 
-    def mark(self, name: str) -> None:
-        self.marks.setdefault(name, timing.perf_counter())
+    def mark(self, name: str, at: float | None = None) -> None:
+        self.marks.setdefault(name, timing.perf_counter() if at is None else at)
 
     def queued_s(self) -> float:
         """Time spent waiting for a slot under the in-flight caps."""
-        m = self.marks
-        if "queued_start" in m and "queued_end" in m:
-            return m["queued_end"] - m["queued_start"]
-        return 0.0
+        return self._span("queued_start", "queued_end")
 
-    def as_ms(self, started: float) -> dict[str, float]:
+    def wire_s(self, ended: float | None = None) -> float:
+        """The target's time: name, connection, request out to answer in.
+
+        ``ended`` is when the caller saw the request end, for one that ended
+        without an answer (an error, a deadline).
+        """
         m = self.marks
+        end = m.get("body_end", m.get("headers_received"))
+        if "headers_sent" in m:
+            if end is None:
+                end = timing.perf_counter() if ended is None else ended
+            phases = self._span("dns_start", "dns_end")
+            phases += self._span("connect_start", "connect_end")
+            return phases + max(end - m["headers_sent"], 0.0)
+        # Nothing was sent (an error while connecting): up to the end, less the wait.
+        if "request_start" not in m:
+            return 0.0
+        if end is None:
+            end = timing.perf_counter() if ended is None else ended
+        return max(end - m["request_start"] - self.queued_s(), 0.0)
+
+    def busy_ms(self, started: float, ended: float) -> dict[str, float]:
+        """sleuth's own waits around the request, when over ``BUSY_NOTE_MS``.
+
+        ``started``/``ended``: when the probe handed the request over and got
+        its answer back (the run's clock; the worker's is the same one).
+        """
+        m = self.marks
+        sent = m.get("headers_sent")
+        if sent is None:
+            return {}
+        before = sent - started - self.queued_s()
+        before -= self._span("dns_start", "dns_end")
+        before -= self._span("connect_start", "connect_end")
+        came = m.get("body_end", m.get("headers_received"))
+        after = ended - came if came is not None else 0.0
+        busy = {"before_sending": max(before, 0.0), "after_the_answer": max(after, 0.0)}
+        if sum(busy.values()) * 1000 <= BUSY_NOTE_MS:
+            return {}
+        return {k: round(v * 1000, 1) for k, v in busy.items() if v * 1000 >= 1}
+
+    def as_ms(self, started: float, ended: float | None = None) -> dict[str, float]:
+        """The phases in ms; ``total`` is ``wire_s`` (what a latency check judges)."""
         phases: dict[str, float] = {}
         for phase, begin, end in (
             ("queued", "queued_start", "queued_end"),  # waiting for an in-flight slot
             ("dns", "dns_start", "dns_end"),
             ("connect", "connect_start", "connect_end"),
-            ("first_byte", "request_start", "headers_received"),
+            ("first_byte", "headers_sent", "headers_received"),
         ):
-            if begin in m and end in m:
-                phases[phase] = round((m[end] - m[begin]) * 1000, 2)
-        phases["total"] = round((timing.perf_counter() - started) * 1000, 2)
+            if begin in self.marks and end in self.marks:
+                phases[phase] = round(self._span(begin, end) * 1000, 2)
+        ended = timing.perf_counter() if ended is None else ended
+        # No mark at all: its worker's marks never came back (a deadline).
+        total = self.wire_s(ended) if self.marks else ended - started
+        phases["total"] = round(total * 1000, 2)
         return phases
+
+    def _span(self, begin: str, end: str) -> float:
+        m = self.marks
+        if begin in m and end in m:
+            return max(m[end] - m[begin], 0.0)
+        return 0.0
+
+    @staticmethod
+    def socket_for_connect(addr_info: Any) -> socket.socket:
+        """aiohttp's socket factory: the socket is kept by the request
+        connecting in this task, to read the kernel's times from it."""
+        family, type_, proto, _, _ = addr_info
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        trace = _CONNECTING.get()
+        if trace is not None:
+            trace._socket = sock
+        return sock
 
     @staticmethod
     def install(config: aiohttp.TraceConfig) -> None:
@@ -319,15 +404,39 @@ class Timings:
 
             return on
 
+        async def connecting(_session: Any, trace_ctx: Any, _params: Any) -> None:
+            trace = trace_ctx.trace_request_ctx
+            if isinstance(trace, Timings):
+                trace.mark("connect_start")
+                _CONNECTING.set(trace)  # for socket_for_connect, in this task
+
+        async def connected(_session: Any, trace_ctx: Any, _params: Any) -> None:
+            trace = trace_ctx.trace_request_ctx
+            if isinstance(trace, Timings):
+                # When the handshake's last segment came, not when this loop
+                # (making 499 other connections, say) got round to it.
+                trace.mark("connect_end", wireclock.last_acked_at(trace._socket))
+                trace._socket = None
+
+        async def headers_came(_session: Any, trace_ctx: Any, params: Any) -> None:
+            trace = trace_ctx.trace_request_ctx
+            if isinstance(trace, Timings):
+                transport = aiohttp_compat.response_transport(params.response)
+                trace.mark(
+                    "headers_received",
+                    wireclock.last_received_at(wireclock.socket_of(transport)),
+                )
+
         config.on_request_start.append(hook("request_start"))
         config.on_connection_queued_start.append(hook("queued_start"))
         config.on_connection_queued_end.append(hook("queued_end"))
         config.on_connection_reuseconn.append(hook("reused"))
         config.on_dns_resolvehost_start.append(hook("dns_start"))
         config.on_dns_resolvehost_end.append(hook("dns_end"))
-        config.on_connection_create_start.append(hook("connect_start"))
-        config.on_connection_create_end.append(hook("connect_end"))
-        config.on_request_end.append(hook("headers_received"))
+        config.on_connection_create_start.append(connecting)
+        config.on_connection_create_end.append(connected)
+        config.on_request_headers_sent.append(hook("headers_sent"))
+        config.on_request_end.append(headers_came)
 
 
 async def certificate_error(

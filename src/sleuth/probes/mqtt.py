@@ -87,6 +87,7 @@ class MqttProbe(DependencyProbe[MqttHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("aiomqtt",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"url", "host", "port", "username", "password", "topic"}
     )

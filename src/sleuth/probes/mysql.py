@@ -107,6 +107,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("aiomysql", "pymysql.constants.CLIENT")
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"dsn", "url", "host", "port", "user", "password", "database", "tls"}
     )

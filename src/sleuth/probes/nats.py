@@ -104,6 +104,7 @@ class NatsProbe(DependencyProbe[NatsHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("nats.aio.client",)
     address_keys: ClassVar[frozenset[str]] = frozenset({"url", "stream", "consumer"})
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS

@@ -145,6 +145,7 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("psycopg",)
     address_keys: ClassVar[frozenset[str]] = frozenset({"dsn", "url", *_PARAM_KEYS})
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,

@@ -116,6 +116,7 @@ class RedisProbe(SessionProbe[RedisHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("redis.asyncio",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"url", "host", "port", "user", "password", "db", "tls"}
     )

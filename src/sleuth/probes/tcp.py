@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sleuth import timing
+from sleuth import timing, wireclock
 from sleuth.context import ProbeContext
 from sleuth.errors import ProbeError
 from sleuth.probes._dependency import (
@@ -94,6 +94,7 @@ class TcpProbe(DependencyProbe[TcpHealth]):
             answer="connected",
             remote=health.remote,
             phases_ms={"connect": ms(health.connect_s)},
+            wire_s=health.connect_s,
         )
         problems = too_slow(
             "connect time", health.connect_s, "max_connect_time", limits
@@ -111,7 +112,11 @@ class TcpProbe(DependencyProbe[TcpHealth]):
     async def _connect(self) -> TcpHealth:
         started = timing.perf_counter()
         _reader, writer = await asyncio.open_connection(self.host, self.port)
-        took = timing.perf_counter() - started
+        seen = timing.perf_counter()
+        # Connected when the server's SYN-ACK came, not when this loop (busy
+        # with other probes, or waiting for the interpreter lock) noticed.
+        connected = wireclock.last_acked_at(wireclock.socket_of(writer), seen)
+        took = max(connected - started, 0.0)
         remote = peer_of(writer)
         writer.close()
         with contextlib.suppress(OSError):

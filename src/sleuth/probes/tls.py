@@ -95,6 +95,7 @@ class TlsProbe(DependencyProbe[TlsHealth]):
     """
 
     kind: ClassVar[str] = KIND
+    drivers: ClassVar[tuple[str, ...]] = ("cryptography.x509",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
         {"host", "port", "server_name", "ca_file"}
     )

@@ -43,6 +43,9 @@ def render_evidence(
             lines.append(
                 "  timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in timings.items())
             )
+        busy = exchange.busy_note()
+        if busy:
+            lines.append(f"  {busy}")
         for key, value in exchange.headers.items():
             lines.append(f"  {key}: {value}")
         if exchange.body_excerpt:
