@@ -9,11 +9,14 @@ with the status, how long the headers took and how much of the body came, not
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
+
+from tests.plugin.test_causes import causes_of
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\n"
 CHUNKED = (
@@ -128,6 +131,15 @@ def test_a_stalled_body_says_the_answer_came_and_how_much_of_it(
     assert said("test_cut").endswith(
         " ms, body incomplete: the connection closed after 3 of 6 bytes"
     )
+    # Nor does the ranked cause call an answer whose body stalled "no answer".
+    ranked = causes_of(result)
+    drip_host = f"127.0.0.1:{drip_port}"
+    [drip_cause] = [c for c in ranked if c.startswith(drip_host)]
+    assert re.match(
+        rf"{drip_host}: answering, but body incomplete at the [\d.]+ s deadline",
+        drip_cause,
+    ), ranked
+    assert not any("no answer" in c for c in ranked if c.startswith(drip_host))
     # Nothing came at all: that is still "no answer".
     silent = probes["test_silent"]
     assert "body incomplete" not in json.dumps(silent)

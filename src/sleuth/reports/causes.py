@@ -38,6 +38,10 @@ _HOST = re.compile(
 # Faults of one request, not of the connection: a host that answers other
 # probes is not blamed for them.
 _PER_REQUEST = frozenset({"timeout", "http-5xx", "auth", "reset", "other"})
+# A stalled or cut-short body: the target answered, so "no answer" would be false.
+_INCOMPLETE = re.compile(
+    r"body incomplete(?: at the [\d.]+ ?m?s deadline|: the connection closed)"
+)
 _WAITED = re.compile(r"(?:timed out after|no answer within) (?P<s>[\d.]+ ?m?s)\b")
 SLEUTH_LABEL = "sleuth"
 READ_ONLY_LABEL = "sleuth's read-only rule"
@@ -216,6 +220,8 @@ def _fault_of(
                 endpoint,
                 _endpoint_words(record),
             )
+    if incomplete := _incomplete_words(record):
+        return (record.category, host, "body"), host, incomplete
     return (record.category, host), host, _category_words(record.category)
 
 
@@ -281,7 +287,15 @@ def _endpoint_of(record: ProbeRecord, host: str) -> str | None:
     return None
 
 
+def _incomplete_words(record: ProbeRecord) -> str | None:
+    texts = [record.diagnosis, *(e.error for e in record.exchanges if e.error)]
+    found = next(filter(None, map(_INCOMPLETE.search, texts)), None)
+    return f"answering, but {found[0]}" if found else None
+
+
 def _endpoint_words(record: ProbeRecord) -> str:
+    if incomplete := _incomplete_words(record):
+        return incomplete
     if record.category == "timeout":
         waited = _WAITED.search(record.diagnosis) or next(
             (
