@@ -1,8 +1,9 @@
 """The incident report: Markdown to paste into the incident channel.
 
 What is wrong comes first: the ranked causes, one line each, then each
-failure on one line (the first 30); the evidence is folded under
-``<details>``, so a run with 50 failures stays under 80 lines. ``full=True``
+failure on one line (the first 50); the evidence is folded under
+``<details>``, so a run with 50 failures stays under 80 lines (a heading needs
+no blank line after it, so none is spent there). ``full=True``
 (``--sleuth-report-full``) keeps everything: every failure's whole diagnosis
 and evidence, every change, the settings table.
 """
@@ -27,7 +28,7 @@ FAILING = ("failed", "error", "blocked")
 DEGRADED = ("warned", "flaky")
 # The short report's limits; the full one has none.
 CAUSES_SHOWN = 5
-FAILURES_SHOWN = 30
+FAILURES_SHOWN = 50
 EVIDENCE_PROBES = 3
 EVIDENCE_ITEMS = 2  # exchanges and settings lookups, per probe
 FIGURES_SHOWN = 3
@@ -100,7 +101,7 @@ def _causes(causes: list[dict[str, Any]], *, full: bool) -> Lines:
     if not causes:
         return []
     shown = causes if full else causes[:CAUSES_SHOWN]
-    lines = ["## What is wrong", ""]
+    lines = ["## What is wrong"]
     lines += [f"{i}. {plain(c['summary'])}" for i, c in enumerate(shown, 1)]
     lines.append("")
     if len(shown) < len(causes):
@@ -113,7 +114,7 @@ def _failures(failing: list[dict[str, Any]], *, full: bool) -> Lines:
     if not failing:
         return []
     shown = failing if full else failing[:FAILURES_SHOWN]
-    lines = [f"## Failures ({len(failing)})", ""]
+    lines = [f"## Failures ({len(failing)})"]
     lines += [f"- {_failure_line(p)}" for p in shown]
     _more(lines, len(failing) - len(shown), "failure")
     lines.append("")
@@ -133,7 +134,7 @@ def _degraded(degraded: list[dict[str, Any]], *, full: bool) -> Lines:
     if not degraded:
         return []
     shown = degraded if full else degraded[:DEGRADED_SHOWN]
-    lines = [f"## Degraded ({len(degraded)})", ""]
+    lines = [f"## Degraded ({len(degraded)})"]
     for probe in shown:
         why = "; ".join(probe["warnings"]) or "; ".join(probe["retry_notes"])
         why = one_line(why, most=None if full else LINE_CHARS)

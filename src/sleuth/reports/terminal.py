@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
 from sleuth.reports.causes import RootCause
+from sleuth.reports.mdtext import counted
 from sleuth.timing import format_duration
 
 OUTCOME_ORDER = (
@@ -81,7 +82,8 @@ def render_summary(
     parts = [_count(counts[o], o) for o in OUTCOME_ORDER if counts[o]]
     head = (
         f"target {target} {base_url or ''}".rstrip()
-        + f": {len(records)} probes in {format_duration(wall_s)}: {', '.join(parts)}"
+        + f": {counted(len(records), 'probe')} in {format_duration(wall_s)}: "
+        + ", ".join(parts)
     )
     if ran_ahead:
         head += f" ({ran_ahead} ran at once)"
