@@ -189,9 +189,14 @@ class DependencyProbe(Generic[H]):
     def _run(self, work: Callable[[ProbeContext], Coroutine[Any, Any, T]]) -> T:
         """Run ``work`` on the engine's loop for a ``def`` probe and wait for it."""
         __tracebackhide__ = True
-        self.preload()  # here, on the probe's thread: never on the loop
+        engine = self._env.engine
         ctx = probe_context(self._env.default_timeout_s)
-        return self._env.engine.call(_noting_wait(work(ctx)), ctx=ctx)
+        if engine.in_loop_thread():
+            # A blocking call from an async def probe: the engine refuses it
+            # (and closes the coroutine; a wrapper would leave ``work``'s unawaited).
+            return engine.call(work(ctx), ctx=ctx)
+        self.preload()  # here, on the probe's thread: never on the loop
+        return engine.call(_noting_wait(work(ctx)), ctx=ctx)
 
     async def _arun(self, work: Callable[[ProbeContext], Awaitable[T]]) -> T:
         __tracebackhide__ = True
