@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import require_service
+from tests.conftest import outcomes, require_service
 from tests.integration.conftest import service_url
 
 pytestmark = pytest.mark.services
@@ -69,7 +69,8 @@ def test_a_dsn_with_a_password_has_the_password_masked_everywhere(pytester):
     )
     _suite(pytester, with_password)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rA")
-    result.assert_outcomes(passed=1, errors=1)
+    # The local server trusts loopback: the password unused is a warning.
+    assert outcomes(result) == {"warned": 1, "errors": 1}
     text = result.stdout.str()
     assert PASSWORD not in text
     masked = f"{parts.scheme}://{user}:***@{host}:{parts.port}{parts.path}"

@@ -124,7 +124,10 @@ def test_a_mixed_suite_passes_20_runs_in_a_row(tmp_path, server):
 # its own request is out: sleuth's work, as an import or a busy loop would be.
 BUSY_PROBES = """
 import asyncio
+import threading
 import time
+
+LOOP_HELD = threading.Event()  # set as the loop is about to be held
 
 
 async def test_answer_while_the_loop_is_busy(target):
@@ -144,12 +147,13 @@ async def test_connect_while_the_loop_is_busy(target):
     )
     for _ in range(3):
         await asyncio.sleep(0)  # the SYN goes out
+    LOOP_HELD.set()
     time.sleep(0.4)
     await check
 
 
 def test_a_def_probe_handed_to_a_busy_loop(target):
-    time.sleep(0.1)  # the two above hold the loop by now
+    assert LOOP_HELD.wait(5)  # handed over while the probe above holds the loop
     target.tcp(host="127.0.0.1", port={port}).check(max_connect_time="200ms")
 """
 
