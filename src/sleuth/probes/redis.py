@@ -261,7 +261,11 @@ class RedisProbe(SessionProbe[RedisHealth]):
             port=a.port,
             ssl=a.tls,
             db=self._db,
-            username=a.user,
+            # Named, so every redis-py sends the two-word AUTH a default user
+            # with nopass accepts (before 5.1 a lone password went out as the
+            # one-word AUTH, which such a server refuses); redis-py falls back
+            # to one word for a server older than 6.
+            username=a.user or ("default" if a.password else None),
             password=a.password,
             socket_connect_timeout=remaining,
             socket_timeout=remaining,
