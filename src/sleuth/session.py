@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, context as _context, marks, redact, timing
+from sleuth import capture, clients, context as _context, marks, redact, timing
 from sleuth._compat import pytest as pytest_compat
 from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.context import ProbeContext
@@ -146,6 +146,7 @@ class SleuthSession:
         self.close()
 
     def close(self) -> None:
+        clients.uninstall()
         self._log_router.uninstall()
         self.scrubbing.unguard_log_handlers()
         self.engine.close()
@@ -188,6 +189,8 @@ class SleuthSession:
         if self._started_at is None:
             self._started_at = timing.monotonic()
             self.engine.start_budget()
+            # After collection, so the clients the suite imported are there to hook.
+            clients.install()
         try:
             return (yield)
         finally:
