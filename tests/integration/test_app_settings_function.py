@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).parents[2] / "src"
-
 CONFIG = """
     targets:
       prod:
@@ -69,6 +67,10 @@ PROBES = """
 
     def test_by_keyword():
         assert get_setting(name="HOST") == "db.internal"
+
+
+    async def test_from_an_async_probe():
+        assert get_setting("HOST") == "db.internal"
 """
 
 # Runs pytest in this process, then says what `get_setting` was during the
@@ -116,7 +118,8 @@ def app_suite(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (suite / "test_direct.py").write_text(textwrap.dedent(PROBES))
     (suite / "driver.py").write_text(textwrap.dedent(DRIVER))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(suite), str(SRC)])
+    # The app, and the sleuth this test imports (as tests/history/test_run.py).
+    env["PYTHONPATH"] = os.pathsep.join([str(suite), *sys.path])
     env["FEATURE_FLAG_Y"] = "on"  # a close name, in the target's env source
     return suite, env
 
@@ -130,7 +133,7 @@ def test_the_app_function_is_seen_unchanged_and_put_back(app_suite):
     )  # fmt: skip
     out = result.stdout
     assert "Traceback" not in result.stderr, result.stderr
-    assert "1 failed, 3 passed" in out, out
+    assert "1 failed, 4 passed" in out, out
     # The miss, diagnosed from the probe's own call: where, and close names.
     assert (
         "setting FEATURE_FLAG_X: missing. Looked in app app.config:get_setting: "
@@ -159,6 +162,7 @@ def test_the_app_function_is_seen_unchanged_and_put_back(app_suite):
         ("STRICT", "absent", "raised KeyError"),
     ]
     assert [s["name"] for s in probes["test_by_keyword"]] == ["HOST"]
+    assert [s["name"] for s in probes["test_from_an_async_probe"]] == ["HOST"]
     assert probes["test_missing_flag"][0]["close_names"] == [
         "FEATURE_FLAG_Y (environment)"
     ]
@@ -172,7 +176,7 @@ def test_without_an_app_source_nothing_is_swapped(app_suite):
         cwd=suite, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     out = result.stdout
-    assert "1 failed, 3 passed" in out, out
+    assert "1 failed, 4 passed" in out, out
     assert "Looked in app" not in out
     witness = json.loads(out.split("WITNESS ", 1)[1])
     assert witness["during"] == {"module attribute": True, "test module": True}

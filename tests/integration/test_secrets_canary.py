@@ -27,8 +27,6 @@ from sleuth import http_worker
 from tests.conftest import require_service
 from tests.required import skip_unless_required
 
-SRC = Path(__file__).parents[2] / "src"
-
 CANARIES = {
     "env": "canary-env-7f3a91",
     "dotenv": "canary-dotenv-c41d09",
@@ -184,8 +182,8 @@ def canary_suite(tmp_path, http_target):
         PROBE_CLIENT_REF=CANARIES["header"],
         PROBE_BASIC=BASIC,
         MANUAL_VALUE=CANARIES["manual"],
-        # The suite's app, and the sleuth under test (whatever the runner's cwd).
-        PYTHONPATH=os.pathsep.join([str(suite), str(SRC)]),
+        # The suite's app, and the sleuth this test imports.
+        PYTHONPATH=os.pathsep.join([str(suite), *sys.path]),
     )
     return suite, env
 
