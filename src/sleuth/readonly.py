@@ -25,7 +25,10 @@ def check_write_allowed(
         return
     missing = []
     if not ctx.writes_marked:
-        missing.append("this probe is not marked @pytest.mark.writes")
+        missing.append(
+            "this probe is not marked @pytest.mark.writes (nor named under writes: "
+            "in the suite's config)"
+        )
     if not ctx.allow_writes:
         missing.append("this run does not have --allow-writes")
     call = f"{method} {url}" + (f" via {via}" if via else "")

@@ -38,7 +38,10 @@ from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from sleuth.history import RunHistory
+    from sleuth.settings import appfunction
 
 
 class SleuthSession:
@@ -71,6 +74,8 @@ class SleuthSession:
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
         self.history: RunHistory | None = None  # None with --no-history
+        self._app_settings: appfunction.Installed | None = None
+        self._test_modules: list[ModuleType] = []
 
     @classmethod
     def from_pytest_config(
@@ -147,6 +152,9 @@ class SleuthSession:
 
     def close(self) -> None:
         clients.uninstall()
+        if self._app_settings is not None:
+            self._app_settings.undo(self._test_modules)
+            self._app_settings = None
         self._log_router.uninstall()
         self.scrubbing.unguard_log_handlers()
         self.engine.close()
@@ -191,6 +199,7 @@ class SleuthSession:
             self.engine.start_budget()
             # After collection, so the clients the suite imported are there to hook.
             clients.install()
+            self._see_app_settings(item.session)
         try:
             return (yield)
         finally:
@@ -335,6 +344,23 @@ class SleuthSession:
             sys.stderr.write(f"sleuth: {message}\n")
 
     # -- helpers ------------------------------------------------------------
+
+    def _see_app_settings(self, session: pytest.Session) -> None:
+        """Route the probes' own calls to the app's settings function through
+        sleuth for the run (settings/appfunction.py); undone in ``close``."""
+        if not any(spec.kind == "app" for spec in self.options.target.sources):
+            return
+        from sleuth.settings import appfunction
+
+        modules = {
+            id(module): module
+            for item in session.items
+            if (module := getattr(item, "module", None)) is not None
+        }
+        self._test_modules = list(modules.values())
+        self._app_settings = appfunction.install(
+            self.target.settings, self._test_modules
+        )
 
     def _start_runahead(self, session: pytest.Session) -> None:
         config = self.config

@@ -51,6 +51,11 @@ def test_seed_suite_runs_unchanged_with_its_probes_at_once(shop):
     )
     assert "1 failed, 6 passed" in out
     assert "(7 ran at once)" in out
+    # The article's own get_setting call, seen by sleuth: where it was looked.
+    assert (
+        "setting FEATURE_FLAG_X: missing. Looked in app my_app.config:get_setting: "
+        "absent (returned None)."
+    ) in out
     # At the server: the three endpoint probes were all in flight together.
     assert recorder.max_in_flight == 3
     assert recorder.count("/users", "POST") == 1

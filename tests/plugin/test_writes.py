@@ -42,7 +42,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
     }
     result.stdout.fnmatch_lines(
         [
-            f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes and this run does not have --allow-writes. Nothing was sent.*",
+            f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes (nor named under writes: in the suite's config) and this run does not have --allow-writes. Nothing was sent.*",
             f"*WriteRefused: PUT {http_target.url}/echo refused*; this run does not have --allow-writes. Nothing was sent.*",
         ]
     )
@@ -59,7 +59,7 @@ def test_allow_writes_lets_only_marked_probes_write(suite, pytester, http_target
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing was sent.*"
+            "*POST*refused*; this probe is not marked @pytest.mark.writes (nor named under writes: in the suite's config). Nothing was sent.*"
         ]
     )
     assert http_target.recorder.count("/echo", "POST") == 0

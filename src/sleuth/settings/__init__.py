@@ -94,19 +94,9 @@ class SettingsResolver:
         chosen: tuple[Found, SettingSource] | None = None
         for source in self.sources:
             found = _ask(source, name)
-            answers.append(
-                SourceAnswer(
-                    source=source.label,
-                    state=found.state,
-                    detail=found.detail,
-                    broken=found.broken,
-                    where=getattr(source, "where", "") if found.broken else "",
-                )
-            )
+            answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
-                self._remember(name, found.value)
-                if self._on_value is not None:
-                    self._on_value(name, found.value, source)
+                self.tell(name, found.value, source)
                 if chosen is None:
                     chosen = (found, source)
         if chosen is None:
@@ -135,6 +125,36 @@ class SettingsResolver:
             self.looked_up[name] = lookup
             self._used[name] = found.value
         return found.value, lookup
+
+    def answered(self, name: str, source: SettingSource, found: Found) -> SettingLookup:
+        """Keep an answer the app got from ``source`` by itself, as ``lookup`` would.
+
+        A probe calling the app's own settings function asked one source, so
+        the story has that one answer; on a miss, close names from all sources.
+        """
+        if found.state in ("present", "empty"):
+            self.tell(name, found.value, source)
+        lookup = SettingLookup(
+            name=name,
+            answers=(_answer(source, found),),
+            found_in=source.label if found.state in ("present", "empty") else None,
+            state=found.state if found.state in ("present", "empty") else "absent",
+            close_names=self.close_names(name) if found.state != "present" else (),
+        )
+        with self._lock:
+            self.looked_up[name] = lookup
+            if lookup.found_in is None:
+                self._used.pop(name, None)
+            else:
+                self._used[name] = found.value
+        return lookup
+
+    def tell(self, name: str, value: Any, source: SettingSource) -> None:
+        """A value ``source`` gave for ``name``: kept for the history's masking,
+        and told to ``on_value`` (the secret registry) before anyone can print it."""
+        self._remember(name, value)
+        if self._on_value is not None:
+            self._on_value(name, value, source)
 
     def _remember(self, name: str, value: Any) -> None:
         text = (
@@ -175,6 +195,16 @@ class SettingsResolver:
         folded = {candidate.upper(): candidate for candidate in known}
         matches = difflib.get_close_matches(name.upper(), list(folded), n=3, cutoff=0.8)
         return tuple(f"{folded[m]} ({known[folded[m]]})" for m in matches)
+
+
+def _answer(source: SettingSource, found: Found) -> SourceAnswer:
+    return SourceAnswer(
+        source=source.label,
+        state=found.state,
+        detail=found.detail,
+        broken=found.broken,
+        where=getattr(source, "where", "") if found.broken else "",
+    )
 
 
 def _ask(source: SettingSource, name: str) -> Found:
