@@ -11,6 +11,7 @@ and, while it lasts, what the probe is waiting on, so a timeout names it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 
 from sleuth import redact, timing
@@ -42,7 +43,8 @@ def connecting(
         raise
     finally:
         took_ms = round((timing.perf_counter() - started) * 1000, 2)
-        ctx.record(
+        _record(
+            ctx,
             Exchange(
                 kind=kind,
                 request=f"connect {address} via {client}",
@@ -50,8 +52,24 @@ def connecting(
                 remote=connect.remote,
                 timings_ms={"connect": took_ms, "total": took_ms},
                 error=error,
-            )
+            ),
         )
+
+
+def _record(ctx: ProbeContext, exchange: Exchange) -> None:
+    """Record ``exchange``; a failure repeating the last one (the client's own
+    retries: redis-py tries a refused connect up to 11 times) is counted as
+    another attempt of it, not another line."""
+    exchanges = ctx.exchanges
+    last = len(exchanges) - 1  # appends never move it: nothing is removed
+    if exchange.error is not None and last >= 0:
+        previous = exchanges[last]
+        if previous.request == exchange.request and previous.error is not None:
+            exchanges[last] = dataclasses.replace(
+                exchange, attempt=previous.attempt + 1
+            )
+            return
+    ctx.record(exchange)
 
 
 def describe(exc: BaseException, *, took_s: float) -> str:
