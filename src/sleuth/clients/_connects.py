@@ -57,12 +57,12 @@ def connecting(
 
 
 def _record(ctx: ProbeContext, exchange: Exchange) -> None:
-    """Record ``exchange``; a failure repeating the last one (the client's own
-    retries: redis-py tries a refused connect up to 11 times) is counted as
+    """Record ``exchange``; a connect right after the same one failed (the
+    client's own retries: redis-py tries a refused connect up to 11 times) is
     another attempt of it, not another line."""
     exchanges = ctx.exchanges
     last = len(exchanges) - 1  # appends never move it: nothing is removed
-    if exchange.error is not None and last >= 0:
+    if last >= 0:
         previous = exchanges[last]
         if previous.request == exchange.request and previous.error is not None:
             exchanges[last] = dataclasses.replace(
