@@ -147,6 +147,9 @@ class ProbeRecord:
     tags: tuple[str, ...] = ()  # its markers: what `needs` refers to
     needs: tuple[str, ...] = ()
     blocked_by: str = ""  # the need whose failure blocked it
+    # The clients its own code used, each with whether sleuth held it to the
+    # read-only rule: {"requests": True, "psycopg": False} (sleuth/clients).
+    clients: dict[str, bool] = dataclasses.field(default_factory=dict)
 
 
 # Outcomes that mean "not healthy", and those that mean healthy but worth a look.

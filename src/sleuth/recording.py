@@ -58,6 +58,7 @@ def update(
         record.settings = list(ctx.settings)
         record.warnings = list(ctx.warnings)
         record.retry_notes = list(ctx.retry_notes)
+        record.clients = dict(ctx.clients)
     if call.when == "call":
         # The target's time, so that a diff never reports sleuth's own slowness.
         record.duration_s = time_on_wire(record.exchanges, report.duration)

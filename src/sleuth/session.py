@@ -167,16 +167,14 @@ class SleuthSession:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         o = self.options
         budget = f", budget {o.budget_s:g} s ({o.budget_origin})" if o.budget_s else ""
-        writes = (
-            "writes allowed for @pytest.mark.writes" if o.allow_writes else "read-only"
-        )
+        writes = "; writes allowed for @pytest.mark.writes" if o.allow_writes else ""
         mode = "in order" if o.in_order else f"at once on up to {o.workers} workers"
         return [
             f"sleuth: target {o.target.name!r} {o.target.base_url or '(no base_url)'} "
             f"from {o.suite.display}",
-            f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}; "
-            f"{writes}; "
-            f"probes run {mode}",
+            f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}"
+            f"{writes}; probes run {mode}",
+            *([] if o.allow_writes else [f"sleuth: {read_only_scope()}"]),
         ] + ([self.history.header_line()] if self.history is not None else [])
 
     # trylast: after -k, -m, --lf and other plugins have selected
@@ -412,6 +410,15 @@ class SleuthSession:
         self.scrubbing.guard_log_handlers()
         if self.runahead.started:
             self._log_router.guard_other_handlers()
+
+
+def read_only_scope() -> str:
+    """``read-only: target.http and the probes' own HTTP clients (requests, ...)``:
+    only what sleuth holds to the rule. Clients it sees but cannot hold
+    (psycopg, redis-py) are named at the end of the run, if a probe used one."""
+    guarded = clients.guarded_libraries()
+    own = f" and the probes' own HTTP clients ({', '.join(guarded)})" if guarded else ""
+    return f"read-only: target.http{own}"
 
 
 def wants_full_trace(config: pytest.Config) -> bool:

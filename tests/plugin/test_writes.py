@@ -85,3 +85,23 @@ def test_async_client_refuses_writes_too(suite, pytester, http_target, method):
 
 def _probes(path):
     return json.loads(path.read_text())["probes"]
+
+
+def test_the_header_says_what_read_only_covers(suite, pytester):
+    suite(test_w=PROBES)
+    result = pytester.runpytest("--collect-only")
+    header = [line for line in result.stdout.lines if line.startswith("sleuth: ")]
+    # Only what sleuth holds to the rule; never the bare word over the rest.
+    [scope] = [line for line in header if "read-only" in line]
+    assert scope.startswith("sleuth: read-only: target.http")
+    assert "psycopg" not in scope
+    assert "redis" not in scope
+
+
+def test_with_allow_writes_the_header_says_writes_are_allowed(suite, pytester):
+    suite(test_w=PROBES)
+    result = pytester.runpytest("--collect-only", "--allow-writes")
+    result.stdout.fnmatch_lines(
+        ["sleuth: timeout 5 s (*); writes allowed for @pytest.mark.writes; probes run*"]
+    )
+    assert "read-only" not in result.stdout.str()

@@ -20,7 +20,13 @@ import importlib
 from collections.abc import Callable
 
 # module with an ``install()``, and the library it hooks. Order: lowest first.
-_HOOKS: tuple[tuple[str, str], ...] = ()
+_HOOKS: tuple[tuple[str, str], ...] = (
+    ("sleuth.clients.psycopg_hook", "psycopg"),
+    ("sleuth.clients.redis_hook", "redis"),
+)
+# Libraries hooked for evidence and the deadline only: what they send once
+# connected is not held to the read-only rule, and the run says so.
+UNGUARDED: frozenset[str] = frozenset({"psycopg", "redis"})
 
 _undo: list[Callable[[], None]] = []
 
@@ -34,6 +40,21 @@ def install() -> None:
         undo = hook.install()
         if undo is not None:
             _undo.append(undo)
+
+
+def guarded_libraries() -> list[str]:
+    """The installed clients whose requests are held to the read-only rule."""
+    from importlib.util import find_spec
+
+    names = dict.fromkeys(lib for _, lib in _HOOKS if lib not in UNGUARDED)
+    return [name for name in names if _installed(name, find_spec)]
+
+
+def _installed(library: str, find_spec: Callable[[str], object]) -> bool:
+    try:
+        return find_spec(library.partition(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def uninstall() -> None:
