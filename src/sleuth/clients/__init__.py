@@ -20,7 +20,10 @@ import importlib
 from collections.abc import Callable
 
 # module with an ``install()``, and the library it hooks. Order: lowest first.
-_HOOKS: tuple[tuple[str, str], ...] = ()
+_HOOKS: tuple[tuple[str, str], ...] = (
+    ("sleuth.clients.httpx_hook", "httpx"),
+    ("sleuth.clients.aiohttp_hook", "aiohttp"),
+)
 
 _undo: list[Callable[[], None]] = []
 
