@@ -6,6 +6,7 @@ them; what reached the server is counted there.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -206,3 +207,27 @@ def test_a_library_the_suite_did_not_import_is_neither_imported_nor_hooked(libra
         f"assert {library!r} not in sys.modules, 'imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_rabbitmq_api_session_is_sleuths_own(http_target):
+    """The amqp probe's management API request is sleuth's: not the probe's
+    code, so not refused, bounded or recorded twice by the aiohttp hook."""
+    from sleuth import context as _context
+    from sleuth.clients import aiohttp_hook
+    from sleuth.context import ProbeContext
+    from sleuth.probes._rabbitmq_api import BadStatus, get_nodes
+
+    ctx = ProbeContext(probe_id="amqp", timeout_s=5.0)
+    ctx.start()
+    undo = aiohttp_hook.install()
+    assert undo is not None
+    token = _context.current.set(ctx)
+    try:
+        with pytest.raises(BadStatus, match="not a list of nodes"):
+            asyncio.run(get_nodes(f"{http_target.url}/echo", "amqp://127.0.0.1/"))
+    finally:
+        _context.current.reset(token)
+        undo()
+    assert_unhooked()
+    assert (ctx.exchanges, ctx.clients) == ([], {})
+    assert http_target.recorder.count("/echo", "GET") == 1
