@@ -1,40 +1,85 @@
-"""Probe code for the httpx and aiohttp hook tests: one request, three clients.
+"""Probe code and a stalling server for the httpx and aiohttp hook tests.
 
-Each flavour writes the same probe body with a different client, so one test
-checks the three: httpx's ``Client`` in a ``def`` probe, its ``AsyncClient``
-and aiohttp's ``ClientSession`` in an ``async def`` probe. The server is the
-tests' real HTTP target (tests/targetapp.py), which counts what reached it.
+Each flavour writes the same probe with a different client: httpx's ``Client``
+in a ``def`` probe, its ``AsyncClient`` and aiohttp's ``ClientSession`` in an
+``async def`` probe. A test puts every flavour's probes in one suite and runs
+it once (a run costs more than its probes). The server is the tests' real HTTP
+target (tests/targetapp.py), which counts what reached it, or the stalling one
+here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+HALF_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nabc"
+)
+
+
+@pytest.fixture(name="stalled_body_port")
+def stalled_body_port_fixture() -> Iterator[int]:
+    """A server that answers every request with its headers and 3 of its 6
+    bytes of body, then sends nothing more until the test ends."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(HALF_ANSWER)
+            held.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+        for conn in held:
+            conn.close()
 
 
 @dataclasses.dataclass(frozen=True)
 class Flavour:
-    name: str  # the test id
+    """One way a probe's own code makes a request: the client, and the probe around it."""
+
+    name: str  # the probes' prefix: test_<name>_get
     client: str  # how sleuth names the client: "via httpx"
-    header: str  # the suite's imports
     is_async: bool
-    call: str  # a statement making METHOD URL into `status`, indented 4
+    call: str  # statements making METHOD URL, its status in `status`, indented 4
     # An async client in a `def` probe, through asyncio.run: the engine cannot
     # cancel it there, so only the client's own (bounded) timeout ends a hang.
     in_asyncio_run: bool = False
 
     def sync_via_asyncio_run(self) -> Flavour:
         return dataclasses.replace(
-            self, name=f"{self.name}-in-asyncio.run", in_asyncio_run=True
+            self, name=f"{self.name}_in_asyncio_run", in_asyncio_run=True
         )
 
     def probe(
         self,
-        name: str,
+        what: str,
         method: str,
         url: str,
         *,
@@ -42,9 +87,9 @@ class Flavour:
         then: str = "",
         released: Path | None = None,
     ) -> str:
-        """Probe ``name`` making ``method url`` (its status in ``status``), then
-        running ``then``. With ``released``, the seconds its call lasted are
-        written there when the call ends, even after the run abandoned it."""
+        """Probe ``test_<name>_<what>`` making ``method url``, then running
+        ``then``. With ``released``, the seconds its call lasted are written
+        there when the call ends, even after the run abandoned the probe."""
         call = self.call.replace("METHOD", method).replace("URL", url)
         head = "async def" if self.is_async else "def"
         if self.in_asyncio_run:
@@ -64,20 +109,19 @@ class Flavour:
                 "str(time.monotonic() - started))"
             )
         tail = textwrap.indent(then, "    ") if then else ""
-        return f"\n{marks}{head} {name}():\n{call}\n{tail}\n"
+        return f"\n\n{marks}{head} test_{self.name}_{what}():\n{call}\n{tail}\n"
 
-    def suite(self, *probes: str) -> str:
-        return (
-            f"import asyncio\nimport pathlib\nimport time\n\nimport pytest\n{self.header}"
-            + "".join(probes)
-        )
+
+def suite_of(*probes: str) -> str:
+    """A test file of ``probes``, each flavour's imports at its top."""
+    head = "import asyncio\nimport pathlib\nimport time\n\nimport aiohttp\nimport httpx\nimport pytest\n"
+    return head + "".join(probes)
 
 
 FLAVOURS = [
     Flavour(
-        name="httpx-sync",
+        name="httpx_sync",
         client="httpx",
-        header="import httpx\n",
         is_async=False,
         call=textwrap.indent(
             "with httpx.Client() as client:\n"
@@ -86,9 +130,8 @@ FLAVOURS = [
         ),
     ),
     Flavour(
-        name="httpx-async",
+        name="httpx_async",
         client="httpx",
-        header="import httpx\n",
         is_async=True,
         call=textwrap.indent(
             "async with httpx.AsyncClient() as client:\n"
@@ -99,7 +142,6 @@ FLAVOURS = [
     Flavour(
         name="aiohttp",
         client="aiohttp",
-        header="import aiohttp\n",
         is_async=True,
         call=textwrap.indent(
             "async with aiohttp.ClientSession() as session:\n"

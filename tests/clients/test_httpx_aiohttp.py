@@ -7,6 +7,7 @@ them; what reached the server is counted there.
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,13 @@ import aiohttp
 import httpx
 import pytest
 
-from tests.clients._servers_httpx import FLAVOURS, Flavour, probes_of, wait_for_file
+from tests.clients._servers_httpx import (
+    FLAVOURS,
+    probes_of,
+    stalled_body_port_fixture,  # noqa: F401 (the fixture stalled_body_port)
+    suite_of,
+    wait_for_file,
+)
 
 # What the hooks replace, as they were before any run: every run must put them back.
 ORIGINALS = {
@@ -25,9 +32,8 @@ ORIGINALS = {
         "_send_single_request"
     ],
     (aiohttp.ClientSession, "_request"): aiohttp.ClientSession.__dict__["_request"],
+    (aiohttp.ClientResponse, "read"): aiohttp.ClientResponse.__dict__["read"],
 }
-
-flavours = pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
 
 
 def assert_unhooked() -> None:
@@ -35,121 +41,159 @@ def assert_unhooked() -> None:
         assert cls.__dict__[name] is original, f"{cls.__name__}.{name} left hooked"
 
 
-def writes_suite(flavour: Flavour, url: str) -> str:
-    return flavour.suite(
-        flavour.probe(
-            "test_get", "GET", f"{url}/users/123", then="assert status == 201"
-        ),
-        flavour.probe("test_unmarked_post", "POST", f"{url}/echo"),
-        flavour.probe(
-            "test_marked_post",
-            "POST",
-            f"{url}/echo",
-            marks="@pytest.mark.writes\n",
-            then="assert status == 200",
-        ),
+def sections(output: str) -> dict[str, str]:
+    """Each probe's part of a run's ERRORS/FAILURES, by name."""
+    parts = re.split(r"^_+ (?:ERROR at call of )?(test_\w+) _+$", output, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def writes_suite(url: str) -> str:
+    """For each flavour: a GET of its own user (failing, to show its evidence),
+    an unmarked POST and a POST marked ``writes``."""
+    return suite_of(
+        *(
+            probe
+            for n, flavour in enumerate(FLAVOURS, start=1)
+            for probe in (
+                flavour.probe(
+                    "get", "GET", f"{url}/users/{n}", then="assert status == 201"
+                ),
+                flavour.probe("unmarked_post", "POST", f"{url}/echo"),
+                flavour.probe(
+                    "marked_post",
+                    "POST",
+                    f"{url}/echo",
+                    marks="@pytest.mark.writes\n",
+                    then="assert status == 200",
+                ),
+            )
+        )
     )
 
 
-@flavours
 def test_get_evidenced_and_writes_refused_before_a_byte_is_sent(
-    flavour, suite, pytester, http_target
+    suite, pytester, http_target
 ):
-    suite(test_client=writes_suite(flavour, http_target.url))
+    suite(test_clients=writes_suite(http_target.url))
     out = pytester.path / "run.json"
     result = pytester.runpytest(f"--sleuth-json={out}")
     assert_unhooked()
-    result.assert_outcomes(failed=3)
-    url, via = http_target.url, f"via {flavour.client}"
-
+    result.assert_outcomes(failed=3 * len(FLAVOURS))
     probes = probes_of(out)
-    # The GET: its evidence, shown with the failure the probe's assert made.
-    (get,) = probes["test_get"]["evidence"]["exchanges"]
-    assert get["request"] == f"GET {url}/users/123 {via}"
-    assert (get["status"], get["reason"], get["error"]) == (200, "OK", None)
-    headers = {k.lower(): v for k, v in get["headers"].items()}
-    assert headers["content-type"] == "application/json"
-    assert headers["cache-control"] == "no-store"
-    assert get["remote"] == f"127.0.0.1:{http_target.server.port}"
-    assert get["timings_ms"]["total"] > 0
-    if flavour.client == "httpx":  # httpcore's trace gives the phases
-        assert get["timings_ms"]["first_byte"] > 0
-    result.stdout.fnmatch_lines(
-        [f"*GET {url}/users/123 {via} -> 200 OK*", "*: application/json*"]
-    )
-    assert http_target.recorder.count("/users/123", "GET") == 1
+    url = http_target.url
+    for n, flavour in enumerate(FLAVOURS, start=1):
+        via = f"via {flavour.client}"
+        # The GET: its evidence, shown with the failure the probe's assert made.
+        (get,) = probes[f"test_{flavour.name}_get"]["evidence"]["exchanges"]
+        assert get["request"] == f"GET {url}/users/{n} {via}"
+        assert (get["status"], get["reason"], get["error"]) == (200, "OK", None)
+        headers = {k.lower(): v for k, v in get["headers"].items()}
+        assert headers["content-type"] == "application/json"
+        assert headers["cache-control"] == "no-store"
+        assert get["remote"] == f"127.0.0.1:{http_target.server.port}"
+        assert get["timings_ms"]["total"] > 0
+        if flavour.client == "httpx":  # httpcore's trace gives the phases
+            assert get["timings_ms"]["first_byte"] > 0
+        result.stdout.fnmatch_lines(
+            [
+                f"*_ test_{flavour.name}_get _*",
+                f"GET {url}/users/{n} {via} -> 200 OK (* ms) from 127.0.0.1:*",
+                "*: application/json",
+            ]
+        )
+        assert http_target.recorder.count(f"/users/{n}", "GET") == 1, flavour.name
 
-    # The POSTs: refused as sleuth's own error, as it was raised, nothing sent.
-    for name in ("test_unmarked_post", "test_marked_post"):
-        probe = probes[name]
-        assert (probe["category"], probe["error_type"]) == (
-            "write-refused",
-            "WriteRefused",
-        ), name
-        assert probe["evidence"]["exchanges"] == [], name
-    result.stdout.fnmatch_lines(
-        [
-            f"*WriteRefused: POST {url}/echo {via} refused: sleuth is read-only unless "
-            "a probe is marked @pytest.mark.writes and the run has --allow-writes; "
-            "this probe is not marked @pytest.mark.writes and this run does not have "
-            "--allow-writes. Nothing was sent.*"
-        ]
-    )
+        # The POSTs: refused by sleuth's own error, as it was raised; none sent.
+        for what in ("unmarked_post", "marked_post"):
+            probe = probes[f"test_{flavour.name}_{what}"]
+            assert (probe["category"], probe["error_type"]) == (
+                "write-refused",
+                "WriteRefused",
+            ), probe["name"]
+            assert probe["evidence"]["exchanges"] == [], probe["name"]
+        result.stdout.fnmatch_lines(
+            [
+                f"*_ test_{flavour.name}_unmarked_post _*",
+                f"*WriteRefused: POST {url}/echo {via} refused: sleuth is read-only "
+                "unless a probe is marked @pytest.mark.writes and the run has "
+                "--allow-writes; this probe is not marked @pytest.mark.writes and "
+                "this run does not have --allow-writes. Nothing was sent.",
+            ]
+        )
     assert http_target.recorder.count("/echo", "POST") == 0
 
 
-@flavours
-def test_a_marked_probe_writes_with_allow_writes(flavour, suite, pytester, http_target):
-    suite(test_client=writes_suite(flavour, http_target.url))
+def test_a_marked_probe_writes_with_allow_writes(suite, pytester, http_target):
+    suite(test_clients=writes_suite(http_target.url))
     out = pytester.path / "run.json"
     result = pytester.runpytest("--allow-writes", f"--sleuth-json={out}")
     assert_unhooked()
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=len(FLAVOURS), failed=2 * len(FLAVOURS))
     probes = probes_of(out)
-    assert probes["test_marked_post"]["outcome"] == "passed"
-    (post,) = probes["test_marked_post"]["evidence"]["exchanges"]
-    assert post["request"] == f"POST {http_target.url}/echo via {flavour.client}"
-    assert post["status"] == 200
-    assert probes["test_unmarked_post"]["category"] == "write-refused"
-    result.stdout.fnmatch_lines(
-        ["*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing*"]
-    )
-    assert http_target.recorder.count("/echo", "POST") == 1  # the marked one only
+    for flavour in FLAVOURS:
+        marked = probes[f"test_{flavour.name}_marked_post"]
+        assert marked["outcome"] == "passed", flavour.name
+        (post,) = marked["evidence"]["exchanges"]
+        assert post["request"] == f"POST {http_target.url}/echo via {flavour.client}"
+        assert post["status"] == 200
+        unmarked = probes[f"test_{flavour.name}_unmarked_post"]
+        assert unmarked["category"] == "write-refused", flavour.name
+        result.stdout.fnmatch_lines(
+            [
+                f"*_ test_{flavour.name}_unmarked_post _*",
+                "*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing*",
+            ]
+        )
+    # The marked ones only, one per flavour.
+    assert http_target.recorder.count("/echo", "POST") == len(FLAVOURS)
 
 
-@pytest.mark.parametrize(
-    "flavour",
-    [*FLAVOURS, *(f.sync_via_asyncio_run() for f in FLAVOURS if f.is_async)],
-    ids=lambda f: f.name,
-)
-def test_a_hung_request_ends_at_the_deadline_naming_the_url_and_client(
-    flavour, suite, pytester, http_target, tmp_path
+def test_a_hung_request_or_body_ends_at_the_deadline_naming_the_url_and_client(
+    suite, pytester, http_target, stalled_body_port, tmp_path
 ):
-    released = tmp_path / "released"
+    """A request with no answer, and one whose body stalls after its headers,
+    in each flavour and in async clients run by asyncio.run in a ``def`` probe:
+    all at once, each with a 1 s timeout."""
+    hang = f"{http_target.url}/hang"
+    half = f"http://127.0.0.1:{stalled_body_port}/half"
+    flavours = [*FLAVOURS, *(f.sync_via_asyncio_run() for f in FLAVOURS if f.is_async)]
+    marks = "@pytest.mark.probe(timeout=1)\n"
+    cases = [
+        (flavour, what, url)
+        for flavour in flavours
+        for what, url in (("hang", hang), ("half", half))
+    ]
     suite(
-        test_client=flavour.suite(
-            flavour.probe(
-                "test_hang",
-                "GET",
-                f"{http_target.url}/hang",
-                marks="@pytest.mark.probe(timeout=1)\n",
-                released=released,
+        test_clients=suite_of(
+            *(
+                flavour.probe(
+                    what,
+                    "GET",
+                    url,
+                    marks=marks,
+                    released=tmp_path / f"{flavour.name}_{what}",
+                )
+                for flavour, what, url in cases
             )
         )
     )
     result = pytester.runpytest()
     assert_unhooked()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            f"timed out after 1.0 s waiting for GET {http_target.url}/hang "
-            f"via {flavour.client} (timeout from @pytest.mark.probe)"
-        ]
-    )
-    # The hung call itself let go of its socket by deadline + 0.5 s: the
-    # clients' own timeouts (httpx 5 s, aiohttp 5 min) were bounded by the
-    # probe's (in an async probe, the engine cancels it at the deadline too).
-    assert float(wait_for_file(released)) <= 1.5
+    result.assert_outcomes(errors=len(cases))
+    reports = sections(result.stdout.str())
+    for flavour, what, url in cases:
+        name = f"test_{flavour.name}_{what}"
+        # Said by the run's watchdog, or (a `def` probe the run came to after
+        # its client gave up) raised by the hook: the same words either way.
+        assert (
+            f"timed out after 1.0 s waiting for GET {url} via {flavour.client} "
+            "(timeout from @pytest.mark.probe)"
+        ) in reports[name], name
+        # The hung call itself let go by deadline + 0.5 s: the clients' own
+        # timeouts (httpx 5 s, aiohttp 5 min) were bounded by the probe's (in
+        # an async probe, the engine also cancels it at the deadline).
+        seconds = float(wait_for_file(tmp_path / f"{flavour.name}_{what}"))
+        assert seconds <= 1.5, (flavour.name, what, seconds)
 
 
 @pytest.mark.usefixtures("http_transport")  # in-process and worker
@@ -180,22 +224,39 @@ def test_target_http_passes_through_the_hooks_untouched(suite, pytester, http_ta
 def test_outside_a_probe_every_call_passes_through(suite, pytester, http_target):
     suite(
         test_fixture=f"""
+        import asyncio
+
         import aiohttp
         import httpx
         import pytest
 
+        URL = "{http_target.url}/echo"
+
+        async def aiohttp_post():
+            async with aiohttp.ClientSession() as session:
+                async with session.post(URL, json={{"a": 1}}) as answer:
+                    return answer.status
+
+        async def httpx_post():
+            async with httpx.AsyncClient() as client:
+                return (await client.post(URL, json={{"a": 1}})).status_code
+
         @pytest.fixture
         def created():  # a fixture is not the probe: its writes are its own
-            return httpx.post("{http_target.url}/echo", json={{"a": 1}}).status_code
+            return [
+                httpx.post(URL, json={{"a": 1}}).status_code,
+                asyncio.run(httpx_post()),
+                asyncio.run(aiohttp_post()),
+            ]
 
         def test_uses_it(created):
-            assert created == 200
+            assert created == [200, 200, 200]
         """
     )
     result = pytester.runpytest()
     assert_unhooked()
     result.assert_outcomes(passed=1)
-    assert http_target.recorder.count("/echo", "POST") == 1
+    assert http_target.recorder.count("/echo", "POST") == 3
 
 
 @pytest.mark.parametrize("library", ["httpx", "aiohttp"])

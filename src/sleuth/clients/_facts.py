@@ -1,11 +1,13 @@
 """What an HTTP hook says of one request besides its answer: the peer it
-reached, what went wrong, how long it took. Shared by the httpx and aiohttp hooks."""
+reached, what went wrong, how long it took, and a deadline that passed.
+Shared by the httpx and aiohttp hooks."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sleuth.context import ProbeContext
+from sleuth.errors import ProbeTimeout, SleuthError
 
 
 def peer(address: Any) -> str | None:
@@ -26,3 +28,23 @@ def describe_error(ctx: ProbeContext, exc: BaseException) -> str:
 
 def ms(seconds: float) -> float:
     return round(max(seconds, 0.0) * 1000, 2)
+
+
+def timeout_past_deadline(
+    ctx: ProbeContext, method: str, url: str, client: str, exc: BaseException
+) -> ProbeTimeout | None:
+    """Past the probe's deadline, the probe's timeout naming the request, to
+    raise instead of the client's error ``exc``; None before it.
+
+    The client's own timeout is bounded by the deadline (plus a grace), and in a
+    ``def`` probe the run may look at the probe only after the client gave up
+    (other probes' reports came first): then the probe still reads ``timed out
+    after 2.0 s waiting for GET url via httpx``, as it would have a moment
+    earlier, and as target.http's does. The client's error is in the evidence.
+    """
+    if isinstance(exc, SleuthError) or not isinstance(exc, Exception):
+        return None
+    if ctx.remaining() > 0:
+        return None
+    what = f"{method.upper()} {url} via {client}"  # as _guard.waiting says it
+    return ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what)

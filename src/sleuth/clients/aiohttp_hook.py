@@ -4,7 +4,9 @@ Hooked at ``ClientSession._request``, which ``get``, ``post``, ``request`` and
 ``ws_connect`` all go through, redirects included (aiohttp follows them inside
 it, under one timeout). The request is held to the read-only rule and the
 probe's deadline, and recorded as evidence when its headers come; its body is
-the probe's to read (none is read here).
+the probe's to read (none is read here). ``ClientResponse.read`` (under
+``text`` and ``json`` too) is hooked so that waiting for the body of a probe's
+response is still waiting on its request, said so at the deadline.
 
 sleuth's own sessions (``target.http``'s, the RabbitMQ management API's) pass
 through untouched: they are marked with ``mark_own`` where they are created.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sleuth import timing
 from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.clients import _facts, _guard
+from sleuth.context import ProbeContext
 
 if TYPE_CHECKING:
     import aiohttp
@@ -29,6 +32,8 @@ CLIENT = "aiohttp"
 _METHOD = "_request"
 
 SessionT = TypeVar("SessionT", bound="aiohttp.ClientSession")
+# What reading a probe's response waits on: its probe, method and URL.
+_Waiting = tuple[ProbeContext, str, str]
 
 # sleuth's own sessions: their requests are sleuth's work, not the probe's code.
 _own_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -49,19 +54,30 @@ def install() -> Callable[[], None] | None:
     module = sys.modules.get("aiohttp")
     if module is None:
         return None
-    session_class = module.ClientSession
-    original = session_class.__dict__.get(_METHOD)
-    if original is None:
-        return None  # an aiohttp without the layer hooked here: leave it alone
-    setattr(session_class, _METHOD, _hook(original, module))
+    originals = {
+        (module.ClientSession, _METHOD): module.ClientSession.__dict__.get(_METHOD),
+        (module.ClientResponse, "read"): module.ClientResponse.__dict__.get("read"),
+    }
+    if None in originals.values():
+        return None  # an aiohttp without the layers hooked here: leave it alone
+    # The probe's responses, and what reading each one waits on.
+    reading: weakref.WeakKeyDictionary[Any, _Waiting] = weakref.WeakKeyDictionary()
+    request, read = originals.values()
+    setattr(module.ClientSession, _METHOD, _hook(request, module, reading))
+    module.ClientResponse.read = _read_hook(read, reading)
 
     def undo() -> None:
-        setattr(session_class, _METHOD, original)
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
 
     return undo
 
 
-def _hook(original: Callable[..., Any], module: Any) -> Callable[..., Any]:
+def _hook(
+    original: Callable[..., Any],
+    module: Any,
+    reading: weakref.WeakKeyDictionary[Any, _Waiting],
+) -> Callable[..., Any]:
     @functools.wraps(original)
     async def request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
@@ -86,7 +102,10 @@ def _hook(original: Callable[..., Any], module: Any) -> Callable[..., Any]:
                 error=_facts.describe_error(ctx, exc),
                 timings_ms={"total": _facts.ms(timing.perf_counter() - started)},
             )
-            raise
+            timeout = _facts.timeout_past_deadline(ctx, method, url, CLIENT, exc)
+            if timeout is None:
+                raise
+            raise timeout from None  # the client's error is in the evidence
         _guard.record(
             ctx,
             client=CLIENT,
@@ -98,9 +117,32 @@ def _hook(original: Callable[..., Any], module: Any) -> Callable[..., Any]:
             remote=_remote(response),
             timings_ms={"total": _facts.ms(timing.perf_counter() - started)},
         )
+        reading[response] = (ctx, method, url)
         return response
 
     return request
+
+
+def _read_hook(
+    original: Callable[..., Any], reading: weakref.WeakKeyDictionary[Any, _Waiting]
+) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def read(self: Any) -> Any:
+        __tracebackhide__ = True
+        waiting = reading.get(self)
+        if waiting is None:  # not a probe's response
+            return await original(self)
+        ctx, method, url = waiting
+        try:
+            with _guard.waiting(ctx, method, url, CLIENT):
+                return await original(self)
+        except Exception as exc:
+            timeout = _facts.timeout_past_deadline(ctx, method, url, CLIENT, exc)
+            if timeout is None:
+                raise
+            raise timeout from None
+
+    return read
 
 
 def _url_of(session: Any, str_or_url: Any, params: Any) -> str:

@@ -10,9 +10,10 @@ here either (a streamed response stays streamed).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from sleuth import timing
@@ -37,8 +38,13 @@ def install() -> Callable[[], None] | None:
     }
     if None in originals.values():
         return None  # an httpx without the layer hooked here: leave it alone
-    setattr(httpx.Client, _METHOD, _sync_hook(originals[httpx.Client]))
-    setattr(httpx.AsyncClient, _METHOD, _async_hook(originals[httpx.AsyncClient]))
+    sync_body, async_body = _body_streams(httpx)
+    setattr(httpx.Client, _METHOD, _sync_hook(originals[httpx.Client], sync_body))
+    setattr(
+        httpx.AsyncClient,
+        _METHOD,
+        _async_hook(originals[httpx.AsyncClient], async_body),
+    )
 
     def undo() -> None:
         for cls, original in originals.items():
@@ -47,7 +53,7 @@ def install() -> Callable[[], None] | None:
     return undo
 
 
-def _sync_hook(original: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_hook(original: Callable[..., Any], body: type) -> Callable[..., Any]:
     @functools.wraps(original)
     def send_single_request(self: Any, request: Any) -> Any:
         __tracebackhide__ = True
@@ -56,18 +62,22 @@ def _sync_hook(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, request)
         hop = _Hop(ctx, request, _SyncTrace)
         try:
-            with _guard.waiting(ctx, hop.method, hop.url, CLIENT):
+            with hop.waiting():
                 response = original(self, request)
         except BaseException as exc:
             hop.failed(exc)
-            raise
+            timeout = hop.timeout_past_deadline(exc)
+            if timeout is None:
+                raise
+            raise timeout from None  # the client's error is in the evidence
         hop.answered(response)
+        response.stream = body(response.stream, hop)
         return response
 
     return send_single_request
 
 
-def _async_hook(original: Callable[..., Any]) -> Callable[..., Any]:
+def _async_hook(original: Callable[..., Any], body: type) -> Callable[..., Any]:
     @functools.wraps(original)
     async def send_single_request(self: Any, request: Any) -> Any:
         __tracebackhide__ = True
@@ -76,12 +86,16 @@ def _async_hook(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(self, request)
         hop = _Hop(ctx, request, _AsyncTrace)
         try:
-            with _guard.waiting(ctx, hop.method, hop.url, CLIENT):
+            with hop.waiting():
                 response = await original(self, request)
         except BaseException as exc:
             hop.failed(exc)
-            raise
+            timeout = hop.timeout_past_deadline(exc)
+            if timeout is None:
+                raise
+            raise timeout from None  # the client's error is in the evidence
         hop.answered(response)
+        response.stream = body(response.stream, hop)
         return response
 
     return send_single_request
@@ -106,6 +120,14 @@ class _Hop:
         extensions["trace"] = self.trace
         request.extensions = extensions
         self.started = timing.perf_counter()
+
+    def waiting(self) -> contextlib.AbstractContextManager[None]:
+        return _guard.waiting(self.ctx, self.method, self.url, CLIENT)
+
+    def timeout_past_deadline(self, exc: BaseException) -> BaseException | None:
+        return _facts.timeout_past_deadline(
+            self.ctx, self.method, self.url, CLIENT, exc
+        )
 
     def answered(self, response: Any) -> None:
         _guard.record(
@@ -145,6 +167,59 @@ class _Hop:
             phases["first_byte"] = _facts.ms(came - sent)
         phases["total"] = _facts.ms(ended - self.started)
         return phases
+
+
+def _body_streams(httpx: Any) -> tuple[type, type]:
+    """httpx's two kinds of response stream, each wrapped so that waiting for
+    the body's bytes (``response.read()``, ``iter_bytes()``; httpx reads the
+    body after this hook returns) is still waiting on the request: a body that
+    stalls ends at the deadline as ``waiting for GET url via httpx``."""
+
+    class WaitedSyncStream(httpx.SyncByteStream):  # type: ignore[misc]
+        def __init__(self, stream: Any, hop: _Hop) -> None:
+            self._stream, self._hop = stream, hop
+
+        def __iter__(self) -> Iterator[bytes]:
+            chunks = iter(self._stream)
+            while True:
+                try:
+                    with self._hop.waiting():
+                        chunk = next(chunks, None)
+                except Exception as exc:
+                    timeout = self._hop.timeout_past_deadline(exc)
+                    if timeout is None:
+                        raise
+                    raise timeout from None
+                if chunk is None:
+                    return
+                yield chunk
+
+        def close(self) -> None:
+            self._stream.close()
+
+    class WaitedAsyncStream(httpx.AsyncByteStream):  # type: ignore[misc]
+        def __init__(self, stream: Any, hop: _Hop) -> None:
+            self._stream, self._hop = stream, hop
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            chunks = self._stream.__aiter__()
+            while True:
+                try:
+                    with self._hop.waiting():
+                        chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    timeout = self._hop.timeout_past_deadline(exc)
+                    if timeout is None:
+                        raise
+                    raise timeout from None
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()
+
+    return WaitedSyncStream, WaitedAsyncStream
 
 
 class _Trace:
