@@ -30,11 +30,11 @@ def ms(seconds: float) -> float:
     return round(max(seconds, 0.0) * 1000, 2)
 
 
-def timeout_past_deadline(
+def raise_if_past_deadline(
     ctx: ProbeContext, method: str, url: str, client: str, exc: BaseException
-) -> ProbeTimeout | None:
-    """Past the probe's deadline, the probe's timeout naming the request, to
-    raise instead of the client's error ``exc``; None before it.
+) -> None:
+    """Past the probe's deadline, raise the probe's timeout naming the request
+    in place of the client's error ``exc`` (call where ``exc`` is handled).
 
     The client's own timeout is bounded by the deadline (plus a grace), and in a
     ``def`` probe the run may look at the probe only after the client gave up
@@ -42,9 +42,10 @@ def timeout_past_deadline(
     after 2.0 s waiting for GET url via httpx``, as it would have a moment
     earlier, and as target.http's does. The client's error is in the evidence.
     """
+    __tracebackhide__ = True
     if isinstance(exc, SleuthError) or not isinstance(exc, Exception):
-        return None
+        return
     if ctx.remaining() > 0:
-        return None
+        return
     what = f"{method.upper()} {url} via {client}"  # as _guard.waiting says it
-    return ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what)
+    raise ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what) from None

@@ -102,10 +102,8 @@ def _hook(
                 error=_facts.describe_error(ctx, exc),
                 timings_ms={"total": _facts.ms(timing.perf_counter() - started)},
             )
-            timeout = _facts.timeout_past_deadline(ctx, method, url, CLIENT, exc)
-            if timeout is None:
-                raise
-            raise timeout from None  # the client's error is in the evidence
+            _facts.raise_if_past_deadline(ctx, method, url, CLIENT, exc)
+            raise
         _guard.record(
             ctx,
             client=CLIENT,
@@ -137,10 +135,8 @@ def _read_hook(
             with _guard.waiting(ctx, method, url, CLIENT):
                 return await original(self)
         except Exception as exc:
-            timeout = _facts.timeout_past_deadline(ctx, method, url, CLIENT, exc)
-            if timeout is None:
-                raise
-            raise timeout from None
+            _facts.raise_if_past_deadline(ctx, method, url, CLIENT, exc)
+            raise
 
     return read
 
@@ -157,7 +153,7 @@ def _url_of(session: Any, str_or_url: Any, params: Any) -> str:
     return str(url)
 
 
-def _bounded(ctx: Any, module: Any, timeout: Any) -> aiohttp.ClientTimeout:
+def _bounded(ctx: ProbeContext, module: Any, timeout: Any) -> aiohttp.ClientTimeout:
     """The request's timeout with its ``total`` (which covers connecting, the
     redirects and reading the body) at most the time the probe has left."""
     if not isinstance(timeout, module.ClientTimeout):

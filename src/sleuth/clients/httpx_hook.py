@@ -66,10 +66,8 @@ def _sync_hook(original: Callable[..., Any], body: type) -> Callable[..., Any]:
                 response = original(self, request)
         except BaseException as exc:
             hop.failed(exc)
-            timeout = hop.timeout_past_deadline(exc)
-            if timeout is None:
-                raise
-            raise timeout from None  # the client's error is in the evidence
+            hop.raise_if_past_deadline(exc)
+            raise
         hop.answered(response)
         response.stream = body(response.stream, hop)
         return response
@@ -90,10 +88,8 @@ def _async_hook(original: Callable[..., Any], body: type) -> Callable[..., Any]:
                 response = await original(self, request)
         except BaseException as exc:
             hop.failed(exc)
-            timeout = hop.timeout_past_deadline(exc)
-            if timeout is None:
-                raise
-            raise timeout from None  # the client's error is in the evidence
+            hop.raise_if_past_deadline(exc)
+            raise
         hop.answered(response)
         response.stream = body(response.stream, hop)
         return response
@@ -111,7 +107,8 @@ class _Hop:
         self.url = str(request.url)
         # Before a byte is sent: WriteRefused leaves httpx as it is raised.
         _guard.allow(ctx, self.method, self.url, CLIENT)
-        extensions = dict(request.extensions)  # a redirect's next hop shares it
+        # A copy: httpx hands the request's dict on to a redirect's next hop.
+        extensions = dict(request.extensions)
         timeout = extensions.get("timeout") or {}
         extensions["timeout"] = {
             key: _guard.socket_timeout(ctx, timeout.get(key)) for key in _TIMEOUT_KEYS
@@ -124,10 +121,9 @@ class _Hop:
     def waiting(self) -> contextlib.AbstractContextManager[None]:
         return _guard.waiting(self.ctx, self.method, self.url, CLIENT)
 
-    def timeout_past_deadline(self, exc: BaseException) -> BaseException | None:
-        return _facts.timeout_past_deadline(
-            self.ctx, self.method, self.url, CLIENT, exc
-        )
+    def raise_if_past_deadline(self, exc: BaseException) -> None:
+        __tracebackhide__ = True
+        _facts.raise_if_past_deadline(self.ctx, self.method, self.url, CLIENT, exc)
 
     def answered(self, response: Any) -> None:
         _guard.record(
@@ -186,10 +182,8 @@ def _body_streams(httpx: Any) -> tuple[type, type]:
                     with self._hop.waiting():
                         chunk = next(chunks, None)
                 except Exception as exc:
-                    timeout = self._hop.timeout_past_deadline(exc)
-                    if timeout is None:
-                        raise
-                    raise timeout from None
+                    self._hop.raise_if_past_deadline(exc)
+                    raise
                 if chunk is None:
                     return
                 yield chunk
@@ -210,10 +204,8 @@ def _body_streams(httpx: Any) -> tuple[type, type]:
                 except StopAsyncIteration:
                     return
                 except Exception as exc:
-                    timeout = self._hop.timeout_past_deadline(exc)
-                    if timeout is None:
-                        raise
-                    raise timeout from None
+                    self._hop.raise_if_past_deadline(exc)
+                    raise
                 yield chunk
 
         async def aclose(self) -> None:
