@@ -10,6 +10,7 @@ here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import socket
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sleuth import clients, context as _context
+from sleuth.context import ProbeContext
 
 HALF_ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nabc"
@@ -170,3 +174,18 @@ def wait_for_file(path: Path, timeout_s: float = 10.0) -> str:
         time.sleep(0.02)
     time.sleep(0.02)  # written whole
     return path.read_text()
+
+
+@contextlib.contextmanager
+def hooked_probe(timeout_s: float = 5.0) -> Iterator[ProbeContext]:
+    """The block runs as a probe's own code, with every client hook installed
+    (as for a run); undone after it."""
+    ctx = ProbeContext(probe_id="test", timeout_s=timeout_s, timeout_origin="test")
+    ctx.start()
+    clients.install()
+    token = _context.current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _context.current.reset(token)
+        clients.uninstall()

@@ -17,6 +17,7 @@ import pytest
 
 from tests.clients._servers_httpx import (
     FLAVOURS,
+    hooked_probe,
     probes_of,
     stalled_body_port_fixture,  # noqa: F401 (the fixture stalled_body_port)
     suite_of,
@@ -292,3 +293,47 @@ def test_the_rabbitmq_api_session_is_sleuths_own(http_target):
     assert_unhooked()
     assert (ctx.exchanges, ctx.clients) == ([], {})
     assert http_target.recorder.count("/echo", "GET") == 1
+
+
+def test_each_redirect_hop_is_evidenced(http_target):
+    with (
+        hooked_probe() as ctx,
+        httpx.Client(follow_redirects=True, max_redirects=2) as client,
+        pytest.raises(httpx.TooManyRedirects),
+    ):
+        client.get(f"{http_target.url}/redirect-loop")
+    assert_unhooked()
+    hops = [(e.request, e.status) for e in ctx.exchanges]
+    assert hops == [(f"GET {http_target.url}/redirect-loop via httpx", 302)] * 3
+    assert http_target.recorder.count("/redirect-loop", "GET") == 3
+
+
+def test_a_trace_the_probe_gives_httpx_still_hears_every_event(http_target):
+    heard: list[str] = []
+
+    async def async_trace(event: str, info: dict[str, object]) -> None:
+        heard.append(event)
+
+    async def fetch_async() -> int:
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(
+                f"{http_target.url}/users/2", extensions={"trace": async_trace}
+            )
+            return answer.status_code
+
+    with hooked_probe() as ctx, httpx.Client() as client:
+        sync_status = client.get(
+            f"{http_target.url}/users/1",
+            extensions={"trace": lambda event, info: heard.append(event)},
+        ).status_code
+        assert asyncio.run(fetch_async()) == sync_status == 200
+    assert_unhooked()
+    # Both requests' events, from connecting to the body's end, to the probe's
+    # traces; the hook's own phases in the evidence.
+    for start in (
+        "connection.connect_tcp.started",
+        "http11.send_request_headers.started",
+    ):
+        assert heard.count(start) == 2, (start, heard)
+    assert heard.count("http11.receive_response_body.complete") == 2, heard
+    assert all("first_byte" in e.timings_ms for e in ctx.exchanges)
