@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 # module with an ``install()``, and the library it hooks. Order: lowest first.
 _HOOKS: tuple[tuple[str, str], ...] = (
+    ("sleuth.clients.httpx_hook", "httpx"),
+    ("sleuth.clients.aiohttp_hook", "aiohttp"),
     ("sleuth.clients.psycopg_hook", "psycopg"),
     ("sleuth.clients.redis_hook", "redis"),
 )

@@ -77,8 +77,8 @@ def socket_timeout(ctx: ProbeContext, timeout_s: float | None) -> float:
 def waiting(
     ctx: ProbeContext, method: str, url: str, client: str
 ) -> contextlib.AbstractContextManager[None]:
-    """While inside, a timeout says ``waiting for GET url (requests)``."""
-    return ctx.waiting_on(f"{method.upper()} {url} ({client})")
+    """While inside, a timeout says ``waiting for GET url via requests``."""
+    return ctx.waiting_on(f"{method.upper()} {url} via {client}")
 
 
 def record(
