@@ -20,7 +20,10 @@ import importlib
 from collections.abc import Callable
 
 # module with an ``install()``, and the library it hooks. Order: lowest first.
-_HOOKS: tuple[tuple[str, str], ...] = ()
+_HOOKS: tuple[tuple[str, str], ...] = (
+    # http.client, and urllib.request, urllib3 and requests, which send through it
+    ("sleuth.clients.stdlib", "http.client"),
+)
 
 _undo: list[Callable[[], None]] = []
 

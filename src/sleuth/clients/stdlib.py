@@ -1,0 +1,309 @@
+"""http.client, and the clients that send through it: urllib.request, urllib3, requests.
+
+urllib3's connection subclasses ``http.client.HTTPConnection`` and sends with its
+``putrequest``, ``send`` and ``getresponse``, and requests sends through urllib3,
+so hooking those three methods of the base class sees all four clients:
+
+- ``putrequest`` (before a byte is sent): the read-only rule, the client named
+  by who called, the request noted on the connection for the two others;
+- ``send`` (connecting when the connection has no socket, then sending): the
+  connect bounded by the probe's time left, and timed;
+- ``getresponse`` (waiting for the answer): the socket bounded again (urllib3 sets
+  its read timeout after sending), the answer recorded at its headers, and its
+  body excerpt added as the client reads it.
+
+Outside a probe each call passes through to the original method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import socket
+import sys
+import weakref
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from sleuth import timing
+from sleuth.clients import _guard
+from sleuth.context import ProbeContext
+from sleuth.errors import ProbeTimeout
+from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
+
+# The libraries that send through http.client, by module name. A request is
+# named after the outermost of them on the stack: requests over urllib3 over
+# http.client.
+_CLIENTS = ("requests", "urllib3", "urllib.request", "http.client")
+
+# The connection's attributes for the request in progress, and for a socket
+# whose timeout a probe bounded (put back before the next request outside one).
+_REQUEST = "_sleuth_request"
+_BOUNDED = "_sleuth_bounded_socket"
+
+_Conn = http.client.HTTPConnection
+
+
+@dataclasses.dataclass(slots=True)
+class _Request:
+    ctx: ProbeContext
+    method: str
+    url: str
+    client: str
+    started: float
+    timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def ms_since(self, began: float) -> float:
+        return round((timing.perf_counter() - began) * 1000, 2)
+
+    def record_error(self, exc: BaseException) -> None:
+        self.timings_ms["total"] = self.ms_since(self.started)
+        _guard.record(
+            self.ctx,
+            client=self.client,
+            method=self.method,
+            url=self.url,
+            timings_ms=self.timings_ms,
+            error=_describe(exc),
+        )
+
+
+def install() -> Callable[[], None] | None:
+    """Hook ``http.client.HTTPConnection``; returns what puts it back."""
+    originals = {
+        name: _Conn.__dict__[name] for name in ("putrequest", "send", "getresponse")
+    }
+    putrequest, send, getresponse = originals.values()
+
+    def hooked_putrequest(self: _Conn, method: str, url: str, *a: Any, **k: Any) -> Any:
+        __tracebackhide__ = True
+        ctx = _guard.probe()
+        if ctx is None:
+            _unbind(self)
+            return putrequest(self, method, url, *a, **k)
+        self.__dict__.pop(_REQUEST, None)
+        full_url = _full_url(self, url)
+        client = _client_name(sys._getframe(1))
+        if ctx.remaining() <= 0:
+            # Its deadline has passed (the watchdog has said so): a client
+            # retrying on its own (urllib3 does) must not keep the thread.
+            what = f"{method.upper()} {full_url} via {client}"
+            raise ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what)
+        _guard.allow(ctx, method, full_url, client)
+        if self.sock is not None:  # a kept-alive connection: bound its socket now
+            _bind(self, _guard.socket_timeout(ctx, _seconds(self.timeout)))
+        self.__dict__[_REQUEST] = _Request(
+            ctx, method.upper(), full_url, client, timing.perf_counter()
+        )
+        return putrequest(self, method, url, *a, **k)
+
+    def hooked_send(self: _Conn, data: Any) -> Any:
+        request: _Request | None = self.__dict__.get(_REQUEST)
+        if request is None:
+            return send(self, data)
+        ctx = request.ctx
+        try:
+            with _guard.waiting(ctx, request.method, request.url, request.client):
+                if self.sock is None and self.auto_open:
+                    # What send would do first, done here to bound and time it.
+                    _connect(self, request)
+                return send(self, data)
+        except BaseException as exc:
+            self.__dict__.pop(_REQUEST, None)
+            request.record_error(exc)
+            raise
+
+    def hooked_getresponse(self: _Conn) -> Any:
+        request: _Request | None = self.__dict__.pop(_REQUEST, None)
+        if request is None:
+            return getresponse(self)
+        ctx = request.ctx
+        remote = None
+        if self.sock is not None:
+            _bind(self, _guard.socket_timeout(ctx, _client_read_timeout(self)))
+            # Now: the connection lets go of its socket with a "close" answer.
+            remote = _remote(self.sock)
+        began = timing.perf_counter()
+        try:
+            with _guard.waiting(ctx, request.method, request.url, request.client):
+                response = getresponse(self)
+        except BaseException as exc:
+            request.record_error(exc)
+            raise
+        request.timings_ms["first_byte"] = request.ms_since(began)
+        request.timings_ms["total"] = request.ms_since(request.started)
+        exchange = _guard.record(
+            ctx,
+            client=request.client,
+            method=request.method,
+            url=request.url,
+            timings_ms=request.timings_ms,
+            status=response.status,
+            reason=response.reason,
+            headers=dict(response.getheaders()),
+            remote=remote,
+        )
+        _BodyTee.attach(response, ctx, exchange)
+        return response
+
+    _Conn.putrequest = hooked_putrequest  # type: ignore[method-assign]
+    _Conn.send = hooked_send  # type: ignore[method-assign]
+    _Conn.getresponse = hooked_getresponse  # type: ignore[method-assign]
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(_Conn, name, original)
+
+    return undo
+
+
+def _connect(conn: _Conn, request: _Request) -> None:
+    """Connect within the probe's time left: the connection's own timeout,
+    bounded, for the connect only (it stays on the socket for the request)."""
+    own = conn.timeout
+    conn.timeout = _guard.socket_timeout(request.ctx, _seconds(own))
+    began = timing.perf_counter()
+    try:
+        conn.connect()
+    finally:
+        conn.timeout = own
+    conn.__dict__[_BOUNDED] = True
+    request.timings_ms["connect"] = request.ms_since(began)
+
+
+def _bind(conn: _Conn, timeout_s: float) -> None:
+    assert conn.sock is not None  # noqa: S101 (checked by the callers)
+    conn.sock.settimeout(timeout_s)
+    conn.__dict__[_BOUNDED] = True
+
+
+def _unbind(conn: _Conn) -> None:
+    """Put back the socket timeout a probe bounded, for a request outside one
+    on the same kept-alive connection: what http.client's connect had set."""
+    if conn.__dict__.pop(_BOUNDED, False) and conn.sock is not None:
+        conn.sock.settimeout(_seconds(conn.timeout))
+    conn.__dict__.pop(_REQUEST, None)
+
+
+def _client_read_timeout(conn: _Conn) -> float | None:
+    """The timeout the client means for the answer: urllib3 sets the
+    connection's to its read timeout after sending, http.client keeps one."""
+    return _seconds(conn.timeout)
+
+
+def _seconds(timeout: object) -> float | None:
+    """A connection's ``timeout`` in seconds (None: none), as socket would take it."""
+    if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+        return socket.getdefaulttimeout()
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        return float(timeout)
+    return None
+
+
+def _full_url(conn: _Conn, target: str) -> str:
+    """``scheme://host:port/path?query`` of the request, in whatever form it went."""
+    if "://" in target:  # to a proxy, in absolute form
+        return target
+    host = conn._tunnel_host or conn.host  # type: ignore[attr-defined]
+    port = conn._tunnel_port or conn.port  # type: ignore[attr-defined]
+    scheme = "https" if conn.default_port == http.client.HTTPS_PORT else "http"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}{target}"
+
+
+def _client_name(frame: FrameType | None) -> str:
+    """The outermost of ``_CLIENTS`` among the callers: the one the probe used."""
+    found = "http.client"
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        for client in _CLIENTS:
+            if module == client or module.startswith(client + "."):
+                found = client
+                break
+        frame = frame.f_back
+    return found
+
+
+def _remote(sock: socket.socket) -> str | None:
+    try:
+        host, port = sock.getpeername()[:2]
+    except (OSError, ValueError):
+        return None
+    return f"{host}:{port}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _BodyTee:
+    """Sees the first bytes of a body as the client reads them, for evidence.
+
+    The response's own read methods are wrapped on the instance, and each hands
+    back exactly what the original did: the client reads what it would have.
+    A read inside another (``read`` uses ``readinto``) is seen once. The
+    wrappers hold the response weakly, so it is freed (and closed) as before.
+    """
+
+    _METHODS = ("read", "readinto", "read1", "readline")
+
+    def __init__(self, ctx: ProbeContext, exchange: Exchange) -> None:
+        self.ctx = ctx
+        self.exchange = exchange
+        self.head = bytearray()
+        self.read_bytes = 0
+        self.depth = 0
+
+    @classmethod
+    def attach(
+        cls, response: http.client.HTTPResponse, ctx: ProbeContext, exchange: Exchange
+    ) -> None:
+        encoding = response.getheader("Content-Encoding", "identity")
+        if encoding.strip().lower() != "identity":
+            # The client decodes it above http.client: raw bytes would mislead.
+            return
+        tee = cls(ctx, exchange)
+        ref = weakref.ref(response)
+        for name in cls._METHODS:
+            response.__dict__[name] = tee.wrap(ref, getattr(type(response), name))
+
+    def wrap(
+        self,
+        ref: weakref.ref[http.client.HTTPResponse],
+        method: Callable[..., Any],
+    ) -> Callable[..., Any]:
+        into = method.__name__ == "readinto"
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            response = ref()
+            if response is None:  # cannot happen while it is being read
+                raise ValueError("I/O operation on a freed response")
+            if self.depth:
+                return method(response, *args, **kwargs)
+            self.depth += 1
+            try:
+                result = method(response, *args, **kwargs)
+            finally:
+                self.depth -= 1
+            chunk = memoryview(args[0])[: result or 0] if into else result
+            # http.client lets go of the socket once the body is all read.
+            self.seen(chunk, at_end=not chunk or response.fp is None)
+            return result
+
+        return wrapped
+
+    def seen(self, chunk: bytes | memoryview, *, at_end: bool) -> None:
+        self.read_bytes += len(chunk)
+        room = BODY_EXCERPT_BYTES - len(self.head)
+        if room > 0 and chunk:
+            self.head += chunk[:room]
+        elif not at_end:
+            return
+        self.exchange = _guard.record_body(
+            self.ctx, self.exchange, bytes(self.head), self.read_bytes
+        )

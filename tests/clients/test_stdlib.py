@@ -1,0 +1,235 @@
+"""The probe's own requests, urllib3 and urllib.request, seen through http.client.
+
+Each suite below runs the three clients side by side (their probes at once),
+against the tests' real server, with the clients as a suite would use them: no
+timeout of their own, their own pools and retries.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import textwrap
+import time
+
+import pytest
+
+CLIENTS = ("requests", "urllib3", "urllib.request")
+
+# get(url) -> (status, text) and post(url) -> status, written as a team would.
+HELPERS = {
+    "requests": """
+        import requests
+
+        def get(url):
+            response = requests.get(url)
+            return response.status_code, response.text
+
+        def post(url):
+            return requests.post(url, json={"a": 1}).status_code
+    """,
+    "urllib3": """
+        import urllib3
+
+        pool = urllib3.PoolManager()
+
+        def get(url):
+            response = pool.request("GET", url)
+            return response.status, response.data.decode()
+
+        def post(url):
+            return pool.request("POST", url, json={"a": 1}).status
+    """,
+    "urllib.request": """
+        import urllib.request
+
+        def get(url):
+            with urllib.request.urlopen(url) as response:
+                return response.status, response.read().decode()
+
+        def post(url):
+            request = urllib.request.Request(
+                url, data=b'{"a": 1}', method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request) as response:
+                return response.status
+    """,
+}
+
+ORIGINALS = {
+    name: http.client.HTTPConnection.__dict__[name]
+    for name in ("putrequest", "send", "getresponse")
+}
+
+
+def _module(client: str) -> str:
+    return "client_" + client.replace(".", "_")
+
+
+def _write_suite(pytester, suite, probes: str, *, timeout: str = "5s") -> None:
+    """One helper module per client and ``probes`` (formatted per client)."""
+    url = _base_url(pytester)
+    suite(
+        f"""
+        targets:
+          local:
+            base_url: {url}
+            timeout: {timeout}
+        """
+    )
+    files = {}
+    for client in CLIENTS:
+        files[_module(client)] = textwrap.dedent(HELPERS[client])
+        name = client.replace(".", "_")
+        files[f"test_{name}"] = textwrap.dedent(probes).format(
+            helpers=_module(client), name=name
+        )
+    pytester.makepyfile(**files)
+
+
+def _base_url(pytester) -> str:
+    return pytester._sleuth_url  # set by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _url(pytester, http_target):
+    pytester._sleuth_url = http_target.url
+
+
+def _hooks_are_gone() -> None:
+    for name, original in ORIGINALS.items():
+        assert http.client.HTTPConnection.__dict__[name] is original, name
+
+
+def _probes(path) -> dict[str, dict]:
+    return {p["name"]: p for p in json.loads(path.read_text())["probes"]}
+
+
+def test_each_clients_get_is_evidenced(suite, pytester, http_target):
+    _write_suite(
+        pytester,
+        suite,
+        """
+        from {helpers} import get
+
+        def test_get_{name}(target):
+            status, text = get(target.base_url + "/users/123?fields=all")
+            assert "Ada" in text
+            assert status == 201  # fails, to show the evidence
+        """,
+    )
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
+    result.assert_outcomes(failed=3)
+    url = f"{http_target.url}/users/123?fields=all"
+    probes = _probes(out)
+    for client in CLIENTS:
+        result.stdout.fnmatch_lines([f"*GET {url} via {client} -> 200 OK*"])
+        (exchange,) = probes[f"test_get_{client.replace('.', '_')}"]["evidence"][
+            "exchanges"
+        ]
+        assert exchange["request"] == f"GET {url} via {client}"
+        assert exchange["status"] == 200
+        assert exchange["headers"]["content-type"] == "application/json"
+        assert '"name":"Ada"' in exchange["body_excerpt"]
+        assert exchange["body_bytes"] == int(exchange["headers"]["content-length"])
+        assert exchange["error"] is None
+        assert exchange["remote"] == url.split("/")[2]
+        assert {"connect", "first_byte", "total"} <= exchange["timings_ms"].keys()
+    assert http_target.recorder.count("/users/123", "GET") == 3
+    _hooks_are_gone()
+
+
+WRITES = """
+import pytest
+from {helpers} import post
+
+def test_post_{name}(target):
+    assert post(target.base_url + "/echo") == 200
+
+@pytest.mark.writes
+def test_marked_post_{name}(target):
+    assert post(target.base_url + "/echo") == 200
+"""
+
+
+def test_each_clients_post_is_refused_before_a_byte_is_sent(
+    suite, pytester, http_target
+):
+    _write_suite(pytester, suite, WRITES)
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
+    result.assert_outcomes(failed=6)
+    probes = _probes(out)
+    url = f"{http_target.url}/echo"
+    for client in CLIENTS:
+        name = client.replace(".", "_")
+        assert probes[f"test_post_{name}"]["category"] == "write-refused"
+        assert probes[f"test_marked_post_{name}"]["category"] == "write-refused"
+        # The refusal itself, not the client's wrapping of it.
+        assert probes[f"test_post_{name}"]["error_type"] == "WriteRefused"
+        result.stdout.fnmatch_lines(
+            [
+                f"*WriteRefused: POST {url} via {client} refused: sleuth is read-only"
+                " unless a probe is marked @pytest.mark.writes and the run has"
+                " --allow-writes; this probe is not marked @pytest.mark.writes and"
+                " this run does not have --allow-writes. Nothing was sent.*"
+            ]
+        )
+    assert http_target.recorder.total() == 0
+    _hooks_are_gone()
+
+
+def test_each_clients_marked_post_is_sent_with_allow_writes(
+    suite, pytester, http_target
+):
+    _write_suite(pytester, suite, WRITES)
+    result = pytester.runpytest("--allow-writes", "-k", "marked")
+    result.assert_outcomes(passed=3)
+    assert http_target.recorder.count("/echo", "POST") == 3
+    _hooks_are_gone()
+
+
+def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
+    suite, pytester, silent_port
+):
+    ends = pytester.path / "ends"
+    ends.mkdir()
+    _write_suite(
+        pytester,
+        suite,
+        f"""
+        import time
+        from {{helpers}} import get
+
+        def test_hang_{{name}}(target):
+            started = time.monotonic()
+            try:
+                get("http://127.0.0.1:{silent_port}/users/123")
+            finally:
+                # When the client let go of the probe's thread.
+                with open({str(ends)!r} + "/{{name}}", "w") as f:
+                    f.write(str(time.monotonic() - started))
+        """,
+        timeout="1s",
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=3)
+    for client in CLIENTS:
+        result.stdout.fnmatch_lines(
+            [
+                f"timed out after 1.0 s waiting for GET "
+                f"http://127.0.0.1:{silent_port}/users/123 via {client} "
+                f"(timeout from target 'local' in sleuth.yaml)"
+            ]
+        )
+    # Each thread let go within the deadline + 0.5 s (it may end after the run).
+    for client in CLIENTS:
+        end = ends / client.replace(".", "_")
+        for _ in range(50):
+            if end.exists() and end.read_text():
+                break
+            time.sleep(0.05)
+        assert float(end.read_text()) <= 1.0 + 0.5, client
+    _hooks_are_gone()
