@@ -145,6 +145,11 @@ WRITES = """
 import pytest
 from {helpers} import post
 
+@pytest.fixture(autouse=True)
+def seeded(target):
+    # A fixture is not the probe: its write passes through, untouched.
+    assert post(target.base_url + "/status/200") == 200
+
 def test_post_{name}(target):
     assert post(target.base_url + "/echo") == 200
 
@@ -177,7 +182,9 @@ def test_each_clients_post_is_refused_before_a_byte_is_sent(
                 " this run does not have --allow-writes. Nothing was sent.*"
             ]
         )
-    assert http_target.recorder.total() == 0
+    assert http_target.recorder.count("/echo") == 0
+    # Each client's fixture, before each of its two probes.
+    assert http_target.recorder.count("/status/200", "POST") == 6
     _hooks_are_gone()
 
 
@@ -188,6 +195,7 @@ def test_each_clients_marked_post_is_sent_with_allow_writes(
     result = pytester.runpytest("--allow-writes", "-k", "marked")
     result.assert_outcomes(passed=3)
     assert http_target.recorder.count("/echo", "POST") == 3
+    assert http_target.recorder.count("/status/200", "POST") == 3
     _hooks_are_gone()
 
 
@@ -214,16 +222,27 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
         """,
         timeout="1s",
     )
-    result = pytester.runpytest()
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
     result.assert_outcomes(errors=3)
+    url = f"http://127.0.0.1:{silent_port}/users/123"
+    probes = _probes(out)
     for client in CLIENTS:
+        # Said by the watchdog at the deadline, or by the hook when the
+        # socket's bound ends the wait: the same words.
         result.stdout.fnmatch_lines(
             [
-                f"timed out after 1.0 s waiting for GET "
-                f"http://127.0.0.1:{silent_port}/users/123 via {client} "
+                f"*timed out after 1.0 s waiting for GET {url} via {client} "
                 f"(timeout from target 'local' in sleuth.yaml)"
             ]
         )
+        (exchange,) = probes[f"test_hang_{client.replace('.', '_')}"]["evidence"][
+            "exchanges"
+        ]
+        assert exchange["request"] == f"GET {url} via {client}"
+        assert exchange["status"] is None
+        assert exchange["error"] in ("timed out", "no answer before the probe ended")
+        assert "connect" in exchange["timings_ms"]  # it connected; no answer came
     # Each thread let go within the deadline + 0.5 s (it may end after the run).
     for client in CLIENTS:
         end = ends / client.replace(".", "_")

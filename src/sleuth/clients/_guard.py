@@ -95,12 +95,14 @@ def record(
     body: bytes | None = None,
     error: str | None = None,
     remote: str | None = None,
+    replacing: Exchange | None = None,
 ) -> Exchange:
     """Record one request of the probe's own code as evidence, like target.http's.
 
     ``body`` is what the hook could see of the answer without reading more than
     the client would (None: not seen). Secrets are masked where every piece of
-    evidence is masked, on the way out.
+    evidence is masked, on the way out. ``replacing``: an exchange recorded
+    before, while the request was still waiting, that this one completes.
     """
     shown = {
         name: value
@@ -122,7 +124,10 @@ def record(
         timings_ms=timings_ms,
         error=error,
     )
-    ctx.record(exchange)
+    if replacing is None:
+        ctx.record(exchange)
+    else:
+        ctx.replace_exchange(replacing, exchange)
     return exchange
 
 

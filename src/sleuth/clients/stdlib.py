@@ -45,6 +45,11 @@ _BOUNDED = "_sleuth_bounded_socket"
 _Conn = http.client.HTTPConnection
 
 
+# The evidence of a request still waiting for its answer: what a probe whose
+# deadline passes meanwhile is reported with (the answer comes too late for it).
+NO_ANSWER = "no answer before the probe ended"
+
+
 @dataclasses.dataclass(slots=True)
 class _Request:
     ctx: ProbeContext
@@ -53,20 +58,40 @@ class _Request:
     client: str
     started: float
     timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
+    remote: str | None = None
+    exchange: Exchange | None = None
 
     def ms_since(self, began: float) -> float:
         return round((timing.perf_counter() - began) * 1000, 2)
 
-    def record_error(self, exc: BaseException) -> None:
-        self.timings_ms["total"] = self.ms_since(self.started)
-        _guard.record(
+    def record(self, **fields: Any) -> Exchange:
+        """Record the request's evidence so far, in place of what was before."""
+        self.exchange = _guard.record(
             self.ctx,
             client=self.client,
             method=self.method,
             url=self.url,
-            timings_ms=self.timings_ms,
-            error=_describe(exc),
+            timings_ms=dict(self.timings_ms),
+            remote=self.remote,
+            replacing=self.exchange,
+            **fields,
         )
+        return self.exchange
+
+    def record_error(self, exc: BaseException) -> None:
+        self.timings_ms["total"] = self.ms_since(self.started)
+        self.record(error=_describe(exc))
+
+    def raise_at_deadline(self, exc: BaseException) -> None:
+        """A socket timed out by the bound the probe's deadline put on it: say
+        so, as target.http would, rather than let the client call it its own
+        timeout (or retry it). The client does not catch a SleuthError."""
+        __tracebackhide__ = True
+        if _is_timeout(exc) and self.ctx.remaining() <= 0:
+            what = f"{self.method} {self.url} via {self.client}"
+            raise ProbeTimeout(
+                self.ctx.timeout_message(waiting_on=what), waiting_on=what
+            ) from exc
 
 
 def install() -> Callable[[], None] | None:
@@ -93,12 +118,18 @@ def install() -> Callable[[], None] | None:
         _guard.allow(ctx, method, full_url, client)
         if self.sock is not None:  # a kept-alive connection: bound its socket now
             _bind(self, _guard.socket_timeout(ctx, _seconds(self.timeout)))
-        self.__dict__[_REQUEST] = _Request(
-            ctx, method.upper(), full_url, client, timing.perf_counter()
-        )
-        return putrequest(self, method, url, *a, **k)
+        request = _Request(ctx, method.upper(), full_url, client, timing.perf_counter())
+        request.record(error=NO_ANSWER)
+        self.__dict__[_REQUEST] = request
+        try:
+            return putrequest(self, method, url, *a, **k)
+        except BaseException as exc:
+            self.__dict__.pop(_REQUEST, None)
+            request.record_error(exc)
+            raise
 
     def hooked_send(self: _Conn, data: Any) -> Any:
+        __tracebackhide__ = True
         request: _Request | None = self.__dict__.get(_REQUEST)
         if request is None:
             return send(self, data)
@@ -112,37 +143,33 @@ def install() -> Callable[[], None] | None:
         except BaseException as exc:
             self.__dict__.pop(_REQUEST, None)
             request.record_error(exc)
+            request.raise_at_deadline(exc)
             raise
 
     def hooked_getresponse(self: _Conn) -> Any:
+        __tracebackhide__ = True
         request: _Request | None = self.__dict__.pop(_REQUEST, None)
         if request is None:
             return getresponse(self)
         ctx = request.ctx
-        remote = None
         if self.sock is not None:
             _bind(self, _guard.socket_timeout(ctx, _client_read_timeout(self)))
             # Now: the connection lets go of its socket with a "close" answer.
-            remote = _remote(self.sock)
+            request.remote = request.remote or _remote(self.sock)
         began = timing.perf_counter()
         try:
             with _guard.waiting(ctx, request.method, request.url, request.client):
                 response = getresponse(self)
         except BaseException as exc:
             request.record_error(exc)
+            request.raise_at_deadline(exc)
             raise
         request.timings_ms["first_byte"] = request.ms_since(began)
         request.timings_ms["total"] = request.ms_since(request.started)
-        exchange = _guard.record(
-            ctx,
-            client=request.client,
-            method=request.method,
-            url=request.url,
-            timings_ms=request.timings_ms,
+        exchange = request.record(
             status=response.status,
             reason=response.reason,
             headers=dict(response.getheaders()),
-            remote=remote,
         )
         _BodyTee.attach(response, ctx, exchange)
         return response
@@ -170,6 +197,8 @@ def _connect(conn: _Conn, request: _Request) -> None:
         conn.timeout = own
     conn.__dict__[_BOUNDED] = True
     request.timings_ms["connect"] = request.ms_since(began)
+    request.remote = _remote(conn.sock)
+    request.record(error=NO_ANSWER)  # connected, at least
 
 
 def _bind(conn: _Conn, timeout_s: float) -> None:
@@ -235,10 +264,29 @@ def _remote(sock: socket.socket) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
+    """What went wrong, in the socket's words: ``ConnectionRefusedError: [Errno
+    111] Connection refused`` rather than urllib3's wrapping of it."""
+    if _is_timeout(exc):
         return "timed out"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    cause = _os_error(exc) or exc
+    text = str(cause)
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(_os_error(exc), TimeoutError)
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The first OSError in ``exc``'s chain (urllib3 raises its own around it)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and type(seen).__module__ == "builtins":
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class _BodyTee:
