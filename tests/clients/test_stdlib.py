@@ -202,6 +202,8 @@ def test_each_clients_marked_post_is_sent_with_allow_writes(
 def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
     suite, pytester, silent_port
 ):
+    """Plain HTTP hangs waiting for the answer; HTTPS hangs in the handshake
+    (the port never answers it), which urllib3 does before the request."""
     ends = pytester.path / "ends"
     ends.mkdir()
     _write_suite(
@@ -211,30 +213,41 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
         import time
         from {{helpers}} import get
 
-        def test_hang_{{name}}(target):
+        def hang(scheme, name):
             started = time.monotonic()
             try:
-                get("http://127.0.0.1:{silent_port}/users/123")
+                get(scheme + "://127.0.0.1:{silent_port}/users/123")
             finally:
                 # When the client let go of the probe's thread.
-                with open({str(ends)!r} + "/{{name}}", "w") as f:
+                with open({str(ends)!r} + "/" + name, "w") as f:
                     f.write(str(time.monotonic() - started))
+
+        def test_hang_{{name}}(target):
+            hang("http", "http-{{name}}")
+
+        def test_tls_hang_{{name}}(target):
+            hang("https", "https-{{name}}")
         """,
         timeout="1s",
     )
     out = pytester.path / "run.json"
     result = pytester.runpytest(f"--sleuth-json={out}")
-    result.assert_outcomes(errors=3)
-    url = f"http://127.0.0.1:{silent_port}/users/123"
+    result.assert_outcomes(errors=6)
+    origin = f"127.0.0.1:{silent_port}"
     probes = _probes(out)
+    said = "*timed out after 1.0 s waiting for {} (timeout from target 'local' in sleuth.yaml)"
     for client in CLIENTS:
         # Said by the watchdog at the deadline, or by the hook when the
         # socket's bound ends the wait: the same words.
+        url = f"http://{origin}/users/123"
+        tls_wait = (
+            f"GET https://{origin}/users/123 via {client}"
+            if client == "urllib.request"  # http.client connects when sending
+            else f"a connection to https://{origin} via {client}"
+        )
         result.stdout.fnmatch_lines(
-            [
-                f"*timed out after 1.0 s waiting for GET {url} via {client} "
-                f"(timeout from target 'local' in sleuth.yaml)"
-            ]
+            [said.format(f"GET {url} via {client}"), said.format(tls_wait)],
+            consecutive=False,
         )
         (exchange,) = probes[f"test_hang_{client.replace('.', '_')}"]["evidence"][
             "exchanges"
@@ -245,10 +258,11 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
         assert "connect" in exchange["timings_ms"]  # it connected; no answer came
     # Each thread let go within the deadline + 0.5 s (it may end after the run).
     for client in CLIENTS:
-        end = ends / client.replace(".", "_")
-        for _ in range(50):
-            if end.exists() and end.read_text():
-                break
-            time.sleep(0.05)
-        assert float(end.read_text()) <= 1.0 + 0.5, client
+        for scheme in ("http", "https"):
+            end = ends / f"{scheme}-{client.replace('.', '_')}"
+            for _ in range(50):
+                if end.exists() and end.read_text():
+                    break
+                time.sleep(0.05)
+            assert float(end.read_text()) <= 1.0 + 0.5, (scheme, client)
     _hooks_are_gone()

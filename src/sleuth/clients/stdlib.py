@@ -12,7 +12,13 @@ so hooking those three methods of the base class sees all four clients:
   its read timeout after sending), the answer recorded at its headers, and its
   body excerpt added as the client reads it.
 
-Outside a probe each call passes through to the original method.
+One more, when the suite has imported urllib3: its HTTPS connection connects
+before the request (``connect``), so that connect is bounded and named there.
+
+Outside a probe each call passes through to the original method. What is not
+seen: the body of a chunked answer that urllib3 streams (``stream=True`` in
+requests), which it reads below http.client's read methods; and the connect
+that fails before an HTTPS request of urllib3 (the client's error says it).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ _CLIENTS = ("requests", "urllib3", "urllib.request", "http.client")
 # whose timeout a probe bounded (put back before the next request outside one).
 _REQUEST = "_sleuth_request"
 _BOUNDED = "_sleuth_bounded_socket"
+# (seconds, remote) of a connect made before the request (urllib3's HTTPS).
+_CONNECTED = "_sleuth_connected"
 
 _Conn = http.client.HTTPConnection
 
@@ -119,6 +127,10 @@ def install() -> Callable[[], None] | None:
         if self.sock is not None:  # a kept-alive connection: bound its socket now
             _bind(self, _guard.socket_timeout(ctx, _seconds(self.timeout)))
         request = _Request(ctx, method.upper(), full_url, client, timing.perf_counter())
+        connected = self.__dict__.pop(_CONNECTED, None)
+        if connected is not None:
+            request.timings_ms["connect"] = round(connected[0] * 1000, 2)
+            request.remote = connected[1]
         request.record(error=NO_ANSWER)
         self.__dict__[_REQUEST] = request
         try:
@@ -178,9 +190,58 @@ def install() -> Callable[[], None] | None:
     _Conn.send = hooked_send  # type: ignore[method-assign]
     _Conn.getresponse = hooked_getresponse  # type: ignore[method-assign]
 
+    undo_tls = _hook_urllib3_tls_connect()
+
     def undo() -> None:
         for name, original in originals.items():
             setattr(_Conn, name, original)
+        if undo_tls is not None:
+            undo_tls()
+
+    return undo
+
+
+def _hook_urllib3_tls_connect() -> Callable[[], None] | None:
+    """urllib3 connects an HTTPS connection before its request (to check the
+    certificate first), where none of the three hooks is: bound, time and name
+    that connect too. Only when the suite has imported urllib3 (requests does)."""
+    module = sys.modules.get("urllib3.connection")
+    if module is None:
+        return None
+    cls = module.HTTPSConnection
+    original = cls.__dict__["connect"]
+
+    def hooked_connect(self: Any) -> Any:
+        __tracebackhide__ = True
+        ctx = _guard.probe()
+        if ctx is None or self.__dict__.get(_REQUEST) is not None:
+            return original(self)  # outside a probe, or bounded by send's _connect
+        client = _client_name(sys._getframe(1))
+        what = f"a connection to {_full_url(self, '')} via {client}"
+        if ctx.remaining() <= 0:
+            raise ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what)
+        own = self.timeout
+        self.timeout = _guard.socket_timeout(ctx, _seconds(own))
+        began = timing.perf_counter()
+        try:
+            with ctx.waiting_on(what):
+                original(self)
+        except BaseException as exc:
+            if _is_timeout(exc) and ctx.remaining() <= 0:
+                raise ProbeTimeout(
+                    ctx.timeout_message(waiting_on=what), waiting_on=what
+                ) from exc
+            raise
+        finally:
+            self.timeout = own
+        self.__dict__[_BOUNDED] = True
+        # For the request's evidence, made next on this connection.
+        self.__dict__[_CONNECTED] = (timing.perf_counter() - began, _remote(self.sock))
+
+    cls.connect = hooked_connect
+
+    def undo() -> None:
+        cls.connect = original
 
     return undo
 
@@ -213,6 +274,7 @@ def _unbind(conn: _Conn) -> None:
     if conn.__dict__.pop(_BOUNDED, False) and conn.sock is not None:
         conn.sock.settimeout(_seconds(conn.timeout))
     conn.__dict__.pop(_REQUEST, None)
+    conn.__dict__.pop(_CONNECTED, None)
 
 
 def _client_read_timeout(conn: _Conn) -> float | None:
