@@ -13,6 +13,7 @@ import textwrap
 import time
 
 import pytest
+import urllib3.connection
 
 CLIENTS = ("requests", "urllib3", "urllib.request")
 
@@ -58,8 +59,13 @@ HELPERS = {
 }
 
 ORIGINALS = {
-    name: http.client.HTTPConnection.__dict__[name]
-    for name in ("putrequest", "send", "getresponse")
+    (cls, name): cls.__dict__[name]
+    for cls, name in (
+        (http.client.HTTPConnection, "putrequest"),
+        (http.client.HTTPConnection, "send"),
+        (http.client.HTTPConnection, "getresponse"),
+        (urllib3.connection.HTTPSConnection, "connect"),
+    )
 }
 
 
@@ -98,8 +104,8 @@ def _url(pytester, http_target):
 
 
 def _hooks_are_gone() -> None:
-    for name, original in ORIGINALS.items():
-        assert http.client.HTTPConnection.__dict__[name] is original, name
+    for (cls, name), original in ORIGINALS.items():
+        assert cls.__dict__[name] is original, (cls, name)
 
 
 def _probes(path) -> dict[str, dict]:
