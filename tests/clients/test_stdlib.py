@@ -7,9 +7,12 @@ timeout of their own, their own pools and retries.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import textwrap
+import threading
 import time
 
 import pytest
@@ -271,4 +274,62 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
                     break
                 time.sleep(0.05)
             assert float(end.read_text()) <= 1.0 + 0.5, (scheme, client)
+    _hooks_are_gone()
+
+
+CHUNKS = (b"hello " * 200, b"world " * 300)
+
+
+@pytest.fixture
+def chunked_url():
+    """A server whose answers are chunked (Transfer-Encoding), as streamed ones are."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.recv(65536)
+                    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in CHUNKS)
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                        + body
+                        + b"0\r\n\r\n"
+                    )
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/chunked"
+    server.close()
+    thread.join(5)
+
+
+def test_each_clients_chunked_body_is_evidenced_as_read(suite, pytester, chunked_url):
+    """urllib3 (and so requests) reads a chunked body below http.client's read
+    methods: its chunks are in the excerpt, the CRLFs between them are not."""
+    _write_suite(
+        pytester,
+        suite,
+        f"""
+        from {{helpers}} import get
+
+        def test_chunked_{{name}}(target):
+            status, text = get({chunked_url!r})
+            assert len(text) == 0  # fails, to show the evidence
+        """,
+    )
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
+    result.assert_outcomes(failed=3)
+    probes = _probes(out)
+    body = b"".join(CHUNKS).decode()
+    for client in CLIENTS:
+        name = client.replace(".", "_")
+        (exchange,) = probes[f"test_chunked_{name}"]["evidence"]["exchanges"]
+        assert exchange["request"] == f"GET {chunked_url} via {client}"
+        assert exchange["body_bytes"] == len(body)
+        assert exchange["body_excerpt"] == body[:2048]
     _hooks_are_gone()

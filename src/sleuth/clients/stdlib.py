@@ -15,10 +15,10 @@ so hooking those three methods of the base class sees all four clients:
 One more, when the suite has imported urllib3: its HTTPS connection connects
 before the request (``connect``), so that connect is bounded and named there.
 
-Outside a probe each call passes through to the original method. What is not
-seen: the body of a chunked answer that urllib3 streams (``stream=True`` in
-requests), which it reads below http.client's read methods; and the connect
-that fails before an HTTPS request of urllib3 (the client's error says it).
+Outside a probe each call passes through to the original method. Not in the
+evidence: a body the client decodes (Content-Encoding), as its raw bytes would
+mislead; and a connect that fails before an HTTPS request of urllib3 (no
+request is known yet; the client's error says what failed).
 """
 
 from __future__ import annotations
@@ -358,9 +358,13 @@ class _BodyTee:
     back exactly what the original did: the client reads what it would have.
     A read inside another (``read`` uses ``readinto``) is seen once. The
     wrappers hold the response weakly, so it is freed (and closed) as before.
+
+    urllib3 reads a chunked body itself, chunk by chunk with ``_safe_read``
+    (then ``_safe_read(2)`` for the CRLF after each, which is not the body).
     """
 
     _METHODS = ("read", "readinto", "read1", "readline")
+    _CHUNKED = ("_safe_read",)
 
     def __init__(self, ctx: ProbeContext, exchange: Exchange) -> None:
         self.ctx = ctx
@@ -379,7 +383,7 @@ class _BodyTee:
             return
         tee = cls(ctx, exchange)
         ref = weakref.ref(response)
-        for name in cls._METHODS:
+        for name in cls._METHODS + (cls._CHUNKED if response.chunked else ()):
             response.__dict__[name] = tee.wrap(ref, getattr(type(response), name))
 
     def wrap(
@@ -388,6 +392,7 @@ class _BodyTee:
         method: Callable[..., Any],
     ) -> Callable[..., Any]:
         into = method.__name__ == "readinto"
+        chunk_read = method.__name__ == "_safe_read"
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             response = ref()
@@ -400,7 +405,13 @@ class _BodyTee:
                 result = method(response, *args, **kwargs)
             finally:
                 self.depth -= 1
-            chunk = memoryview(args[0])[: result or 0] if into else result
+            if chunk_read and result == b"\r\n" and (args or (None,))[0] == 2:
+                return result  # the CRLF that ends a chunk
+            chunk = (
+                memoryview(args[0] if args else kwargs["b"])[: result or 0]
+                if into
+                else result
+            )
             # http.client lets go of the socket once the body is all read.
             self.seen(chunk, at_end=not chunk or response.fp is None)
             return result
@@ -408,12 +419,13 @@ class _BodyTee:
         return wrapped
 
     def seen(self, chunk: bytes | memoryview, *, at_end: bool) -> None:
+        if not chunk and not at_end:
+            return
         self.read_bytes += len(chunk)
         room = BODY_EXCERPT_BYTES - len(self.head)
-        if room > 0 and chunk:
+        if room > 0:
             self.head += chunk[:room]
-        elif not at_end:
-            return
+        # Each read: the count stays true when the client stops short of the end.
         self.exchange = _guard.record_body(
             self.ctx, self.exchange, bytes(self.head), self.read_bytes
         )
