@@ -258,9 +258,10 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
             [said.format(f"GET {url} via {client}"), said.format(tls_wait)],
             consecutive=False,
         )
-        (exchange,) = probes[f"test_hang_{client.replace('.', '_')}"]["evidence"][
-            "exchanges"
-        ]
+        name = client.replace(".", "_")
+        for probe in (f"test_hang_{name}", f"test_tls_hang_{name}"):
+            assert probes[probe]["category"] == "timeout", probes[probe]
+        (exchange,) = probes[f"test_hang_{name}"]["evidence"]["exchanges"]
         assert exchange["request"] == f"GET {url} via {client}"
         assert exchange["status"] is None
         assert exchange["error"] in ("timed out", "no answer before the probe ended")
