@@ -14,6 +14,7 @@ import socket
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 import pytest
 import urllib3.connection
@@ -281,31 +282,66 @@ def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
 CHUNKS = (b"hello " * 200, b"world " * 300)
 
 
-@pytest.fixture
-def chunked_url():
-    """A server whose answers are chunked (Transfer-Encoding), as streamed ones are."""
+@contextlib.contextmanager
+def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A server that reads each request and lets ``answer`` write the reply
+    on the socket, one thread per connection; its URL."""
     server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(10)
 
-    def answer() -> None:
+    def serve(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            answer(conn)
+
+    def accept() -> None:
         with contextlib.suppress(OSError):
             while True:
                 conn, _ = server.accept()
-                with conn:
-                    conn.recv(65536)
-                    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in CHUNKS)
-                    conn.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                        + body
-                        + b"0\r\n\r\n"
-                    )
+                threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/chunked"
-    server.close()
-    thread.join(5)
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def chunked_url() -> Iterator[str]:
+    """Answers chunked (Transfer-Encoding), as streamed answers are."""
+
+    def answer(conn: socket.socket) -> None:
+        body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in CHUNKS)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + body
+            + b"0\r\n\r\n"
+        )
+
+    with raw_server(answer) as url:
+        yield url + "/chunked"
+
+
+@pytest.fixture
+def drip_url() -> Iterator[str]:
+    """Answers at once, then sends its body a byte every 0.1 s, for 100 s: no
+    single read waits long, so only the probe's deadline can end it."""
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: 1000\r\nConnection: close\r\n\r\n"
+        )
+        for _ in range(1000):
+            if stop.wait(0.1):
+                return
+            conn.sendall(b"x")
+
+    with raw_server(answer) as url:
+        yield url + "/drip"
+    stop.set()
 
 
 def test_each_clients_chunked_body_is_evidenced_as_read(suite, pytester, chunked_url):
@@ -333,4 +369,48 @@ def test_each_clients_chunked_body_is_evidenced_as_read(suite, pytester, chunked
         assert exchange["request"] == f"GET {chunked_url} via {client}"
         assert exchange["body_bytes"] == len(body)
         assert exchange["body_excerpt"] == body[:2048]
+    _hooks_are_gone()
+
+
+def test_each_clients_dripping_body_ends_at_the_deadline(suite, pytester, drip_url):
+    ends = pytester.path / "ends"
+    ends.mkdir()
+    _write_suite(
+        pytester,
+        suite,
+        f"""
+        import time
+        from {{helpers}} import get
+
+        def test_drip_{{name}}(target):
+            started = time.monotonic()
+            try:
+                get({drip_url!r})
+            finally:
+                with open({str(ends)!r} + "/{{name}}", "w") as f:
+                    f.write(str(time.monotonic() - started))
+        """,
+        timeout="1s",
+    )
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(f"--sleuth-json={out}")
+    result.assert_outcomes(errors=3)
+    probes = _probes(out)
+    for client in CLIENTS:
+        name = client.replace(".", "_")
+        result.stdout.fnmatch_lines(
+            [
+                f"*timed out after 1.0 s waiting for GET {drip_url} via {client} "
+                "(timeout from target 'local' in sleuth.yaml)"
+            ]
+        )
+        assert probes[f"test_drip_{name}"]["category"] == "timeout"
+        (exchange,) = probes[f"test_drip_{name}"]["evidence"]["exchanges"]
+        assert exchange["status"] == 200  # the answer came; its body did not
+        end = ends / name
+        for _ in range(50):
+            if end.exists() and end.read_text():
+                break
+            time.sleep(0.05)
+        assert float(end.read_text()) <= 1.0 + 0.5, client
     _hooks_are_gone()

@@ -23,6 +23,7 @@ request is known yet; the client's error says what failed).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import socket
@@ -33,7 +34,7 @@ from types import FrameType
 from typing import Any
 
 from sleuth import timing
-from sleuth.clients import _guard
+from sleuth.clients import _guard, _release
 from sleuth.context import ProbeContext
 from sleuth.errors import ProbeTimeout
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
@@ -91,11 +92,14 @@ class _Request:
         self.record(error=_describe(exc))
 
     def raise_at_deadline(self, exc: BaseException) -> None:
-        """A socket timed out by the bound the probe's deadline put on it: say
-        so, as target.http would, rather than let the client call it its own
-        timeout (or retry it). The client does not catch a SleuthError."""
+        """A socket timed out by the bound the probe's deadline put on it (or
+        released at it): say so, as target.http would, rather than let the
+        client call it its own error (or retry). No client catches a SleuthError."""
         __tracebackhide__ = True
-        if _is_timeout(exc) and self.ctx.remaining() <= 0:
+        # Past the deadline, a socket that timed out or was shut down
+        # (sleuth/clients/_release) failed because of it.
+        ended = isinstance(exc, OSError | http.client.HTTPException)
+        if (ended or _is_timeout(exc)) and self.ctx.remaining() <= 0:
             what = f"{self.method} {self.url} via {self.client}"
             raise ProbeTimeout(
                 self.ctx.timeout_message(waiting_on=what), waiting_on=what
@@ -164,13 +168,17 @@ def install() -> Callable[[], None] | None:
         if request is None:
             return getresponse(self)
         ctx = request.ctx
-        if self.sock is not None:
-            _bind(self, _guard.socket_timeout(ctx, _client_read_timeout(self)))
-            # Now: the connection lets go of its socket with a "close" answer.
-            request.remote = request.remote or _remote(self.sock)
+        sock = self.sock  # kept: the connection lets go of it on a "close" answer
+        own_timeout = _client_read_timeout(self)
+        if sock is not None:
+            _bind(self, _guard.socket_timeout(ctx, own_timeout))
+            request.remote = request.remote or _remote(sock)
         began = timing.perf_counter()
         try:
-            with _guard.waiting(ctx, request.method, request.url, request.client):
+            with (
+                _guard.waiting(ctx, request.method, request.url, request.client),
+                _release.held(ctx, sock),
+            ):
                 response = getresponse(self)
         except BaseException as exc:
             request.record_error(exc)
@@ -183,7 +191,7 @@ def install() -> Callable[[], None] | None:
             reason=response.reason,
             headers=dict(response.getheaders()),
         )
-        _BodyTee.attach(response, ctx, exchange)
+        _Body.attach(response, request, exchange, sock, own_timeout)
         return response
 
     _Conn.putrequest = hooked_putrequest  # type: ignore[method-assign]
@@ -351,13 +359,18 @@ def _os_error(exc: BaseException) -> OSError | None:
     return None
 
 
-class _BodyTee:
-    """Sees the first bytes of a body as the client reads them, for evidence.
+class _Body:
+    """The body of an answer as the client reads it: bounded by the probe's
+    deadline, named while it waits, and its first bytes kept for evidence.
 
     The response's own read methods are wrapped on the instance, and each hands
     back exactly what the original did: the client reads what it would have.
     A read inside another (``read`` uses ``readinto``) is seen once. The
     wrappers hold the response weakly, so it is freed (and closed) as before.
+
+    Before each read the socket's timeout is bounded again by the time left,
+    and during it the socket is held for release at the deadline: a body that
+    drips a byte at a time renews a timeout within one read.
 
     urllib3 reads a chunked body itself, chunk by chunk with ``_safe_read``
     (then ``_safe_read(2)`` for the CRLF after each, which is not the body).
@@ -366,25 +379,41 @@ class _BodyTee:
     _METHODS = ("read", "readinto", "read1", "readline")
     _CHUNKED = ("_safe_read",)
 
-    def __init__(self, ctx: ProbeContext, exchange: Exchange) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        request: _Request,
+        exchange: Exchange,
+        sock: socket.socket | None,
+        own_timeout: float | None,
+        *,
+        keep: bool,
+    ) -> None:
+        self.request = request
         self.exchange = exchange
+        self.sock = sock
+        self.own_timeout = own_timeout  # the client's read timeout
+        self.keep = keep
         self.head = bytearray()
         self.read_bytes = 0
         self.depth = 0
 
     @classmethod
     def attach(
-        cls, response: http.client.HTTPResponse, ctx: ProbeContext, exchange: Exchange
+        cls,
+        response: http.client.HTTPResponse,
+        request: _Request,
+        exchange: Exchange,
+        sock: socket.socket | None,
+        own_timeout: float | None,
     ) -> None:
         encoding = response.getheader("Content-Encoding", "identity")
-        if encoding.strip().lower() != "identity":
-            # The client decodes it above http.client: raw bytes would mislead.
-            return
-        tee = cls(ctx, exchange)
+        # A body the client decodes above http.client: its raw bytes would
+        # mislead as evidence; its reads are bounded all the same.
+        keep = encoding.strip().lower() == "identity"
+        body = cls(request, exchange, sock, own_timeout, keep=keep)
         ref = weakref.ref(response)
         for name in cls._METHODS + (cls._CHUNKED if response.chunked else ()):
-            response.__dict__[name] = tee.wrap(ref, getattr(type(response), name))
+            response.__dict__[name] = body.wrap(ref, getattr(type(response), name))
 
     def wrap(
         self,
@@ -393,18 +422,32 @@ class _BodyTee:
     ) -> Callable[..., Any]:
         into = method.__name__ == "readinto"
         chunk_read = method.__name__ == "_safe_read"
+        request = self.request
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             response = ref()
             if response is None:  # cannot happen while it is being read
                 raise ValueError("I/O operation on a freed response")
             if self.depth:
                 return method(response, *args, **kwargs)
+            self.bound()
             self.depth += 1
             try:
-                result = method(response, *args, **kwargs)
+                with (
+                    _guard.waiting(
+                        request.ctx, request.method, request.url, request.client
+                    ),
+                    _release.held(request.ctx, self.sock),
+                ):
+                    result = method(response, *args, **kwargs)
+            except BaseException as exc:
+                request.raise_at_deadline(exc)
+                raise
             finally:
                 self.depth -= 1
+            if not self.keep:
+                return result
             if chunk_read and result == b"\r\n" and (args or (None,))[0] == 2:
                 return result  # the CRLF that ends a chunk
             chunk = (
@@ -418,6 +461,17 @@ class _BodyTee:
 
         return wrapped
 
+    def bound(self) -> None:
+        """The socket's timeout for this read: the client's, at most the time left."""
+        __tracebackhide__ = True
+        ctx = self.request.ctx
+        if ctx.remaining() <= 0:
+            what = f"{self.request.method} {self.request.url} via {self.request.client}"
+            raise ProbeTimeout(ctx.timeout_message(waiting_on=what), waiting_on=what)
+        if self.sock is not None:
+            with contextlib.suppress(OSError):  # closed: the read will say so
+                self.sock.settimeout(_guard.socket_timeout(ctx, self.own_timeout))
+
     def seen(self, chunk: bytes | memoryview, *, at_end: bool) -> None:
         if not chunk and not at_end:
             return
@@ -427,5 +481,5 @@ class _BodyTee:
             self.head += chunk[:room]
         # Each read: the count stays true when the client stops short of the end.
         self.exchange = _guard.record_body(
-            self.ctx, self.exchange, bytes(self.head), self.read_bytes
+            self.request.ctx, self.exchange, bytes(self.head), self.read_bytes
         )
