@@ -132,17 +132,25 @@ def record(
 
 
 def record_body(
-    ctx: ProbeContext, exchange: Exchange, body: bytes, body_bytes: int
+    ctx: ProbeContext,
+    exchange: Exchange,
+    body: bytes,
+    body_bytes: int,
+    *,
+    error: str | None = None,
 ) -> Exchange:
     """Put the body read since ``record`` into its evidence: ``body`` is its
-    first bytes as the client read them, ``body_bytes`` how many it read in all.
-    For hooks that record at the headers and see the body only as the probe
-    reads it (or never, when it does not)."""
+    first bytes as the client read them, ``body_bytes`` how many it read in all,
+    ``error`` what cut it short. For hooks that record at the headers and see
+    the body only as the probe reads it (or never, when it does not)."""
     content_type = next(
         (v for k, v in exchange.headers.items() if k.lower() == "content-type"), None
     )
     updated = dataclasses.replace(
-        exchange, body_excerpt=_excerpt(body, content_type), body_bytes=body_bytes
+        exchange,
+        body_excerpt=_excerpt(body, content_type),
+        body_bytes=body_bytes,
+        error=error or exchange.error,
     )
     ctx.replace_exchange(exchange, updated)
     return updated

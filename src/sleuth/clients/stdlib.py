@@ -442,6 +442,16 @@ class _Body:
                 ):
                     result = method(response, *args, **kwargs)
             except BaseException as exc:
+                # Past the deadline: timed out, or released (shut down) for it.
+                why = "timed out" if request.ctx.remaining() <= 0 else _describe(exc)
+                self.exchange = _guard.record_body(
+                    request.ctx,
+                    self.exchange,
+                    bytes(self.head),
+                    self.read_bytes,
+                    error=f"{self.exchange.status} {self.exchange.reason}, then "
+                    f"its body was cut short: {why}",
+                )
                 request.raise_at_deadline(exc)
                 raise
             finally:
