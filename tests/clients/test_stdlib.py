@@ -77,34 +77,30 @@ def _module(client: str) -> str:
     return "client_" + client.replace(".", "_")
 
 
-def _write_suite(pytester, suite, probes: str, *, timeout: str = "5s") -> None:
-    """One helper module per client and ``probes`` (formatted per client)."""
-    url = _base_url(pytester)
-    suite(
-        f"""
-        targets:
-          local:
-            base_url: {url}
-            timeout: {timeout}
-        """
-    )
-    files = {}
-    for client in CLIENTS:
-        files[_module(client)] = textwrap.dedent(HELPERS[client])
-        name = client.replace(".", "_")
-        files[f"test_{name}"] = textwrap.dedent(probes).format(
-            helpers=_module(client), name=name
+@pytest.fixture
+def client_suite(suite, pytester, http_target):
+    """A suite aimed at the HTTP target: a helper module per client, and
+    ``probes`` (formatted per client: ``{helpers}``, ``{name}``) using it."""
+
+    def make(probes: str, *, timeout: str = "5s") -> None:
+        suite(
+            f"""
+            targets:
+              local:
+                base_url: {http_target.url}
+                timeout: {timeout}
+            """
         )
-    pytester.makepyfile(**files)
+        files = {}
+        for client in CLIENTS:
+            files[_module(client)] = textwrap.dedent(HELPERS[client])
+            name = client.replace(".", "_")
+            files[f"test_{name}"] = textwrap.dedent(probes).format(
+                helpers=_module(client), name=name
+            )
+        pytester.makepyfile(**files)
 
-
-def _base_url(pytester) -> str:
-    return pytester._sleuth_url  # set by the fixture below
-
-
-@pytest.fixture(autouse=True)
-def _url(pytester, http_target):
-    pytester._sleuth_url = http_target.url
+    return make
 
 
 def _hooks_are_gone() -> None:
@@ -116,10 +112,8 @@ def _probes(path) -> dict[str, dict]:
     return {p["name"]: p for p in json.loads(path.read_text())["probes"]}
 
 
-def test_each_clients_get_is_evidenced(suite, pytester, http_target):
-    _write_suite(
-        pytester,
-        suite,
+def test_each_clients_get_is_evidenced(client_suite, pytester, http_target):
+    client_suite(
         """
         from {helpers} import get
 
@@ -170,9 +164,9 @@ def test_marked_post_{name}(target):
 
 
 def test_each_clients_post_is_refused_before_a_byte_is_sent(
-    suite, pytester, http_target
+    client_suite, pytester, http_target
 ):
-    _write_suite(pytester, suite, WRITES)
+    client_suite(WRITES)
     out = pytester.path / "run.json"
     result = pytester.runpytest(f"--sleuth-json={out}")
     result.assert_outcomes(failed=6)
@@ -199,9 +193,9 @@ def test_each_clients_post_is_refused_before_a_byte_is_sent(
 
 
 def test_each_clients_marked_post_is_sent_with_allow_writes(
-    suite, pytester, http_target
+    client_suite, pytester, http_target
 ):
-    _write_suite(pytester, suite, WRITES)
+    client_suite(WRITES)
     result = pytester.runpytest("--allow-writes", "-k", "marked")
     result.assert_outcomes(passed=3)
     assert http_target.recorder.count("/echo", "POST") == 3
@@ -210,15 +204,13 @@ def test_each_clients_marked_post_is_sent_with_allow_writes(
 
 
 def test_each_clients_hang_ends_at_the_deadline_naming_the_request(
-    suite, pytester, silent_port
+    client_suite, pytester, silent_port
 ):
     """Plain HTTP hangs waiting for the answer; HTTPS hangs in the handshake
     (the port never answers it), which urllib3 does before the request."""
     ends = pytester.path / "ends"
     ends.mkdir()
-    _write_suite(
-        pytester,
-        suite,
+    client_suite(
         f"""
         import time
         from {{helpers}} import get
@@ -344,12 +336,12 @@ def drip_url() -> Iterator[str]:
     stop.set()
 
 
-def test_each_clients_chunked_body_is_evidenced_as_read(suite, pytester, chunked_url):
+def test_each_clients_chunked_body_is_evidenced_as_read(
+    client_suite, pytester, chunked_url
+):
     """urllib3 (and so requests) reads a chunked body below http.client's read
     methods: its chunks are in the excerpt, the CRLFs between them are not."""
-    _write_suite(
-        pytester,
-        suite,
+    client_suite(
         f"""
         from {{helpers}} import get
 
@@ -372,12 +364,12 @@ def test_each_clients_chunked_body_is_evidenced_as_read(suite, pytester, chunked
     _hooks_are_gone()
 
 
-def test_each_clients_dripping_body_ends_at_the_deadline(suite, pytester, drip_url):
+def test_each_clients_dripping_body_ends_at_the_deadline(
+    client_suite, pytester, drip_url
+):
     ends = pytester.path / "ends"
     ends.mkdir()
-    _write_suite(
-        pytester,
-        suite,
+    client_suite(
         f"""
         import time
         from {{helpers}} import get
