@@ -17,15 +17,19 @@ once here, they stay.
 from __future__ import annotations
 
 import contextlib
+import http.client  # noqa: F401 (the class sleuth/clients hooks)
 
 import aiohttp  # noqa: F401
 import cryptography.hazmat.primitives.asymmetric.ec
 import cryptography.hazmat.primitives.hashes
 import cryptography.hazmat.primitives.serialization
 import cryptography.x509.oid  # noqa: F401
+import requests  # noqa: F401 (doubled, its sessions refuse its first cookie jars)
 import sqlalchemy.dialects.sqlite
+import urllib3  # noqa: F401
 import yaml  # noqa: F401
 
+import sleuth.clients.stdlib
 import sleuth.probes.http
 import sleuth.probes.http_sync
 import sleuth.session  # noqa: F401 (the plugin's run modules: engine, context, ...)

@@ -105,6 +105,15 @@ class ProbeContext:
         with self._lock:
             self.exchanges.append(exchange)
 
+    def replace_exchange(self, old: Exchange, new: Exchange) -> None:
+        """Swap a recorded exchange for a fuller one (its body, read later)."""
+        with self._lock:
+            # From the end: the exchange is one of the probe's latest.
+            for i in range(len(self.exchanges) - 1, -1, -1):
+                if self.exchanges[i] is old:
+                    self.exchanges[i] = new
+                    return
+
     def record_setting(self, lookup: SettingLookup) -> None:
         with self._lock:
             self.settings.append(lookup)

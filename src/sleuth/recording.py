@@ -73,6 +73,9 @@ def update(
             record.outcome = "warned"
     elif report.failed and record.outcome not in ("failed", "error", "blocked"):
         exc = call.excinfo.value if call.excinfo is not None else None
+        # A probe the watchdog ended fails with pytest's Failed; what it was
+        # (a ProbeTimeout) is under it (session._reraise).
+        exc = getattr(exc, "sleuth_exc", exc)
         outcome, category = classify(exc, exchanges=record.exchanges)
         if call.when != "call":
             outcome = "error"  # a fixture failed: pytest's own meaning of error

@@ -462,5 +462,9 @@ def _reraise(outcome: Outcome) -> None:
     if exc is None:
         return
     if outcome.timed_out and exc.__traceback__ is None:
-        pytest.fail(str(exc), pytrace=False)
+        # The watchdog ended it: no line of the probe to show, the message
+        # alone; the timeout itself rides along for the report's category.
+        failed = pytest.fail.Exception(str(exc), pytrace=False)
+        failed.sleuth_exc = exc  # type: ignore[attr-defined]
+        raise failed
     raise exc

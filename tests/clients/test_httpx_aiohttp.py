@@ -337,3 +337,43 @@ def test_a_trace_the_probe_gives_httpx_still_hears_every_event(http_target):
         assert heard.count(start) == 2, (start, heard)
     assert heard.count("http11.receive_response_body.complete") == 2, heard
     assert all("first_byte" in e.timings_ms for e in ctx.exchanges)
+
+
+LATE_IMPORT = """
+import sys
+from sleuth import clients, context
+from sleuth.context import ProbeContext
+from sleuth.errors import WriteRefused
+
+assert "httpx" not in sys.modules
+clients.install()
+ctx = ProbeContext(probe_id="late", timeout_s=5.0)
+ctx.start()
+context.current.set(ctx)
+import httpx  # inside the probe, after the run started: hooked as it loads
+
+try:
+    httpx.post(sys.argv[1] + "/echo", content=b"x")
+except WriteRefused as refused:
+    print("refused:", refused)
+original = httpx.Client.__dict__["_send_single_request"]
+clients.uninstall()
+assert httpx.Client.__dict__["_send_single_request"] is not original, "not hooked"
+assert not any(type(f).__name__ == "_ImportWatcher" for f in sys.meta_path)
+print("clients:", sorted(ctx.clients))
+"""
+
+
+def test_a_client_imported_inside_a_probe_is_hooked_as_it_loads(http_target):
+    """``import httpx`` in a probe's body, after the run started: the header
+    says httpx is held to the read-only rule, so it must be."""
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT, http_target.url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert f"refused: POST {http_target.url}/echo via httpx refused" in done.stdout
+    assert "clients: ['httpx']" in done.stdout
+    assert http_target.recorder.count("/echo", "POST") == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 from collections.abc import Iterator, Mapping
 
 from sleuth import bodytext, context as _context
@@ -18,7 +19,7 @@ from sleuth.readonly import check_write_allowed
 
 # A socket's timeout is the probe's time left plus this much, so that at the
 # deadline the engine's watchdog speaks first ("timed out after 2.0 s waiting
-# for GET url (requests)") and the hung call is released just after.
+# for GET url via requests") and the hung call is released just after.
 SOCKET_GRACE_S = 0.25
 
 # Headers kept as evidence, as target.http keeps them.
@@ -94,12 +95,14 @@ def record(
     body: bytes | None = None,
     error: str | None = None,
     remote: str | None = None,
-) -> None:
+    replacing: Exchange | None = None,
+) -> Exchange:
     """Record one request of the probe's own code as evidence, like target.http's.
 
     ``body`` is what the hook could see of the answer without reading more than
     the client would (None: not seen). Secrets are masked where every piece of
-    evidence is masked, on the way out.
+    evidence is masked, on the way out. ``replacing``: an exchange recorded
+    before, while the request was still waiting, that this one completes.
     """
     shown = {
         name: value
@@ -109,26 +112,56 @@ def record(
     content_type = next(
         (v for k, v in (headers or {}).items() if k.lower() == "content-type"), None
     )
-    ctx.record(
-        Exchange(
-            kind="http",
-            request=f"{method.upper()} {url} via {client}",
-            status=status,
-            reason=reason,
-            headers=shown,
-            body_excerpt=""
-            if body is None
-            else bodytext.excerpt(
-                body,
-                content_type=content_type,
-                encoding=_charset(content_type),
-                max_bytes=BODY_EXCERPT_BYTES,
-            ),
-            body_bytes=None if body is None else len(body),
-            remote=remote,
-            timings_ms=timings_ms,
-            error=error,
-        )
+    exchange = Exchange(
+        kind="http",
+        request=f"{method.upper()} {url} via {client}",
+        status=status,
+        reason=reason,
+        headers=shown,
+        body_excerpt="" if body is None else _excerpt(body, content_type),
+        body_bytes=None if body is None else len(body),
+        remote=remote,
+        timings_ms=timings_ms,
+        error=error,
+    )
+    if replacing is None:
+        ctx.record(exchange)
+    else:
+        ctx.replace_exchange(replacing, exchange)
+    return exchange
+
+
+def record_body(
+    ctx: ProbeContext,
+    exchange: Exchange,
+    body: bytes,
+    body_bytes: int,
+    *,
+    error: str | None = None,
+) -> Exchange:
+    """Put the body read since ``record`` into its evidence: ``body`` is its
+    first bytes as the client read them, ``body_bytes`` how many it read in all,
+    ``error`` what cut it short. For hooks that record at the headers and see
+    the body only as the probe reads it (or never, when it does not)."""
+    content_type = next(
+        (v for k, v in exchange.headers.items() if k.lower() == "content-type"), None
+    )
+    updated = dataclasses.replace(
+        exchange,
+        body_excerpt=_excerpt(body, content_type),
+        body_bytes=body_bytes,
+        error=error or exchange.error,
+    )
+    ctx.replace_exchange(exchange, updated)
+    return updated
+
+
+def _excerpt(body: bytes, content_type: str | None) -> str:
+    return bodytext.excerpt(
+        body,
+        content_type=content_type,
+        encoding=_charset(content_type),
+        max_bytes=BODY_EXCERPT_BYTES,
     )
 
 

@@ -29,23 +29,14 @@ KIND = "redis"
 
 
 def install() -> Callable[[], None] | None:
-    """Hook redis-py if the suite has imported it; None if not (never imported here)."""
-    undos = [
-        undo
-        for undo in (
-            _hook_sync(sys.modules.get("redis.connection")),
-            _hook_async(sys.modules.get("redis.asyncio.connection")),
-        )
-        if undo is not None
-    ]
-    if not undos:
-        return None
+    """Hook redis-py's connections if the suite has imported them; None if not
+    (never imported here)."""
+    return _hook_sync(sys.modules.get("redis.connection"))
 
-    def undo_all() -> None:
-        for undo in undos:
-            undo()
 
-    return undo_all
+def install_async() -> Callable[[], None] | None:
+    """The same for redis.asyncio's connections."""
+    return _hook_async(sys.modules.get("redis.asyncio.connection"))
 
 
 def _hook_sync(module: Any) -> Callable[[], None] | None:
