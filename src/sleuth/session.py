@@ -268,6 +268,7 @@ class SleuthSession:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         if call.excinfo is not None and not wants_full_trace(item.config):
             drop_driver_chain(call.excinfo.value)
+            drop_client_frames(call.excinfo.value)
         report = yield
         nodeid = item.nodeid
         ctx = self._contexts.get(nodeid)
@@ -444,6 +445,44 @@ def drop_driver_chain(exc: BaseException) -> None:
     if isinstance(exc, SleuthError):
         exc.__cause__ = None
         exc.__suppress_context__ = True
+
+
+def drop_client_frames(exc: BaseException) -> None:
+    """End a refusal or timeout raised in a client hook at the last line of the
+    suite's or the app's own code: the ~10 frames of requests, urllib3 or
+    http.client under it say nothing the message does not. ``--tb=long`` and
+    ``--full-trace`` keep them."""
+    from sleuth.errors import SleuthError
+
+    tb = exc.__traceback__
+    if not isinstance(exc, SleuthError) or tb is None:
+        return
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    files = [tb.tb_frame.f_code.co_filename for tb in frames]
+    if not any(name.startswith(_CLIENTS_DIR) for name in files):
+        return
+    own = [tb for tb, name in zip(frames, files, strict=True) if not _is_library(name)]
+    if own:
+        own[-1].tb_next = None
+
+
+def _is_library(filename: str) -> bool:
+    return filename.startswith(_LIBRARY_DIRS)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return (*sorted(dirs), os.path.dirname(os.path.dirname(clients.__file__)))
+
+
+_LIBRARY_DIRS = _library_dirs()
+_CLIENTS_DIR = os.path.dirname(clients.__file__)
 
 
 def _add_to_evidence(report: pytest.TestReport, line: str) -> None:

@@ -182,8 +182,9 @@ def test_each_clients_post_is_refused_before_a_byte_is_sent(
             [
                 f"*WriteRefused: POST {url} via {client} refused: sleuth is read-only"
                 " unless a probe is marked @pytest.mark.writes and the run has"
-                " --allow-writes; this probe is not marked @pytest.mark.writes and"
-                " this run does not have --allow-writes. Nothing was sent.*"
+                " --allow-writes; this probe is not marked @pytest.mark.writes (nor"
+                " named under writes: in the suite's config) and this run does not"
+                " have --allow-writes. Nothing was sent.*"
             ]
         )
     assert http_target.recorder.count("/echo") == 0

@@ -242,23 +242,23 @@ def _wait_closed(conn: socket.socket, within_s: float) -> None:
         (
             "psycopg",
             "psycopg.connect('postgresql://app:{password}@127.0.0.1:{port}/test')",
-            "connect postgresql://app:***@127.0.0.1:{port}/test (psycopg)",
+            "connect postgresql://app:***@127.0.0.1:{port}/test via psycopg",
         ),
         (
             "psycopg-async",
             "await psycopg.AsyncConnection.connect("
             "'postgresql://app@127.0.0.1:{port}/test')",
-            "connect postgresql://app@127.0.0.1:{port}/test (psycopg)",
+            "connect postgresql://app@127.0.0.1:{port}/test via psycopg",
         ),
         (
             "redis",
             "redis.Redis(host='127.0.0.1', port={port}, retry=NO_RETRY, **SLOW).ping()",
-            "connect redis://127.0.0.1:{port}/0 (redis)",
+            "connect redis://127.0.0.1:{port}/0 via redis",
         ),
         (
             "redis-async",
             "await redis.asyncio.Redis(host='127.0.0.1', port={port}, **SLOW).ping()",
-            "connect redis://127.0.0.1:{port}/0 (redis)",
+            "connect redis://127.0.0.1:{port}/0 via redis",
         ),
     ],
     ids=["psycopg", "psycopg-async", "redis", "redis-async"],

@@ -36,7 +36,7 @@ def connecting(
     started = timing.perf_counter()
     error: str | None = None
     try:
-        with ctx.waiting_on(f"connect {address} ({client})"):
+        with ctx.waiting_on(f"connect {address} via {client}"):
             yield connect
     except BaseException as exc:
         error = describe(exc, took_s=timing.perf_counter() - started)
