@@ -15,6 +15,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import urllib3.connection
@@ -108,7 +110,7 @@ def _hooks_are_gone() -> None:
         assert cls.__dict__[name] is original, (cls, name)
 
 
-def _probes(path) -> dict[str, dict]:
+def _probes(path: Path) -> dict[str, dict[str, Any]]:
     return {p["name"]: p for p in json.loads(path.read_text())["probes"]}
 
 
