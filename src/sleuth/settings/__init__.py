@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from sleuth import imports
 from sleuth.evidence import SettingLookup, SourceAnswer
+from sleuth.settings import conflict
 from sleuth.settings.spec import SOURCES, SourceSpec
 
 
@@ -87,16 +89,22 @@ class SettingsResolver:
         # Every value any source gave for a name (the one used and those it
         # shadowed), so the history can mask each wherever it appears.
         self._seen: dict[str, set[str]] = {}
+        # Keys the fingerprints in conflict notes; made for this run, never shown.
+        self._conflict_key = os.urandom(32)
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
         answers: list[SourceAnswer] = []
         chosen: tuple[Found, SettingSource] | None = None
+        # Every source is asked, not only up to the first that has it: they
+        # are local and cheap, and a later one holding another value is news.
+        held: list[tuple[str, Any]] = []
         for source in self.sources:
             found = _ask(source, name)
             answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
                 self.tell(name, found.value, source)
+                held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
         if chosen is None:
@@ -120,6 +128,7 @@ class SettingsResolver:
             found_in=source.label,
             state=found.state,
             close_names=close,
+            conflict=conflict.note(held, key=self._conflict_key),
         )
         with self._lock:
             self.looked_up[name] = lookup
