@@ -51,8 +51,7 @@ def note(held: Sequence[tuple[str, Any]], *, key: bytes) -> str:
         sources = f"{', '.join(labels[:-1])} and {labels[-1]}"
         shown = ", ".join(prints)
     return (
-        f"{sources} differ (fingerprints {shown}); "
-        f"the first source, {labels[0]}, wins"
+        f"{sources} differ (fingerprints {shown}); the first source, {labels[0]}, wins"
     )
 
 
