@@ -123,3 +123,56 @@ def test_no_note_when_values_agree_or_only_one_source_has_it(
     assert "setting FEATURE_FLAG_X: found in environment (prefix SHOPW_)" in terminal
     assert "differ" not in terminal
     assert lookup["conflict"] == ""
+
+
+APP_SUITE = """
+    targets:
+      prod:
+        sources:
+          - env: {prefix: SHOPW_}
+          - app: shopw_app.config:get_setting
+"""
+
+APP_PROBE = """
+import hashlib
+
+from shopw_app.config import get_setting
+
+
+def test_flag():
+    value = get_setting("FEATURE_FLAG_X")
+    assert hashlib.sha256(value.encode()).hexdigest() == "{digest}"
+    assert False, "show the evidence"
+"""
+
+APP_VALUE = "app-flag-5309"
+
+
+def test_a_probe_calling_the_app_function_is_told_the_environment_differs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPW_FEATURE_FLAG_X", ENV_VALUE)
+    pytester.makefile(".yaml", sleuth=APP_SUITE)
+    app = pytester.path / "shopw_app"
+    app.mkdir()
+    app.joinpath("__init__.py").write_text("")
+    app.joinpath("config.py").write_text(
+        f"def get_setting(name):\n    return {{'FEATURE_FLAG_X': {APP_VALUE!r}}}"
+        ".get(name)\n"
+    )
+    digest = hashlib.sha256(APP_VALUE.encode()).hexdigest()
+    pytester.makepyfile(test_flag=APP_PROBE.replace("{digest}", digest))
+    terminal, lookup = _run(pytester)
+    # The probe got the app's value, though the environment is listed first.
+    assert lookup["found_in"] == "app shopw_app.config:get_setting"
+    assert re.fullmatch(
+        r"app shopw_app\.config:get_setting and environment \(prefix SHOPW_\) "
+        r"differ \(fingerprints [0-9a-f]{4,} vs [0-9a-f]{4,}\); the probe called "
+        r"app shopw_app\.config:get_setting itself, so its value wins",
+        lookup["conflict"],
+    ), lookup
+    assert lookup["conflict"] in terminal
+    for value in (ENV_VALUE, APP_VALUE):
+        assert value not in terminal
+        assert value not in (pytester.path / "run.json").read_text()
+        assert value not in (pytester.path / "junit.xml").read_text()

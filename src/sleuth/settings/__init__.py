@@ -140,15 +140,28 @@ class SettingsResolver:
 
         A probe calling the app's own settings function asked one source, so
         the story has that one answer; on a miss, close names from all sources.
+        When it got a value, the other sources are asked too (quietly: not in
+        the answers) so that one holding another value is noted.
         """
+        differ = ""
         if found.state in ("present", "empty"):
             self.tell(name, found.value, source)
+            held: list[tuple[str, Any]] = [(source.label, found.value)]
+            for other in self.sources:
+                if other is source:
+                    continue
+                also = _ask(other, name)
+                if also.state in ("present", "empty"):
+                    self.tell(name, also.value, other)
+                    held.append((other.label, also.value))
+            differ = conflict.note(held, key=self._conflict_key, called=True)
         lookup = SettingLookup(
             name=name,
             answers=(_answer(source, found),),
             found_in=source.label if found.state in ("present", "empty") else None,
             state=found.state if found.state in ("present", "empty") else "absent",
             close_names=self.close_names(name) if found.state != "present" else (),
+            conflict=differ,
         )
         with self._lock:
             self.looked_up[name] = lookup

@@ -29,11 +29,13 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def note(held: Sequence[tuple[str, Any]], *, key: bytes) -> str:
+def note(held: Sequence[tuple[str, Any]], *, key: bytes, called: bool = False) -> str:
     """The conflict note for ``held`` (source label, value) in lookup order, or "".
 
     Identical values (as text) in several sources are not a conflict; sources
-    without a value are not in ``held``.
+    without a value are not in ``held``. ``called``: the probe called the first
+    one (the app's own function) itself, so its value is the one it got,
+    whatever the order of the sources.
     """
     texts = [as_text(value) for _, value in held]
     if len(set(texts)) < 2:
@@ -50,9 +52,12 @@ def note(held: Sequence[tuple[str, Any]], *, key: bytes) -> str:
     else:
         sources = f"{', '.join(labels[:-1])} and {labels[-1]}"
         shown = ", ".join(prints)
-    return (
-        f"{sources} differ (fingerprints {shown}); the first source, {labels[0]}, wins"
+    wins = (
+        f"the probe called {labels[0]} itself, so its value wins"
+        if called
+        else f"the first source, {labels[0]}, wins"
     )
+    return f"{sources} differ (fingerprints {shown}); {wins}"
 
 
 def _shortest(digests: list[str], texts: list[str]) -> list[str]:
