@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
+
+SCHEMA = Path(__file__).parents[2] / "docs" / "schema" / "run-1.json"
 
 ENV_VALUE = "env-flag-7731"
 DOTENV_VALUE = "dotenv-flag-2264"
@@ -54,6 +57,9 @@ def _run(pytester: pytest.Pytester, *extra: str) -> tuple[str, dict]:
     # Failed on purpose, not on the digest: the returned value is the env one.
     result.stdout.fnmatch_lines(["*AssertionError: show the evidence*"])
     document = json.loads((pytester.path / "run.json").read_text())
+    import jsonschema
+
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
     (lookup,) = document["probes"][0]["evidence"]["settings"]
     return result.stdout.str() + result.stderr.str(), lookup
 
