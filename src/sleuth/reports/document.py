@@ -115,6 +115,7 @@ def _lookup(s: SettingLookup) -> dict[str, Any]:
             for a in s.answers
         ],
         "close_names": list(s.close_names),
+        "conflict": s.conflict,
     }
 
 

@@ -214,9 +214,11 @@ def _evidence_items(probe: dict[str, Any], *, full: bool) -> list[Lines]:
     items: list[Lines] = []
     for lookup in probe["evidence"]["settings"]:
         looked = "; ".join(f"{a['source']}: {a['state']}" for a in lookup["answers"])
-        items.append(
-            [f"- setting {plain(lookup['name'])}: {lookup['state']} ({plain(looked)})"]
-        )
+        name, state = plain(lookup["name"]), lookup["state"]
+        item = [f"- setting {name}: {state} ({plain(looked)})"]
+        if lookup.get("conflict"):  # documents from before it was kept have none
+            item.append(f"  - {plain(lookup['conflict'])}")
+        items.append(item)
     for exchange in probe["evidence"]["exchanges"]:
         details = _exchange_details(exchange, full)
         items.append(

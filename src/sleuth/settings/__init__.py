@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from sleuth import imports
 from sleuth.evidence import SettingLookup, SourceAnswer
+from sleuth.settings import conflict
 from sleuth.settings.spec import SOURCES, SourceSpec
 
 
@@ -87,16 +89,22 @@ class SettingsResolver:
         # Every value any source gave for a name (the one used and those it
         # shadowed), so the history can mask each wherever it appears.
         self._seen: dict[str, set[str]] = {}
+        # Keys the fingerprints in conflict notes; made for this run, never shown.
+        self._conflict_key = os.urandom(32)
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
         answers: list[SourceAnswer] = []
         chosen: tuple[Found, SettingSource] | None = None
+        # Every source is asked, not only up to the first that has it: they
+        # are local and cheap, and a later one holding another value is news.
+        held: list[tuple[str, Any]] = []
         for source in self.sources:
             found = _ask(source, name)
             answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
                 self.tell(name, found.value, source)
+                held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
         if chosen is None:
@@ -120,6 +128,7 @@ class SettingsResolver:
             found_in=source.label,
             state=found.state,
             close_names=close,
+            conflict=conflict.note(held, key=self._conflict_key),
         )
         with self._lock:
             self.looked_up[name] = lookup
@@ -131,15 +140,28 @@ class SettingsResolver:
 
         A probe calling the app's own settings function asked one source, so
         the story has that one answer; on a miss, close names from all sources.
+        When it got a value, the other sources are asked too (quietly: not in
+        the answers) so that one holding another value is noted.
         """
+        differ = ""
         if found.state in ("present", "empty"):
             self.tell(name, found.value, source)
+            held: list[tuple[str, Any]] = [(source.label, found.value)]
+            for other in self.sources:
+                if other is source:
+                    continue
+                also = _ask(other, name)
+                if also.state in ("present", "empty"):
+                    self.tell(name, also.value, other)
+                    held.append((other.label, also.value))
+            differ = conflict.note(held, key=self._conflict_key, called=True)
         lookup = SettingLookup(
             name=name,
             answers=(_answer(source, found),),
             found_in=source.label if found.state in ("present", "empty") else None,
             state=found.state if found.state in ("present", "empty") else "absent",
             close_names=self.close_names(name) if found.state != "present" else (),
+            conflict=differ,
         )
         with self._lock:
             self.looked_up[name] = lookup
