@@ -86,7 +86,6 @@ class SettingRule:
     name: str
     required: bool = True
     secret: bool = False
-    pattern: re.Pattern[str] | None = None
     type: str | None = None
     checks: SettingChecks = dataclasses.field(default_factory=SettingChecks)
 
@@ -130,11 +129,6 @@ class SettingRule:
                     f"{found} is {shown}, not a valid {self.type}: expected {wanted}",
                     target=self.name,
                 )
-        if self.pattern is not None and not self.pattern.search(text):
-            raise CheckFailed(
-                f"{found} is {shown}, which does not match /{self.pattern.pattern}/",
-                target=self.name,
-            )
         failures = self.checks.failures(text, value)
         if failures:
             # Never the value, secret or not: only the checks and what they wanted.
@@ -199,14 +193,10 @@ def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Ro
             f"unknown type {kind!r}. Types: {', '.join(sorted(TYPES))}."
             f"{did_you_mean(str(kind), TYPES)}",
         )
-    pattern = rules.get("matches")
-    if pattern is not None and not isinstance(pattern, str):
-        raise table.fail((*path, "matches"), "matches must be a regular expression")
     rule = SettingRule(
         name=name,
         required=rules.get("required", True),
         secret=rules.get("secret", False),
-        pattern=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
         type=kind,
         checks=_checks(rules, path, table),
     )
@@ -224,6 +214,9 @@ def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Ro
 
 def _checks(rules: dict[str, Any], path: PathT, table: Table) -> SettingChecks:
     """The value checks of a row, each key validated where it is written."""
+    pattern = rules.get("matches")
+    if pattern is not None and not isinstance(pattern, str):
+        raise table.fail((*path, "matches"), "matches must be a regular expression")
     for flag in ("non_empty", "not_placeholder"):
         if not isinstance(rules.get(flag, False), bool):
             raise table.fail((*path, flag), f"{flag} must be true or false")
@@ -249,6 +242,7 @@ def _checks(rules: dict[str, Any], path: PathT, table: Table) -> SettingChecks:
         )
     return SettingChecks.build(
         non_empty=rules.get("non_empty", False),
+        matches=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
         one_of=one_of,
         url=url,
         not_placeholder=rules.get("not_placeholder", False),
