@@ -5,6 +5,8 @@ the value, in any output."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +239,40 @@ def test_a_bad_check_is_a_config_error_with_file_and_line(pytester, rules, messa
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output
     result.stderr.fnmatch_lines([f"ERROR: probes.yaml line 3: {message}"])
+
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def _block(doc: str, fence: str, first_line: str) -> str:
+    text = (DOCS / doc).read_text()
+    for block in re.findall(rf"```{fence}\n(.*?)```", text, re.DOTALL):
+        if block.startswith(first_line):
+            return str(block)
+    raise AssertionError(f"no {fence} example starting {first_line!r} in {doc}")
+
+
+def test_the_docs_examples_fail_as_the_docs_say(pytester):
+    pytester.makefile(".yaml", sleuth=SUITE)
+    env = _block("tables.md", "dotenv", "# deploy.env")
+    pytester.path.joinpath("deploy.env").write_text(env)
+    write_table(pytester, _block("tables.md", "yaml", "# probes/settings.yaml"))
+    pytester.makepyfile(
+        test_docs_python=_block("settings.md", "python", "def test_payments")
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=5)
+    shown = [
+        line
+        for line in (DOCS / "tables.md").read_text().splitlines()
+        if line.startswith("CheckFailed: ") and ": present but " in line
+    ]
+    assert len(shown) == 4
+    python_shown = "E   sleuth.errors.CheckFailed: STRIPE_KEY: present but does not "
+    assert python_shown in (DOCS / "settings.md").read_text()
+    result.stdout.fnmatch_lines_random(
+        [f"*{line}" for line in shown] + [f"E *{python_shown[4:]}*"]
+    )
+    out = result.stdout.str()
+    assert "sk_test_51Hq" not in out
+    assert "changeme" not in out.replace("(changeme, TODO", "")
