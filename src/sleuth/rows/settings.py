@@ -4,11 +4,13 @@
       required: [DATABASE_URL, CACHE_HOST]
       API_KEY: {secret: true}
       PORT: {type: int}
-      LOG_LEVEL: {matches: "^(debug|info|warning)$", required: false}
+      LOG_LEVEL: {one_of: [debug, info, warning], required: false}
+      STRIPE_KEY: {matches: "^sk_live_", not_placeholder: true}
 
-One probe per setting name. A value is shown in a failure only when nothing
-says it is secret: not the rule, not its source, not its name (and URLs have
-their passwords masked even then).
+One probe per setting name. A failed value check (matches, one_of, url,
+not_placeholder, non_empty; see sleuth.setting_checks) never shows the value.
+A failed type shows it only when nothing says it is secret: not the rule, not
+its source, not its name (and URLs have their passwords masked even then).
 """
 
 from __future__ import annotations
