@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def _suite(pytester: pytest.Pytester, dotenv_line: str) -> None:
     pytester.makepyfile(test_flag=PROBE.replace("{digest}", digest))
 
 
-def _run(pytester: pytest.Pytester, *extra: str) -> tuple[str, dict]:
+def _run(pytester: pytest.Pytester, *extra: str) -> tuple[str, dict[str, Any]]:
     result = pytester.runpytest(
         "--sleuth-json", "run.json", "--junitxml", "junit.xml", "--no-history", *extra
     )
