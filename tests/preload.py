@@ -29,10 +29,16 @@ import sqlalchemy.dialects.sqlite
 import urllib3  # noqa: F401
 import yaml  # noqa: F401
 
+import sleuth.clients.aiohttp_hook  # (the hooks the run installs)
+import sleuth.clients.httpx_hook
+import sleuth.clients.psycopg_hook
+import sleuth.clients.redis_hook
 import sleuth.clients.stdlib
 import sleuth.probes.http
 import sleuth.probes.http_sync
-import sleuth.session  # noqa: F401 (the plugin's run modules: engine, context, ...)
+import sleuth.session  # (the plugin's run modules: engine, context, ...)
+import sleuth.settings.app  # (appfunction's isinstance: one AppSource class)
+import sleuth.settings.appfunction  # noqa: F401
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401
