@@ -154,12 +154,13 @@ def render(latency: dict[str, Any] | None) -> str:
 
 
 def _machine_line(machine: dict[str, Any] | None) -> list[str]:
-    """Where and when, for a section written by ``--only latency``."""
+    """Where and when, for a section written by ``--only latency`` (or clients)."""
     if not machine:
         return []
     load = ", ".join(f"{x:.2f}" for x in machine["loadavg_start"])
     return [
-        f"Run alone (`bench/run.py --only latency`) on {machine['date']}: "
+        f"Run alone (`bench/run.py --only {machine.get('only', 'latency')}`) on "
+        f"{machine['date']}: "
         f"{machine['cpu']}, {machine['cores']} cores, Linux {machine['kernel']}, "
         f"Python {machine['python']}, aiohttp {machine['versions']['aiohttp']}, "
         f"sleuth at `{machine['sleuth_commit']}`; load average at start {load} "
@@ -167,11 +168,11 @@ def _machine_line(machine: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def replace_section(results_md: str, section: str) -> str:
-    """RESULTS.md with its latency section replaced (or added at the end)."""
-    start = results_md.find(HEADING)
+def replace_section(results_md: str, section: str, *, heading: str = HEADING) -> str:
+    """RESULTS.md with the section under ``heading`` replaced (or added at the end)."""
+    start = results_md.find(heading)
     if start < 0:
         return results_md.rstrip("\n") + "\n\n" + section
-    end = results_md.find("\n## ", start + len(HEADING))
+    end = results_md.find("\n## ", start + len(heading))
     rest = results_md[end + 1 :] if end >= 0 else ""
     return results_md[:start] + section + ("\n" + rest if rest else "")

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import clients
 import latency
 import measure
 import report
@@ -475,7 +476,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
     parser.add_argument(
         "--only",
-        choices=["latency"],
+        choices=["latency", "clients"],
         help="run one scenario; rewrite only its section of --out and key of --json",
     )
     parser.add_argument(
@@ -485,8 +486,8 @@ def main() -> int:
     plan = QUICK if args.quick else FULL
     if args.rounds:
         plan = dataclasses.replace(plan, rounds=args.rounds)
-    if args.only == "latency":
-        return only_latency(plan, args)
+    if args.only:
+        return only_section(plan, args)
 
     started = time.monotonic()
     info = machine_info()
@@ -506,6 +507,7 @@ def main() -> int:
                 run_stacks(plan, rnd, scratch, server, records)
             extras = {
                 "latency": run_latency(plan, scratch, server),
+                "clients": run_clients(plan, scratch, server),
                 "importtime": import_times(scratch),
                 "phases": phase_runs(scratch, server, max(plan.ks), plan.reps),
             }
@@ -542,28 +544,47 @@ def run_latency(
     )
 
 
-def only_latency(plan: Plan, args: argparse.Namespace) -> int:
-    """The latency scenario alone: its figures replace their part of the results."""
+def run_clients(plan: Plan, scratch: Path, server: Server) -> dict[str, Any]:
+    return clients.run_clients(
+        plan.latency_runs,
+        scratch,
+        server.base_url,
+        child_env(scratch, "warm"),
+        sleuth=SLEUTH,
+        measured=measured,
+        log=log,
+    )
+
+
+def only_section(plan: Plan, args: argparse.Namespace) -> int:
+    """One scenario alone (latency, clients): its figures replace their part of
+    the results, and its section of RESULTS.md."""
+    module = {"latency": latency, "clients": clients}[args.only]
     info = machine_info()
     info["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
     with tempfile.TemporaryDirectory(prefix="sleuth-bench-") as tmp:
         server = Server()
         try:
-            figures = run_latency(plan, Path(tmp), server, args.src)
+            if args.only == "latency":
+                figures = run_latency(plan, Path(tmp), server, args.src)
+            else:
+                figures = run_clients(plan, Path(tmp), server)
         finally:
             server.stop()
     info["loadavg_end"] = os.getloadavg()
+    info["only"] = args.only
     figures["machine"] = info
     results = (
         json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else {}
     )
-    results["latency"] = figures
+    results[args.only] = figures
     args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     args.out.write_text(
-        latency.replace_section(text, latency.render(figures)), encoding="utf-8"
+        latency.replace_section(text, module.render(figures), heading=module.HEADING),
+        encoding="utf-8",
     )
-    log(f"wrote the latency section of {args.out} and its key in {args.json}")
+    log(f"wrote the {args.only} section of {args.out} and its key in {args.json}")
     return 0
 
 

@@ -17,18 +17,28 @@ once here, they stay.
 from __future__ import annotations
 
 import contextlib
+import http.client  # noqa: F401 (the class sleuth/clients hooks)
 
 import aiohttp  # noqa: F401
 import cryptography.hazmat.primitives.asymmetric.ec
 import cryptography.hazmat.primitives.hashes
 import cryptography.hazmat.primitives.serialization
 import cryptography.x509.oid  # noqa: F401
+import requests  # noqa: F401 (doubled, its sessions refuse its first cookie jars)
 import sqlalchemy.dialects.sqlite
+import urllib3  # noqa: F401
 import yaml  # noqa: F401
 
+import sleuth.clients.aiohttp_hook  # (the hooks the run installs)
+import sleuth.clients.httpx_hook
+import sleuth.clients.psycopg_hook
+import sleuth.clients.redis_hook
+import sleuth.clients.stdlib
 import sleuth.probes.http
 import sleuth.probes.http_sync
-import sleuth.session  # noqa: F401 (the plugin's run modules: engine, context, ...)
+import sleuth.session  # (the plugin's run modules: engine, context, ...)
+import sleuth.settings.app  # (appfunction's isinstance: one AppSource class)
+import sleuth.settings.appfunction  # noqa: F401
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401

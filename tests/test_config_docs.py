@@ -9,6 +9,7 @@ import pytest
 
 from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
+from sleuth.intended_writes import is_intended_write
 from sleuth.rows import load_table
 
 DOCS = Path(__file__).parents[1] / "docs"
@@ -55,3 +56,33 @@ def test_the_table_example_merges_a_row_template(tmp_path):
         ("GET /health", 2.0, ("smoke",)),
         ("GET /users/123", 2.0, ("smoke",)),
     ]
+
+
+def test_the_writes_example_names_the_probes_it_says(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "sleuth.yaml"
+    path.write_text(example("config.md", "# sleuth.yaml\nwrites:"))
+    suite = load_suite_config(path, environ={})
+
+    def named(nodeid: str) -> bool:
+        file = tmp_path / nodeid.partition("::")[0]
+        return is_intended_write(nodeid, file, suite.writes, suite.root)
+
+    # The seed article's ids: endpoint-method-payload-status.
+    assert named("test_api.py::test_api_endpoints[/users-POST-payload0-201]")
+    assert named("test_api.py::test_api_endpoints[/items-POST-payload2-201]")
+    assert not named("test_api.py::test_api_endpoints[/users/123-GET-None-200]")
+    assert named("test_orders.py::TestRefunds::test_refund[eur]")
+    assert not named("test_orders.py::TestOrders::test_list")
+
+
+def test_the_writes_error_shown_is_the_one_sleuth_gives(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "sleuth.yaml"
+    path.write_text(
+        "targets:\n  prod:\n    base_url: http://x\n    timeout: 2s\n"
+        "writes: test_api.py::*\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_suite_config(path, environ={})
+    assert f"ERROR: {caught.value}" in (DOCS / "config.md").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sleuth.evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
+from sleuth.reports import clients
 from sleuth.reports.terminal import render_evidence, render_flaky, render_summary
 
 LOOKUP = SettingLookup(
@@ -94,3 +95,49 @@ def test_flaky_probes_are_listed_with_their_retries():
         "0.07 s",
     ]
     assert render_flaky(records[:1]) == []
+
+
+def _used(*clients: dict[str, bool]) -> list[ProbeRecord]:
+    return [
+        ProbeRecord(probe_id=f"t.py::{i}", outcome="passed", clients=used)
+        for i, used in enumerate(clients)
+    ]
+
+
+def test_the_summary_says_what_read_only_did_not_hold():
+    records = _used(
+        {"requests": True, "psycopg": False}, {"psycopg": False}, {"requests": True}
+    )
+    held = clients.held_line(
+        clients.tally(r.clients for r in records), lead="read-only held for"
+    )
+    lines = render_summary(
+        records, target="prod", base_url=None, wall_s=0.5, ran_ahead=0, held=held
+    )
+    assert lines[1] == (
+        "read-only held for target.http, requests; not for psycopg (2 probes used "
+        "it: sleuth cannot guard its writes)"
+    )
+
+
+def test_two_unguarded_clients_are_each_counted():
+    tally = clients.tally(
+        r.clients for r in _used({"redis": False}, {"psycopg": False, "redis": False})
+    )
+    assert tally == [
+        {"name": "redis", "guarded": False, "probes": 2},
+        {"name": "psycopg", "guarded": False, "probes": 1},
+    ]
+    assert clients.held_line(tally, lead="read-only held for") == (
+        "read-only held for target.http; not for redis (2 probes used it) and "
+        "psycopg (1 probe used it): sleuth cannot guard their writes"
+    )
+
+
+def test_nothing_is_said_when_every_client_used_was_held():
+    tally = clients.tally(r.clients for r in _used({"requests": True}, {}))
+    assert clients.held_line(tally, lead="read-only held for") is None
+    lines = render_summary(
+        _used({}), target="prod", base_url=None, wall_s=0.5, ran_ahead=0, held=None
+    )
+    assert not [line for line in lines if "held for" in line]

@@ -50,6 +50,7 @@ _TOP_KEYS = _TARGET_KEYS | {
     "secret_words",
     "not_secret",
     "history",
+    "writes",
 }
 
 
@@ -94,6 +95,9 @@ class SuiteConfig:
     # and setting names that are never secret whatever their name says.
     secret_words: tuple[str, ...] = ()
     not_secret: frozenset[str] = frozenset()
+    # Node-id patterns (``*`` and ``?``) of probes that count as marked
+    # @pytest.mark.writes: writes the suite intends, without editing it.
+    writes: tuple[str, ...] = ()
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     lines: Lines = dataclasses.field(default_factory=lambda: Lines(CONFIG_FILE))
 
@@ -259,18 +263,28 @@ def _build_suite(
         ),
         secret_words=_string_list(data, "secret_words", lines),
         not_secret=frozenset(_string_list(data, "not_secret", lines)),
+        writes=_string_list(
+            data,
+            "writes",
+            lines,
+            example=("a list of node-id patterns", "a pattern such as test_api.py::*"),
+        ),
         raw=data,
         lines=lines,
     )
 
 
-def _string_list(data: Mapping[str, Any], key: str, lines: Lines) -> tuple[str, ...]:
+def _string_list(
+    data: Mapping[str, Any],
+    key: str,
+    lines: Lines,
+    *,
+    example: tuple[str, str] = ("a list of names", "a name"),
+) -> tuple[str, ...]:
     value = data.get(key)
     if value is None:
         return ()
-    expect_type(
-        value, list, path=(key,), lines=lines, what=key, example="a list of names"
-    )
+    expect_type(value, list, path=(key,), lines=lines, what=key, example=example[0])
     for i, item in enumerate(value):
         expect_type(
             item,
@@ -278,7 +292,7 @@ def _string_list(data: Mapping[str, Any], key: str, lines: Lines) -> tuple[str, 
             path=(key, i),
             lines=lines,
             what=f"{key} entries",
-            example="a name",
+            example=example[1],
         )
     return tuple(value)
 

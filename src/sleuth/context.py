@@ -51,6 +51,10 @@ class ProbeContext:
     # Degradations that do not fail the probe (a table row's warn_over, its
     # expect: warn: block); the report turns them into a warned outcome.
     warnings: list[str] = dataclasses.field(default_factory=list)
+    # The clients the probe's own code used (sleuth/clients), each with whether
+    # sleuth could guard it: "requests": True, "psycopg": False. The run's
+    # header and summary say what was and was not held to the read-only rule.
+    clients: dict[str, bool] = dataclasses.field(default_factory=dict)
     _waiting: list[str] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -101,6 +105,15 @@ class ProbeContext:
         with self._lock:
             self.exchanges.append(exchange)
 
+    def replace_exchange(self, old: Exchange, new: Exchange) -> None:
+        """Swap a recorded exchange for a fuller one (its body, read later)."""
+        with self._lock:
+            # From the end: the exchange is one of the probe's latest.
+            for i in range(len(self.exchanges) - 1, -1, -1):
+                if self.exchanges[i] is old:
+                    self.exchanges[i] = new
+                    return
+
     def record_setting(self, lookup: SettingLookup) -> None:
         with self._lock:
             self.settings.append(lookup)
@@ -108,6 +121,10 @@ class ProbeContext:
     def note_retry(self, note: str) -> None:
         with self._lock:
             self.retry_notes.append(note)
+
+    def note_client(self, name: str, *, guarded: bool) -> None:
+        with self._lock:
+            self.clients[name] = guarded
 
     def warn(self, message: str) -> None:
         with self._lock:

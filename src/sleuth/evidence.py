@@ -102,6 +102,9 @@ class SettingLookup:
     found_in: str | None
     state: str  # state of the answer used: "present", "empty" or "absent"
     close_names: tuple[str, ...] = ()
+    # Set when sources hold different values for the name: which, their short
+    # fingerprints (never the values) and which one wins. See settings/conflict.py.
+    conflict: str = ""
 
     @property
     def is_missing(self) -> bool:
@@ -121,7 +124,8 @@ class SettingLookup:
         close = ""
         if self.close_names and self.is_missing:
             close = f". Close names that exist: {', '.join(self.close_names)}"
-        return f"{head}. Looked in {looked}{close}."
+        differ = f" {self.conflict}." if self.conflict else ""
+        return f"{head}. Looked in {looked}{close}.{differ}"
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -147,6 +151,9 @@ class ProbeRecord:
     tags: tuple[str, ...] = ()  # its markers: what `needs` refers to
     needs: tuple[str, ...] = ()
     blocked_by: str = ""  # the need whose failure blocked it
+    # The clients its own code used, each with whether sleuth held it to the
+    # read-only rule: {"requests": True, "psycopg": False} (sleuth/clients).
+    clients: dict[str, bool] = dataclasses.field(default_factory=dict)
 
 
 # Outcomes that mean "not healthy", and those that mean healthy but worth a look.

@@ -1,7 +1,8 @@
 """What an item's marks ask of its probe run, read into a ProbeContext (plugin side).
 
 ``@pytest.mark.probe(timeout=..., retries=...)`` overrides the run's settings for
-one probe, and ``@pytest.mark.writes`` lets it write when the run allows writes.
+one probe, and ``@pytest.mark.writes`` (or a pattern under ``writes:`` in the
+config, see intended_writes.py) lets it write when the run allows writes.
 A bad value on a marker is a usage error that names the item. The markers are
 registered in plugin.py, which must stay cheap to import; this reads them.
 """
@@ -12,6 +13,7 @@ import pytest
 
 from sleuth.context import ProbeContext
 from sleuth.errors import ConfigError
+from sleuth.intended_writes import is_intended_write
 from sleuth.options import RunOptions
 from sleuth.retry import check_retries
 from sleuth.units import parse_duration
@@ -23,9 +25,19 @@ def make_context(item: pytest.Item, options: RunOptions) -> ProbeContext:
         probe_id=item.nodeid,
         timeout_s=timeout_s,
         timeout_origin=origin,
-        writes_marked=item.get_closest_marker("writes") is not None,
+        writes_marked=writes_marked(item, options),
         allow_writes=options.allow_writes,
         retries=probe_retries(item),
+    )
+
+
+def writes_marked(item: pytest.Item, options: RunOptions) -> bool:
+    """Marked ``@pytest.mark.writes``, or named by ``writes:`` in the config."""
+    if item.get_closest_marker("writes") is not None:
+        return True
+    suite = options.suite
+    return is_intended_write(
+        item.nodeid, getattr(item, "path", None), suite.writes, suite.root
     )
 
 

@@ -171,7 +171,7 @@ class OutputsPlugin:
     def summary_lines(self) -> list[str]:
         """The sleuth section: counts, slowest, root causes, what failed."""
         from sleuth import http_worker
-        from sleuth.reports import causes, terminal
+        from sleuth.reports import causes, clients, terminal
 
         session = self.session
         if not session.records:
@@ -188,6 +188,13 @@ class OutputsPlugin:
                 causes=causes.rank(records),
                 history=self._history_lines(),
                 own_trouble=[death.line() for death in [http_worker.death()] if death],
+                held=clients.held_line(
+                    clients.tally(r.clients for r in records),
+                    lead="the read-only rule (writes only from @pytest.mark.writes "
+                    "probes) held for"
+                    if session.options.allow_writes
+                    else "read-only held for",
+                ),
             ),
             *terminal.render_flaky(records),
             *(history.summary_lines() if history is not None else []),

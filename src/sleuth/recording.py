@@ -58,6 +58,7 @@ def update(
         record.settings = list(ctx.settings)
         record.warnings = list(ctx.warnings)
         record.retry_notes = list(ctx.retry_notes)
+        record.clients = dict(ctx.clients)
     if call.when == "call":
         # The target's time, so that a diff never reports sleuth's own slowness.
         record.duration_s = time_on_wire(record.exchanges, report.duration)
@@ -72,6 +73,9 @@ def update(
             record.outcome = "warned"
     elif report.failed and record.outcome not in ("failed", "error", "blocked"):
         exc = call.excinfo.value if call.excinfo is not None else None
+        # A probe the watchdog ended fails with pytest's Failed; what it was
+        # (a ProbeTimeout) is under it (session._reraise).
+        exc = getattr(exc, "sleuth_exc", exc)
         outcome, category = classify(exc, exchanges=record.exchanges)
         if call.when != "call":
             outcome = "error"  # a fixture failed: pytest's own meaning of error

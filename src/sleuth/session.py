@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, context as _context, marks, redact, timing
+from sleuth import capture, clients, context as _context, marks, redact, timing
 from sleuth._compat import pytest as pytest_compat
 from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.context import ProbeContext
@@ -38,7 +38,10 @@ from sleuth.scrubbing import ScrubbingPlugin
 from sleuth.target import Target
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from sleuth.history import RunHistory
+    from sleuth.settings import appfunction
 
 
 class SleuthSession:
@@ -71,6 +74,8 @@ class SleuthSession:
         self.ran_ahead = 0
         self.run_record: RunRecord | None = None
         self.history: RunHistory | None = None  # None with --no-history
+        self._app_settings: appfunction.Installed | None = None
+        self._test_modules: list[ModuleType] = []
 
     @classmethod
     def from_pytest_config(
@@ -146,6 +151,10 @@ class SleuthSession:
         self.close()
 
     def close(self) -> None:
+        clients.uninstall()
+        if self._app_settings is not None:
+            self._app_settings.undo(self._test_modules)
+            self._app_settings = None
         self._log_router.uninstall()
         self.scrubbing.unguard_log_handlers()
         self.engine.close()
@@ -158,16 +167,14 @@ class SleuthSession:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         o = self.options
         budget = f", budget {o.budget_s:g} s ({o.budget_origin})" if o.budget_s else ""
-        writes = (
-            "writes allowed for @pytest.mark.writes" if o.allow_writes else "read-only"
-        )
+        writes = "; writes allowed for @pytest.mark.writes" if o.allow_writes else ""
         mode = "in order" if o.in_order else f"at once on up to {o.workers} workers"
         return [
             f"sleuth: target {o.target.name!r} {o.target.base_url or '(no base_url)'} "
             f"from {o.suite.display}",
-            f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}; "
-            f"{writes}; "
-            f"probes run {mode}",
+            f"sleuth: timeout {o.timeout_s:g} s ({o.timeout_origin}){budget}"
+            f"{writes}; probes run {mode}",
+            *([] if o.allow_writes else [f"sleuth: {read_only_scope()}"]),
         ] + ([self.history.header_line()] if self.history is not None else [])
 
     # trylast: after -k, -m, --lf and other plugins have selected
@@ -188,6 +195,9 @@ class SleuthSession:
         if self._started_at is None:
             self._started_at = timing.monotonic()
             self.engine.start_budget()
+            # After collection, so the clients the suite imported are there to hook.
+            clients.install()
+            self._see_app_settings(item.session)
         try:
             return (yield)
         finally:
@@ -258,6 +268,7 @@ class SleuthSession:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         if call.excinfo is not None and not wants_full_trace(item.config):
             drop_driver_chain(call.excinfo.value)
+            drop_client_frames(call.excinfo.value)
         report = yield
         nodeid = item.nodeid
         ctx = self._contexts.get(nodeid)
@@ -333,6 +344,23 @@ class SleuthSession:
 
     # -- helpers ------------------------------------------------------------
 
+    def _see_app_settings(self, session: pytest.Session) -> None:
+        """Route the probes' own calls to the app's settings function through
+        sleuth for the run (settings/appfunction.py); undone in ``close``."""
+        if not any(spec.kind == "app" for spec in self.options.target.sources):
+            return
+        from sleuth.settings import appfunction
+
+        modules = {
+            id(module): module
+            for item in session.items
+            if (module := getattr(item, "module", None)) is not None
+        }
+        self._test_modules = list(modules.values())
+        self._app_settings = appfunction.install(
+            self.target.settings, self._test_modules
+        )
+
     def _start_runahead(self, session: pytest.Session) -> None:
         config = self.config
         if (
@@ -385,6 +413,15 @@ class SleuthSession:
             self._log_router.guard_other_handlers()
 
 
+def read_only_scope() -> str:
+    """``read-only: target.http and the probes' own HTTP clients (requests, ...)``:
+    only what sleuth holds to the rule. Clients it sees but cannot hold
+    (psycopg, redis-py) are named at the end of the run, if a probe used one."""
+    guarded = clients.guarded_libraries()
+    own = f" and the probes' own HTTP clients ({', '.join(guarded)})" if guarded else ""
+    return f"read-only: target.http{own}"
+
+
 def wants_full_trace(config: pytest.Config) -> bool:
     """Did the user ask for every frame (``--tb=long``, ``--tb=native``,
     ``--full-trace``)?"""
@@ -410,6 +447,44 @@ def drop_driver_chain(exc: BaseException) -> None:
         exc.__suppress_context__ = True
 
 
+def drop_client_frames(exc: BaseException) -> None:
+    """End a refusal or timeout raised in a client hook at the last line of the
+    suite's or the app's own code: the ~10 frames of requests, urllib3 or
+    http.client under it say nothing the message does not. ``--tb=long`` and
+    ``--full-trace`` keep them."""
+    from sleuth.errors import SleuthError
+
+    tb = exc.__traceback__
+    if not isinstance(exc, SleuthError) or tb is None:
+        return
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    files = [tb.tb_frame.f_code.co_filename for tb in frames]
+    if not any(name.startswith(_CLIENTS_DIR) for name in files):
+        return
+    own = [tb for tb, name in zip(frames, files, strict=True) if not _is_library(name)]
+    if own:
+        own[-1].tb_next = None
+
+
+def _is_library(filename: str) -> bool:
+    return filename.startswith(_LIBRARY_DIRS)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return (*sorted(dirs), os.path.dirname(os.path.dirname(clients.__file__)))
+
+
+_LIBRARY_DIRS = _library_dirs()
+_CLIENTS_DIR = os.path.dirname(clients.__file__)
+
+
 def _add_to_evidence(report: pytest.TestReport, line: str) -> None:
     """Append a line to the failure's ``sleuth evidence`` section (made if need be)."""
     for i, (title, text) in enumerate(report.sections):
@@ -426,5 +501,9 @@ def _reraise(outcome: Outcome) -> None:
     if exc is None:
         return
     if outcome.timed_out and exc.__traceback__ is None:
-        pytest.fail(str(exc), pytrace=False)
+        # The watchdog ended it: no line of the probe to show, the message
+        # alone; the timeout itself rides along for the report's category.
+        failed = pytest.fail.Exception(str(exc), pytrace=False)
+        failed.sleuth_exc = exc  # type: ignore[attr-defined]
+        raise failed
     raise exc

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sleuth import context as _context, imports
@@ -117,6 +118,34 @@ class Target:
         Where it was looked for is recorded on the probe and shown if it fails.
         """
         return self.explain_setting(name)[0]
+
+    def check_setting(
+        self,
+        name: str,
+        *,
+        required: bool = True,
+        non_empty: bool = False,
+        matches: str | re.Pattern[str] | None = None,
+        one_of: Sequence[object] | None = None,
+        url: bool | Sequence[str] = False,
+        not_placeholder: bool = False,
+    ) -> Any:
+        """The value of setting ``name`` once it passes the checks a
+        ``settings:`` table row has; ``CheckFailed`` naming the setting and
+        the failed checks (never the value) otherwise. ``required=False``:
+        None when it is absent, checked when it is there."""
+        __tracebackhide__ = True
+        from sleuth.rows.settings import SettingRule
+        from sleuth.setting_checks import SettingChecks
+
+        checks = SettingChecks.build(
+            non_empty=non_empty,
+            matches=matches,
+            one_of=one_of,
+            url=url,
+            not_placeholder=not_placeholder,
+        )
+        return SettingRule(name=name, required=required, checks=checks).check(self)
 
     def explain_setting(self, name: str) -> tuple[Any, SettingLookup]:
         """The value and the full story: every source's answer, close names."""

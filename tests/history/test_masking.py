@@ -28,8 +28,8 @@ targets:
 """
 TABLE = """
 settings:
-  CACHE_HOST: {matches: "^cache"}
-  FEATURE_FLAG_X: {matches: "^off$"}
+  CACHE_HOST: {type: int}   # a type failure shows a non-secret value
+  FEATURE_FLAG_X: {type: int}
 """
 PROBES = """
 import pytest
@@ -86,7 +86,7 @@ def test_setting_values_are_masked_in_every_stored_column(
     first.assert_outcomes(passed=1, failed=2, errors=1)
     # The terminal says the values: the person running it may see them.
     first.stdout.fnmatch_lines(
-        [f"*setting CACHE_HOST (from dotenv .env) is '{HOST}', which does not match*"]
+        [f"*setting CACHE_HOST (from dotenv .env) is '{HOST}', not a valid int*"]
     )
     _suite(pytester, http_target.url, host="10.99.88.78")
     second = pytester.runpytest("--history", store_url, "-p", "no:cacheprovider")

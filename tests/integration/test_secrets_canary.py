@@ -1,8 +1,9 @@
 """The canary matrix: no planted secret appears in any byte a run produces.
 
 Distinct canary values are planted through every way a secret reaches a suite
-(environment, dotenv, config file, secrets directory, the app's function, a URL
-password, headers, a parametrize value, sleuth.secret()) and used by failing
+(environment, dotenv, config file, secrets directory, the app's function, read
+through target.setting and called by the probe itself, a URL password, headers,
+a parametrize value, sleuth.secret()) and used by failing
 probes in every way that puts text on screen (print, logging, an assertion, an
 exception of httpx and of psycopg, a warning, --showlocals). The suite is run
 with every reporter; then every byte of output and every file the runs wrote
@@ -32,6 +33,7 @@ CANARIES = {
     "file": "canary-file-88ab2e",
     "dir": "canary-dir-5e6f10",
     "app": "canary-app-91c3aa",
+    "app_direct": "canary-appdirect-5b7e21",
     "url_password": "canary-urlpw-0d2e77",
     "header": "canary-header-3b9f42",
     "basic": "canary-basic-6a1c55",
@@ -66,6 +68,7 @@ PROBES = """
     import pytest
 
     import sleuth
+    from shop_cfg.config import get_setting
 
     log = logging.getLogger("shop")
 
@@ -121,6 +124,18 @@ PROBES = """
         target.http.get(f"{target.base_url}/status/503?dsn={dsn}").raise_for_status()
 
 
+    def test_app_function_value_printed_logged_compared():
+        # The app's own function, called directly: sleuth never looked API_KEY up.
+        key = get_setting("API_KEY")
+        print("app key is", key)
+        log.warning("app key %s", key)
+        assert key == "expected-key"
+
+
+    def test_app_function_value_raised():
+        raise RuntimeError(f"the app's key {get_setting('API_KEY')} was refused")
+
+
     def test_weak_secret_shown_as_value(target):
         value = target.setting("ADMIN_PASSWORD")
         print(f"ADMIN_PASSWORD={value}; the admin user is admin")
@@ -155,7 +170,9 @@ def canary_suite(tmp_path, http_target):
     (suite / "shop_cfg").mkdir()
     (suite / "shop_cfg" / "__init__.py").write_text("")
     (suite / "shop_cfg" / "config.py").write_text(
-        f"def get_setting(name):\n    return {{'APP_SECRET': {CANARIES['app']!r}}}.get(name)\n"
+        "VALUES = {"
+        f"'APP_SECRET': {CANARIES['app']!r}, 'API_KEY': {CANARIES['app_direct']!r}"
+        "}\n\n\ndef get_setting(name):\n    return VALUES.get(name)\n"
     )
     (suite / "test_probes.py").write_text(textwrap.dedent(PROBES))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
@@ -165,7 +182,8 @@ def canary_suite(tmp_path, http_target):
         PROBE_CLIENT_REF=CANARIES["header"],
         PROBE_BASIC=BASIC,
         MANUAL_VALUE=CANARIES["manual"],
-        PYTHONPATH=str(suite),
+        # The suite's app, and the sleuth this test imports.
+        PYTHONPATH=os.pathsep.join([str(suite), *sys.path]),
     )
     return suite, env
 
@@ -215,7 +233,7 @@ def run(suite: Path, env: dict[str, str], argv: list[str]) -> tuple[bytes, bytes
 def assert_failures_shown_masked(stdout: bytes) -> None:
     """The probes did fail, and showed what they were given, masked."""
     text = stdout.decode()
-    assert "6 failed, 1 warning, 4 errors" in text, text[-3000:]
+    assert "7 failed, 1 warning, 5 errors" in text, text[-3000:]
     assert "for url 'http://127.0.0.1:" in text
     assert "key=***" in text
     assert 'invalid input syntax for type integer: "***"' in text
@@ -227,6 +245,12 @@ def assert_failures_shown_masked(stdout: bytes) -> None:
     assert "UserWarning: deprecated token ***" in text
     assert "assert '***' == 'expected-material'" in text
     assert "postgresql://app:***@127.0.0.1:5432/test" in text
+    # The app's function, called by the probes themselves.
+    assert "app key is ***" in text
+    assert "app key ***" in text
+    assert "assert '***' == 'expected-key'" in text
+    assert "RuntimeError: the app's key *** was refused" in text
+    assert "setting API_KEY: found in app shop_cfg.config:get_setting" in text
 
 
 def files_written(suite: Path, inputs: dict[Path, bytes]) -> dict[str, bytes]:
@@ -293,7 +317,7 @@ def test_no_canary_in_any_output(canary_suite):
     assert found == [], "\n".join(found)
     if os.environ.get("CANARY_OUTPUTS_FILE"):
         Path(os.environ["CANARY_OUTPUTS_FILE"]).write_text("\n".join(sorted(outputs)))
-    # 11 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
+    # 12 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
     assert len(outputs) >= 30, sorted(outputs)
 
 

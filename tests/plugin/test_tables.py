@@ -103,7 +103,9 @@ def test_writes_need_the_row_flag_and_allow_writes_checked_at_the_server(
     result = pytester.runpytest("--allow-writes")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
-        ["*DELETE*refused*this probe is not marked @pytest.mark.writes. Nothing*"]
+        [
+            "*DELETE*refused*this probe is not marked @pytest.mark.writes (nor named under writes: in the suite's config). Nothing*"
+        ]
     )
     assert http_target.recorder.count("/echo", "POST") == 1
     assert http_target.recorder.count("/echo", "PUT") == 1

@@ -42,7 +42,7 @@ def test_writes_are_refused_and_nothing_reaches_the_server(
     }
     result.stdout.fnmatch_lines(
         [
-            f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes and this run does not have --allow-writes. Nothing was sent.*",
+            f"*WriteRefused: POST {http_target.url}/echo refused: sleuth is read-only unless a probe is marked @pytest.mark.writes and the run has --allow-writes; this probe is not marked @pytest.mark.writes (nor named under writes: in the suite's config) and this run does not have --allow-writes. Nothing was sent.*",
             f"*WriteRefused: PUT {http_target.url}/echo refused*; this run does not have --allow-writes. Nothing was sent.*",
         ]
     )
@@ -59,7 +59,7 @@ def test_allow_writes_lets_only_marked_probes_write(suite, pytester, http_target
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*POST*refused*; this probe is not marked @pytest.mark.writes. Nothing was sent.*"
+            "*POST*refused*; this probe is not marked @pytest.mark.writes (nor named under writes: in the suite's config). Nothing was sent.*"
         ]
     )
     assert http_target.recorder.count("/echo", "POST") == 0
@@ -85,3 +85,23 @@ def test_async_client_refuses_writes_too(suite, pytester, http_target, method):
 
 def _probes(path):
     return json.loads(path.read_text())["probes"]
+
+
+def test_the_header_says_what_read_only_covers(suite, pytester):
+    suite(test_w=PROBES)
+    result = pytester.runpytest("--collect-only")
+    header = [line for line in result.stdout.lines if line.startswith("sleuth: ")]
+    # Only what sleuth holds to the rule; never the bare word over the rest.
+    [scope] = [line for line in header if "read-only" in line]
+    assert scope.startswith("sleuth: read-only: target.http")
+    assert "psycopg" not in scope
+    assert "redis" not in scope
+
+
+def test_with_allow_writes_the_header_says_writes_are_allowed(suite, pytester):
+    suite(test_w=PROBES)
+    result = pytester.runpytest("--collect-only", "--allow-writes")
+    result.stdout.fnmatch_lines(
+        ["sleuth: timeout 5 s (*); writes allowed for @pytest.mark.writes; probes run*"]
+    )
+    assert "read-only" not in result.stdout.str()

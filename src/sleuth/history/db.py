@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from sleuth.atomicfile import create_file
+from sleuth.clients import _guard
 from sleuth.errors import SleuthError
 from sleuth.localdir import make_dir
 
@@ -209,14 +210,18 @@ class EngineDatabase:
         self._engine = make_engine(url)
         self.kind = self._engine.dialect.name
 
+    # psycopg connects made here are sleuth's own: own() keeps the client hook
+    # (sleuth/clients) from taking them for a probe's code's.
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
-        with self._engine.connect() as conn, conn.begin():
+        with _guard.own(), self._engine.connect() as conn, conn.begin():
             yield _EngineTx(conn)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
         with (
+            _guard.own(),
             self._engine.connect().execution_options(sleuth_write=True) as conn,
             conn.begin(),
         ):

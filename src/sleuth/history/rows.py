@@ -116,6 +116,7 @@ def _lookup(lookup: SettingLookup) -> dict[str, Any]:
             for a in lookup.answers
         ],
         "close_names": list(lookup.close_names),
+        "conflict": lookup.conflict,
     }
 
 

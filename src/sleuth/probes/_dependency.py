@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sleuth import context as _context, imports, redact, timing
+from sleuth.clients import _guard
 from sleuth.context import ProbeContext
 from sleuth.engine import bounded
 from sleuth.errors import (
@@ -205,7 +206,8 @@ class DependencyProbe(Generic[H]):
 
             # Off the loop: it carries every other probe's I/O meanwhile.
             await asyncio.to_thread(self.preload)
-        return await work(probe_context(self._env.default_timeout_s))
+        with _guard.own():  # sleuth's own sessions: not the probe's code's
+            return await work(probe_context(self._env.default_timeout_s))
 
 
 # How long the loop took to start a ``def`` probe's work after it was handed
@@ -228,7 +230,10 @@ def _noting_wait(work: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
 async def _started(work: Coroutine[Any, Any, T], handed_over: float) -> T:
     __tracebackhide__ = True
     _WAITED_S.set(timing.perf_counter() - handed_over)
-    return await work
+    # On the loop, in the task running sleuth's own sessions for the probe:
+    # the client hooks (sleuth/clients) must not take them for its code's.
+    with _guard.own():
+        return await work
 
 
 def probe_context(default_timeout_s: float) -> ProbeContext:

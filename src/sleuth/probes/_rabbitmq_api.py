@@ -50,13 +50,16 @@ async def get_nodes(url: str, amqp_url: str) -> tuple[int, tuple[NodeState, ...]
     import aiohttp
 
     from sleuth._version import USER_AGENT
+    from sleuth.clients import aiohttp_hook
 
     parts, amqp = urlsplit(url), urlsplit(amqp_url)
     user = unquote(parts.username or amqp.username or "guest")
     password = unquote(parts.password or amqp.password or "guest")
     plain_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session,
+        aiohttp_hook.mark_own(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        ) as session,
         session.get(
             plain_url,
             headers={**_basic_auth(user, password), "User-Agent": USER_AGENT},

@@ -22,7 +22,6 @@ from sleuth.errors import (
     ProbeError,
     ProbeTimeout,
     SleuthError,
-    WriteRefused,
 )
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.probes.http_response import Request, Response
@@ -34,10 +33,10 @@ from sleuth.probes.http_wire import (
     incomplete_body,
     translate_error,
 )
+from sleuth.readonly import check_write_allowed
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 from sleuth.tlsoptions import TlsOptions, describe as describe_tls, parse_tls
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A probe reads at most this much of a body; the rest is left unread so that a
 # huge answer cannot exhaust memory (``Response.truncated`` says so).
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -375,25 +374,6 @@ def with_user_agent(headers: Mapping[str, str]) -> dict[str, str]:
     from sleuth._version import USER_AGENT
 
     return {**headers, "User-Agent": USER_AGENT}
-
-
-def check_write_allowed(ctx: ProbeContext, method: str, url: str) -> None:
-    """Refuse a method that changes things unless the probe and the run allow it."""
-    __tracebackhide__ = True
-    if method in SAFE_METHODS or (ctx.writes_marked and ctx.allow_writes):
-        return
-    missing = []
-    if not ctx.writes_marked:
-        missing.append("this probe is not marked @pytest.mark.writes")
-    if not ctx.allow_writes:
-        missing.append("this run does not have --allow-writes")
-    raise WriteRefused(
-        f"{method} {url} refused: sleuth is read-only unless a probe is marked "
-        f"@pytest.mark.writes and the run has --allow-writes; {' and '.join(missing)}. "
-        f"Nothing was sent.",
-        method=method,
-        url=url,
-    )
 
 
 def _limit_s(ctx: ProbeContext, timeout_s: float | None, own_limit: bool) -> float:

@@ -11,8 +11,9 @@ from typing import Any
 
 from sleuth import context as _context
 from sleuth.engine import Engine
-from sleuth.probes.http import AsyncHttpClient, check_write_allowed
+from sleuth.probes.http import AsyncHttpClient
 from sleuth.probes.http_response import Response
+from sleuth.readonly import check_write_allowed
 
 
 class HttpClient:

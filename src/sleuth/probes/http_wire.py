@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sleuth import timing, wireclock
 from sleuth._compat import aiohttp as aiohttp_compat
+from sleuth.clients import aiohttp_hook
 from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable
 from sleuth.tlsoptions import Contexts, TlsOptions
 
@@ -119,7 +120,8 @@ def open_session(caps: Caps) -> aiohttp.ClientSession:
     # on a new connection: an attempt nobody would see. sleuth retries
     # itself (see Retries.reconnect), so that every attempt is evidence.
     aiohttp_compat.disable_silent_retry(session)
-    return session
+    # Its requests are target.http's, evidenced by it: the probe-code hook lets them by.
+    return aiohttp_hook.mark_own(session)
 
 
 async def fetch(

@@ -280,8 +280,9 @@ def _endpoint_of(record: ProbeRecord, host: str) -> str | None:
     for exchange in reversed(record.exchanges):
         if exchange.kind != "http":
             continue
-        method, _, url = exchange.request.partition(" ")
-        parts = urlsplit(url)
+        # "GET url", or "GET url via requests" for the probe's own client
+        method, _, rest = exchange.request.partition(" ")
+        parts = urlsplit(rest.split(" ", 1)[0])
         if parts.netloc.rpartition("@")[2] == host:
             return f"{method} {parts.path or '/'}"
     return None

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
+from sleuth.reports import clients
 from sleuth.reports.causes import RootCause, rank
 
 SCHEMA = "sleuth.run/1"
@@ -48,6 +49,9 @@ def build(
             "selection": list(record.selection),
             "sleuth_version": record.sleuth_version,
             "counts": {o: counts[o] for o in OUTCOMES if counts[o]},
+            # The clients the probes' own code used, and whether each was held
+            # to the read-only rule (reports/clients.py).
+            "clients": clients.tally(p.clients for p in record.probes),
         },
         "root_causes": [
             {
@@ -111,6 +115,7 @@ def _lookup(s: SettingLookup) -> dict[str, Any]:
             for a in s.answers
         ],
         "close_names": list(s.close_names),
+        "conflict": s.conflict,
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sleuth.reports import clients
 from sleuth.reports.mdtext import (
     code,
     counted,
@@ -56,6 +57,7 @@ def render(document: dict[str, Any], *, full: bool = False) -> str:
     degraded = [p for p in probes if p["outcome"] in DEGRADED]
     lines = [f"# sleuth: {plain(_headline(run, probes, failing))}", ""]
     lines += [_run_line(run), ""]
+    lines += _held(run)
     lines += _causes(document["root_causes"], full=full)
     lines += _failures(failing, full=full)
     lines += _degraded(degraded, full=full)
@@ -83,6 +85,12 @@ def _run_line(run: dict[str, Any]) -> str:
         f"{plain(counts)} in {format_duration(run['duration_s'])}, target "
         f"{code(run['target'])}{_base(run)}."
     )
+
+
+def _held(run: dict[str, Any]) -> Lines:
+    """What the read-only rule held, when the probes used clients it could not."""
+    line = clients.held_line(run.get("clients", []), lead="The read-only rule held for")
+    return [f"{plain(line)}.", ""] if line else []
 
 
 def _base(run: dict[str, Any]) -> str:
@@ -206,9 +214,11 @@ def _evidence_items(probe: dict[str, Any], *, full: bool) -> list[Lines]:
     items: list[Lines] = []
     for lookup in probe["evidence"]["settings"]:
         looked = "; ".join(f"{a['source']}: {a['state']}" for a in lookup["answers"])
-        items.append(
-            [f"- setting {plain(lookup['name'])}: {lookup['state']} ({plain(looked)})"]
-        )
+        name, state = plain(lookup["name"]), lookup["state"]
+        item = [f"- setting {name}: {state} ({plain(looked)})"]
+        if lookup.get("conflict"):  # documents from before it was kept have none
+            item.append(f"  - {plain(lookup['conflict'])}")
+        items.append(item)
     for exchange in probe["evidence"]["exchanges"]:
         details = _exchange_details(exchange, full)
         items.append(

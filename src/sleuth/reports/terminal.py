@@ -71,12 +71,15 @@ def render_summary(
     causes: Sequence[RootCause] = (),
     history: Mapping[str, str] | None = None,
     own_trouble: Sequence[str] = (),
+    held: str | None = None,
 ) -> list[str]:
     """The lines of the sleuth section: counts, slowest, and a diagnosis per failure.
 
     ``history`` maps a failed probe's id to its line of history ("last passed: ...").
     ``own_trouble``: what went wrong in sleuth itself (its HTTP worker died),
     said right under the counts so nobody reads it as the target's.
+    ``held``: what the read-only rule held, when the probes' own code used
+    clients it could not (see reports/clients.py).
     """
     counts = Counter(record.outcome for record in records)
     parts = [_count(counts[o], o) for o in OUTCOME_ORDER if counts[o]]
@@ -87,7 +90,7 @@ def render_summary(
     )
     if ran_ahead:
         head += f" ({ran_ahead} ran at once)"
-    lines = [head, *own_trouble]
+    lines = [head, *own_trouble, *([held] if held else [])]
     timed = sorted(
         (r for r in records if r.duration_s > 0), key=lambda r: -r.duration_s
     )

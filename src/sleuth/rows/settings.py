@@ -4,11 +4,13 @@
       required: [DATABASE_URL, CACHE_HOST]
       API_KEY: {secret: true}
       PORT: {type: int}
-      LOG_LEVEL: {matches: "^(debug|info|warning)$", required: false}
+      LOG_LEVEL: {one_of: [debug, info, warning], required: false}
+      STRIPE_KEY: {matches: "^sk_live_", not_placeholder: true}
 
-One probe per setting name. A value is shown in a failure only when nothing
-says it is secret: not the rule, not its source, not its name (and URLs have
-their passwords masked even then).
+One probe per setting name. A failed value check (matches, one_of, url,
+not_placeholder, non_empty; see sleuth.setting_checks) never shows the value.
+A failed type shows it only when nothing says it is secret: not the rule, not
+its source, not its name (and URLs have their passwords masked even then).
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from sleuth.errors import CheckFailed, ConfigError
 from sleuth.redact import mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common
 from sleuth.rows.expect import compile_regex
+from sleuth.setting_checks import SettingChecks
 from sleuth.units import parse_duration
 from sleuth.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target
 
-RULE_KEYS = frozenset({"required", "secret", "matches", "type", "needs", "tags"})
+CHECK_KEYS = ("non_empty", "one_of", "url", "not_placeholder")
+RULE_KEYS = frozenset(
+    {"required", "secret", "matches", "type", "needs", "tags", *CHECK_KEYS}
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+")
 _BOOLS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
@@ -82,17 +88,23 @@ class SettingRule:
     name: str
     required: bool = True
     secret: bool = False
-    pattern: re.Pattern[str] | None = None
     type: str | None = None
+    checks: SettingChecks = dataclasses.field(default_factory=SettingChecks)
 
     def run(self, target: Target) -> None:
         """Look the setting up (recorded as evidence) and hold it to the rule."""
+        __tracebackhide__ = True
+        self.check(target)
+
+    def check(self, target: Target) -> Any:
+        """The setting's value once it passes the rule (None when optional and
+        absent); ``CheckFailed`` naming the rule otherwise."""
         __tracebackhide__ = True
         value, lookup = target.explain_setting(self.name)
         if lookup.is_missing:
             if self.required or lookup.state == "empty":
                 raise CheckFailed(lookup.describe(), target=self.name)
-            return
+            return None
         source = next(
             (s for s in target.settings.sources if s.label == lookup.found_in), None
         )
@@ -119,11 +131,15 @@ class SettingRule:
                     f"{found} is {shown}, not a valid {self.type}: expected {wanted}",
                     target=self.name,
                 )
-        if self.pattern is not None and not self.pattern.search(text):
+        failures = self.checks.failures(text, value)
+        if failures:
+            # Never the value, secret or not: only the checks and what they wanted.
             raise CheckFailed(
-                f"{found} is {shown}, which does not match /{self.pattern.pattern}/",
+                f"{self.name}: present but {'; '.join(failures)} "
+                f"(from {lookup.found_in})",
                 target=self.name,
             )
+        return value
 
 
 def _show(text: str) -> str:
@@ -179,15 +195,12 @@ def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Ro
             f"unknown type {kind!r}. Types: {', '.join(sorted(TYPES))}."
             f"{did_you_mean(str(kind), TYPES)}",
         )
-    pattern = rules.get("matches")
-    if pattern is not None and not isinstance(pattern, str):
-        raise table.fail((*path, "matches"), "matches must be a regular expression")
     rule = SettingRule(
         name=name,
         required=rules.get("required", True),
         secret=rules.get("secret", False),
-        pattern=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
         type=kind,
+        checks=_checks(rules, path, table),
     )
     common = read_common(rules, path, table, name_key=None)
     return Row(
@@ -198,4 +211,41 @@ def _rule_row(name: str, rules: dict[str, Any], path: PathT, table: Table) -> Ro
         body=rule.run,
         needs=common.needs,
         tags=common.tags,
+    )
+
+
+def _checks(rules: dict[str, Any], path: PathT, table: Table) -> SettingChecks:
+    """The value checks of a row, each key validated where it is written."""
+    pattern = rules.get("matches")
+    if pattern is not None and not isinstance(pattern, str):
+        raise table.fail((*path, "matches"), "matches must be a regular expression")
+    for flag in ("non_empty", "not_placeholder"):
+        if not isinstance(rules.get(flag, False), bool):
+            raise table.fail((*path, flag), f"{flag} must be true or false")
+    url = rules.get("url", False)
+    if not isinstance(url, bool) and not (
+        isinstance(url, list) and url and all(isinstance(s, str) and s for s in url)
+    ):
+        raise table.fail(
+            (*path, "url"),
+            f"url must be true or a list of schemes such as [https], found "
+            f"{kind_of(url)}",
+        )
+    one_of = rules.get("one_of")
+    if one_of is not None and not (
+        isinstance(one_of, list)
+        and one_of
+        and all(isinstance(c, (str, int, float)) for c in one_of)
+    ):
+        raise table.fail(
+            (*path, "one_of"),
+            f"one_of must be a list of values such as [debug, info], found "
+            f"{kind_of(one_of)}",
+        )
+    return SettingChecks.build(
+        non_empty=rules.get("non_empty", False),
+        matches=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
+        one_of=one_of,
+        url=url,
+        not_placeholder=rules.get("not_placeholder", False),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from sleuth import imports
 from sleuth.evidence import SettingLookup, SourceAnswer
+from sleuth.settings import conflict
 from sleuth.settings.spec import SOURCES, SourceSpec
 
 
@@ -87,26 +89,22 @@ class SettingsResolver:
         # Every value any source gave for a name (the one used and those it
         # shadowed), so the history can mask each wherever it appears.
         self._seen: dict[str, set[str]] = {}
+        # Keys the fingerprints in conflict notes; made for this run, never shown.
+        self._conflict_key = os.urandom(32)
 
     def lookup(self, name: str) -> tuple[Any, SettingLookup]:
         """The value of the first source that has ``name``, and the full story."""
         answers: list[SourceAnswer] = []
         chosen: tuple[Found, SettingSource] | None = None
+        # Every source is asked, not only up to the first that has it: they
+        # are local and cheap, and a later one holding another value is news.
+        held: list[tuple[str, Any]] = []
         for source in self.sources:
             found = _ask(source, name)
-            answers.append(
-                SourceAnswer(
-                    source=source.label,
-                    state=found.state,
-                    detail=found.detail,
-                    broken=found.broken,
-                    where=getattr(source, "where", "") if found.broken else "",
-                )
-            )
+            answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
-                self._remember(name, found.value)
-                if self._on_value is not None:
-                    self._on_value(name, found.value, source)
+                self.tell(name, found.value, source)
+                held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
         if chosen is None:
@@ -130,11 +128,55 @@ class SettingsResolver:
             found_in=source.label,
             state=found.state,
             close_names=close,
+            conflict=conflict.note(held, key=self._conflict_key),
         )
         with self._lock:
             self.looked_up[name] = lookup
             self._used[name] = found.value
         return found.value, lookup
+
+    def answered(self, name: str, source: SettingSource, found: Found) -> SettingLookup:
+        """Keep an answer the app got from ``source`` by itself, as ``lookup`` would.
+
+        A probe calling the app's own settings function asked one source, so
+        the story has that one answer; on a miss, close names from all sources.
+        When it got a value, the other sources are asked too (quietly: not in
+        the answers) so that one holding another value is noted.
+        """
+        differ = ""
+        if found.state in ("present", "empty"):
+            self.tell(name, found.value, source)
+            held: list[tuple[str, Any]] = [(source.label, found.value)]
+            for other in self.sources:
+                if other is source:
+                    continue
+                also = _ask(other, name)
+                if also.state in ("present", "empty"):
+                    self.tell(name, also.value, other)
+                    held.append((other.label, also.value))
+            differ = conflict.note(held, key=self._conflict_key, called=True)
+        lookup = SettingLookup(
+            name=name,
+            answers=(_answer(source, found),),
+            found_in=source.label if found.state in ("present", "empty") else None,
+            state=found.state if found.state in ("present", "empty") else "absent",
+            close_names=self.close_names(name) if found.state != "present" else (),
+            conflict=differ,
+        )
+        with self._lock:
+            self.looked_up[name] = lookup
+            if lookup.found_in is None:
+                self._used.pop(name, None)
+            else:
+                self._used[name] = found.value
+        return lookup
+
+    def tell(self, name: str, value: Any, source: SettingSource) -> None:
+        """A value ``source`` gave for ``name``: kept for the history's masking,
+        and told to ``on_value`` (the secret registry) before anyone can print it."""
+        self._remember(name, value)
+        if self._on_value is not None:
+            self._on_value(name, value, source)
 
     def _remember(self, name: str, value: Any) -> None:
         text = (
@@ -175,6 +217,16 @@ class SettingsResolver:
         folded = {candidate.upper(): candidate for candidate in known}
         matches = difflib.get_close_matches(name.upper(), list(folded), n=3, cutoff=0.8)
         return tuple(f"{folded[m]} ({known[folded[m]]})" for m in matches)
+
+
+def _answer(source: SettingSource, found: Found) -> SourceAnswer:
+    return SourceAnswer(
+        source=source.label,
+        state=found.state,
+        detail=found.detail,
+        broken=found.broken,
+        where=getattr(source, "where", "") if found.broken else "",
+    )
 
 
 def _ask(source: SettingSource, name: str) -> Found:

@@ -27,6 +27,18 @@ class AppSource:
         self._function: Callable[[str], Any] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def module_name(self) -> str:
+        return self.spec.location.partition(":")[0]
+
+    def function(self) -> Callable[[str], Any]:
+        """The app's function itself (imported on first use).
+
+        Raises:
+            SourceUnavailable: it cannot be imported or is not a function.
+        """
+        return self._get_function()
+
     def _get_function(self) -> Callable[[str], Any]:
         with self._lock:
             if self._function is None:
@@ -58,7 +70,12 @@ class AppSource:
             value = function(name)
         except KeyError:
             return Found("absent", detail="raised KeyError")
-        return Found.of(value, detail="returned None" if value is None else "")
+        return answer_of(value)
 
     def names(self) -> Iterable[str]:
         return []
+
+
+def answer_of(value: Any) -> Found:
+    """What the app's function returning ``value`` means: None is absent."""
+    return Found.of(value, detail="returned None" if value is None else "")
