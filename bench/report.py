@@ -6,8 +6,8 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-import clients
 import latency
+import own_clients
 import stacks
 
 Record = dict[str, Any]
@@ -143,7 +143,7 @@ def render(results: dict[str, Any], previous: dict[str, Any] | None = None) -> s
     add(_server(records))
     add(_phases(results, records))
     add(latency.render(results.get("latency")))
-    add(clients.render(results.get("clients")))
+    add(own_clients.render(results.get("clients")))
     return "\n".join(out)
 
 

@@ -35,9 +35,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import clients
 import latency
 import measure
+import own_clients
 import report
 import stacks
 import suites
@@ -545,7 +545,7 @@ def run_latency(
 
 
 def run_clients(plan: Plan, scratch: Path, server: Server) -> dict[str, Any]:
-    return clients.run_clients(
+    return own_clients.run_clients(
         plan.latency_runs,
         scratch,
         server.base_url,
@@ -559,7 +559,7 @@ def run_clients(plan: Plan, scratch: Path, server: Server) -> dict[str, Any]:
 def only_section(plan: Plan, args: argparse.Namespace) -> int:
     """One scenario alone (latency, clients): its figures replace their part of
     the results, and its section of RESULTS.md."""
-    module = {"latency": latency, "clients": clients}[args.only]
+    module = {"latency": latency, "clients": own_clients}[args.only]
     info = machine_info()
     info["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
     with tempfile.TemporaryDirectory(prefix="sleuth-bench-") as tmp:
