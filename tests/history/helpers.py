@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
-from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen
+from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen, SourceHeld
 
 PG_ADMIN_URL = os.environ.get(
     "SLEUTH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,16 +26,26 @@ def make_record(
     durations: dict[str, float] | None = None,
     messages: dict[str, str] | None = None,
     scrub: object = None,
+    sources: dict[str, list[tuple[str, str, str | None]]] | None = None,
 ) -> RunRecord:
-    """A run: probe id -> outcome; setting name -> (source, state, value)."""
+    """A run: probe id -> outcome; setting name -> (source, state, value);
+    setting name -> what each source held, [(source, state, value), ...]."""
     settings = settings or {}
     values = {name: value for name, (_, _, value) in settings.items()}
 
-    def fingerprint(key: bytes, name: str) -> str | None:
-        value = values.get(name)
+    def digest(key: bytes, value: str | None) -> str | None:
         if value is None:
             return None
         return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def fingerprint(key: bytes, name: str) -> str | None:
+        return digest(key, values.get(name))
+
+    def source_fingerprints(key: bytes, name: str) -> tuple[SourceHeld, ...]:
+        return tuple(
+            SourceHeld(source=label, state=state, fingerprint=digest(key, value))
+            for label, state, value in (sources or {}).get(name, [])
+        )
 
     probes = [
         ProbeRecord(
@@ -72,6 +82,7 @@ def make_record(
             for name, (source, state, _) in settings.items()
         ],
         fingerprint=fingerprint,
+        source_fingerprints=source_fingerprints,
         **extra,  # type: ignore[arg-type]
     )
 

@@ -25,6 +25,7 @@ from sleuth.history.model import (
     RunSnapshot,
     SettingPoint,
     SettingRow,
+    SourcePoint,
 )
 from sleuth.history.options import Retention
 from sleuth.history.retention import prune
@@ -33,10 +34,11 @@ from sleuth.history.rows import (
     rows_from_record,
     run_row,
     setting_point,
+    source_point,
 )
 
 # The schema the queries below are written for; migrations.STEPS reach it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _RUN_COLUMNS = (
     "id, target, base_url, agent, started_at, duration_s, sleuth_version, "
@@ -57,6 +59,10 @@ _INSERT_SETTING = (
     "INSERT INTO sleuth_settings (run_id, name, source, state, fingerprint) "
     "VALUES (:run_id, :name, :source, :state, :fingerprint)"
 )
+_INSERT_SOURCE = (
+    "INSERT INTO sleuth_setting_sources (run_id, name, position, source, state, "
+    "fingerprint) VALUES (:run_id, :name, :position, :source, :state, :fingerprint)"
+)
 # The SELECTs below end before their WHERE: each caller adds its conditions.
 _PROBE_POINT = (
     "SELECT r.run_id, u.started_at, u.agent, r.outcome, r.category, r.duration_s, "
@@ -65,6 +71,10 @@ _PROBE_POINT = (
 _SETTING_POINT = (
     "SELECT s.run_id, u.started_at, u.agent, s.source, s.state, s.fingerprint "
     "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id"
+)
+_SOURCE_POINT = (
+    "SELECT p.run_id, u.started_at, p.position, p.source, p.state, p.fingerprint "
+    "FROM sleuth_setting_sources p JOIN sleuth_runs u ON u.id = p.run_id"
 )
 
 # The last green run g (before :run_id) that lacks no probe of :run_id which
@@ -187,6 +197,10 @@ class HistoryStore:
             if rows.settings:
                 tx.executemany(
                     _INSERT_SETTING, [{"run_id": run_id, **s} for s in rows.settings]
+                )
+            if rows.sources:
+                tx.executemany(
+                    _INSERT_SOURCE, [{"run_id": run_id, **s} for s in rows.sources]
                 )
             if keep is not None:
                 prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
@@ -374,6 +388,18 @@ class HistoryStore:
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "name": name, "limit": limit})
         return [setting_point(row) for row in found]
+
+    def source_points(
+        self, name: str, *, target: str | None = None, since: int = 0
+    ) -> list[SourcePoint]:
+        """What each source held for a setting in the runs from ``since`` on,
+        oldest first, each run's sources in the order it asked them."""
+        where, params = _by_target(target, column="u.target")
+        where[:0] = ["p.name = :name", "p.run_id >= :since"]
+        sql = f"{_SOURCE_POINT}{_where(where)} ORDER BY p.run_id, p.position"
+        with self.db.read() as tx:
+            found = tx.rows(sql, {**params, "name": name, "since": since})
+        return [source_point(row) for row in found]
 
     def names(self, *, target: str | None = None) -> tuple[list[str], list[str]]:
         """Every probe id and setting name in the store (for ``history NAME``)."""
