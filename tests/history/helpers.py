@@ -7,6 +7,7 @@ import datetime as _dt
 import hashlib
 import hmac
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -101,6 +102,21 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def raw_store(pytester, store_url: str) -> bytes:
+    """The store's raw bytes: the files of a SQLite store in the suite's
+    ``.sleuth/``, a ``pg_dump`` of a PostgreSQL one."""
+    if store_url.startswith("sqlite:///"):
+        root = pytester.path / ".sleuth"
+        return b"".join(p.read_bytes() for p in sorted(root.iterdir()))
+    url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return subprocess.run(
+        ["pg_dump", "--data-only", url],  # noqa: S607 (the client on PATH)
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 # A suite for the incident scenario: secrets planted where they could leak.

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from sleuth.commands import group as main
 from sleuth.history.store import HistoryStore
+from tests.history.helpers import raw_store
 
 ENV_FIRST = "env-flag-value-1187"
 ENV_SECOND = "env-flag-value-2290"
@@ -43,6 +44,8 @@ def run(pytester: pytest.Pytester, store_url: str) -> None:
 def test_each_source_is_dated_on_its_own_and_the_winner_matches_the_evidence(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, store_url: str
 ) -> None:
+    if store_url.startswith("sqlite:///"):
+        store_url = f"sqlite:///{pytester.path}/.sleuth/history.db"
     pytester.makefile(".yaml", sleuth=SUITE)
     pytester.makepyfile(test_flag=PROBE)
     dotenv = pytester.path / "deploy.env"
@@ -91,9 +94,12 @@ def test_each_source_is_dated_on_its_own_and_the_winner_matches_the_evidence(
     file_line = next(line for line in lines if line.startswith("dotenv deploy.env: "))
     assert file_line.startswith("dotenv deploy.env: absent; disappeared ")
     assert "(run 3, just now)" in file_line
+    stored = raw_store(pytester, store_url)
+    assert b"dotenv deploy.env" in stored
     for value in VALUES:
         assert value not in text
         assert value not in json.dumps(data)
+        assert value.encode() not in stored
 
 
 APP_SUITE = """
