@@ -264,6 +264,16 @@ class SettingSeen:
     state: str  # present, empty, absent
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceHeld:
+    """What one source held for a setting the run read: its answer's state and
+    a keyed fingerprint of its value (None when it gave none). Never the value."""
+
+    source: str
+    state: str  # present, empty, absent, error
+    fingerprint: str | None
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class RunRecord:
     """One whole run, as outputs and the history store receive it."""
@@ -280,6 +290,11 @@ class RunRecord:
     # Computes HMAC-SHA256(key, value) of a setting this run read, or None.
     fingerprint: Callable[[bytes, str], str | None] = dataclasses.field(
         default=lambda key, name: None, repr=False
+    )
+    # Each source's answer for a setting, in the order they were asked, with
+    # HMAC-SHA256(key, value) of each value: what the history keeps per source.
+    source_fingerprints: Callable[[bytes, str], tuple[SourceHeld, ...]] = (
+        dataclasses.field(default=lambda key, name: (), repr=False)
     )
     # Masks secret values in a text before it is stored or shown.
     scrub: Callable[[str], str] = dataclasses.field(

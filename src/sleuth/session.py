@@ -316,6 +316,7 @@ class SleuthSession:
             probes=list(self.records.values()),
             settings=seen,
             fingerprint=resolver.fingerprint,
+            source_fingerprints=resolver.held.fingerprints,
             scrub=self.secrets.scrub,
             setting_values=resolver.seen_values(),
         )

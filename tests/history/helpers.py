@@ -7,10 +7,11 @@ import datetime as _dt
 import hashlib
 import hmac
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 
-from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen
+from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen, SourceHeld
 
 PG_ADMIN_URL = os.environ.get(
     "SLEUTH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,16 +27,26 @@ def make_record(
     durations: dict[str, float] | None = None,
     messages: dict[str, str] | None = None,
     scrub: object = None,
+    sources: dict[str, list[tuple[str, str, str | None]]] | None = None,
 ) -> RunRecord:
-    """A run: probe id -> outcome; setting name -> (source, state, value)."""
+    """A run: probe id -> outcome; setting name -> (source, state, value);
+    setting name -> what each source held, [(source, state, value), ...]."""
     settings = settings or {}
     values = {name: value for name, (_, _, value) in settings.items()}
 
-    def fingerprint(key: bytes, name: str) -> str | None:
-        value = values.get(name)
+    def digest(key: bytes, value: str | None) -> str | None:
         if value is None:
             return None
         return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def fingerprint(key: bytes, name: str) -> str | None:
+        return digest(key, values.get(name))
+
+    def source_fingerprints(key: bytes, name: str) -> tuple[SourceHeld, ...]:
+        return tuple(
+            SourceHeld(source=label, state=state, fingerprint=digest(key, value))
+            for label, state, value in (sources or {}).get(name, [])
+        )
 
     probes = [
         ProbeRecord(
@@ -72,6 +83,7 @@ def make_record(
             for name, (source, state, _) in settings.items()
         ],
         fingerprint=fingerprint,
+        source_fingerprints=source_fingerprints,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -90,6 +102,21 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def raw_store(pytester, store_url: str) -> bytes:
+    """The store's raw bytes: the files of a SQLite store in the suite's
+    ``.sleuth/``, a ``pg_dump`` of a PostgreSQL one."""
+    if store_url.startswith("sqlite:///"):
+        root = pytester.path / ".sleuth"
+        return b"".join(p.read_bytes() for p in sorted(root.iterdir()))
+    url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return subprocess.run(
+        ["pg_dump", "--data-only", url],  # noqa: S607 (the client on PATH)
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 # A suite for the incident scenario: secrets planted where they could leak.

@@ -20,14 +20,14 @@ def test_the_doc_shows_the_example_files_as_they_are():
         assert text.strip() in DOC.replace(f"# {name}\n", ""), name
 
 
-def sleuth(cwd: Path, *args: str) -> str:
+def sleuth(cwd: Path, *args: str, **environ: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "sleuth", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **environ},
         check=False,
     )
     return done.stdout + done.stderr
@@ -66,3 +66,19 @@ def test_the_doc_example_runs_as_shown(tmp_path):
     diff = sleuth(suite, "diff")
     assert "everything passed) -> run 2 (" in diff
     assert "  FEATURE_FLAG_X: value changed" in diff.splitlines()
+
+    # Each source on its own: the environment now shadows the file.
+    third = sleuth(suite, "run", "-q", "-p", "no:cacheprovider", FEATURE_FLAG_X="on")
+    assert "history: run 3 recorded" in third
+    shown = sleuth(suite, "history", "FEATURE_FLAG_X").splitlines()
+    at = shown.index("FEATURE_FLAG_X by source (runs 1 to 3):")
+    assert re.fullmatch(
+        r"  environment: present \(print [0-9a-f]{8}\), wins; appeared \d\d:\d\d "
+        r"\(run 3, just now\)",
+        shown[at + 1],
+    ), shown
+    assert re.fullmatch(
+        r"  dotenv deploy.env: present \(print [0-9a-f]{8}\), differs from "
+        r"environment, which wins; changed \d\d:\d\d \(run 2, just now\)",
+        shown[at + 2],
+    ), shown

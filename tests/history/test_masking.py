@@ -9,13 +9,13 @@ then searched for each value; the fingerprints still tell a change.
 
 from __future__ import annotations
 
-import subprocess
 import urllib.parse
 
 import pytest
 from click.testing import CliRunner
 
 from sleuth.commands import group as main
+from tests.history.helpers import raw_store
 
 HOST = "10.99.88.77"
 REGION = "eu-west-canary-3"
@@ -36,6 +36,7 @@ import pytest
 from click.testing import CliRunner
 
 from sleuth.commands import group as main
+from tests.history.helpers import raw_store
 
 @pytest.mark.parametrize("region", ["eu-west-canary-3"])
 def test_region(target, region):
@@ -63,19 +64,6 @@ def _forms(value: str) -> list[bytes]:
     return [value.encode(), urllib.parse.quote(value, safe="").encode()]
 
 
-def _raw_store(pytester: pytest.Pytester, store_url: str) -> bytes:
-    if store_url.startswith("sqlite:///"):
-        root = pytester.path / ".sleuth"
-        return b"".join(p.read_bytes() for p in sorted(root.iterdir()))
-    url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    return subprocess.run(
-        ["pg_dump", "--data-only", url],  # noqa: S607 (the client on PATH)
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-
-
 def test_setting_values_are_masked_in_every_stored_column(
     pytester, http_target, store_url
 ):
@@ -94,7 +82,7 @@ def test_setting_values_are_masked_in_every_stored_column(
     diff = CliRunner().invoke(main, ["diff", "1", "2", "--history", store_url])
     assert "  CACHE_HOST: value changed" in diff.output.splitlines(), diff.output
 
-    stored = _raw_store(pytester, store_url)
+    stored = raw_store(pytester, store_url)
     assert b"setting CACHE_HOST (from dotenv .env) is '***'" in stored
     assert b"setting FEATURE_FLAG_X (from dotenv .env) is '***'" in stored
     assert b"test_region[***]" in stored

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from sleuth.commands import group as main
+from sleuth.history.store import SCHEMA_VERSION
 from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
 
 
@@ -378,7 +379,7 @@ def test_a_store_from_a_newer_sleuth_warns_once_and_is_left_alone(suite, pyteste
     assert result.ret == 1
     assert (
         "could not be opened (StoreError: the store has schema version 99, newer than "
-        "this sleuth understands (2): upgrade sleuth, or use another store); this run "
+        f"this sleuth understands ({SCHEMA_VERSION}): upgrade sleuth, or use another store); this run "
         "is not recorded." in one_warning(result)
     )
     with sqlite3.connect(store) as conn:

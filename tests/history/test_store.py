@@ -54,6 +54,50 @@ def test_a_run_reads_back_as_written(store):
     assert "body_excerpt" not in store.evidence(run_id, "t::a")["exchanges"][0]
 
 
+def test_each_sources_answer_is_kept_per_run_with_keyed_fingerprints(store):
+    both = [("environment", "present", "on"), ("dotenv deploy.env", "present", "off")]
+    record = make_record(
+        {"t::a": "passed"},
+        settings={
+            "FLAG": ("environment", "present", "on"),
+            "GONE": (None, "absent", None),
+        },
+        sources={
+            "FLAG": [*both, ("config app.yaml", "absent", None)],
+            "GONE": [
+                ("environment", "absent", None),
+                ("config app.yaml", "error", None),
+            ],
+        },
+    )
+    run_id = store.write_run(record, agent="a")
+    flag = store.source_points("FLAG")
+    assert [(p.run_id, p.position, p.source, p.state) for p in flag] == [
+        (run_id, 0, "environment", "present"),
+        (run_id, 1, "dotenv deploy.env", "present"),
+        (run_id, 2, "config app.yaml", "absent"),
+    ]
+    # the winner's fingerprint is the one the run's setting row has
+    assert flag[0].fingerprint == store.snapshot(run_id).settings["FLAG"].fingerprint
+    assert flag[1].fingerprint not in (None, flag[0].fingerprint)
+    assert flag[2].fingerprint is None
+    assert [p.state for p in store.source_points("GONE")] == ["absent", "error"]
+    assert store.source_points("FLAG", since=run_id + 1) == []
+    assert store.source_points("FLAG", target="elsewhere") == []
+
+
+def test_pruned_runs_take_their_sources_with_them(store):
+    record = make_record(
+        {"t::a": "passed"},
+        settings={"FLAG": ("environment", "present", "on")},
+        sources={"FLAG": [("environment", "present", "on")]},
+    )
+    first = store.write_run(record, agent="a")
+    second = store.write_run(record, agent="a", keep=Retention(runs=1))
+    assert [p.run_id for p in store.source_points("FLAG")] == [second]
+    assert first < second
+
+
 def test_the_fingerprint_key_is_made_once_and_kept(store_url):
     first = HistoryStore.open(store_url)
     key = first.key()
@@ -216,6 +260,10 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_runs(store_url, tmp_pat
                 "INSERT INTO sleuth_results VALUES "
                 "(1, 'test_api.py::test_health', 'passed', 0.01, '', '{}')"
             )
+            conn.exec_driver_sql(
+                "INSERT INTO sleuth_settings VALUES "
+                "(1, 'FEATURE_FLAG_X', 'environment', 'present', 'aa')"
+            )
         engine.dispose()
         old_run = 1
     store = HistoryStore.open(store_url)
@@ -228,9 +276,21 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_runs(store_url, tmp_pat
             inspector = sa.inspect(conn)
             columns = {c["name"] for c in inspector.get_columns("sleuth_results")}
             indexes = {i["name"] for i in inspector.get_indexes("sleuth_results")}
+            sources = {
+                i["name"] for i in inspector.get_indexes("sleuth_setting_sources")
+            }
         engine.dispose()
         assert "category" in columns
         assert "ix_sleuth_results_probe" in indexes
+        assert "ix_sleuth_setting_sources_name" in sources
+        # The source that won in an old run is that run's one known source.
+        (copied,) = store.source_points("FEATURE_FLAG_X")
+        assert (copied.run_id, copied.source, copied.state, copied.fingerprint) == (
+            old_run,
+            "environment",
+            "present",
+            "aa",
+        )
         snap = store.snapshot(old_run)
         assert snap is not None
         assert snap.run.agent == "old-agent"

@@ -12,8 +12,16 @@ from sleuth.history.model import (
     RunSnapshot,
     SettingPoint,
     SettingRow,
+    SourcePoint,
 )
-from sleuth.history.timeline import ago, clock_time, failure_line, setting_changes
+from sleuth.history.timeline import (
+    ago,
+    clock_time,
+    failure_line,
+    setting_changes,
+    source_line,
+    source_timelines,
+)
 
 NOW = _dt.datetime(2026, 11, 2, 8, 15, tzinfo=_dt.UTC)
 
@@ -150,6 +158,120 @@ def test_setting_changes_name_each_kind_of_change():
         (6, "vanished (was in dotenv .env)"),
         (8, "appeared in environment"),
     ]
+
+
+def held(run_id, position, source, state, fingerprint, when=NOW):
+    return SourcePoint(
+        run_id=run_id,
+        started_at=when,
+        position=position,
+        source=source,
+        state=state,
+        fingerprint=fingerprint,
+    )
+
+
+def test_each_source_has_its_own_changes_and_its_role_in_the_latest_run():
+    # The environment wins throughout; the dotenv file below it shadows
+    # another value, then the same one; a config file gains the name, loses
+    # it, cannot be read. Run 3 asked the environment only (the app's own
+    # function called it itself).
+    winners = [setting(n, "environment", "present", "aa") for n in (1, 2, 3, 4, 5)]
+    winners[3] = setting(4, "environment", "present", "bb")
+    winners[4] = setting(5, "environment", "present", "bb")
+    sources = [
+        held(1, 0, "environment", "present", "aa"),
+        held(1, 1, "dotenv deploy.env", "present", "zz"),
+        held(1, 2, "config app.yaml", "absent", None),
+        held(2, 0, "environment", "present", "aa"),
+        held(2, 1, "dotenv deploy.env", "present", "zz"),
+        held(2, 2, "config app.yaml", "present", "aa"),
+        held(3, 0, "environment", "present", "aa"),
+        held(4, 0, "environment", "present", "bb"),
+        held(4, 1, "dotenv deploy.env", "present", "bb"),
+        held(4, 2, "config app.yaml", "absent", None),
+        held(5, 0, "environment", "present", "bb"),
+        held(5, 1, "dotenv deploy.env", "empty", "ee"),
+        held(5, 2, "config app.yaml", "error", None),
+    ]
+    timelines = source_timelines(winners, list(reversed(sources)))
+    assert [
+        (t.source, t.role, [(c.point.run_id, c.what) for c in t.changes])
+        for t in timelines
+    ] == [
+        ("environment", "wins", [(4, "changed")]),
+        (
+            "dotenv deploy.env",
+            "differs from environment, which wins",
+            [(4, "changed"), (5, "now empty")],
+        ),
+        (
+            "config app.yaml",
+            "no value",
+            [(2, "appeared"), (4, "disappeared"), (5, "could not be read")],
+        ),
+    ]
+    # run 3 did not ask the dotenv file: it is compared with run 2
+    assert [p.run_id for p in timelines[1].points] == [1, 2, 4, 5]
+
+
+def test_a_source_agreeing_with_the_winner_or_not_asked_says_so():
+    winners = [setting(7, "environment", "present", "aa")]
+    sources = [
+        held(6, 1, "dotenv .env", "present", "aa"),
+        held(7, 0, "environment", "present", "aa"),
+        held(7, 1, "config app.yaml", "present", "aa"),
+    ]
+    roles = {t.source: t.role for t in source_timelines(winners, sources)}
+    assert roles == {
+        "environment": "wins",
+        "config app.yaml": "same value as environment",
+        "dotenv .env": "not asked in run 7",
+    }
+
+
+def test_source_line_says_when_it_changed_or_since_when_it_did_not():
+    winners = [setting(n, "environment", "present", "bb" * 32) for n in (40, 41, 42)]
+    sources = [
+        held(40, 0, "environment", "present", "aa" * 32, local(7, 55, day=1)),
+        held(41, 0, "environment", "present", "bb" * 32, local(8, 5)),
+        held(42, 0, "environment", "present", "bb" * 32, local(8, 10)),
+        held(40, 1, "dotenv deploy.env", "present", "cc" * 32, local(7, 55, day=1)),
+        held(42, 1, "dotenv deploy.env", "present", "cc" * 32, local(8, 10)),
+        held(41, 2, "app cfg:get", "absent", None, local(8, 5)),
+        held(42, 2, "app cfg:get", "present", "bb" * 32, local(8, 10)),
+        held(41, 3, "config app.yaml", "present", "bb" * 32, local(8, 5)),
+        held(42, 3, "config app.yaml", "present", "bb" * 32, local(8, 10)),
+    ]
+    now = local(8, 15)
+    lines = [
+        source_line(t, oldest_run=40, now=now)
+        for t in source_timelines(winners, sources)
+    ]
+    assert lines == [
+        "environment: present (print bbbbbbbb), wins; changed 08:05 (run 41, 10 min ago)",
+        "dotenv deploy.env: present (print cccccccc), differs from environment, "
+        "which wins; unchanged since 2026-11-01 07:55 (run 40, the oldest run read)",
+        "app cfg:get: present (print bbbbbbbb), same value as environment; "
+        "appeared 08:10 (run 42, 5 min ago)",
+        "config app.yaml: present (print bbbbbbbb), same value as environment; "
+        "unchanged since 08:05 (run 41, first asked)",
+    ]
+
+
+def test_source_line_lists_the_latest_changes_first_and_counts_the_rest():
+    winners = [setting(n, None, "absent", None) for n in range(1, 7)]
+    states = ["absent", "present", "absent", "present", "absent", "absent"]
+    sources = [
+        held(n, 0, "environment", state, "aa" if state == "present" else None)
+        for n, state in enumerate(states, start=1)
+    ]
+    (timeline,) = source_timelines(winners, sources)
+    assert source_line(timeline, oldest_run=1, now=NOW) == (
+        f"environment: absent; disappeared {clock_time(NOW, NOW)} (run 5, just now); "
+        f"appeared {clock_time(NOW, NOW)} (run 4); "
+        f"disappeared {clock_time(NOW, NOW)} (run 3); and 1 earlier"
+    )
 
 
 def run_row(run_id, exit_status=0):

@@ -65,6 +65,11 @@ def test_incident_on_a_shared_postgres_history(pytester, http_target, pg_url):
         "value changed",
         "first seen in dotenv deploy.env",
     ]
+    # Each source on its own: the environment asked, absent, in both runs.
+    assert [(s["source"], s["role"], s["changes"]) for s in flag["sources"]] == [
+        ("environment", "no value", []),
+        ("dotenv deploy.env", "wins", [{"run": 2, "change": "changed"}]),
+    ]
 
     dump = subprocess.run(
         ["pg_dump", "--data-only", pg_url],  # noqa: S607 (the client on PATH)
@@ -93,5 +98,5 @@ def test_a_search_path_in_the_url_puts_the_tables_in_that_schema(pytester, pg_ur
             "WHERE table_name LIKE 'sleuth_%' GROUP BY table_schema"
         ).fetchall()
         runs = conn.execute("SELECT count(*) FROM team_history.sleuth_runs").fetchone()
-    assert tables == [("team_history", 4)]
+    assert tables == [("team_history", 5)]  # sleuth_setting_sources too
     assert runs == (1,)

@@ -207,3 +207,31 @@ def test_fingerprints_are_keyed_and_change_with_the_value(monkeypatch):
     monkeypatch.delenv("SLEUTH_FP_TEST")
     resolver.lookup("SLEUTH_FP_TEST")
     assert resolver.fingerprint(b"key-1", "SLEUTH_FP_TEST") is None
+
+
+def test_the_resolver_keeps_each_sources_answer_with_a_keyed_fingerprint(
+    tmp_path, monkeypatch
+):
+    (tmp_path / ".env").write_text("CACHE_HOST=from-file\nEMPTY_ONE=\n")
+    monkeypatch.setenv("CACHE_HOST", "from-env")
+    resolver = SettingsResolver(
+        [source("env"), source("dotenv", ".env", root=tmp_path)]
+    )
+    resolver.lookup("CACHE_HOST")
+    env, file = resolver.held.fingerprints(b"key-1", "CACHE_HOST")
+    assert (env.source, env.state, file.source, file.state) == (
+        "environment",
+        "present",
+        "dotenv .env",
+        "present",
+    )
+    # The winner's is the run's fingerprint of the value it used.
+    assert env.fingerprint == resolver.fingerprint(b"key-1", "CACHE_HOST")
+    assert file.fingerprint not in (None, env.fingerprint)
+    assert resolver.held.fingerprints(b"key-2", "CACHE_HOST")[1] != file
+    resolver.lookup("EMPTY_ONE")
+    assert [
+        (h.state, h.fingerprint is None)
+        for h in resolver.held.fingerprints(b"k", "EMPTY_ONE")
+    ] == [("absent", True), ("empty", False)]
+    assert resolver.held.fingerprints(b"k", "NEVER_LOOKED_UP") == ()

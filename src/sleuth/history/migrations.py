@@ -113,8 +113,42 @@ def _v2(conn: sa.Connection) -> None:
     )
 
 
+def _v3(conn: sa.Connection) -> None:
+    """Each source's answer per setting and run, not only the one that won.
+
+    A run before this step kept only the source that won: it is copied here as
+    that run's one known source, so its value's changes still show per source.
+    The other sources of those runs are unknown, not absent.
+    """
+    md = sa.MetaData()
+    sa.Table("sleuth_runs", md, sa.Column("id", sa.Integer, primary_key=True))
+    table = sa.Table(
+        "sleuth_setting_sources",
+        md,
+        sa.Column(
+            "run_id", sa.Integer, sa.ForeignKey("sleuth_runs.id"), primary_key=True
+        ),
+        sa.Column("name", sa.String(255), primary_key=True),
+        # The order the sources were asked in (a copied row: 0).
+        sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("fingerprint", sa.String(64)),
+        sa.Index("ix_sleuth_setting_sources_name", "name", "run_id"),
+    )
+    table.create(conn)
+    conn.execute(
+        sa.text(
+            "INSERT INTO sleuth_setting_sources "
+            "(run_id, name, position, source, state, fingerprint) "
+            "SELECT run_id, name, 0, source, state, fingerprint "
+            "FROM sleuth_settings WHERE source IS NOT NULL"
+        )
+    )
+
+
 # version -> the step that makes it from the one before
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2}
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def read_version(conn: sa.Connection) -> int:

@@ -94,6 +94,18 @@ class SettingPoint:
     fingerprint: str | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourcePoint:
+    """What one source held for a setting in one run (whether it won or not)."""
+
+    run_id: int
+    started_at: _dt.datetime
+    position: int  # the order the run asked its sources in
+    source: str
+    state: str  # present, empty, absent, error
+    fingerprint: str | None
+
+
 def as_utc(moment: _dt.datetime) -> _dt.datetime:
     """Stores keep naive UTC (SQLite has no time zones); make it aware again."""
     if moment.tzinfo is None:

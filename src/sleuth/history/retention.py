@@ -43,5 +43,8 @@ def prune(tx: Tx, *, target: str, keep: Retention, spare: int | None) -> int:
     if count:
         tx.execute(f"DELETE FROM sleuth_results WHERE run_id IN ({doomed})", params)
         tx.execute(f"DELETE FROM sleuth_settings WHERE run_id IN ({doomed})", params)
+        tx.execute(
+            f"DELETE FROM sleuth_setting_sources WHERE run_id IN ({doomed})", params
+        )
         tx.execute(f"DELETE FROM sleuth_runs WHERE id IN ({doomed})", params)
     return count

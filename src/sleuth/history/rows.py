@@ -21,6 +21,7 @@ from sleuth.history.model import (
     ProbePoint,
     RunRow,
     SettingPoint,
+    SourcePoint,
     as_utc,
 )
 
@@ -32,6 +33,8 @@ class RunRows:
     run: dict[str, Any]
     results: list[dict[str, Any]]
     settings: list[dict[str, Any]]
+    # each source's answer for each setting (sleuth_setting_sources)
+    sources: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def rows_from_record(
@@ -67,7 +70,18 @@ def rows_from_record(
         }
         for seen in record.settings
     ]
-    return RunRows(run=run, results=results, settings=settings)
+    sources = [
+        {
+            "name": seen.name,
+            "position": position,
+            "source": scrub(held.source),
+            "state": held.state,
+            "fingerprint": held.fingerprint,
+        }
+        for seen in record.settings
+        for position, held in enumerate(record.source_fingerprints(key, seen.name))
+    ]
+    return RunRows(run=run, results=results, settings=settings, sources=sources)
 
 
 def _result_row(probe: ProbeRecord, scrub: Scrub) -> dict[str, Any]:
@@ -157,23 +171,17 @@ def run_row(row: dict[str, Any], counts: dict[str, int]) -> RunRow:
 
 
 def probe_point(row: dict[str, Any]) -> ProbePoint:
-    return ProbePoint(
-        run_id=row["run_id"],
-        started_at=stored_time(row["started_at"]),
-        agent=row["agent"],
-        outcome=row["outcome"],
-        category=row["category"],
-        duration_s=row["duration_s"],
-        message=row["message"],
-    )
+    return ProbePoint(**_timed(row))
 
 
 def setting_point(row: dict[str, Any]) -> SettingPoint:
-    return SettingPoint(
-        run_id=row["run_id"],
-        started_at=stored_time(row["started_at"]),
-        agent=row["agent"],
-        source=row["source"],
-        state=row["state"],
-        fingerprint=row["fingerprint"],
-    )
+    return SettingPoint(**_timed(row))
+
+
+def source_point(row: dict[str, Any]) -> SourcePoint:
+    return SourcePoint(**_timed(row))
+
+
+def _timed(row: dict[str, Any]) -> dict[str, Any]:
+    """A point's row (its columns named as the point's fields), time in UTC."""
+    return {**row, "started_at": stored_time(row["started_at"])}

@@ -1,7 +1,8 @@
 """The history store: every run, with its results and the settings it saw.
 
 One run is written in one transaction, so a run killed half-way leaves the
-store as it was. The queries are plain SQL valid on SQLite and PostgreSQL;
+store as it was. The queries are plain SQL valid on SQLite and PostgreSQL,
+composed from constant parts and a list of ``WHERE`` conditions (``_where``);
 ``db.py`` runs them (sqlite3 for SQLite, SQLAlchemy for PostgreSQL) and
 ``migrations.py`` keeps the schema current. Importing this module is cheap:
 SQLAlchemy loads only for PostgreSQL or when a schema must change.
@@ -11,7 +12,7 @@ SQLAlchemy loads only for PostgreSQL or when a schema must change.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sleuth.evidence import RunRecord
@@ -24,6 +25,7 @@ from sleuth.history.model import (
     RunSnapshot,
     SettingPoint,
     SettingRow,
+    SourcePoint,
 )
 from sleuth.history.options import Retention
 from sleuth.history.retention import prune
@@ -32,10 +34,11 @@ from sleuth.history.rows import (
     rows_from_record,
     run_row,
     setting_point,
+    source_point,
 )
 
 # The schema the queries below are written for; migrations.STEPS reach it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _RUN_COLUMNS = (
     "id, target, base_url, agent, started_at, duration_s, sleuth_version, "
@@ -56,15 +59,22 @@ _INSERT_SETTING = (
     "INSERT INTO sleuth_settings (run_id, name, source, state, fingerprint) "
     "VALUES (:run_id, :name, :source, :state, :fingerprint)"
 )
+_INSERT_SOURCE = (
+    "INSERT INTO sleuth_setting_sources (run_id, name, position, source, state, "
+    "fingerprint) VALUES (:run_id, :name, :position, :source, :state, :fingerprint)"
+)
+# The SELECTs below end before their WHERE: each caller adds its conditions.
 _PROBE_POINT = (
     "SELECT r.run_id, u.started_at, u.agent, r.outcome, r.category, r.duration_s, "
-    "r.message FROM sleuth_results r JOIN sleuth_runs u ON u.id = r.run_id "
-    "WHERE r.probe_id = :probe_id"
+    "r.message FROM sleuth_results r JOIN sleuth_runs u ON u.id = r.run_id"
 )
 _SETTING_POINT = (
     "SELECT s.run_id, u.started_at, u.agent, s.source, s.state, s.fingerprint "
-    "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id "
-    "WHERE s.name = :name"
+    "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id"
+)
+_SOURCE_POINT = (
+    "SELECT p.run_id, u.started_at, p.position, p.source, p.state, p.fingerprint "
+    "FROM sleuth_setting_sources p JOIN sleuth_runs u ON u.id = p.run_id"
 )
 
 # The last green run g (before :run_id) that lacks no probe of :run_id which
@@ -188,6 +198,10 @@ class HistoryStore:
                 tx.executemany(
                     _INSERT_SETTING, [{"run_id": run_id, **s} for s in rows.settings]
                 )
+            if rows.sources:
+                tx.executemany(
+                    _INSERT_SOURCE, [{"run_id": run_id, **s} for s in rows.sources]
+                )
             if keep is not None:
                 prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
         return run_id
@@ -201,10 +215,13 @@ class HistoryStore:
 
     def runs(self, *, target: str | None = None, limit: int = 20) -> list[RunRow]:
         """The latest runs, newest first, with their outcome counts."""
-        where, params = _target_filter(target, column="target")
-        sql = f"SELECT {_RUN_COLUMNS} FROM sleuth_runs{where} ORDER BY id DESC"
+        where, params = _by_target(target, column="target")
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM sleuth_runs{_where(where)} "
+            "ORDER BY id DESC LIMIT :limit"
+        )
         with self.db.read() as tx:
-            found = tx.rows(sql + " LIMIT :limit", {**params, "limit": limit})
+            found = tx.rows(sql, {**params, "limit": limit})
             counts = _counts(tx, [row["id"] for row in found])
         return [run_row(row, counts.get(row["id"], {})) for row in found]
 
@@ -217,11 +234,11 @@ class HistoryStore:
         return run_row(found[0], counts.get(run_id, {})) if found else None
 
     def count_runs(self, *, target: str, before: int | None = None) -> int:
-        sql = "SELECT count(*) FROM sleuth_runs WHERE target = :target"
-        params: dict[str, Any] = {"target": target}
+        where, params = _by_target(target, column="target")
         if before is not None:
-            sql += " AND id < :before"
+            where.append("id < :before")
             params["before"] = before
+        sql = f"SELECT count(*) FROM sleuth_runs{_where(where)}"
         with self.db.read() as tx:
             return int(tx.scalar(sql, params))
 
@@ -251,14 +268,16 @@ class HistoryStore:
         self, probe_id: str, *, target: str, before: int | None = None
     ) -> int:
         """How many kept runs of ``target`` ran ``probe_id``."""
+        where, params = _by_target(target, column="u.target")
+        where.append("r.probe_id = :probe_id")
+        params["probe_id"] = probe_id
+        if before is not None:
+            where.append("r.run_id < :before")
+            params["before"] = before
         sql = (
             "SELECT count(*) FROM sleuth_results r JOIN sleuth_runs u "
-            "ON u.id = r.run_id WHERE r.probe_id = :probe_id AND u.target = :target"
+            f"ON u.id = r.run_id{_where(where)}"
         )
-        params: dict[str, Any] = {"probe_id": probe_id, "target": target}
-        if before is not None:
-            sql += " AND r.run_id < :before"
-            params["before"] = before
         with self.db.read() as tx:
             return int(tx.scalar(sql, params))
 
@@ -276,16 +295,13 @@ class HistoryStore:
     def _last_id(
         self, *, target: str | None, before: int | None, green: bool
     ) -> int | None:
-        where, params = _target_filter(target, column="target")
-        clauses = [where[len(" WHERE ") :]] if where else []
+        where, params = _by_target(target, column="target")
         if before is not None:
-            clauses.append("id < :before")
+            where.append("id < :before")
             params["before"] = before
         if green:
-            clauses.append("exit_status = 0")
-        sql = "SELECT max(id) FROM sleuth_runs"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
+            where.append("exit_status = 0")
+        sql = f"SELECT max(id) FROM sleuth_runs{_where(where)}"
         with self.db.read() as tx:
             found = tx.scalar(sql, params)
         return int(found) if found is not None else None
@@ -326,8 +342,9 @@ class HistoryStore:
         self, probe_id: str, *, target: str | None = None, limit: int = 20
     ) -> list[ProbePoint]:
         """A probe's results, newest first."""
-        where, params = _target_filter(target, column="u.target", prefix=" AND ")
-        sql = f"{_PROBE_POINT}{where} ORDER BY r.run_id DESC LIMIT :limit"
+        where, params = _by_target(target, column="u.target")
+        where.insert(0, "r.probe_id = :probe_id")
+        sql = f"{_PROBE_POINT}{_where(where)} ORDER BY r.run_id DESC LIMIT :limit"
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "probe_id": probe_id, "limit": limit})
         return [probe_point(row) for row in found]
@@ -346,16 +363,17 @@ class HistoryStore:
         One indexed read, so a failure's history line costs little even in a
         store of thousands of runs.
         """
-        sql = _PROBE_POINT + " AND u.target = :target"
+        where = ["r.probe_id = :probe_id", "u.target = :target"]
         params: dict[str, Any] = {"probe_id": probe_id, "target": target}
         if outcomes is not None:
             names = {f"o{i}": o for i, o in enumerate(sorted(outcomes))}
-            sql += f" AND r.outcome IN ({', '.join(':' + n for n in names)})"
+            where.append(f"r.outcome IN ({', '.join(':' + n for n in names)})")
             params.update(names)
         if after is not None:
-            sql += " AND r.run_id > :after"
+            where.append("r.run_id > :after")
             params["after"] = after
-        sql += f" ORDER BY r.run_id {'DESC' if newest else 'ASC'} LIMIT 1"
+        order = "DESC" if newest else "ASC"
+        sql = f"{_PROBE_POINT}{_where(where)} ORDER BY r.run_id {order} LIMIT 1"
         with self.db.read() as tx:
             found = tx.rows(sql, params)
         return probe_point(found[0]) if found else None
@@ -364,24 +382,37 @@ class HistoryStore:
         self, name: str, *, target: str | None = None, limit: int = 20
     ) -> list[SettingPoint]:
         """Where a setting was found, run by run, newest first."""
-        where, params = _target_filter(target, column="u.target", prefix=" AND ")
-        sql = f"{_SETTING_POINT}{where} ORDER BY s.run_id DESC LIMIT :limit"
+        where, params = _by_target(target, column="u.target")
+        where.insert(0, "s.name = :name")
+        sql = f"{_SETTING_POINT}{_where(where)} ORDER BY s.run_id DESC LIMIT :limit"
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "name": name, "limit": limit})
         return [setting_point(row) for row in found]
 
+    def source_points(
+        self, name: str, *, target: str | None = None, since: int = 0
+    ) -> list[SourcePoint]:
+        """What each source held for a setting in the runs from ``since`` on,
+        oldest first, each run's sources in the order it asked them."""
+        where, params = _by_target(target, column="u.target")
+        where[:0] = ["p.name = :name", "p.run_id >= :since"]
+        sql = f"{_SOURCE_POINT}{_where(where)} ORDER BY p.run_id, p.position"
+        with self.db.read() as tx:
+            found = tx.rows(sql, {**params, "name": name, "since": since})
+        return [source_point(row) for row in found]
+
     def names(self, *, target: str | None = None) -> tuple[list[str], list[str]]:
         """Every probe id and setting name in the store (for ``history NAME``)."""
-        where, params = _target_filter(target, column="u.target")
+        where, params = _by_target(target, column="u.target")
         with self.db.read() as tx:
             probes = tx.rows(
                 "SELECT DISTINCT r.probe_id AS name FROM sleuth_results r "
-                f"JOIN sleuth_runs u ON u.id = r.run_id{where}",
+                f"JOIN sleuth_runs u ON u.id = r.run_id{_where(where)}",
                 params,
             )
             settings = tx.rows(
                 "SELECT DISTINCT s.name AS name FROM sleuth_settings s "
-                f"JOIN sleuth_runs u ON u.id = s.run_id{where}",
+                f"JOIN sleuth_runs u ON u.id = s.run_id{_where(where)}",
                 params,
             )
         return sorted(r["name"] for r in probes), sorted(s["name"] for s in settings)
@@ -398,12 +429,17 @@ def _sqlite_version(tx: Tx) -> int:
     return int(value) if value is not None else 0
 
 
-def _target_filter(
-    target: str | None, *, column: str, prefix: str = " WHERE "
-) -> tuple[str, dict[str, Any]]:
+def _by_target(target: str | None, *, column: str) -> tuple[list[str], dict[str, Any]]:
+    """The condition on ``column`` for one target (none for every target), to
+    extend with more conditions, and its parameters."""
     if target is None:
-        return "", {}
-    return f"{prefix}{column} = :target", {"target": target}
+        return [], {}
+    return [f"{column} = :target"], {"target": target}
+
+
+def _where(conditions: Sequence[str]) -> str:
+    """`` WHERE a AND b`` for constant ``conditions``; "" when there are none."""
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 def _counts(tx: Tx, run_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -1,17 +1,21 @@
 """Reading the past: a failure's history line, and a setting's changes.
 
 Pure functions over ``model`` values, with ``now`` passed in, so the text is
-tested exactly.
+tested exactly. A setting's past is read two ways: the source that won, run by
+run (``setting_changes``), and each source on its own (``source_timelines``):
+when the environment's value changed though a dotenv file won, when a file
+gained or lost the name.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import itertools
 from collections.abc import Sequence
 from typing import Protocol
 
-from sleuth.history.model import ProbePoint, SettingPoint
+from sleuth.history.model import ProbePoint, SettingPoint, SourcePoint
 
 
 def failure_line(
@@ -136,3 +140,136 @@ def _where(point: SeenSetting) -> str:
     if point.state == "absent":
         return " (absent)"
     return f" in {point.source}" + (" (empty)" if point.state == "empty" else "")
+
+
+# -- each source on its own -------------------------------------------------------
+
+HAS_VALUE = frozenset({"present", "empty"})
+PRINT_CHARS = 8  # of a keyed fingerprint, as the history's tables show it
+CHANGES_LISTED = 3  # per source, newest first
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceChange:
+    """A run in which a source held something else than when last asked."""
+
+    point: SourcePoint
+    what: str  # "changed", "appeared", "disappeared", "now empty", ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceTimeline:
+    """One source's answers for a setting, over the runs that asked it."""
+
+    source: str
+    points: tuple[SourcePoint, ...]  # oldest first; runs that did not ask it skipped
+    changes: tuple[SourceChange, ...]  # oldest first
+    # In the latest run that read the setting: "wins", "same value as X",
+    # "differs from X, which wins", "no value", or "not asked in run N".
+    role: str
+
+    @property
+    def latest(self) -> SourcePoint:
+        return self.points[-1]
+
+    @property
+    def since(self) -> SourcePoint:
+        """The first run of the latest answer's streak."""
+        return self.changes[-1].point if self.changes else self.points[0]
+
+
+def describe_source_change(before: SourcePoint | None, after: SourcePoint) -> str:
+    """How a source's answer differs from the last run that asked it; ``""`` if not."""
+    if before is None:
+        return ""
+    if before.state == after.state and before.fingerprint == after.fingerprint:
+        return ""
+    if after.state == "error":
+        return "could not be read"
+    if before.state == "error":
+        return f"readable again ({after.state})"
+    had, has = before.state in HAS_VALUE, after.state in HAS_VALUE
+    if has and not had:
+        return "appeared" + (" (empty)" if after.state == "empty" else "")
+    if had and not has:
+        return "disappeared"
+    if before.state != after.state:
+        return f"now {after.state}"
+    return "changed"
+
+
+def source_timelines(
+    settings: Sequence[SettingPoint], sources: Sequence[SourcePoint]
+) -> list[SourceTimeline]:
+    """Each source's timeline over the runs of ``settings`` (the source that
+    won, run by run), in the order the latest run asked them."""
+    latest = max(settings, key=lambda p: p.run_id, default=None)
+    by_source: dict[str, list[SourcePoint]] = {}
+    for point in sorted(sources, key=lambda p: (-p.run_id, p.position)):
+        by_source.setdefault(point.source, []).append(point)
+    timelines = []
+    for source, newest_first in by_source.items():
+        points = tuple(reversed(newest_first))
+        changes = []
+        for before, after in itertools.pairwise(points):
+            what = describe_source_change(before, after)
+            if what:
+                changes.append(SourceChange(point=after, what=what))
+        timelines.append(
+            SourceTimeline(
+                source=source,
+                points=points,
+                changes=tuple(changes),
+                role=_role(points[-1], latest),
+            )
+        )
+    return timelines
+
+
+def _role(point: SourcePoint, latest: SettingPoint | None) -> str:
+    if latest is None:
+        return ""
+    if point.run_id != latest.run_id:
+        return f"not asked in run {latest.run_id}"
+    if point.state not in HAS_VALUE:
+        return "no value"
+    if point.source == latest.source:
+        return "wins"
+    if point.fingerprint == latest.fingerprint and point.state == latest.state:
+        return f"same value as {latest.source}"
+    return f"differs from {latest.source}, which wins"
+
+
+def source_line(timeline: SourceTimeline, *, oldest_run: int, now: _dt.datetime) -> str:
+    """``environment: present (print 3fa1c0de), wins; changed 10:02 (run 41)``.
+
+    Args:
+        oldest_run: the oldest run read, so a source unchanged since then is
+            said to be so "since at least" that run.
+    """
+    last = timeline.latest
+    head = f"{timeline.source}: {last.state}"
+    if last.state in HAS_VALUE and last.fingerprint:
+        head += f" (print {last.fingerprint[:PRINT_CHARS]})"
+    if timeline.role and timeline.role != "no value":
+        head += f", {timeline.role}"
+    if not timeline.changes:
+        since = timeline.since
+        note = "the oldest run read" if since.run_id <= oldest_run else "first asked"
+        return (
+            f"{head}; unchanged since {clock_time(since.started_at, now)} "
+            f"(run {since.run_id}, {note})"
+        )
+    newest, *older = reversed(timeline.changes[-CHANGES_LISTED:])
+    at = newest.point
+    listed = [
+        f"{newest.what} {clock_time(at.started_at, now)} "
+        f"(run {at.run_id}, {ago(at.started_at, now)})",
+        *(
+            f"{c.what} {clock_time(c.point.started_at, now)} (run {c.point.run_id})"
+            for c in older
+        ),
+    ]
+    earlier = len(timeline.changes) - CHANGES_LISTED
+    tail = f"; and {earlier} earlier" if earlier > 0 else ""
+    return f"{head}; {'; '.join(listed)}{tail}"

@@ -19,7 +19,13 @@ from sleuth.errors import SleuthError
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
 from sleuth.history.options import resolve_history
 from sleuth.history.recorder import describe_error, display_store
-from sleuth.history.timeline import ago, clock_time, setting_changes
+from sleuth.history.timeline import (
+    ago,
+    clock_time,
+    setting_changes,
+    source_line,
+    source_timelines,
+)
 from sleuth.timing import format_duration
 from sleuth.validate import did_you_mean
 
@@ -196,6 +202,10 @@ def _setting_timeline(
 ) -> None:
     points = store.setting_points(name, target=target, limit=limit)
     changes = {c.point.run_id: c.what for c in setting_changes(points)}
+    oldest = min((p.run_id for p in points), default=0)
+    sources = source_timelines(
+        points, store.source_points(name, target=target, since=oldest)
+    )
     if as_json:
         _print_json(
             console,
@@ -212,6 +222,25 @@ def _setting_timeline(
                         "change": changes.get(p.run_id, ""),
                     }
                     for p in points
+                ],
+                "sources": [
+                    {
+                        "source": t.source,
+                        "role": t.role,
+                        "points": [
+                            {
+                                "run": p.run_id,
+                                "started_at": p.started_at.isoformat(),
+                                "state": p.state,
+                                "fingerprint": p.fingerprint,
+                            }
+                            for p in t.points
+                        ],
+                        "changes": [
+                            {"run": c.point.run_id, "change": c.what} for c in t.changes
+                        ],
+                    }
+                    for t in sources
                 ],
             },
         )
@@ -244,9 +273,19 @@ def _setting_timeline(
                 f"({clock_time(after.started_at, now)})",
                 highlight=False,
             )
+    if sources:
+        console.print(f"{name} by source (runs {oldest} to {points[0].run_id}):")
+        for timeline in sources:
+            console.print(
+                "  " + source_line(timeline, oldest_run=oldest, now=now),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     console.print(
         "print: the first characters of a keyed fingerprint of the value "
-        "(the value itself is never stored)",
+        "(the value itself is never stored); a run that did not ask a source "
+        "is skipped in its line",
         style="dim",
         highlight=False,
     )

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sleuth import imports
 from sleuth.evidence import SettingLookup, SourceAnswer
 from sleuth.settings import conflict
+from sleuth.settings.held import HeldBySource, keyed_fingerprint
 from sleuth.settings.spec import SOURCES, SourceSpec
 
 
@@ -89,6 +90,8 @@ class SettingsResolver:
         # Every value any source gave for a name (the one used and those it
         # shadowed), so the history can mask each wherever it appears.
         self._seen: dict[str, set[str]] = {}
+        # Each source's answer and value, for the history's per-source timeline.
+        self.held = HeldBySource()
         # Keys the fingerprints in conflict notes; made for this run, never shown.
         self._conflict_key = os.urandom(32)
 
@@ -107,6 +110,7 @@ class SettingsResolver:
                 held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
+        self.held.keep(name, answers, held)
         if chosen is None:
             with self._lock:
                 self._used.pop(name, None)
@@ -144,17 +148,21 @@ class SettingsResolver:
         the answers) so that one holding another value is noted.
         """
         differ = ""
+        asked = [_answer(source, found)]
+        held: list[tuple[str, Any]] = []
         if found.state in ("present", "empty"):
             self.tell(name, found.value, source)
-            held: list[tuple[str, Any]] = [(source.label, found.value)]
+            held.append((source.label, found.value))
             for other in self.sources:
                 if other is source:
                     continue
                 also = _ask(other, name)
+                asked.append(_answer(other, also))
                 if also.state in ("present", "empty"):
                     self.tell(name, also.value, other)
                     held.append((other.label, also.value))
             differ = conflict.note(held, key=self._conflict_key, called=True)
+        self.held.keep(name, asked, held)
         lookup = SettingLookup(
             name=name,
             answers=(_answer(source, found),),
@@ -192,17 +200,11 @@ class SettingsResolver:
 
     def fingerprint(self, key: bytes, name: str) -> str | None:
         """HMAC-SHA256 of the value ``name`` last had, keyed; None if it had none."""
-        import hashlib
-        import hmac
-
         with self._lock:
             if name not in self._used:
                 return None
             value = self._used[name]
-        data = (
-            value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
-        )
-        return hmac.new(key, data, hashlib.sha256).hexdigest()
+        return keyed_fingerprint(key, value)
 
     def close_names(self, name: str) -> tuple[str, ...]:
         """Names that exist in some source and look like ``name``: typos, case."""
