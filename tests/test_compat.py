@@ -10,7 +10,9 @@ longer reads it raises nothing).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from importlib.metadata import version
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,7 +32,8 @@ def require(owner: object, name: str, *, package: str, shim: str) -> None:
     """Fail, naming the package's version and the shim, if ``name`` is gone."""
     __tracebackhide__ = True
     if not hasattr(owner, name):
-        what = owner.__name__ if isinstance(owner, type) else type(owner).__name__
+        named = owner if isinstance(owner, type | ModuleType) else type(owner)
+        what = named.__name__
         pytest.fail(
             f"{package} {version(package)} no longer has {what}.{name}; sleuth's "
             f"shim in src/sleuth/_compat/{shim}.py needs updating",
@@ -48,6 +51,12 @@ def test_a_missing_name_is_reported_with_the_package_version_and_the_shim():
         f"aiohttp {version('aiohttp')} no longer has "
         "ClientSession._retry_connection; sleuth's shim in "
         "src/sleuth/_compat/aiohttp.py needs updating"
+    )
+    with pytest.raises(pytest.fail.Exception) as caught:
+        require(importlib.import_module("_pytest.skipping"), "evaluate_marks",
+                package="pytest", shim="pytest")  # fmt: skip
+    assert str(caught.value).startswith(
+        f"pytest {version('pytest')} no longer has _pytest.skipping.evaluate_marks;"
     )
 
 
@@ -253,8 +262,14 @@ def test_pytest_gives_an_items_fixtures_before_setup(items):
     item = items["test_words[a]"]
     require(item, "_fixtureinfo", package="pytest", shim="pytest")
     info = pytest_compat.fixture_info(item)
+    require(info, "argnames", package="pytest", shim="pytest")
+    require(info, "name2fixturedefs", package="pytest", shim="pytest")
     assert set(info.argnames) == {"word", "shared", "tmp_path"}
-    assert pytest_compat.is_direct_param(info.name2fixturedefs["word"][-1])
+    assert pytest_compat.is_direct_param(info.name2fixturedefs["word"][-1]), (
+        f"pytest {version('pytest')} names the pseudo-fixture of a parametrize "
+        f"argument other than {pytest_compat.DIRECT_PARAM_FIXTURE}; sleuth's shim "
+        "in src/sleuth/_compat/pytest.py needs updating"
+    )
     assert not pytest_compat.is_direct_param(info.name2fixturedefs["shared"][-1])
 
 
@@ -267,6 +282,8 @@ def test_pytest_gives_a_session_fixtures_value_through_an_items_request(
 
 
 def test_pytest_says_whether_skip_marks_skip(items):
+    skipping = importlib.import_module("_pytest.skipping")
+    require(skipping, "evaluate_skip_marks", package="pytest", shim="pytest")
     skipped = pytest_compat.evaluate_skip_marks(items["test_off"])
     assert getattr(skipped, "reason", None) == "switched off"
     assert pytest_compat.evaluate_skip_marks(items["test_words[a]"]) is None
@@ -275,6 +292,9 @@ def test_pytest_says_whether_skip_marks_skip(items):
 def test_pytest_items_can_be_renamed(items):
     item = items["test_words[a]"]
     require(item.keywords, "_markers", package="pytest", shim="pytest")
+    if hasattr(item, "_id"):  # pytest 9.2 and later: a structured id
+        nodeid = importlib.import_module("_pytest.nodeid")
+        require(nodeid, "coerce_node_id", package="pytest", shim="pytest")
     pytest_compat.rename_item(
         item, name="test_words[***]", nodeid="test_x.py::test_words[***]"
     )
