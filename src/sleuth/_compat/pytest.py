@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     import pytest
+
+    # For annotations only: pytest exports none of these three types.
     from _pytest._code.code import (
         TerminalRepr as TerminalRepr,
         Traceback as Traceback,
