@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if "no-scrub" in ENABLED:
         from sleuth.scrubbing import ScrubbingPlugin
 
-        ScrubbingPlugin.scrub_report = lambda self, report: None  # type: ignore[method-assign]
+        ScrubbingPlugin.scrub_report = lambda self, report, config: None  # type: ignore[method-assign]
     if "switch-0.5ms" in ENABLED:
         sys.setswitchinterval(0.0005)
 

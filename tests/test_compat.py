@@ -10,7 +10,9 @@ longer reads it raises nothing).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from importlib.metadata import version
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,7 +32,8 @@ def require(owner: object, name: str, *, package: str, shim: str) -> None:
     """Fail, naming the package's version and the shim, if ``name`` is gone."""
     __tracebackhide__ = True
     if not hasattr(owner, name):
-        what = owner.__name__ if isinstance(owner, type) else type(owner).__name__
+        named = owner if isinstance(owner, type | ModuleType) else type(owner)
+        what = named.__name__
         pytest.fail(
             f"{package} {version(package)} no longer has {what}.{name}; sleuth's "
             f"shim in src/sleuth/_compat/{shim}.py needs updating",
@@ -48,6 +51,12 @@ def test_a_missing_name_is_reported_with_the_package_version_and_the_shim():
         f"aiohttp {version('aiohttp')} no longer has "
         "ClientSession._retry_connection; sleuth's shim in "
         "src/sleuth/_compat/aiohttp.py needs updating"
+    )
+    with pytest.raises(pytest.fail.Exception) as caught:
+        require(importlib.import_module("_pytest.skipping"), "evaluate_marks",
+                package="pytest", shim="pytest")  # fmt: skip
+    assert str(caught.value).startswith(
+        f"pytest {version('pytest')} no longer has _pytest.skipping.evaluate_marks;"
     )
 
 
@@ -253,8 +262,14 @@ def test_pytest_gives_an_items_fixtures_before_setup(items):
     item = items["test_words[a]"]
     require(item, "_fixtureinfo", package="pytest", shim="pytest")
     info = pytest_compat.fixture_info(item)
+    require(info, "argnames", package="pytest", shim="pytest")
+    require(info, "name2fixturedefs", package="pytest", shim="pytest")
     assert set(info.argnames) == {"word", "shared", "tmp_path"}
-    assert pytest_compat.is_direct_param(info.name2fixturedefs["word"][-1])
+    assert pytest_compat.is_direct_param(info.name2fixturedefs["word"][-1]), (
+        f"pytest {version('pytest')} names the pseudo-fixture of a parametrize "
+        f"argument other than {pytest_compat.DIRECT_PARAM_FIXTURE}; sleuth's shim "
+        "in src/sleuth/_compat/pytest.py needs updating"
+    )
     assert not pytest_compat.is_direct_param(info.name2fixturedefs["shared"][-1])
 
 
@@ -267,6 +282,8 @@ def test_pytest_gives_a_session_fixtures_value_through_an_items_request(
 
 
 def test_pytest_says_whether_skip_marks_skip(items):
+    skipping = importlib.import_module("_pytest.skipping")
+    require(skipping, "evaluate_skip_marks", package="pytest", shim="pytest")
     skipped = pytest_compat.evaluate_skip_marks(items["test_off"])
     assert getattr(skipped, "reason", None) == "switched off"
     assert pytest_compat.evaluate_skip_marks(items["test_words[a]"]) is None
@@ -275,6 +292,9 @@ def test_pytest_says_whether_skip_marks_skip(items):
 def test_pytest_items_can_be_renamed(items):
     item = items["test_words[a]"]
     require(item.keywords, "_markers", package="pytest", shim="pytest")
+    if hasattr(item, "_id"):  # pytest 9.2 and later: a structured id
+        nodeid = importlib.import_module("_pytest.nodeid")
+        require(nodeid, "coerce_node_id", package="pytest", shim="pytest")
     pytest_compat.rename_item(
         item, name="test_words[***]", nodeid="test_x.py::test_words[***]"
     )
@@ -290,12 +310,68 @@ def test_pytest_items_can_be_renamed(items):
     assert "test_words[a]" not in item.keywords  # -k no longer finds the old name
 
 
-def test_failure_text_lives_in_the_modules_the_scrubber_walks():
-    with pytest.raises(ValueError, match="boom") as caught:
-        raise ValueError("boom")
-    assert type(caught.getrepr()).__module__ in pytest_compat.REPR_MODULES
-    assert pytest.TestReport.__module__ in pytest_compat.REPR_MODULES
-    assert pytest.CollectReport.__module__ in pytest_compat.REPR_MODULES
+FAILING = """
+import pytest
+
+def helper(x):
+    raise ValueError(f"bad {x}")
+
+@pytest.mark.parametrize("x", ["token-1"])
+def test_fails(x):
+    local = "token-2"
+    try:
+        helper(x)
+    except ValueError as error:
+        raise KeyError(local) from error
+"""
+
+
+def test_pytest_rebuilds_a_failures_text_from_its_serialized_form(
+    pytester, pytestconfig
+):
+    # The scrubber masks a failure's text as plain data and rebuilds it
+    # through these two public hooks: nothing the terminal, JUnit or any
+    # reporter reads may be lost on the way.
+    recorded = pytester.inline_runsource(FAILING, "-p", "no:cacheprovider", "-l")
+    (report,) = [r for r in recorded.getreports() if r.when == "call"]
+    hook = pytestconfig.hook
+    data = hook.pytest_report_to_serializable(config=pytestconfig, report=report)
+    rebuilt = hook.pytest_report_from_serializable(config=pytestconfig, data=data)
+    seen = (type(rebuilt).__name__, type(rebuilt.longrepr).__name__)
+    text = report.longreprtext
+    if seen != ("TestReport", type(report.longrepr).__name__) or (
+        rebuilt.longreprtext != text
+    ):
+        pytest.fail(
+            f"pytest {version('pytest')} no longer rebuilds a failure's text from "
+            f"pytest_report_to_serializable's data (rebuilt as {seen}); sleuth's "
+            "ScrubbingPlugin._scrub_longrepr in src/sleuth/scrubbing.py needs "
+            "updating",
+            pytrace=False,
+        )
+    # What the round trip must carry: the chain, the locals, the crash line.
+    assert "The above exception was the direct cause" in text
+    assert "local      = 'token-2'" in text
+    assert rebuilt.longrepr.reprcrash.message == report.longrepr.reprcrash.message
+    assert (
+        rebuilt.nodeid
+        == report.nodeid
+        == "test_pytest_rebuilds_a_failures_text_from_its_serialized_form.py::test_fails[token-1]"
+    )
+
+
+def test_a_collection_errors_text_is_serialized_as_its_text(pytester):
+    module = pytester.getmodulecol("raise ImportError('token-3')")
+    report = module.ihook.pytest_make_collect_report(collector=module)
+    config = module.config
+    data = config.hook.pytest_report_to_serializable(config=config, report=report)
+    assert hasattr(report.longrepr, "toterminal")
+    assert data["longrepr"] == str(report.longrepr), (
+        f"pytest {version('pytest')} serializes a collection error's text "
+        "differently; sleuth's ScrubbingPlugin._scrub_longrepr in "
+        "src/sleuth/scrubbing.py needs updating"
+    )
+    assert "token-3" in data["longrepr"]
 
 
 def _helper() -> None:
@@ -304,6 +380,10 @@ def _helper() -> None:
 
 def _body() -> None:
     _helper()
+
+
+def _elsewhere() -> None:
+    pass
 
 
 def test_a_traceback_can_start_at_a_rows_body():
@@ -315,11 +395,62 @@ def test_a_traceback_can_start_at_a_rows_body():
     assert cut is not None
     assert [entry.name for entry in cut] == ["_body", "_helper"]
     assert pytest_compat.traceback_from(caught, len) is None  # no code object
+    assert pytest_compat.traceback_from(caught, _elsewhere) is None  # not in it
     # TableItem's override is what pytest calls.
     require(
         pytest.Item, pytest_compat.TRACEBACK_FILTER, package="pytest", shim="pytest"
     )
-    assert TableItem._traceback_filter is not pytest.Item._traceback_filter
+    mixin = pytest_compat.TracebackFromBody
+    assert TableItem._traceback_filter is mixin._traceback_filter
+
+
+def test_pytest_cuts_a_failures_traceback_where_the_item_says(pytester):
+    # End to end: a row's failure shows the row's body and the helper it
+    # called, not the frames that ran it.
+    pytester.makeconftest(
+        """
+        import pytest
+        from sleuth._compat.pytest import TracebackFromBody
+
+        def body():
+            helper()
+
+        def helper():
+            raise KeyError("deep")
+
+        def run(function):
+            function()
+
+        class Row(TracebackFromBody, pytest.Item):
+            def runtest(self):
+                run(body)
+
+            def traceback_start(self):
+                return body
+
+        class Rows(pytest.File):
+            def collect(self):
+                yield Row.from_parent(self, name="row")
+
+        def pytest_collect_file(file_path, parent):
+            if file_path.suffix == ".rows":
+                return Rows.from_parent(parent, path=file_path)
+        """
+    )
+    pytester.makefile(".rows", table="")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    shown = result.stdout.str()
+    if "def run(function)" in shown or "def body():" not in shown:
+        pytest.fail(
+            f"pytest {version('pytest')} no longer starts an item's traceback "
+            "where Node._traceback_filter says; sleuth's TracebackFromBody in "
+            "src/sleuth/_compat/pytest.py needs updating:\n" + shown,
+            pytrace=False,
+        )
+    assert 'raise KeyError("deep")' in shown
+    result = pytester.runpytest("-p", "no:cacheprovider", "--fulltrace")
+    assert "def run(function)" in result.stdout.str()  # --fulltrace: no cut
 
 
 def test_a_secret_in_a_test_id_is_gone_from_the_id_other_plugins_see(pytester):

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from sleuth._compat.pytest import TracebackFromBody
 from sleuth.discovery import CONFIG_FILE
 from sleuth.errors import ConfigError, SleuthError
 
 if TYPE_CHECKING:
-    from sleuth._compat.pytest import TerminalRepr, Traceback
+    from sleuth._compat.pytest import TerminalRepr
     from sleuth.config import SuiteConfig
     from sleuth.rows import Row
     from sleuth.session import SleuthSession
@@ -103,7 +104,7 @@ class TableFile(pytest.File):
             yield TableItem.from_parent(self, name=row.id, row=row)
 
 
-class TableItem(pytest.Item):
+class TableItem(TracebackFromBody, pytest.Item):
     """One row of a table; a probe like any test function (``runahead.ProbeItem``)."""
 
     def __init__(self, *, row: Row, **kwargs: Any) -> None:
@@ -156,14 +157,6 @@ class TableItem(pytest.Item):
             )
         return super().repr_failure(excinfo, style=style)
 
-    # pytest's Node._traceback_filter (sleuth._compat.pytest.TRACEBACK_FILTER).
-    def _traceback_filter(
-        self, excinfo: pytest.ExceptionInfo[BaseException]
-    ) -> Traceback:
-        # Start at the row's body (as pytest starts at the test function), so
-        # an unexpected error in a helper shows its frames, not the runner's.
-        from sleuth._compat import pytest as pytest_compat
-
-        body = getattr(self.row.body, "__func__", self.row.body)
-        cut = pytest_compat.traceback_from(excinfo, body)
-        return cut if cut is not None else excinfo.traceback.filter(excinfo)
+    def traceback_start(self) -> Callable[..., Any]:
+        """A failure's traceback starts at the row's body (TracebackFromBody)."""
+        return self.row.body
