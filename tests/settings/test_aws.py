@@ -26,12 +26,7 @@ from sleuth.settings import SettingsResolver, build_source
 from sleuth.settings.spec import SourceSpec, build_source_specs
 from sleuth.yamlfile import load as load_yaml
 from tests.awsserver import REGION, client, moto_server, post, use_aws
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+from tests.conftest import packages_loaded_by
 
 
 @pytest.fixture
@@ -254,18 +249,6 @@ def test_no_region_says_where_to_give_one(aws):
     )
 
 
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never answers a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
 def test_a_silent_endpoint_times_out_within_the_probe_deadline(aws, silent_port):
     src = source(
         "aws-secrets", "prod/shop", endpoint_url=f"http://127.0.0.1:{silent_port}"
@@ -427,3 +410,17 @@ def test_the_short_forms_read_as_the_docs_say(tmp_path):
         ("aws-ssm", "/prod/shop/", {}),
         ("aws-secrets", "prod/shop/stripe", {"name": "STRIPE_KEY"}),
     ]
+
+
+def test_boto3_loads_only_when_a_setting_is_looked_up():
+    loaded = packages_loaded_by(
+        "import sleuth, sleuth.plugin\n"
+        "from pathlib import Path\n"
+        "from sleuth.settings import build_source\n"
+        "from sleuth.settings.spec import SourceSpec\n"
+        "for kind in ('aws-secrets', 'aws-ssm'):\n"
+        "    spec = SourceSpec(kind=kind, location='/p/', options={}, where='')\n"
+        "    list(build_source(spec, root=Path('.')).names())",
+        {"boto3", "botocore"},
+    )
+    assert loaded == []
