@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from sleuth import timing
 from tests.awsserver import client, post, use_aws
 from tests.plugin.tables_helpers import write_table
+
+DOCS = Path(__file__).parents[2] / "docs"
 
 SECRETS = {
     "json": "aws-json-value-5d81",
@@ -158,3 +162,52 @@ def test_a_missing_secret_is_one_root_cause(pytester, moto_url, monkeypatch, tmp
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def _block(fence: str, first_line: str) -> str:
+    text = (DOCS / "settings.md").read_text()
+    for block in re.findall(rf"```{fence}\n(.*?)```", text, re.DOTALL):
+        if block.startswith(first_line):
+            return str(block)
+    raise AssertionError(f"no {fence} example starting {first_line!r} in settings.md")
+
+
+def test_the_docs_example_runs_as_the_docs_say(
+    pytester, moto_url, monkeypatch, tmp_path
+):
+    post(moto_url, "/moto-api/reset")
+    use_aws(monkeypatch, moto_url, tmp_path)
+    secrets = client("secretsmanager", moto_url)
+    secrets.create_secret(
+        Name="prod/shop", SecretString=json.dumps({"DATABASE_PASSWORD": "docs-pw-31"})
+    )
+    secrets.create_secret(Name="prod/shop/stripe", SecretString="sk_live_docs-32")
+    client("ssm", moto_url).put_parameter(
+        Name="/prod/shop/CACHE_HOST", Value="cache-docs-33", Type="SecureString"
+    )
+    real_utcnow = timing.utcnow
+    monkeypatch.setattr(
+        timing, "utcnow", lambda: real_utcnow() + datetime.timedelta(days=120)
+    )
+    pytester.makefile(".yaml", sleuth=_block("yaml", "# sleuth.yaml\ntargets:"))
+    write_table(
+        pytester, _block("yaml", "# probes/secrets.yaml"), name="probes/secrets"
+    )
+    pytester.makepyfile(test_docs=_block("python", "def test_stripe_key_was_rotated"))
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(passed=1, failed=3)
+    shown = (
+        "E   sleuth.errors.CheckFailed: STRIPE_KEY: present but changed 120 days ago"
+    )
+    assert shown in (DOCS / "settings.md").read_text()
+    real_day = real_utcnow().strftime("%Y-%m-%d")
+    result.stdout.fnmatch_lines_random(
+        [
+            f"E *{shown[4:]} ({real_day}), max_age 90d (from aws-secrets prod/shop/stripe "
+            f"(eu-west-1))",
+            "*CheckFailed: DATABASE_PASSWORD: present but changed 120 days ago *",
+            "PASSED probes/secrets.yaml::setting CACHE_HOST",
+        ]
+    )
+    out = result.stdout.str()
+    assert not re.search(r"docs-pw-31|sk_live_docs|cache-docs", out)

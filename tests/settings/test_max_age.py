@@ -54,3 +54,27 @@ def test_a_max_age_that_is_not_days_is_a_value_error(bad):
         ValueError, match=r"invalid max_age .*: expected days, e.g\. 30, 30d or 2w"
     ):
         SettingChecks.build(max_age=bad)
+
+
+def test_a_table_max_age_that_is_not_days_names_its_line(tmp_path):
+    from sleuth.errors import ConfigError
+    from sleuth.rows import load_table
+
+    path = tmp_path / "settings.yaml"
+    path.write_text("settings:\n  API_KEY: {max_age: soon}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_table(path, display="probes/settings.yaml", environ={})
+    assert str(caught.value) == (
+        "probes/settings.yaml line 2: invalid max_age 'soon': expected days, "
+        "e.g. 30, 30d or 2w"
+    )
+
+
+def test_a_table_max_age_is_read_as_written(tmp_path):
+    from sleuth.rows import load_table
+
+    path = tmp_path / "settings.yaml"
+    path.write_text("settings:\n  API_KEY: {max_age: 2w}\n")
+    (row,) = load_table(path, display="settings.yaml", environ={})
+    checks = row.body.__self__.checks  # type: ignore[attr-defined]
+    assert (checks.max_age_days, checks.max_age) == (14.0, "2w")
