@@ -250,19 +250,24 @@ def test_no_region_says_where_to_give_one(aws):
 
 
 def test_a_silent_endpoint_times_out_within_the_probe_deadline(aws, silent_port):
-    src = source(
-        "aws-secrets", "prod/shop", endpoint_url=f"http://127.0.0.1:{silent_port}"
-    )
+    endpoint = f"http://127.0.0.1:{silent_port}"
+    src = source("aws-secrets", "prod/shop", endpoint_url=endpoint)
     started = time.monotonic()
     with in_probe(timeout_s=1.0):
         found = src.lookup("A")
     took = time.monotonic() - started
     assert found.state == "error"
-    assert found.detail.startswith(
-        f"timed out: no answer from http://127.0.0.1:{silent_port} within 0.5 s "
-        "(2 attempts, within the probe's time left)"
+    assert found.detail.startswith("timed out")
+    assert 0.9 < took < 1.2, took  # the probe's deadline, whatever botocore does
+    # The fetch ends on its own, bounded by botocore's timeouts: its words are
+    # the answer for the rest of the run.
+    later = src.lookup("A")
+    assert later.detail.startswith(f"timed out: no answer from {endpoint} within ")
+    assert later.detail.endswith(
+        "s (2 attempts, within the probe's time left). Check the runner reaches "
+        "it, or give the probe more time"
     )
-    assert 0.9 < took < 1.6, took
+    assert time.monotonic() - started < 2.5
 
 
 def test_a_lookup_waiting_on_another_probes_fetch_keeps_its_own_deadline(

@@ -66,17 +66,24 @@ class _Fetched:
 
 
 class _Once:
-    """One fetch shared by every lookup of a run, whichever thread asks first."""
+    """One fetch shared by every lookup of a run, whichever thread asks first.
 
-    def __init__(self, fetch: Callable[[float], _Fetched]) -> None:
+    The fetch runs on a thread of its own, bounded by the first asker's time
+    left; every asker, the first too, waits for it until its own deadline. So
+    a lookup never outlasts its probe, whatever botocore's setup, retries and
+    backoff take, and a fetch that ends later still serves the lookups after.
+    """
+
+    def __init__(self, fetch: Callable[[float], _Fetched], name: str) -> None:
         self._fetch = fetch
+        self._name = name
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._started = False
         self._result: _Fetched | None = None
 
     def peek(self) -> _Fetched | None:
-        return self._result
+        return self._result if self._done.is_set() else None
 
     def get(self, what: str) -> _Fetched:
         ctx = _context.current.get()
@@ -85,21 +92,29 @@ class _Once:
             first = not self._started
             self._started = True
         if first:
-            try:
-                self._result = self._fetch(time_left)
-            finally:
-                if self._result is None:  # the fetch itself raised: say so once
-                    self._result = _Fetched(error="the fetch failed unexpectedly")
-                self._done.set()
-        elif not self._done.wait(time_left):
+            deadline = timing.monotonic() + time_left
+            threading.Thread(
+                target=self._run, args=(deadline,), name=self._name, daemon=True
+            ).start()
+        if not self._done.wait(time_left):
             waited = (
                 ctx.timeout_message(waiting_on=what)
                 if ctx is not None
                 else f"timed out after {time_left:.1f} s waiting for {what}"
             )
-            return _Fetched(error=f"{waited}, fetched by another probe")
+            return _Fetched(
+                error=waited if first else f"{waited}, fetched by another probe"
+            )
         assert self._result is not None  # noqa: S101 (set before _done)
         return self._result
+
+    def _run(self, deadline: float) -> None:
+        try:
+            self._result = self._fetch(deadline)
+        finally:
+            if self._result is None:  # the fetch itself raised: say so once
+                self._result = _Fetched(error="the fetch failed unexpectedly")
+            self._done.set()
 
 
 class _AwsSource:
@@ -118,7 +133,7 @@ class _AwsSource:
         self.endpoint_url: str | None = spec.options.get("endpoint_url")
         in_region = f" ({self.region})" if self.region else ""
         self.label = f"{spec.kind} {spec.location}{in_region}"
-        self._once = _Once(self._fetch)
+        self._once = _Once(self._fetch, name=f"sleuth {self.label}")
 
     def lookup(self, name: str) -> Found:
         fetched = self._once.get(f"{self.service_words} for {self.label}")
@@ -144,17 +159,31 @@ class _AwsSource:
         fetched = self._once.peek()
         return list(fetched.items) if fetched is not None else []
 
-    def _fetch(self, time_left_s: float) -> _Fetched:
+    def _fetch(self, deadline: float) -> _Fetched:
         from sleuth.clients import _guard
 
-        deadline = timing.monotonic() + time_left_s
-        attempt_s = max(time_left_s / ATTEMPTS, MIN_ATTEMPT_S)
         client: Any = None
+        attempt_s = MIN_ATTEMPT_S
         try:
             # sleuth's own requests: not the probe's, so no hook holds them to
             # the read-only rule (every AWS API call is a POST).
             with _guard.own():
-                client = self._client(attempt_s)
+                boto3, config = _load_boto3()
+                # What is left once boto3 is loaded, shared by the attempts.
+                time_left = deadline - timing.monotonic()
+                attempt_s = max(time_left / ATTEMPTS, MIN_ATTEMPT_S)
+                session = boto3.session.Session(
+                    profile_name=self.profile, region_name=self.region
+                )
+                client = session.client(
+                    self.service,
+                    endpoint_url=self.endpoint_url,
+                    config=config.Config(
+                        connect_timeout=attempt_s,
+                        read_timeout=attempt_s,
+                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+                    ),
+                )
                 return self._read(client, deadline)
         except Exception as exc:
             endpoint = client.meta.endpoint_url if client is not None else None
@@ -170,25 +199,6 @@ class _AwsSource:
             if client is not None:
                 client.close()
 
-    def _client(self, attempt_s: float) -> Any:
-        try:
-            boto3 = imports.load("boto3")
-            config = imports.load("botocore.config")
-        except ImportError:
-            raise _NoBoto3 from None
-        session = boto3.session.Session(
-            profile_name=self.profile, region_name=self.region
-        )
-        return session.client(
-            self.service,
-            endpoint_url=self.endpoint_url,
-            config=config.Config(
-                connect_timeout=attempt_s,
-                read_timeout=attempt_s,
-                retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-            ),
-        )
-
     def _read(self, client: Any, deadline: float) -> _Fetched:
         raise NotImplementedError
 
@@ -198,6 +208,13 @@ class _AwsSource:
 
 class _NoBoto3(Exception):
     """boto3 is not installed (said with the pip hint by describe_error)."""
+
+
+def _load_boto3() -> tuple[Any, Any]:
+    try:
+        return imports.load("boto3"), imports.load("botocore.config")
+    except ImportError:
+        raise _NoBoto3 from None
 
 
 class SecretsSource(_AwsSource):
