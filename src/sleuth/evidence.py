@@ -105,7 +105,7 @@ class SourceAnswer:
         """The version and change time, for JSON documents: only those known."""
         facts = {"version": self.version} if self.version else {}
         if self.changed_at is not None:
-            facts["changed_at"] = self.changed_at.isoformat()
+            facts["changed_at"] = self.changed_at.astimezone(_dt.UTC).isoformat()
         return facts
 
 

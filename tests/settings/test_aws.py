@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import logging
 import socket
 import threading
 import time
@@ -429,3 +430,14 @@ def test_boto3_loads_only_when_a_setting_is_looked_up():
         {"boto3", "botocore"},
     )
     assert loaded == []
+
+
+def test_botocore_debug_logs_of_a_fetch_never_carry_the_value(aws, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = client("secretsmanager", aws)
+    secrets.create_secret(Name="prod/shop", SecretString='{"A": "logged-pw-5150"}')
+    secrets.get_secret_value(SecretId="prod/shop")  # the test's own call logs it
+    assert "logged-pw-5150" in caplog.text
+    caplog.clear()
+    assert source("aws-secrets", "prod/shop").lookup("A").value == "logged-pw-5150"
+    assert "logged-pw-5150" not in caplog.text

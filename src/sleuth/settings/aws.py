@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -133,7 +134,7 @@ class _AwsSource:
         self.endpoint_url: str | None = spec.options.get("endpoint_url")
         in_region = f" ({self.region})" if self.region else ""
         self.label = f"{spec.kind} {spec.location}{in_region}"
-        self._once = _Once(self._fetch, name=f"sleuth {self.label}")
+        self._once = _Once(self._fetch, name=f"{FETCH_THREAD_PREFIX}{self.label}")
 
     def lookup(self, name: str) -> Found:
         fetched = self._once.get(f"{self.service_words} for {self.label}")
@@ -212,9 +213,35 @@ class _NoBoto3(Exception):
 
 def _load_boto3() -> tuple[Any, Any]:
     try:
-        return imports.load("boto3"), imports.load("botocore.config")
+        modules = imports.load("boto3"), imports.load("botocore.config")
     except ImportError:
         raise _NoBoto3 from None
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietFetches) for f in logger.filters):
+            logger.addFilter(_QuietFetches())
+    return modules
+
+
+# botocore logs each answer's body at DEBUG ("Response body: b'{SecretString:
+# ...}'"), before sleuth has the value and can mask it: with --log-cli-level=DEBUG
+# the canary matrix saw the secrets on screen and in --log-file.
+_CHATTY_LOGGERS = (
+    "botocore.parsers",
+    "botocore.endpoint",
+    "botocore.hooks",
+    "botocore.retryhandler",
+    "urllib3.connectionpool",
+)
+FETCH_THREAD_PREFIX = "sleuth fetch "
+
+
+class _QuietFetches(logging.Filter):
+    """Drops what botocore logs on sleuth's fetch threads, and nothing else:
+    the app's own boto3 calls log as they always do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName or "").startswith(FETCH_THREAD_PREFIX)
 
 
 class SecretsSource(_AwsSource):
