@@ -441,3 +441,18 @@ def test_botocore_debug_logs_of_a_fetch_never_carry_the_value(aws, caplog):
     caplog.clear()
     assert source("aws-secrets", "prod/shop").lookup("A").value == "logged-pw-5150"
     assert "logged-pw-5150" not in caplog.text
+
+
+def test_ssm_stops_at_its_page_limit_and_says_so(aws, monkeypatch):
+    from sleuth.settings import aws as aws_module
+
+    monkeypatch.setattr(aws_module, "MAX_SSM_PAGES", 2)
+    ssm = client("ssm", aws)
+    for i in range(25):
+        ssm.put_parameter(Name=f"/prod/many/P{i:02}", Value=f"v{i}", Type="String")
+    found = source("aws-ssm", "/prod/many/").lookup("P00")
+    assert found.state == "error"
+    assert found.detail == (
+        "too many parameters: 20 parameters read in 2 pages, and more remain "
+        "under /prod/many. Give a narrower path"
+    )

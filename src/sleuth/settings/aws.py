@@ -9,13 +9,14 @@ environment, ``AWS_ENDPOINT_URL``, an instance role); the ``region``,
 ``profile`` and ``endpoint_url`` options override. boto3 is imported when the
 first setting is looked up, never when the plugin loads.
 
-Each source is fetched once per run, by the first lookup, within that probe's
-time left (botocore's connect and read timeouts and its one retry share it);
-a lookup made meanwhile waits for that fetch until its own deadline. Every
-later lookup answers from what was fetched, so asking one for every name is
-cheap. What the fetch ended with, an error included, is the answer for the
-whole run. Every value is a secret. Each answer carries the value's version
-and when it last changed.
+Each source is fetched once per run, started by the first lookup on a thread
+of its own, within that probe's time left (botocore's connect and read
+timeouts and its one retry share it). Every lookup, the first too, waits for
+the fetch only until its own deadline; a fetch that outlasts the first probe
+still serves the lookups after it. Every later lookup answers from what was
+fetched, so asking one for every name is cheap. What the fetch ended with, an
+error included, is the answer for the whole run. Every value is a secret.
+Each answer carries the value's version and when it last changed.
 """
 
 from __future__ import annotations
@@ -310,11 +311,15 @@ class ParametersSource(_AwsSource):
                     str(parameter.get("Version", "")),
                     parameter.get("LastModifiedDate"),
                 )
-            if timing.monotonic() > deadline or count >= MAX_SSM_PAGES:
-                limit = "the deadline" if count < MAX_SSM_PAGES else "the page limit"
+            more = bool(page.get("NextToken"))
+            if more and (timing.monotonic() > deadline or count >= MAX_SSM_PAGES):
+                read = f"{len(items)} parameters read in {count} pages"
                 return _Fetched(
-                    error=f"timed out: {len(items)} parameters read in {count} "
-                    f"pages before {limit}, and more remain under {path}"
+                    error=f"timed out: {read} before the deadline, and more "
+                    f"remain under {path}"
+                    if count < MAX_SSM_PAGES
+                    else f"too many parameters: {read}, and more remain under "
+                    f"{path}. Give a narrower path"
                 )
         if not items:
             return _Fetched(absent=f"no parameters under {path}", holds_nothing=True)
