@@ -111,13 +111,17 @@ class SettingChecks:
         age_s = (now - changed_at).total_seconds()
         if age_s <= self.max_age_days * 86400:
             return ""
-        ago = (
-            f"{int(age_s // 86400)} days"
-            if age_s >= 2 * 86400
-            else f"{int(age_s // 3600)} hours"
+        # The largest unit that reads as a whole number of at least two.
+        size, unit = next(
+            ((size, unit) for size, unit in _AGE_UNITS if age_s >= 2 * size),
+            (1, "seconds"),
         )
+        ago = f"{int(age_s // size)} {unit}"
         day = changed_at.astimezone(datetime.UTC).strftime("%Y-%m-%d")
         return f"changed {ago} ago ({day}), max_age {self.max_age}"
+
+
+_AGE_UNITS = ((86400, "days"), (3600, "hours"), (60, "minutes"))
 
 
 def _max_age(value: str | float | datetime.timedelta | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ def test_a_value_older_than_max_age_fails_saying_when_it_changed():
         pytest.param("90d", ago(days=89, hours=23), "", id="just-within"),
         pytest.param("2w", ago(days=15), "changed 15 days ago (2026-11-20), max_age 2w", id="weeks"),
         pytest.param("12h", ago(hours=30), "changed 30 hours ago (2026-12-04), max_age 12h", id="hours"),
+        pytest.param("0.01d", ago(minutes=20), "changed 20 minutes ago (2026-12-05), max_age 0.01d", id="minutes"),
         pytest.param(30, ago(days=31), "changed 31 days ago (2026-11-04), max_age 30d", id="a-number"),
         pytest.param(datetime.timedelta(days=7), ago(days=8), "changed 8 days ago (2026-11-27), max_age 7d", id="timedelta"),
     ],
