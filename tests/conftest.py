@@ -80,6 +80,15 @@ def silent_port() -> Iterator[int]:
         sock.close()
 
 
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """moto's real AWS server on a free loopback port (tests/awsserver.py)."""
+    from tests.awsserver import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on: connections are refused."""

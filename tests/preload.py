@@ -38,7 +38,8 @@ import sleuth.probes.http
 import sleuth.probes.http_sync
 import sleuth.session  # (the plugin's run modules: engine, context, ...)
 import sleuth.settings.app  # (appfunction's isinstance: one AppSource class)
-import sleuth.settings.appfunction  # noqa: F401
+import sleuth.settings.appfunction
+import sleuth.settings.aws  # noqa: F401 (boto3 itself loads with its first fetch)
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401

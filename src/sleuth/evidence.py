@@ -83,14 +83,46 @@ class SourceAnswer:
     # imported: ...", "no file at ...", "does not parse: ..."): one root cause.
     broken: str = ""
     where: str = ""  # where the source is declared: "sleuth.yaml line 7"
+    # From a source that knows them (a secrets manager): the value's version
+    # and when it last changed, often the clue ("changed 14 minutes ago").
+    version: str = ""
+    changed_at: _dt.datetime | None = None
 
-    def describe(self) -> str:
+    def describe(self, *, now: _dt.datetime | None = None) -> str:
         if self.broken:  # said whole once, as a root cause; here in a few words
             gist = self.broken.split(" (", 1)[0]
             return f"{self.source}: {gist} (see likely root causes)"
+        notes = [self.detail] if self.detail else []
+        if self.version:
+            notes.append(f"version {self.version}")
+        if self.changed_at is not None:
+            notes.append(f"changed {changed_ago(self.changed_at, now=now)}")
         return f"{self.source}: {self.state}" + (
-            f" ({self.detail})" if self.detail else ""
+            f" ({', '.join(notes)})" if notes else ""
         )
+
+    def version_facts(self) -> dict[str, str]:
+        """The version and change time, for JSON documents: only those known."""
+        facts = {"version": self.version} if self.version else {}
+        if self.changed_at is not None:
+            facts["changed_at"] = self.changed_at.astimezone(_dt.UTC).isoformat()
+        return facts
+
+
+def changed_ago(when: _dt.datetime, *, now: _dt.datetime | None = None) -> str:
+    """``14 minutes ago (2026-12-05 11:57 UTC)``: how long ago, then when."""
+    from sleuth import timing
+
+    when = when.astimezone(_dt.UTC)
+    seconds = ((now or timing.utcnow()) - when).total_seconds()
+    stamp = when.strftime("%Y-%m-%d %H:%M UTC")
+    if seconds < 0:  # the manager's clock is ahead of ours
+        return f"just now ({stamp})"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago ({stamp})"
+    return f"{int(seconds)} seconds ago ({stamp})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ and ``target.check_setting`` in Python.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 import urllib.parse
 from collections.abc import Sequence, Sized
@@ -34,6 +35,8 @@ class SettingChecks:
     url: bool = False
     schemes: tuple[str, ...] = ()
     not_placeholder: bool = False
+    max_age_days: float | None = None
+    max_age: str = ""  # as written, for messages: "90d"
 
     @classmethod
     def build(
@@ -44,6 +47,7 @@ class SettingChecks:
         one_of: Sequence[object] | None = None,
         url: bool | Sequence[str] = False,
         not_placeholder: bool = False,
+        max_age: str | float | datetime.timedelta | None = None,
     ) -> SettingChecks:
         """From the same keywords a table row uses. Raises ``ValueError`` or
         ``re.error`` on a check that cannot be run."""
@@ -66,6 +70,7 @@ class SettingChecks:
             url=bool(url),
             schemes=schemes,
             not_placeholder=not_placeholder,
+            **_max_age(max_age),
         )
 
     def failures(self, text: str, value: Any = None) -> list[str]:
@@ -85,6 +90,58 @@ class SettingChecks:
         if self.not_placeholder and _is_placeholder(text.strip()):
             why.append(f"looks like a placeholder ({PLACEHOLDERS})")
         return why
+
+    def age_failure(
+        self,
+        changed_at: datetime.datetime | None,
+        *,
+        source: str,
+        now: datetime.datetime,
+    ) -> str:
+        """Why a value last changed at ``changed_at`` (by ``source``'s word)
+        fails ``max_age``; "" when it passes or there is no such check. A
+        source that does not say when its values change cannot pass it."""
+        if self.max_age_days is None:
+            return ""
+        if changed_at is None:
+            return (
+                f"max_age {self.max_age} cannot be judged: {source} does not say "
+                f"when a value changed (aws-secrets and aws-ssm do)"
+            )
+        age_s = (now - changed_at).total_seconds()
+        if age_s <= self.max_age_days * 86400:
+            return ""
+        # The largest unit that reads as a whole number of at least two.
+        size, unit = next(
+            ((size, unit) for size, unit in _AGE_UNITS if age_s >= 2 * size),
+            (1, "seconds"),
+        )
+        ago = f"{int(age_s // size)} {unit}"
+        day = changed_at.astimezone(datetime.UTC).strftime("%Y-%m-%d")
+        return f"changed {ago} ago ({day}), max_age {self.max_age}"
+
+
+_AGE_UNITS = ((86400, "days"), (3600, "hours"), (60, "minutes"))
+
+
+def _max_age(value: str | float | datetime.timedelta | None) -> dict[str, Any]:
+    """``max_age`` in days and as written; ``ValueError`` on one that is not."""
+    from sleuth.errors import ConfigError
+    from sleuth.units import parse_days
+
+    if value is None:
+        return {}
+    if isinstance(value, datetime.timedelta):
+        days = value.total_seconds() / 86400
+        return {"max_age_days": days, "max_age": f"{days:g}d"}
+    try:
+        days = parse_days(value, where="", what="max_age")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return {
+        "max_age_days": days,
+        "max_age": value if isinstance(value, str) else f"{value:g}d",
+    }
 
 
 def _is_empty(text: str, value: Any) -> bool:

@@ -7,6 +7,7 @@ settings never loads an HTTP stack. It is safe to use from many threads.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import os
 import re
@@ -129,11 +130,14 @@ class Target:
         one_of: Sequence[object] | None = None,
         url: bool | Sequence[str] = False,
         not_placeholder: bool = False,
+        max_age: str | float | datetime.timedelta | None = None,
     ) -> Any:
         """The value of setting ``name`` once it passes the checks a
         ``settings:`` table row has; ``CheckFailed`` naming the setting and
         the failed checks (never the value) otherwise. ``required=False``:
-        None when it is absent, checked when it is there."""
+        None when it is absent, checked when it is there. ``max_age`` ("90d",
+        a number of days or a timedelta): changed within it, as its source
+        (a secrets manager) says."""
         __tracebackhide__ = True
         from sleuth.rows.settings import SettingRule
         from sleuth.setting_checks import SettingChecks
@@ -144,6 +148,7 @@ class Target:
             one_of=one_of,
             url=url,
             not_placeholder=not_placeholder,
+            max_age=max_age,
         )
         return SettingRule(name=name, required=required, checks=checks).check(self)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from sleuth import http_worker
+from tests.awsserver import aws_environ, client, post
 from tests.conftest import require_service
 from tests.required import skip_unless_required
 
@@ -39,6 +40,8 @@ CANARIES = {
     "basic": "canary-basic-6a1c55",
     "param": "canary-param-2c7d19",
     "manual": "canary-manual-44e0b8",
+    "aws_secret": "canary-awssm-6e1f20",
+    "aws_ssm": "canary-awsssm-3a7c58",
     "weak": "admin",
 }
 BASIC = base64.b64encode(f"probe:{CANARIES['basic']}".encode()).decode()
@@ -57,7 +60,11 @@ SLEUTH_YAML = """
           - file: settings.yaml
           - dir: mounted
           - app: shop_cfg.config:get_setting
+          - aws-secrets: {{secret_id: prod/shop, region: eu-west-1}}
+          - aws-ssm: {{path: /prod/shop/, region: eu-west-1}}
 """
+# Planted in moto's server, not in the suite's files (see aws_canaries).
+IN_AWS = {"aws_secret", "aws_ssm"}
 
 PROBES = """
     import logging
@@ -136,6 +143,14 @@ PROBES = """
         raise RuntimeError(f"the app's key {get_setting('API_KEY')} was refused")
 
 
+    def test_aws_secrets_printed_logged_compared(target):
+        stored = target.setting("AWS_STORED_TOKEN")
+        parameter = target.setting("SSM_PARAM_TOKEN")
+        print("stored", stored, "parameter", parameter)
+        log.warning("aws %s, ssm %r", stored, parameter)
+        assert stored == parameter
+
+
     def test_weak_secret_shown_as_value(target):
         value = target.setting("ADMIN_PASSWORD")
         print(f"ADMIN_PASSWORD={value}; the admin user is admin")
@@ -153,7 +168,23 @@ def encodings(value: str) -> set[str]:
 
 
 @pytest.fixture
-def canary_suite(tmp_path, http_target):
+def aws_canaries(moto_url):
+    """The AWS canaries, stored in moto's Secrets Manager and SSM."""
+    post(moto_url, "/moto-api/reset")
+    client("secretsmanager", moto_url).create_secret(
+        Name="prod/shop",
+        SecretString=json.dumps({"AWS_STORED_TOKEN": CANARIES["aws_secret"]}),
+    )
+    client("ssm", moto_url).put_parameter(
+        Name="/prod/shop/SSM_PARAM_TOKEN",
+        Value=CANARIES["aws_ssm"],
+        Type="SecureString",
+    )
+    return moto_url
+
+
+@pytest.fixture
+def canary_suite(tmp_path, http_target, aws_canaries):
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "sleuth.yaml").write_text(
@@ -175,13 +206,14 @@ def canary_suite(tmp_path, http_target):
         "}\n\n\ndef get_setting(name):\n    return VALUES.get(name)\n"
     )
     (suite / "test_probes.py").write_text(textwrap.dedent(PROBES))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLEUTH_", "AWS_"))}
     env.update(
         CANARY_API_TOKEN=CANARIES["env"],
         CANARY_PARAM_TOKEN=CANARIES["param"],
         PROBE_CLIENT_REF=CANARIES["header"],
         PROBE_BASIC=BASIC,
         MANUAL_VALUE=CANARIES["manual"],
+        **aws_environ(aws_canaries, tmp_path),
         # The suite's app, and the sleuth this test imports.
         PYTHONPATH=os.pathsep.join([str(suite), *sys.path]),
     )
@@ -219,7 +251,7 @@ def planted(suite: Path, env: dict[str, str]) -> dict[Path, bytes]:
     sources = [*inputs.values(), *(v.encode() for v in env.values())]
     for kind, canary in CANARIES.items():
         form = BASIC if kind == "basic" else canary
-        assert any(form.encode() in data for data in sources), kind
+        assert kind in IN_AWS or any(form.encode() in data for data in sources), kind
     return inputs
 
 
@@ -233,7 +265,7 @@ def run(suite: Path, env: dict[str, str], argv: list[str]) -> tuple[bytes, bytes
 def assert_failures_shown_masked(stdout: bytes) -> None:
     """The probes did fail, and showed what they were given, masked."""
     text = stdout.decode()
-    assert "7 failed, 1 warning, 5 errors" in text, text[-3000:]
+    assert "8 failed, 1 warning, 5 errors" in text, text[-3000:]
     assert "for url 'http://127.0.0.1:" in text
     assert "key=***" in text
     assert 'invalid input syntax for type integer: "***"' in text
@@ -251,6 +283,10 @@ def assert_failures_shown_masked(stdout: bytes) -> None:
     assert "assert '***' == 'expected-key'" in text
     assert "RuntimeError: the app's key *** was refused" in text
     assert "setting API_KEY: found in app shop_cfg.config:get_setting" in text
+    # Secrets Manager and SSM, read through target.setting.
+    assert "stored *** parameter ***" in text
+    assert "aws ***, ssm '***'" in text
+    assert "setting SSM_PARAM_TOKEN: found in aws-ssm /prod/shop/ (eu-west-1)" in text
 
 
 def files_written(suite: Path, inputs: dict[Path, bytes]) -> dict[str, bytes]:
@@ -317,7 +353,7 @@ def test_no_canary_in_any_output(canary_suite):
     assert found == [], "\n".join(found)
     if os.environ.get("CANARY_OUTPUTS_FILE"):
         Path(os.environ["CANARY_OUTPUTS_FILE"]).write_text("\n".join(sorted(outputs)))
-    # 12 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
+    # 14 canaries x (6 runs and 4 commands, stdout and stderr, + the files written).
     assert len(outputs) >= 30, sorted(outputs)
 
 

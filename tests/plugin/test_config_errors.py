@@ -61,7 +61,7 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
         ),
         pytest.param(
             "targets:\n  prod:\n    sources: [env, {dotenvv: .env}]\n",
-            "*sleuth.yaml line 3: unknown settings source 'dotenvv'. Known sources: app, dir, dotenv, env, file. Did you mean 'dotenv'?*",
+            "*sleuth.yaml line 3: unknown settings source 'dotenvv'. Known sources: app, aws-secrets, aws-ssm, dir, dotenv, env, file. Did you mean 'dotenv'?*",
             id="unknown-source",
         ),
         pytest.param(

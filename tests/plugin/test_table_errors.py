@@ -277,7 +277,7 @@ def run_bad(suite, pytester, table: str, *args: str):
         pytest.param(
             "settings:\n  required: [A]\n  PORT: {tpye: int}\n",
             "ERROR: api.yaml line 3: unknown key 'tpye' in the rules of setting 'PORT'. "
-            "Valid keys: matches, needs, non_empty, not_placeholder, one_of, required, "
+            "Valid keys: matches, max_age, needs, non_empty, not_placeholder, one_of, required, "
             "secret, tags, type, url. Did you mean 'type'?",
             id="settings-unknown-rule",
         ),
@@ -296,7 +296,7 @@ def run_bad(suite, pytester, table: str, *args: str):
         pytest.param(
             "settings:\n  requried: [A, B]\n",
             "ERROR: api.yaml line 2: the rules of setting 'requried' must be a mapping "
-            "of matches, needs, non_empty, not_placeholder, one_of, required, secret, "
+            "of matches, max_age, needs, non_empty, not_placeholder, one_of, required, secret, "
             "tags, type, url, found a list. Did you mean 'required'?",
             id="settings-typo-required",
         ),

@@ -126,7 +126,12 @@ def _lookup(lookup: SettingLookup) -> dict[str, Any]:
         "found_in": lookup.found_in,
         "state": lookup.state,
         "answers": [
-            {"source": a.source, "state": a.state, "detail": a.detail}
+            {
+                "source": a.source,
+                "state": a.state,
+                "detail": a.detail,
+                **a.version_facts(),
+            }
             for a in lookup.answers
         ],
         "close_names": list(lookup.close_names),

@@ -111,7 +111,12 @@ def _lookup(s: SettingLookup) -> dict[str, Any]:
         "state": s.state,
         "found_in": s.found_in,
         "answers": [
-            {"source": a.source, "state": a.state, "detail": a.detail}
+            {
+                "source": a.source,
+                "state": a.state,
+                "detail": a.detail,
+                **a.version_facts(),
+            }
             for a in s.answers
         ],
         "close_names": list(s.close_names),

@@ -218,6 +218,12 @@ def _evidence_items(probe: dict[str, Any], *, full: bool) -> list[Lines]:
         item = [f"- setting {name}: {state} ({plain(looked)})"]
         if lookup.get("conflict"):  # documents from before it was kept have none
             item.append(f"  - {plain(lookup['conflict'])}")
+        item += [  # a secrets manager's clue: which version, changed when
+            f"  - {plain(a['source'])}: version {plain(a.get('version', '?'))}, "
+            f"changed {plain(a.get('changed_at', '?'))}"
+            for a in lookup["answers"]
+            if a.get("version") or a.get("changed_at")
+        ]
         items.append(item)
     for exchange in probe["evidence"]["exchanges"]:
         details = _exchange_details(exchange, full)

@@ -16,22 +16,25 @@ its source, not its name (and URLs have their passwords masked even then).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sleuth import timing
 from sleuth.errors import CheckFailed, ConfigError
+from sleuth.evidence import SettingLookup
 from sleuth.redact import mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common
 from sleuth.rows.expect import compile_regex
 from sleuth.setting_checks import SettingChecks
-from sleuth.units import parse_duration
+from sleuth.units import parse_days, parse_duration
 from sleuth.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target
 
-CHECK_KEYS = ("non_empty", "one_of", "url", "not_placeholder")
+CHECK_KEYS = ("non_empty", "one_of", "url", "not_placeholder", "max_age")
 RULE_KEYS = frozenset(
     {"required", "secret", "matches", "type", "needs", "tags", *CHECK_KEYS}
 )
@@ -132,6 +135,10 @@ class SettingRule:
                     target=self.name,
                 )
         failures = self.checks.failures(text, value)
+        aged = self.checks.age_failure(
+            _changed_at(lookup), source=str(lookup.found_in), now=timing.utcnow()
+        )
+        failures += [aged] if aged else []
         if failures:
             # Never the value, secret or not: only the checks and what they wanted.
             raise CheckFailed(
@@ -140,6 +147,13 @@ class SettingRule:
                 target=self.name,
             )
         return value
+
+
+def _changed_at(lookup: SettingLookup) -> datetime.datetime | None:
+    """When the value used last changed, if its source says (a secrets manager)."""
+    return next(
+        (a.changed_at for a in lookup.answers if a.source == lookup.found_in), None
+    )
 
 
 def _show(text: str) -> str:
@@ -242,7 +256,14 @@ def _checks(rules: dict[str, Any], path: PathT, table: Table) -> SettingChecks:
             f"one_of must be a list of values such as [debug, info], found "
             f"{kind_of(one_of)}",
         )
+    max_age = rules.get("max_age")
+    if max_age is not None:
+        try:
+            parse_days(max_age, where="", what="max_age")
+        except ConfigError as exc:
+            raise table.fail((*path, "max_age"), str(exc)) from None
     return SettingChecks.build(
+        max_age=max_age,
         non_empty=rules.get("non_empty", False),
         matches=compile_regex(pattern, (*path, "matches"), table) if pattern else None,
         one_of=one_of,

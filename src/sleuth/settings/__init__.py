@@ -9,6 +9,7 @@ setting is reported with every place it was looked for. One module per source.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import os
 import threading
@@ -31,6 +32,8 @@ class Found:
     value: Any = None
     detail: str = ""
     broken: str = ""  # the source could not be read at all: why (see SourceAnswer)
+    version: str = ""  # the value's version, where the source has versions
+    changed_at: datetime.datetime | None = None  # when it last changed, if known
 
     @classmethod
     def of(cls, value: Any, *, detail: str = "") -> Found:
@@ -228,6 +231,8 @@ def _answer(source: SettingSource, found: Found) -> SourceAnswer:
         detail=found.detail,
         broken=found.broken,
         where=getattr(source, "where", "") if found.broken else "",
+        version=found.version,
+        changed_at=found.changed_at,
     )
 
 

@@ -18,6 +18,8 @@ from sleuth.yamlfile import Lines
 # kind -> "module:class"; a source module loads only when a target uses it.
 SOURCES = {
     "app": "sleuth.settings.app:AppSource",
+    "aws-secrets": "sleuth.settings.aws:SecretsSource",
+    "aws-ssm": "sleuth.settings.aws:ParametersSource",
     "dir": "sleuth.settings.directory:DirectorySource",
     "dotenv": "sleuth.settings.dotenv:DotenvSource",
     "env": "sleuth.settings.env:EnvSource",
@@ -26,13 +28,22 @@ SOURCES = {
 SOURCE_KINDS = tuple(SOURCES)
 _SOURCE_OPTIONS = {
     "app": {"function", "secret"},
+    "aws-secrets": {"secret_id", "name", "region", "profile", "endpoint_url"},
+    "aws-ssm": {"path", "region", "profile", "endpoint_url"},
     "dir": {"path", "secret"},
     "dotenv": {"path", "secret"},
     "env": {"prefix", "secret"},
     "file": {"path", "format", "secret"},
 }
 # The key that carries a source's location when it is written as a mapping.
-_SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
+_SOURCE_LOCATION = {
+    "app": "function",
+    "aws-secrets": "secret_id",
+    "aws-ssm": "path",
+    "dir": "path",
+    "dotenv": "path",
+    "file": "path",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,12 +146,42 @@ def _build_source_spec(item: Any, path: PathT, lines: Lines) -> SourceSpec:
             f"found {location!r}",
             where=where,
         )
+    if kind.startswith("aws-"):
+        _check_aws_options(kind, location, options, where)
     return SourceSpec(kind=kind, location=location, options=options, where=where)
+
+
+def _check_aws_options(
+    kind: str, location: str, options: dict[str, Any], where: str
+) -> None:
+    for key, value in options.items():
+        if not isinstance(value, str) or not value:
+            raise ConfigError(
+                f"{key} of the {kind} source must be a text such as "
+                f"{_AWS_OPTION_EXAMPLES[key]}, found {kind_of(value)}",
+                where=where,
+            )
+    if kind == "aws-ssm" and not location.startswith("/"):
+        raise ConfigError(
+            f"the aws-ssm path must start with '/', e.g. /prod/shop/, "
+            f"found {location!r}",
+            where=where,
+        )
+
+
+_AWS_OPTION_EXAMPLES = {
+    "name": "STRIPE_KEY",
+    "region": "eu-west-1",
+    "profile": "prod-readonly",
+    "endpoint_url": "https://secretsmanager.eu-west-1.amazonaws.com",
+}
 
 
 def _source_example(kind: str) -> str:
     return {
         "app": "a function as 'module:function', e.g. my_app.config:get_setting",
+        "aws-secrets": "{secret_id: prod/shop, region: eu-west-1}",
+        "aws-ssm": "{path: /prod/shop/, region: eu-west-1}",
         "dir": "a directory, e.g. /run/secrets",
         "dotenv": "a file, e.g. .env",
         "env": "no value, or {prefix: APP_}",
