@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import re
 import ssl
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth._compat import aiomysql as aiomysql_compat
 from sleuth.context import ProbeContext
@@ -94,6 +94,19 @@ class MysqlHealth:
         }
 
 
+class MysqlProbeOptions(TypedDict, total=False):
+    """The options of ``target.mysql(...)`` and of ``services: mysql:``."""
+
+    dsn: str  # mysql://user:password@host:3306/db
+    url: str  # the same as dsn
+    host: str
+    port: int | str
+    user: str
+    password: str
+    database: str
+    tls: bool | str  # True to speak TLS
+
+
 class MysqlProbe(SqlProbe[MysqlHealth]):
     """``target.mysql("shop").check(max_connections_used="80%")``.
 
@@ -109,7 +122,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("aiomysql", "pymysql.constants.CLIENT")
     address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"dsn", "url", "host", "port", "user", "password", "database", "tls"}
+        MysqlProbeOptions.__annotations__
     )
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing
 from sleuth.context import ProbeContext
@@ -101,6 +101,18 @@ class RedisHealth:
         }
 
 
+class RedisProbeOptions(TypedDict, total=False):
+    """The options of ``target.redis(...)`` and of ``services: redis:``."""
+
+    url: str  # redis://host:6379/0 or rediss://...
+    host: str
+    port: int | str
+    user: str
+    password: str
+    db: int | str  # the database number
+    tls: bool | str  # True to speak TLS
+
+
 class RedisProbe(SessionProbe[RedisHealth]):
     """``target.redis("cache").check(max_memory_used="80%")``, ``.get("key")``.
 
@@ -118,7 +130,7 @@ class RedisProbe(SessionProbe[RedisHealth]):
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("redis.asyncio",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"url", "host", "port", "user", "password", "db", "tls"}
+        RedisProbeOptions.__annotations__
     )
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,

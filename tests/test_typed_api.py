@@ -1,0 +1,126 @@
+"""What ``target`` offers is typed: a user's suite type-checks under
+``mypy --strict``, a wrong call is caught before the run, and at run time a
+wrong call still fails with the error it always gave."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sleuth
+from sleuth.config import empty_suite_config
+from sleuth.engine import Engine
+from sleuth.errors import ConfigError
+from sleuth.options import resolve
+from sleuth.probes import KINDS
+from sleuth.probes.http import AsyncHttpClient, RequestOptions
+from sleuth.target import Target
+
+mypy_api = pytest.importorskip("mypy.api")
+
+SAMPLE = Path(__file__).with_name("typed_suite.py")
+
+# Each line a wrong call a user could make, and what mypy must say about it.
+WRONG = {
+    'target.http.get("/health", header={"A": "b"})': (
+        'Unexpected keyword argument "header" for "get" of "HttpClient"'
+    ),
+    'target.http.post("/search", timeout="5s")': (
+        'Argument "timeout" to "post" of "HttpClient" has incompatible type "str"'
+    ),
+    'target.http.get("/health").status': ('"Response" has no attribute "status"'),
+    'target.postgres(dns="postgresql://db-1/orders")': (
+        'Unexpected keyword argument "dns" for "postgres" of "Target"'
+    ),
+    'target.redis(url="redis://cache-1").check().used_memory.upper()': (
+        '"int" has no attribute "upper"'
+    ),
+    'target.tcp(host="db-1", port=5432.0)': (
+        'Argument "port" to "tcp" of "Target" has incompatible type "float"'
+    ),
+    'target.postgres("orders").check().lag_s': (
+        '"PostgresHealth" has no attribute "lag_s"'
+    ),
+}
+
+
+def test_a_typed_suite_passes_mypy_strict_and_wrong_calls_do_not(tmp_path: Path):
+    wrong = tmp_path / "wrong_suite.py"
+    body = "".join(f"    {line}\n" for line in WRONG)
+    wrong.write_text(
+        "from sleuth import Target\n\n\ndef test_wrong(target: Target) -> None:\n"
+        + body
+    )
+    config = tmp_path / "mypy.ini"
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            [mypy]
+            # The sleuth being tested, not whichever one is installed.
+            mypy_path = {Path(sleuth.__file__).parents[1]}
+            # sleuth's own modules are checked by the project's mypy run.
+            follow_imports = silent
+            cache_dir = {tmp_path / "cache"}
+            """
+        )
+    )
+    out, err, status = mypy_api.run(
+        ["--strict", "--config-file", str(config), str(SAMPLE), str(wrong)]
+    )
+    assert err == ""
+    errors = [line for line in out.splitlines() if ": error: " in line]
+    assert not [line for line in errors if line.startswith(str(SAMPLE))], out
+    for number, (line, said) in enumerate(WRONG.items(), start=5):
+        here = [e for e in errors if e.startswith(f"{wrong}:{number}: ")]
+        assert any(said in e for e in here), f"{line}: {here or out}"
+    assert status == 1
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    engine = Engine(workers=1)
+    options = resolve(empty_suite_config(Path(".")), cli={}, environ={})
+    yield Target(options, engine)
+    engine.close()
+
+
+# A port nothing listens on: no request is sent for a wrong keyword anyway.
+URL = "http://127.0.0.1:9/health"
+
+
+def test_a_misspelt_http_keyword_fails_as_it_always_did(target: Target):
+    expected = "AsyncHttpClient.send() got an unexpected keyword argument 'header'"
+    with pytest.raises(TypeError, match=re.escape(expected)):
+        target.http.get(URL, header={"A": "b"})  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=re.escape(expected)):
+        asyncio.run(target.ahttp.get(URL, header={"A": "b"}))  # type: ignore[call-arg]
+
+
+def test_a_misspelt_dependency_option_is_the_config_error_it_was(target: Target):
+    with pytest.raises(ConfigError) as caught:
+        target.postgres(dns="postgresql://127.0.0.1/x")  # type: ignore[call-arg]
+    assert str(caught.value) == (
+        "target.postgres(...): unknown postgres option 'dns'. Valid options: "
+        "database, dsn, host, password, port, url, user. Did you mean 'dsn'?"
+    )
+
+
+def test_the_request_keywords_are_the_ones_send_reads():
+    send = inspect.signature(AsyncHttpClient.send).parameters
+    keywords = {n for n, p in send.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(RequestOptions.__annotations__) == keywords
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_has_a_typed_method_returning_its_helper(kind: str):
+    method = getattr(Target, kind)
+    class_name = KINDS[kind].partition(":")[2]
+    assert method.__annotations__["return"] == class_name
+    options = method.__annotations__["options"]
+    assert options == f"Unpack[{class_name}Options]"
