@@ -34,6 +34,7 @@ from sleuth.probes._sql import Params, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "mysql"
@@ -310,7 +311,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         code = exc.args[0] if isinstance(exc, driver.Error) and exc.args else None
         said = str(exc.args[1]) if code is not None and len(exc.args) > 1 else str(exc)
 
-        def unreachable(message: str, category: str) -> TargetUnreachable:
+        def unreachable(message: str, category: Category) -> TargetUnreachable:
             return TargetUnreachable(
                 f"{what}: {message}", target=what, category=category
             )

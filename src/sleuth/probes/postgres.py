@@ -31,6 +31,7 @@ from sleuth.timing import format_duration
 if TYPE_CHECKING:
     import psycopg
 
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "postgres"
@@ -321,7 +322,7 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
         said = _server_said(text)
         host, _, port = self.server.rpartition(":")
 
-        def unreachable(message: str, category: str) -> TargetUnreachable:
+        def unreachable(message: str, category: Category) -> TargetUnreachable:
             return TargetUnreachable(
                 f"{what}: {message}", target=what, category=category
             )

@@ -49,6 +49,7 @@ from sleuth.units import format_bytes
 if TYPE_CHECKING:
     import redis.asyncio
 
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "redis"
@@ -459,5 +460,5 @@ def _driver() -> Any:
     return load("redis.asyncio", kind=KIND, package="redis", extra="redis")
 
 
-def _unreachable(what: str, message: str, category: str) -> ProbeError:
+def _unreachable(what: str, message: str, category: Category) -> ProbeError:
     return TargetUnreachable(f"{what}: {message}", target=what, category=category)
