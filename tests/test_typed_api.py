@@ -25,6 +25,16 @@ from sleuth.target import Target
 mypy_api = pytest.importorskip("mypy.api")
 
 SAMPLE = Path(__file__).with_name("typed_suite.py")
+DOC = Path(__file__).parents[1] / "docs" / "writing-probes.md"
+
+
+def docs_example() -> str:
+    """The typed example of docs/writing-probes.md, as written there."""
+    for block in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL):
+        if block.startswith("from sleuth import Response, Target"):
+            return str(block)
+    raise AssertionError(f"no typed example in {DOC}")
+
 
 # Each line a wrong call a user could make, and what mypy must say about it.
 WRONG = {
@@ -51,6 +61,8 @@ WRONG = {
 
 
 def test_a_typed_suite_passes_mypy_strict_and_wrong_calls_do_not(tmp_path: Path):
+    doc = tmp_path / "doc_suite.py"
+    doc.write_text(docs_example())
     wrong = tmp_path / "wrong_suite.py"
     body = "".join(f"    {line}\n" for line in WRONG)
     wrong.write_text(
@@ -71,11 +83,11 @@ def test_a_typed_suite_passes_mypy_strict_and_wrong_calls_do_not(tmp_path: Path)
         )
     )
     out, err, status = mypy_api.run(
-        ["--strict", "--config-file", str(config), str(SAMPLE), str(wrong)]
+        ["--strict", "--config-file", str(config), str(SAMPLE), str(doc), str(wrong)]
     )
     assert err == ""
     errors = [line for line in out.splitlines() if ": error: " in line]
-    assert not [line for line in errors if line.startswith(str(SAMPLE))], out
+    assert not [e for e in errors if e.startswith((str(SAMPLE), str(doc)))], out
     for number, (line, said) in enumerate(WRONG.items(), start=5):
         here = [e for e in errors if e.startswith(f"{wrong}:{number}: ")]
         assert any(said in e for e in here), f"{line}: {here or out}"
@@ -124,3 +136,24 @@ def test_each_kind_has_a_typed_method_returning_its_helper(kind: str):
     assert method.__annotations__["return"] == class_name
     options = method.__annotations__["options"]
     assert options == f"Unpack[{class_name}Options]"
+
+
+def test_the_outcome_and_state_types_are_the_words_the_json_schema_allows():
+    import json
+    from typing import get_args
+
+    from sleuth.evidence import Category, ProbeOutcome, SettingState
+    from sleuth.reports.document import OUTCOMES
+    from sleuth.reports.terminal import OUTCOME_ORDER
+
+    schema = json.loads(
+        (Path(__file__).parents[1] / "docs/schema/run-1.json").read_text()
+    )
+    probe = schema["properties"]["probes"]["items"]["properties"]
+    assert set(probe["outcome"]["enum"]) == set(get_args(ProbeOutcome))
+    assert set(OUTCOMES) == set(OUTCOME_ORDER) == set(get_args(ProbeOutcome))
+    said = probe["category"]["description"]
+    words = {word for word in get_args(Category) if word}
+    assert {w for w in words if re.search(rf"\b{re.escape(w)}\b", said)} == words
+    settings = schema["properties"]["settings"]["items"]["properties"]
+    assert set(settings["state"]["enum"]) == set(get_args(SettingState))
