@@ -57,6 +57,7 @@ WRONG = {
     'target.postgres("orders").check().lag_s': (
         '"PostgresHealth" has no attribute "lag_s"'
     ),
+    'target.postgress("orders")': '"Target" has no attribute "postgress"',
 }
 
 
@@ -120,6 +121,15 @@ def test_a_misspelt_dependency_option_is_the_config_error_it_was(target: Target)
     assert str(caught.value) == (
         "target.postgres(...): unknown postgres option 'dns'. Valid options: "
         "database, dsn, host, password, port, url, user. Did you mean 'dsn'?"
+    )
+
+
+def test_a_misspelt_helper_names_the_ones_there_are(target: Target):
+    with pytest.raises(AttributeError) as caught:
+        target.postgress  # type: ignore[attr-defined]  # noqa: B018
+    assert str(caught.value) == (
+        "'Target' has no attribute 'postgress'. Dependency helpers: amqp, dns, "
+        "mqtt, mysql, nats, postgres, redis, tcp, tls. Did you mean 'postgres'?"
     )
 
 

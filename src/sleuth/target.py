@@ -310,16 +310,17 @@ class Target:
         helper: TlsProbe = self.dependency("tls", name, **options)
         return helper
 
-    def __getattr__(self, name: str) -> Any:
-        # A kind in sleuth.probes.KINDS without a method above yet (untyped)
-        from sleuth.probes import KINDS
+    # Hidden from type checkers: seen, it would let ``target.postgress`` pass.
+    if not TYPE_CHECKING:
 
-        if not name.startswith("_") and name in KINDS:
-            return functools.partial(self.dependency, name)
-        raise AttributeError(
-            f"'Target' has no attribute {name!r}. Dependency helpers: "
-            f"{', '.join(sorted(KINDS)) or 'none'}.{did_you_mean(name, KINDS)}"
-        )
+        def __getattr__(self, name: str) -> Any:
+            # Only for a name Target lacks (each kind has its method above).
+            from sleuth.probes import KINDS
+
+            raise AttributeError(
+                f"'Target' has no attribute {name!r}. Dependency helpers: "
+                f"{', '.join(sorted(KINDS)) or 'none'}.{did_you_mean(name, KINDS)}"
+            )
 
     def dependency(self, kind: str, name: str | None = None, /, **options: Any) -> Any:
         """The ``kind`` helper for the service ``name`` in the config, or for
