@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING
 
 from sleuth import context as _context
 from sleuth.engine import Engine
-from sleuth.probes.http import AsyncHttpClient
+from sleuth.probes.http import AsyncHttpClient, RequestOptions
 from sleuth.probes.http_response import Response
 from sleuth.readonly import check_write_allowed
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
-
-    from sleuth.probes.http import RequestOptions
 
 
 class HttpClient:
