@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -21,7 +23,27 @@ def test_all_is_sorted_and_complete():
         and name != "annotations"  # from __future__
     }
     assert eager <= set(sleuth.__all__)
-    assert {"secret", "Secret"} <= set(sleuth.__all__)
+    assert {"secret", "Secret", "Target", "Response"} <= set(sleuth.__all__)
+
+
+def test_target_and_response_are_the_objects_probes_get():
+    from sleuth.probes.http_response import Response
+    from sleuth.target import Target
+
+    assert sleuth.Target is Target
+    assert sleuth.Response is Response
+
+
+def test_importing_sleuth_loads_target_and_response_only_when_asked():
+    code = (
+        "import sys, sleuth\n"
+        "assert 'sleuth.target' not in sys.modules, 'target'\n"
+        "assert 'sleuth.probes.http_response' not in sys.modules, 'response'\n"
+        "assert 'typing' not in sys.modules, 'typing costs ~8 ms'\n"
+        "sleuth.Target, sleuth.Response\n"
+        "assert 'sleuth.target' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_version_comes_from_the_package_metadata():

@@ -18,6 +18,22 @@ from sleuth.errors import (
     WriteRefused,
 )
 
+# Type checkers take it as True (importing typing would cost 8 ms here).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # loaded on first use below; named here for type checkers
+    from sleuth.probes.http_response import Response
+    from sleuth.redact import Secret, secret
+    from sleuth.target import Target
+del TYPE_CHECKING  # not part of the API
+
+# Loaded on first use: name -> the module that defines it.
+_LAZY = {
+    "Response": "sleuth.probes.http_response",
+    "Secret": "sleuth.redact",
+    "Target": "sleuth.target",
+    "secret": "sleuth.redact",
+}
+
 
 def __getattr__(name: str) -> object:
     # Loaded on first use: the plugin imports this package in every pytest run.
@@ -25,10 +41,10 @@ def __getattr__(name: str) -> object:
         from sleuth._version import __version__
 
         return __version__
-    if name in ("Secret", "secret"):
-        from sleuth import redact
+    if name in _LAZY:
+        import importlib
 
-        return getattr(redact, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sleuth' has no attribute {name!r}")
 
 
@@ -38,8 +54,10 @@ __all__ = [
     "MissingDriver",
     "ProbeError",
     "ProbeTimeout",
+    "Response",
     "Secret",
     "SleuthError",
+    "Target",
     "TargetUnreachable",
     "WriteRefused",
     "secret",

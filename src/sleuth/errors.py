@@ -18,6 +18,11 @@ what was expected, where a setting came from, and what to do next.
 
 from __future__ import annotations
 
+# Type checkers take it as True; importing typing would cost ``import sleuth`` 8 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sleuth.evidence import Category
+
 __all__ = [
     "CheckFailed",
     "ConfigError",
@@ -74,7 +79,7 @@ class SleuthFault(SleuthError):
     never as a fault of the host the request was for.
     """
 
-    category = "sleuth"
+    category: Category = "sleuth"
 
 
 class ProbeError(SleuthError):
@@ -82,12 +87,17 @@ class ProbeError(SleuthError):
 
     ``category`` is a short stable word for reports: ``dns``, ``refused``,
     ``timeout``, ``tls``, ``reset``, ``auth``, ``http-5xx``, ``other``...
+    (``sleuth.evidence.Category`` lists them).
     """
 
-    category = "other"
+    category: Category = "other"
 
     def __init__(
-        self, message: str, *, target: str | None = None, category: str | None = None
+        self,
+        message: str,
+        *,
+        target: str | None = None,
+        category: Category | None = None,
     ) -> None:
         super().__init__(message)
         self.target = target
@@ -102,7 +112,7 @@ class TargetUnreachable(ProbeError):
 class ProbeTimeout(TargetUnreachable):
     """The probe's deadline passed while it was waiting on something."""
 
-    category = "timeout"
+    category: Category = "timeout"
 
     def __init__(
         self, message: str, *, target: str | None = None, waiting_on: str | None = None
@@ -114,4 +124,4 @@ class ProbeTimeout(TargetUnreachable):
 class CheckFailed(ProbeError):
     """The target answered, but the answer is not what was expected."""
 
-    category = "failed"
+    category: Category = "failed"

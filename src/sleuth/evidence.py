@@ -9,8 +9,42 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, get_args
 
 BODY_EXCERPT_BYTES = 2048
+
+# A probe's outcome in every report and in the history.
+ProbeOutcome = Literal[
+    "passed",
+    "failed",  # an answer, but the wrong one
+    "error",  # no proper answer
+    "blocked",  # not run: a probe it needs failed
+    "warned",  # passed, degraded (warn_over, expect: warn:)
+    "flaky",  # passed, but only after a retry
+    "skipped",
+    "xfailed",
+    "xpassed",
+]
+# Why an ``error`` outcome had no proper answer.
+ErrorCategory = Literal[
+    "dns",
+    "refused",
+    "timeout",
+    "tls",
+    "reset",
+    "http-5xx",
+    "auth",
+    "sleuth",  # sleuth's own fault (its HTTP worker stopped), never the target's
+    "other",
+]
+# Why a probe did not pass: an error's category, or for a ``failed`` outcome
+# ``failed``, ``unhealthy`` (a dependency past a threshold) or
+# ``write-refused``; "" when it passed.
+Category = Literal[ErrorCategory, "failed", "unhealthy", "write-refused", ""]
+# What one settings source said of a name, and so what the lookup found
+# (a source's "error" is not an answer: the next source is asked).
+SettingState = Literal["present", "empty", "absent"]
+SourceState = Literal[SettingState, "error"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +111,7 @@ class SourceAnswer:
     """What one settings source said about one name. Never the value itself."""
 
     source: str  # "environment", "dotenv .env", "app my_app.config:get_setting"
-    state: str  # "present", "empty", "absent" or "error"
+    state: SourceState
     detail: str = ""  # why: "no file at /srv/app/.env", "raised KeyError"
     # Set when the source could not be read at all, for any name ("cannot be
     # imported: ...", "no file at ...", "does not parse: ..."): one root cause.
@@ -132,7 +166,7 @@ class SettingLookup:
     name: str
     answers: tuple[SourceAnswer, ...]
     found_in: str | None
-    state: str  # state of the answer used: "present", "empty" or "absent"
+    state: SettingState  # of the answer used
     close_names: tuple[str, ...] = ()
     # Set when sources hold different values for the name: which, their short
     # fingerprints (never the values) and which one wins. See settings/conflict.py.
@@ -165,10 +199,8 @@ class ProbeRecord:
     """One probe's result as the reports see it."""
 
     probe_id: str
-    outcome: (
-        str  # passed, failed, error, blocked, warned, flaky, skipped, xfailed, xpassed
-    )
-    category: str = ""  # why it did not pass: dns, refused, timeout, http-5xx, ...
+    outcome: ProbeOutcome
+    category: Category = ""  # why it did not pass
     duration_s: float = 0.0
     ran_ahead: bool = False
     diagnosis: str = ""
@@ -189,23 +221,13 @@ class ProbeRecord:
 
 
 # Outcomes that mean "not healthy", and those that mean healthy but worth a look.
-FAILING = ("failed", "error", "blocked")
-DEGRADED = ("warned", "flaky")
+FAILING: tuple[ProbeOutcome, ...] = ("failed", "error", "blocked")
+DEGRADED: tuple[ProbeOutcome, ...] = ("warned", "flaky")
 # A write sleuth refused before sending it (HTTP, SQL, Redis, brokers).
-WRITE_REFUSED = "write-refused"
+WRITE_REFUSED: Category = "write-refused"
 # sleuth's own fault (its HTTP worker stopped), never the target's.
-SLEUTH_FAULT = "sleuth"
-ERROR_CATEGORIES = (
-    "dns",
-    "refused",
-    "timeout",
-    "tls",
-    "reset",
-    "http-5xx",
-    "auth",
-    SLEUTH_FAULT,
-    "other",
-)
+SLEUTH_FAULT: ErrorCategory = "sleuth"
+ERROR_CATEGORIES: tuple[ErrorCategory, ...] = get_args(ErrorCategory)
 # Answers that mean the target refused who was asking: unauthorized, forbidden,
 # proxy authentication required.
 AUTH_STATUSES = frozenset({401, 403, 407})
@@ -213,7 +235,7 @@ AUTH_STATUSES = frozenset({401, 403, 407})
 
 def classify(
     exc: BaseException | None, *, exchanges: list[Exchange]
-) -> tuple[str, str]:
+) -> tuple[ProbeOutcome, Category]:
     """``(outcome, category)`` of a probe whose call raised ``exc``.
 
     failed: an answer, but the wrong one (category ``failed``, or ``unhealthy``
@@ -293,7 +315,7 @@ class SettingSeen:
 
     name: str
     source: str | None  # the source that answered, None when absent everywhere
-    state: str  # present, empty, absent
+    state: SettingState
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,9 +27,20 @@ from sleuth.validate import did_you_mean
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
+
     from sleuth.engine import Engine
+    from sleuth.probes.amqp import AmqpProbe, AmqpProbeOptions
+    from sleuth.probes.dns import DnsProbe, DnsProbeOptions
     from sleuth.probes.http import AsyncHttpClient
     from sleuth.probes.http_sync import HttpClient
+    from sleuth.probes.mqtt import MqttProbe, MqttProbeOptions
+    from sleuth.probes.mysql import MysqlProbe, MysqlProbeOptions
+    from sleuth.probes.nats import NatsProbe, NatsProbeOptions
+    from sleuth.probes.postgres import PostgresProbe, PostgresProbeOptions
+    from sleuth.probes.redis import RedisProbe, RedisProbeOptions
+    from sleuth.probes.tcp import TcpProbe, TcpProbeOptions
+    from sleuth.probes.tls import TlsProbe, TlsProbeOptions
 
 
 def _built(build: Callable[[Target], T]) -> Callable[[Target], T]:
@@ -236,16 +247,85 @@ class Target:
 
     # -- dependencies ---------------------------------------------------------
 
-    def __getattr__(self, name: str) -> Any:
-        # target.postgres, target.redis, ...: one per kind in sleuth.probes.KINDS
-        from sleuth.probes import KINDS
+    # One typed method per kind, so that an editor completes the options and
+    # mypy checks them; each checks its options at run time as before (an
+    # unknown one is a ConfigError naming the valid ones). ``name`` is a
+    # service under ``services: KIND:`` in the target's config.
 
-        if not name.startswith("_") and name in KINDS:
-            return functools.partial(self.dependency, name)
-        raise AttributeError(
-            f"'Target' has no attribute {name!r}. Dependency helpers: "
-            f"{', '.join(sorted(KINDS)) or 'none'}.{did_you_mean(name, KINDS)}"
-        )
+    def amqp(
+        self, name: str | None = None, /, **options: Unpack[AmqpProbeOptions]
+    ) -> AmqpProbe:
+        """``target.amqp(url=..., queue="orders").check(max_queue_depth=100)``."""
+        helper: AmqpProbe = self.dependency("amqp", name, **options)
+        return helper
+
+    def dns(
+        self, name: str | None = None, /, **options: Unpack[DnsProbeOptions]
+    ) -> DnsProbe:
+        """``target.dns(name="api.example.com").check()``."""
+        helper: DnsProbe = self.dependency("dns", name, **options)
+        return helper
+
+    def mqtt(
+        self, name: str | None = None, /, **options: Unpack[MqttProbeOptions]
+    ) -> MqttProbe:
+        """``target.mqtt("broker").check()``."""
+        helper: MqttProbe = self.dependency("mqtt", name, **options)
+        return helper
+
+    def mysql(
+        self, name: str | None = None, /, **options: Unpack[MysqlProbeOptions]
+    ) -> MysqlProbe:
+        """``target.mysql("shop").check(role="primary")``."""
+        helper: MysqlProbe = self.dependency("mysql", name, **options)
+        return helper
+
+    def nats(
+        self, name: str | None = None, /, **options: Unpack[NatsProbeOptions]
+    ) -> NatsProbe:
+        """``target.nats(url="nats://nats-1:4222").check()``."""
+        helper: NatsProbe = self.dependency("nats", name, **options)
+        return helper
+
+    def postgres(
+        self, name: str | None = None, /, **options: Unpack[PostgresProbeOptions]
+    ) -> PostgresProbe:
+        """``target.postgres("orders").check(max_replication_lag="5s")``."""
+        helper: PostgresProbe = self.dependency("postgres", name, **options)
+        return helper
+
+    def redis(
+        self, name: str | None = None, /, **options: Unpack[RedisProbeOptions]
+    ) -> RedisProbe:
+        """``target.redis(url="redis://cache-1:6379").check()``."""
+        helper: RedisProbe = self.dependency("redis", name, **options)
+        return helper
+
+    def tcp(
+        self, name: str | None = None, /, **options: Unpack[TcpProbeOptions]
+    ) -> TcpProbe:
+        """``target.tcp(host="db-1", port=5432).check()``."""
+        helper: TcpProbe = self.dependency("tcp", name, **options)
+        return helper
+
+    def tls(
+        self, name: str | None = None, /, **options: Unpack[TlsProbeOptions]
+    ) -> TlsProbe:
+        """``target.tls(host="api.example.com").check(min_days_left=14)``."""
+        helper: TlsProbe = self.dependency("tls", name, **options)
+        return helper
+
+    # Hidden from type checkers: seen, it would let ``target.postgress`` pass.
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for a name Target lacks (each kind has its method above).
+            from sleuth.probes import KINDS
+
+            raise AttributeError(
+                f"'Target' has no attribute {name!r}. Dependency helpers: "
+                f"{', '.join(sorted(KINDS)) or 'none'}.{did_you_mean(name, KINDS)}"
+            )
 
     def dependency(self, kind: str, name: str | None = None, /, **options: Any) -> Any:
         """The ``kind`` helper for the service ``name`` in the config, or for

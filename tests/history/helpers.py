@@ -11,7 +11,15 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 
-from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingSeen, SourceHeld
+from sleuth.evidence import (
+    Exchange,
+    ProbeOutcome,
+    ProbeRecord,
+    RunRecord,
+    SettingSeen,
+    SettingState,
+    SourceHeld,
+)
 
 PG_ADMIN_URL = os.environ.get(
     "SLEUTH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -19,10 +27,10 @@ PG_ADMIN_URL = os.environ.get(
 
 
 def make_record(
-    outcomes: dict[str, str],
+    outcomes: dict[str, ProbeOutcome],
     *,
     target: str = "local",
-    settings: dict[str, tuple[str | None, str, str | None]] | None = None,
+    settings: dict[str, tuple[str | None, SettingState, str | None]] | None = None,
     started_at: _dt.datetime | None = None,
     durations: dict[str, float] | None = None,
     messages: dict[str, str] | None = None,

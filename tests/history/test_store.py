@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from sleuth.evidence import ProbeOutcome
 from sleuth.history import migrations
 from sleuth.history.db import StoreError, make_engine
 from sleuth.history.options import Retention
@@ -118,7 +119,14 @@ def test_the_fingerprint_key_is_made_once_and_kept(store_url):
 
 
 def test_probe_points_find_the_last_pass_and_the_first_failure_since(store):
-    outcomes = ["passed", "failed", "passed", "skipped", "failed", "error"]
+    outcomes: list[ProbeOutcome] = [
+        "passed",
+        "failed",
+        "passed",
+        "skipped",
+        "failed",
+        "error",
+    ]
     ids = [store.write_run(make_record({"t::p": o}), agent="a") for o in outcomes]
     store.write_run(make_record({"t::p": "failed"}, target="other"), agent="a")
     last_pass = store.probe_point("t::p", target="local", outcomes={"passed"})

@@ -25,8 +25,8 @@ def dns_server() -> Iterator[DnsServer]:
         yield server
 
 
-def _probe(make_target: MakeTarget, server: DnsServer, name: str, **options: object):
-    return make_target().dns(name=name, server="127.0.0.1", port=server.port, **options)
+def _probe(make_target: MakeTarget, server: DnsServer, name: str, type: str = "A"):
+    return make_target().dns(name=name, server="127.0.0.1", port=server.port, type=type)
 
 
 def test_records_match_what_is_expected(make_target: MakeTarget, dns_server: DnsServer):

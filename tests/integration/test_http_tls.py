@@ -53,9 +53,9 @@ def _target(make_target: MakeTarget, server: TlsHttpServer, tls: str = "") -> Ta
     )
 
 
-def _fails(target: Target, path: str = "/health", **kwargs: object) -> str:
+def _fails(target: Target, path: str = "/health") -> str:
     with in_probe() as ctx, pytest.raises(TargetUnreachable) as caught:
-        target.http.get(path, **kwargs)
+        target.http.get(path)
     assert caught.value.category == "tls"
     message = str(caught.value)
     [exchange] = ctx.exchanges

@@ -88,7 +88,7 @@ def test_slow_connect_over_threshold_fails_with_figures(
 def test_unknown_option_and_threshold_are_config_errors(make_target: MakeTarget):
     target = make_target()
     with pytest.raises(ConfigError) as caught:
-        target.tcp(host="127.0.0.1", prot=80)
+        target.tcp(host="127.0.0.1", prot=80)  # type: ignore[call-arg]  # on purpose
     assert str(caught.value) == (
         "target.tcp(...): unknown tcp option 'prot'. Valid options: host, port. "
         "Did you mean 'port'?"

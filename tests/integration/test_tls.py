@@ -33,9 +33,12 @@ def serve(certs: CertFactory) -> Iterator[object]:
         server.__exit__(None, None, None)
 
 
-def _tls(make_target: MakeTarget, certs: CertFactory, port: int, **options: object):
+def _tls(make_target: MakeTarget, certs: CertFactory, port: int, server_name: str = ""):
     return make_target().tls(
-        host="127.0.0.1", port=port, ca_file=str(certs.ca_file), **options
+        host="127.0.0.1",
+        port=port,
+        ca_file=str(certs.ca_file),
+        **({"server_name": server_name} if server_name else {}),
     )
 
 

@@ -43,6 +43,8 @@ class ResultRow:
 
     run_id: int
     probe_id: str
+    # As stored: the words of the sleuth that wrote the row, which may be older
+    # than this one, so plain strings (sleuth.evidence.ProbeOutcome, Category).
     outcome: str
     category: str
     duration_s: float

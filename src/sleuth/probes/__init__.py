@@ -3,7 +3,10 @@
 ``target.postgres("orders")`` finds ``postgres`` in ``KINDS``, imports its
 module, and builds the helper with a ``ProbeEnv`` (the engine, the target's
 config, settings interpolation) plus the name or address the probe gave.
-A new kind is one module here, one line in ``KINDS``, one extra in pyproject.
+A new kind is one module here (its options a ``<Kind>ProbeOptions`` TypedDict),
+one line in ``KINDS``, one typed method on ``Target`` (so that editors and mypy
+know what it returns; tests/test_typed_api.py checks each kind has one), and
+one extra in pyproject.
 """
 
 from __future__ import annotations

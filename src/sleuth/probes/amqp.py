@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import socket
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
 from sleuth import timing
@@ -78,6 +78,14 @@ class AmqpHealth:
     nodes: tuple[NodeState, ...] | None = None  # None: no management_url
 
 
+class AmqpProbeOptions(TypedDict, total=False):
+    """The options of ``target.amqp(...)`` and of ``services: amqp:``."""
+
+    url: str  # amqp://user:password@host:5672/vhost
+    queue: str  # a queue to read the depth and consumers of
+    management_url: str  # the management API, for figures AMQP does not give
+
+
 class AmqpProbe(DependencyProbe[AmqpHealth]):
     """``target.amqp("events", queue="orders").check(max_queue_depth=1000)``.
 
@@ -89,9 +97,7 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("aiormq",)
-    address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"url", "queue", "management_url"}
-    )
+    address_keys: ClassVar[frozenset[str]] = frozenset(AmqpProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing
 from sleuth.context import ProbeContext
@@ -58,6 +58,15 @@ class DnsHealth:
     resolve_s: float
 
 
+class DnsProbeOptions(TypedDict, total=False):
+    """The options of ``target.dns(...)`` and of ``services: dns:``."""
+
+    name: str  # the name to resolve
+    type: str  # the record type: A (default), AAAA, CNAME, MX...
+    server: str  # a resolver to ask instead of the system's
+    port: int | str  # the resolver's port, 53 by default
+
+
 class DnsProbe(DependencyProbe[DnsHealth]):
     """``target.dns(name="api.example.com").check(expect=["192.0.2.10"])``.
 
@@ -69,9 +78,7 @@ class DnsProbe(DependencyProbe[DnsHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("dns.asyncresolver",)
-    address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"name", "type", "server", "port"}
-    )
+    address_keys: ClassVar[frozenset[str]] = frozenset(DnsProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sleuth import bodytext, context as _context, timing
 from sleuth.context import BUDGET_REASON, ProbeContext
@@ -37,6 +37,9 @@ from sleuth.readonly import check_write_allowed
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 from sleuth.tlsoptions import TlsOptions, describe as describe_tls, parse_tls
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
+
 # A probe reads at most this much of a body; the rest is left unread so that a
 # huge answer cannot exhaust memory (``Response.truncated`` says so).
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -54,6 +57,24 @@ EVIDENCE_HEADERS = (
     "date",
     "cache-control",
 )
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keywords every request method takes, as httpx's do.
+
+    ``target.http.get("/users", params={"page": 2}, timeout=1.5)``: an editor
+    completes them and mypy checks them. ``AsyncHttpClient.send`` is the one
+    place they are read; a test holds the two to the same names.
+    """
+
+    params: Mapping[str, Any] | None  # the query string, added to the URL's
+    headers: Mapping[str, str] | None  # over the target's own headers
+    json: Any  # a body sent as JSON
+    content: bytes | str | None  # a raw body
+    data: Mapping[str, Any] | None  # a form body
+    timeout: float | None  # seconds for this request, within the probe's deadline
+    follow_redirects: bool  # False by default: a redirect is an answer to check
+    tls: Mapping[str, Any] | TlsOptions | None  # over the target's tls: options
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,28 +104,30 @@ class AsyncHttpClient:
     def __repr__(self) -> str:
         return f"<AsyncHttpClient {self._settings.base_url or '(no base_url)'}>"
 
-    async def get(self, url: str, **kwargs: Any) -> Response:
+    async def get(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("GET", url, **kwargs)
 
-    async def head(self, url: str, **kwargs: Any) -> Response:
+    async def head(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("HEAD", url, **kwargs)
 
-    async def options(self, url: str, **kwargs: Any) -> Response:
+    async def options(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("OPTIONS", url, **kwargs)
 
-    async def post(self, url: str, **kwargs: Any) -> Response:
+    async def post(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("POST", url, **kwargs)
 
-    async def put(self, url: str, **kwargs: Any) -> Response:
+    async def put(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("PUT", url, **kwargs)
 
-    async def patch(self, url: str, **kwargs: Any) -> Response:
+    async def patch(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("PATCH", url, **kwargs)
 
-    async def delete(self, url: str, **kwargs: Any) -> Response:
+    async def delete(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("DELETE", url, **kwargs)
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> Response:
+    async def request(
+        self, method: str, url: str, **kwargs: Unpack[RequestOptions]
+    ) -> Response:
         __tracebackhide__ = True
         ctx = _context.get_or_default(self._settings.default_timeout_s)
         return await self.send(ctx, method, url, **kwargs)

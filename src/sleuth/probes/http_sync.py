@@ -7,13 +7,16 @@ retries and evidence as an ``async def`` probe's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sleuth import context as _context
 from sleuth.engine import Engine
-from sleuth.probes.http import AsyncHttpClient
+from sleuth.probes.http import AsyncHttpClient, RequestOptions
 from sleuth.probes.http_response import Response
 from sleuth.readonly import check_write_allowed
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
 
 
 class HttpClient:
@@ -33,35 +36,37 @@ class HttpClient:
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncHttpClient", "HttpClient")
 
-    def get(self, url: str, **kwargs: Any) -> Response:
+    def get(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("GET", url, **kwargs)
 
-    def head(self, url: str, **kwargs: Any) -> Response:
+    def head(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("HEAD", url, **kwargs)
 
-    def options(self, url: str, **kwargs: Any) -> Response:
+    def options(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("OPTIONS", url, **kwargs)
 
-    def post(self, url: str, **kwargs: Any) -> Response:
+    def post(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("POST", url, **kwargs)
 
-    def put(self, url: str, **kwargs: Any) -> Response:
+    def put(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("PUT", url, **kwargs)
 
-    def patch(self, url: str, **kwargs: Any) -> Response:
+    def patch(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("PATCH", url, **kwargs)
 
-    def delete(self, url: str, **kwargs: Any) -> Response:
+    def delete(self, url: str, **kwargs: Unpack[RequestOptions]) -> Response:
         __tracebackhide__ = True
         return self.request("DELETE", url, **kwargs)
 
-    def request(self, method: str, url: str, **kwargs: Any) -> Response:
+    def request(
+        self, method: str, url: str, **kwargs: Unpack[RequestOptions]
+    ) -> Response:
         __tracebackhide__ = True
         ctx = _context.get_or_default(self._default_timeout_s)
         # Refuse before anything is queued, with the probe's own line in the traceback.

@@ -18,7 +18,7 @@ import dataclasses
 import ssl
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import unquote, urlsplit
 
 from sleuth import timing
@@ -77,6 +77,17 @@ class MqttHealth:
         return None if self.payload is None else self.payload.decode(errors="replace")
 
 
+class MqttProbeOptions(TypedDict, total=False):
+    """The options of ``target.mqtt(...)`` and of ``services: mqtt:``."""
+
+    url: str  # mqtt://host:1883 or mqtts://host:8883
+    host: str
+    port: int | str
+    username: str
+    password: str
+    topic: str  # a topic to subscribe to and hear from
+
+
 class MqttProbe(DependencyProbe[MqttHealth]):
     """``target.mqtt("plant").check(expect="up")``: a session, a retained topic.
 
@@ -88,9 +99,7 @@ class MqttProbe(DependencyProbe[MqttHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("aiomqtt",)
-    address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"url", "host", "port", "username", "password", "topic"}
-    )
+    address_keys: ClassVar[frozenset[str]] = frozenset(MqttProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import re
 import ssl
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth._compat import aiomysql as aiomysql_compat
 from sleuth.context import ProbeContext
@@ -34,6 +34,7 @@ from sleuth.probes._sql import Params, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "mysql"
@@ -94,6 +95,19 @@ class MysqlHealth:
         }
 
 
+class MysqlProbeOptions(TypedDict, total=False):
+    """The options of ``target.mysql(...)`` and of ``services: mysql:``."""
+
+    dsn: str  # mysql://user:password@host:3306/db
+    url: str  # the same as dsn
+    host: str
+    port: int | str
+    user: str
+    password: str
+    database: str
+    tls: bool | str  # True to speak TLS
+
+
 class MysqlProbe(SqlProbe[MysqlHealth]):
     """``target.mysql("shop").check(max_connections_used="80%")``.
 
@@ -109,7 +123,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("aiomysql", "pymysql.constants.CLIENT")
     address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"dsn", "url", "host", "port", "user", "password", "database", "tls"}
+        MysqlProbeOptions.__annotations__
     )
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,
@@ -297,7 +311,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         code = exc.args[0] if isinstance(exc, driver.Error) and exc.args else None
         said = str(exc.args[1]) if code is not None and len(exc.args) > 1 else str(exc)
 
-        def unreachable(message: str, category: str) -> TargetUnreachable:
+        def unreachable(message: str, category: Category) -> TargetUnreachable:
             return TargetUnreachable(
                 f"{what}: {message}", target=what, category=category
             )

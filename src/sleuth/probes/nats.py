@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
 from sleuth import timing
@@ -94,6 +94,14 @@ class NatsHealth:
     consumer: ConsumerState | None = None
 
 
+class NatsProbeOptions(TypedDict, total=False):
+    """The options of ``target.nats(...)`` and of ``services: nats:``."""
+
+    url: str  # nats://host:4222
+    stream: str  # a JetStream stream to read the figures of
+    consumer: str  # a consumer of that stream
+
+
 class NatsProbe(DependencyProbe[NatsHealth]):
     """``target.nats("events").check(max_pending=100)``: server, stream, consumer.
 
@@ -105,7 +113,7 @@ class NatsProbe(DependencyProbe[NatsHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("nats.aio.client",)
-    address_keys: ClassVar[frozenset[str]] = frozenset({"url", "stream", "consumer"})
+    address_keys: ClassVar[frozenset[str]] = frozenset(NatsProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

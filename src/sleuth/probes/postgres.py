@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import math
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
@@ -31,6 +31,7 @@ from sleuth.timing import format_duration
 if TYPE_CHECKING:
     import psycopg
 
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "postgres"
@@ -133,6 +134,18 @@ class PostgresHealth:
         }
 
 
+class PostgresProbeOptions(TypedDict, total=False):
+    """The options of ``target.postgres(...)`` and of ``services: postgres:``."""
+
+    dsn: str  # postgresql://user:password@host:5432/db
+    url: str  # the same as dsn
+    host: str
+    port: int | str
+    user: str
+    password: str
+    database: str
+
+
 class PostgresProbe(SqlProbe[PostgresHealth]):
     """``target.postgres("orders").check(max_connections_used="80%")``.
 
@@ -146,7 +159,9 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("psycopg",)
-    address_keys: ClassVar[frozenset[str]] = frozenset({"dsn", "url", *_PARAM_KEYS})
+    address_keys: ClassVar[frozenset[str]] = frozenset(
+        PostgresProbeOptions.__annotations__
+    )
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,
         "max_replication_lag": _judge.duration,
@@ -307,7 +322,7 @@ class PostgresProbe(SqlProbe[PostgresHealth]):
         said = _server_said(text)
         host, _, port = self.server.rpartition(":")
 
-        def unreachable(message: str, category: str) -> TargetUnreachable:
+        def unreachable(message: str, category: Category) -> TargetUnreachable:
             return TargetUnreachable(
                 f"{what}: {message}", target=what, category=category
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing
 from sleuth.context import ProbeContext
@@ -49,6 +49,7 @@ from sleuth.units import format_bytes
 if TYPE_CHECKING:
     import redis.asyncio
 
+    from sleuth.evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "redis"
@@ -101,6 +102,18 @@ class RedisHealth:
         }
 
 
+class RedisProbeOptions(TypedDict, total=False):
+    """The options of ``target.redis(...)`` and of ``services: redis:``."""
+
+    url: str  # redis://host:6379/0 or rediss://...
+    host: str
+    port: int | str
+    user: str
+    password: str
+    db: int | str  # the database number
+    tls: bool | str  # True to speak TLS
+
+
 class RedisProbe(SessionProbe[RedisHealth]):
     """``target.redis("cache").check(max_memory_used="80%")``, ``.get("key")``.
 
@@ -118,7 +131,7 @@ class RedisProbe(SessionProbe[RedisHealth]):
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("redis.asyncio",)
     address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"url", "host", "port", "user", "password", "db", "tls"}
+        RedisProbeOptions.__annotations__
     )
     thresholds: ClassVar[dict[str, _judge.Parser]] = {
         "role": _judge.role,
@@ -447,5 +460,5 @@ def _driver() -> Any:
     return load("redis.asyncio", kind=KIND, package="redis", extra="redis")
 
 
-def _unreachable(what: str, message: str, category: str) -> ProbeError:
+def _unreachable(what: str, message: str, category: Category) -> ProbeError:
     return TargetUnreachable(f"{what}: {message}", target=what, category=category)

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing, wireclock
 from sleuth.context import ProbeContext
@@ -51,6 +51,13 @@ class TcpHealth:
     connect_s: float
 
 
+class TcpProbeOptions(TypedDict, total=False):
+    """The options of ``target.tcp(...)`` and of ``services: tcp:``."""
+
+    host: str
+    port: int | str
+
+
 class TcpProbe(DependencyProbe[TcpHealth]):
     """``target.tcp(host="db-1", port=5432).check(max_connect_time="200ms")``.
 
@@ -59,7 +66,7 @@ class TcpProbe(DependencyProbe[TcpHealth]):
     """
 
     kind: ClassVar[str] = KIND
-    address_keys: ClassVar[frozenset[str]] = frozenset({"host", "port"})
+    address_keys: ClassVar[frozenset[str]] = frozenset(TcpProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

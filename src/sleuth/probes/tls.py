@@ -13,7 +13,7 @@ import dataclasses
 import datetime as _dt
 import ssl
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing
 from sleuth.context import ProbeContext
@@ -83,6 +83,15 @@ class TlsHealth:
     purposes: tuple[str, ...] = ()  # the extended key usages: "serverAuth", ...
 
 
+class TlsProbeOptions(TypedDict, total=False):
+    """The options of ``target.tls(...)`` and of ``services: tls:``."""
+
+    host: str
+    port: int | str  # 443 by default
+    server_name: str  # the name to ask for (SNI), the host by default
+    ca_file: str  # the CA bundle to verify against, the system's by default
+
+
 class TlsProbe(DependencyProbe[TlsHealth]):
     """``target.tls(host="api.example.com").check(min_days_left=14)``.
 
@@ -96,9 +105,7 @@ class TlsProbe(DependencyProbe[TlsHealth]):
 
     kind: ClassVar[str] = KIND
     drivers: ClassVar[tuple[str, ...]] = ("cryptography.x509",)
-    address_keys: ClassVar[frozenset[str]] = frozenset(
-        {"host", "port", "server_name", "ca_file"}
-    )
+    address_keys: ClassVar[frozenset[str]] = frozenset(TlsProbeOptions.__annotations__)
     check_keys: ClassVar[frozenset[str]] = frozenset(_THRESHOLDS)
     thresholds: ClassVar[Mapping[str, Parser]] = _THRESHOLDS
 

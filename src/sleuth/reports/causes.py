@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from sleuth.evidence import SLEUTH_FAULT, WRITE_REFUSED, ProbeRecord
+from sleuth.evidence import SLEUTH_FAULT, WRITE_REFUSED, Category, ProbeRecord
 
 _HOST = re.compile(
     r"(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?P<host>[\w.\-\[\]:]+?:\d+)"
@@ -53,7 +53,7 @@ class RootCause:
 
     label: str  # the need's name, the host or endpoint the failures share
     diagnosis: str
-    category: str
+    category: Category
     probes: tuple[str, ...]  # the failing probes that show the cause
     blocks: tuple[str, ...]  # probes blocked by it
 
@@ -105,7 +105,7 @@ class _Fault:
 
     label: str
     diagnosis: str
-    category: str
+    category: Category
     probes: list[str] = dataclasses.field(default_factory=list)
     blocks: list[str] = dataclasses.field(default_factory=list)
     from_need: bool = False

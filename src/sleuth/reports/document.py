@@ -11,12 +11,18 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
-from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
+from sleuth.evidence import (
+    Exchange,
+    ProbeOutcome,
+    ProbeRecord,
+    RunRecord,
+    SettingLookup,
+)
 from sleuth.reports import clients
 from sleuth.reports.causes import RootCause, rank
 
 SCHEMA = "sleuth.run/1"
-OUTCOMES = (
+OUTCOMES: tuple[ProbeOutcome, ...] = (
     "passed",
     "warned",
     "flaky",

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from sleuth.evidence import Exchange, ProbeRecord, SettingLookup
+from sleuth.evidence import Exchange, ProbeOutcome, ProbeRecord, SettingLookup
 from sleuth.reports.causes import RootCause
 from sleuth.reports.mdtext import counted
 from sleuth.timing import format_duration
 
-OUTCOME_ORDER = (
+OUTCOME_ORDER: tuple[ProbeOutcome, ...] = (
     "failed",
     "error",
     "blocked",

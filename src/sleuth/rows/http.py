@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sleuth import context as _context
 from sleuth.errors import CheckFailed
-from sleuth.evidence import AUTH_STATUSES
+from sleuth.evidence import AUTH_STATUSES, Category
 from sleuth.rows import PathT, Row, Table, read_common, row_list
 from sleuth.rows.expect import Expect, Status, parse_expect
 from sleuth.tlsoptions import TlsOptions, parse_tls
@@ -97,7 +97,7 @@ class HttpRow:
         return value
 
 
-def _category(response: Response, expect: Expect) -> str:
+def _category(response: Response, expect: Expect) -> Category:
     """A wrong status is categorized as a Python probe's is (``evidence.classify``):
     a 5xx is the server's fault, a 401/403/407 a refused login; anything
     else is a wrong answer."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sleuth import imports
-from sleuth.evidence import SettingLookup, SourceAnswer
+from sleuth.evidence import SettingLookup, SettingState, SourceAnswer, SourceState
 from sleuth.settings import conflict
 from sleuth.settings.held import HeldBySource, keyed_fingerprint
 from sleuth.settings.spec import SOURCES, SourceSpec
@@ -28,7 +28,7 @@ from sleuth.settings.spec import SOURCES, SourceSpec
 class Found:
     """One source's answer. ``value`` is set only when ``state`` is present/empty."""
 
-    state: str  # "present", "empty", "absent", "error"
+    state: SourceState
     value: Any = None
     detail: str = ""
     broken: str = ""  # the source could not be read at all: why (see SourceAnswer)
@@ -42,6 +42,11 @@ class Found:
         if isinstance(value, str) and not value.strip():
             return cls("empty", value, detail=detail)
         return cls("present", value, detail=detail)
+
+    @property
+    def setting_state(self) -> SettingState:
+        """The answer as a lookup takes it: an error is no answer (absent)."""
+        return "absent" if self.state == "error" else self.state
 
 
 class SourceUnavailable(Exception):
@@ -133,7 +138,7 @@ class SettingsResolver:
             name=name,
             answers=tuple(answers),
             found_in=source.label,
-            state=found.state,
+            state=found.setting_state,
             close_names=close,
             conflict=conflict.note(held, key=self._conflict_key),
         )
@@ -170,7 +175,7 @@ class SettingsResolver:
             name=name,
             answers=(_answer(source, found),),
             found_in=source.label if found.state in ("present", "empty") else None,
-            state=found.state if found.state in ("present", "empty") else "absent",
+            state=found.setting_state,
             close_names=self.close_names(name) if found.state != "present" else (),
             conflict=differ,
         )
