@@ -108,7 +108,9 @@ class Target:
                 for name in names:
                     found = source.lookup(name)
                     if found.value is not None:
-                        self._seen_value(name, found.value, source)
+                        self.settings.tell(
+                            name, found.value, source, secret=found.secret
+                        )
             except Exception:  # noqa: S112 (a broken source is reported when used)
                 continue
 

@@ -131,7 +131,9 @@ class SettingRule:
                     f"{found} is {shown}, not a valid {self.type}: expected {wanted}",
                     target=self.name,
                 )
-        failures = self.checks.failures(text, value)
+        default_of = getattr(source, "default_text", None)  # a settings model's
+        default = default_of(self.name) if callable(default_of) else None
+        failures = self.checks.failures(text, value, default=default)
         if failures:
             # Never the value, secret or not: only the checks and what they wanted.
             raise CheckFailed(
@@ -156,6 +158,15 @@ def parse_rows(body: Any, path: PathT, table: Table) -> list[Row]:
             f"with rules per name, found {kind_of(body)}",
         )  # fmt: skip
     rows: dict[str, Row] = {}
+    model = body.get("model")
+    if model is not None:
+        from sleuth.rows.settings_model import is_model_rule, parse_model_rows
+
+        if is_model_rule(model):
+            body = {k: v for k, v in body.items() if k != "model"}
+            rows.update(
+                (r.id, r) for r in parse_model_rows(model, (*path, "model"), table)
+            )
     required = body.get("required", [])
     if not isinstance(required, list) or not all(
         isinstance(n, str) and n for n in required

@@ -30,6 +30,7 @@ class Found:
     value: Any = None
     detail: str = ""
     broken: str = ""  # the source could not be read at all: why (see SourceAnswer)
+    secret: bool = False  # a secret whatever its source says (a SecretStr field)
 
     @classmethod
     def of(cls, value: Any, *, detail: str = "") -> Found:
@@ -103,7 +104,7 @@ class SettingsResolver:
             found = _ask(source, name)
             answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
-                self.tell(name, found.value, source)
+                self.tell(name, found.value, source, secret=found.secret)
                 held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
@@ -145,14 +146,14 @@ class SettingsResolver:
         """
         differ = ""
         if found.state in ("present", "empty"):
-            self.tell(name, found.value, source)
+            self.tell(name, found.value, source, secret=found.secret)
             held: list[tuple[str, Any]] = [(source.label, found.value)]
             for other in self.sources:
                 if other is source:
                     continue
                 also = _ask(other, name)
                 if also.state in ("present", "empty"):
-                    self.tell(name, also.value, other)
+                    self.tell(name, also.value, other, secret=also.secret)
                     held.append((other.label, also.value))
             differ = conflict.note(held, key=self._conflict_key, called=True)
         lookup = SettingLookup(
@@ -171,11 +172,16 @@ class SettingsResolver:
                 self._used[name] = found.value
         return lookup
 
-    def tell(self, name: str, value: Any, source: SettingSource) -> None:
+    def tell(
+        self, name: str, value: Any, source: SettingSource, *, secret: bool = False
+    ) -> None:
         """A value ``source`` gave for ``name``: kept for the history's masking,
-        and told to ``on_value`` (the secret registry) before anyone can print it."""
+        and told to ``on_value`` (the secret registry) before anyone can print it.
+        ``secret``: the value is one whatever its source is (a SecretStr field)."""
         self._remember(name, value)
         if self._on_value is not None:
+            if secret and not source.is_secret:
+                source = _SecretView(source.label)
             self._on_value(name, value, source)
 
     def _remember(self, name: str, value: Any) -> None:
@@ -217,6 +223,20 @@ class SettingsResolver:
         folded = {candidate.upper(): candidate for candidate in known}
         matches = difflib.get_close_matches(name.upper(), list(folded), n=3, cutoff=0.8)
         return tuple(f"{folded[m]} ({known[folded[m]]})" for m in matches)
+
+
+@dataclasses.dataclass(slots=True)
+class _SecretView:
+    """A source as the secret registry sees it when one of its values is secret."""
+
+    label: str
+    is_secret: bool = True
+
+    def lookup(self, name: str) -> Found:
+        return Found("absent")
+
+    def names(self) -> Iterable[str]:
+        return ()
 
 
 def _answer(source: SettingSource, found: Found) -> SourceAnswer:

@@ -22,6 +22,7 @@ SOURCES = {
     "dotenv": "sleuth.settings.dotenv:DotenvSource",
     "env": "sleuth.settings.env:EnvSource",
     "file": "sleuth.settings.files:FileSource",
+    "model": "sleuth.settings.model:ModelSource",
 }
 SOURCE_KINDS = tuple(SOURCES)
 _SOURCE_OPTIONS = {
@@ -30,9 +31,16 @@ _SOURCE_OPTIONS = {
     "dotenv": {"path", "secret"},
     "env": {"prefix", "secret"},
     "file": {"path", "format", "secret"},
+    "model": {"class", "secret"},
 }
 # The key that carries a source's location when it is written as a mapping.
-_SOURCE_LOCATION = {"app": "function", "dir": "path", "dotenv": "path", "file": "path"}
+_SOURCE_LOCATION = {
+    "app": "function",
+    "dir": "path",
+    "dotenv": "path",
+    "file": "path",
+    "model": "class",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +143,11 @@ def _build_source_spec(item: Any, path: PathT, lines: Lines) -> SourceSpec:
             f"found {location!r}",
             where=where,
         )
+    if kind == "model" and not re.match(r"^[\w.]+:[\w.]+$", location):
+        raise ConfigError(
+            f"the model source takes {_source_example(kind)}, found {location!r}",
+            where=where,
+        )
     return SourceSpec(kind=kind, location=location, options=options, where=where)
 
 
@@ -145,4 +158,6 @@ def _source_example(kind: str) -> str:
         "dotenv": "a file, e.g. .env",
         "env": "no value, or {prefix: APP_}",
         "file": "a file, e.g. config/settings.yaml",
+        "model": "a pydantic-settings class as 'module:Class', e.g. "
+        "shop_app.settings:Settings",
     }[kind]

@@ -1,0 +1,484 @@
+"""Settings from the app's pydantic-settings model, e.g. ``shop_app.settings:Settings``.
+
+The class is imported from the suite's directory, as the app source imports
+its function, and built the way the app builds it: by instantiating it, so
+pydantic-settings' own sources run in the app's order with its ``env_prefix``,
+``env_file``, ``secrets_dir``, aliases and nested delimiter (relative files are
+read from the working directory, as the app reads them). Each field is then
+present and valid (and from which source), missing, or invalid with pydantic's
+reason: the error's type and message, never its input (pydantic's own text
+quotes ``input_value=...``, so it is never used). Built once per run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sleuth import imports
+from sleuth.errors import MissingDriver
+from sleuth.settings import Found, SourceUnavailable
+from sleuth.settings.spec import SourceSpec
+
+FieldPath = tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FieldReport:
+    """One field (or a nested model's leaf) as the built model has it."""
+
+    name: str  # "port", or "db.password" for a nested model's leaf
+    state: str  # "present", "absent" (missing or None) or "error" (invalid)
+    value: Any = None  # plain: a SecretStr's text, an enum's value, a URL's text
+    origin: str = ""  # "environment", "dotenv .env", "secrets dir /run/x", "default"
+    reason: str = ""  # for absent and error: why, without the value
+    type_name: str = ""
+    secret: bool = False  # a SecretStr/SecretBytes field
+    has_default: bool = False
+    default: Any = None
+
+    def found(self) -> Found:
+        if self.state == "present":
+            answer = Found.of(self.value, detail=f"from {self.origin}")
+            return dataclasses.replace(answer, secret=self.secret)
+        return Found(self.state, detail=self.reason)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Built:
+    """The model built once: every field's report, and the names it answers to."""
+
+    fields: dict[FieldPath, FieldReport]
+    aliases: dict[str, FieldPath]  # env names, aliases (folded if case-insensitive)
+    case_sensitive: bool
+    rejected: tuple[tuple[str, Any, bool], ...] = ()  # (field, invalid input, secret)
+    # Errors of the model as a whole (its model validators), without a value.
+    model_errors: tuple[str, ...] = ()
+
+    def problems(self) -> list[str]:
+        """Why the app's ``Settings()`` raises: each wrong field, in a few words."""
+        said = [
+            f"{r.name} {'missing' if r.state == 'absent' else 'invalid'}"
+            for path, r in self.fields.items()
+            if len(path) == 1
+            and (r.state == "error" or r.reason.startswith("required"))
+        ]
+        return [*said, *self.model_errors]
+
+    def resolve(self, name: str) -> FieldPath | None:
+        path = tuple(name.split("."))
+        if path in self.fields:
+            return path
+        key = name if self.case_sensitive else name.casefold()
+        return self.aliases.get(key)
+
+
+class ModelSource:
+    def __init__(self, spec: SourceSpec, *, root: Path) -> None:
+        self.spec = spec
+        self.root = root
+        self.is_secret = bool(spec.options.get("secret", False))
+        self.label = f"model {spec.location}"
+        self.where = spec.where
+        self._lock = threading.Lock()
+        self._class: type[Any] | None = None
+        self._built: Built | None = None
+
+    def model_class(self) -> type[Any]:
+        """The app's class (imported on first use).
+
+        Raises:
+            MissingDriver: pydantic-settings is not installed.
+            SourceUnavailable: it cannot be imported or is not a settings model.
+        """
+        with self._lock:
+            if self._class is None:
+                self._class = _import(self.spec.location, self.root)
+            return self._class
+
+    @property
+    def class_name(self) -> str:
+        return self.spec.location.rpartition(":")[2]
+
+    def field_names(self) -> list[str]:
+        """The model's own fields, in declaration order."""
+        return list(self.model_class().model_fields)
+
+    def build(self) -> Built:
+        model = self.model_class()
+        with self._lock:
+            if self._built is None:
+                with imports.LOCK:  # pydantic builds the probing subclass's schema
+                    self._built = _build(model)
+            return self._built
+
+    def lookup(self, name: str) -> Found:
+        built = self.build()
+        path = built.resolve(name)
+        if path is None:
+            return Found("absent", detail=f"not a field of {self.spec.location}")
+        return built.fields[path].found()
+
+    def report(self, name: str) -> FieldReport | None:
+        built = self.build()
+        path = built.resolve(name)
+        return None if path is None else built.fields[path]
+
+    def default_text(self, name: str) -> str | None:
+        """The model's default for field ``name`` as text; None when it has none
+        (required) or it is None: what ``not_placeholder`` also refuses."""
+        report = self.report(name)
+        if report is None or not report.has_default or report.default is None:
+            return None
+        default = report.default
+        return default.decode() if isinstance(default, bytes) else str(default)
+
+    def names(self) -> Iterable[str]:
+        return [report.name for report in self.build().fields.values()]
+
+
+def _import(location: str, root: Path) -> type[Any]:
+    try:
+        from pydantic_settings import BaseSettings
+    except ImportError as exc:
+        raise MissingDriver(
+            kind="settings model", package="pydantic-settings", extra="pydantic"
+        ) from exc
+    module_name, _, attribute = location.partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        target: Any = imports.load(module_name)
+    except Exception as exc:  # its own import may fail too
+        raise SourceUnavailable(f"cannot be imported ({_why(exc)})") from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise SourceUnavailable(
+                f"has no {part!r}: {module_name} imports, but {attribute} is not in it"
+            )
+        target = getattr(target, part)
+    if not (isinstance(target, type) and issubclass(target, BaseSettings)):
+        raise SourceUnavailable(
+            f"is not a pydantic-settings model: {attribute} is not a subclass of "
+            f"pydantic_settings.BaseSettings"
+        )
+    return target
+
+
+def _why(exc: BaseException) -> str:
+    """An exception in words that cannot quote a setting's value."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # e.g. the module builds its settings
+        errors = exc.errors(include_url=False, include_input=False)
+        said = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'model'}: {e['type']}"
+            for e in errors[:5]
+        )
+        return f"ValidationError at import: {said}"
+    if isinstance(exc, ImportError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} (its message is not shown: it may quote a value)"
+
+
+def _build(model: type[Any]) -> Built:
+    from pydantic import BaseModel, ValidationError
+    from pydantic_settings import EnvSettingsSource, SettingsError
+
+    used: list[Any] = []
+
+    def customise(cls: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        # The app's own choice of sources, kept to say where each value came from.
+        sources = super(probe, cls).settings_customise_sources(*args, **kwargs)
+        used[:] = list(sources)
+        return tuple(sources)
+
+    probe: type[Any] = type(
+        model.__name__,
+        (model,),
+        {
+            "__module__": model.__module__,
+            "__qualname__": model.__qualname__,
+            "settings_customise_sources": classmethod(customise),
+        },
+    )
+    instance: Any = None
+    errors: list[Any] = []
+    try:
+        instance = probe()
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    except SettingsError as exc:  # its text names the field and source, not the value
+        raise SourceUnavailable(f"cannot be built ({exc})") from exc
+    except Exception as exc:
+        raise SourceUnavailable(f"cannot be built ({_why(exc)})") from exc
+    states = [(_label(source), _state_of(source)) for source in used]
+    env = next((s for s in used if isinstance(s, EnvSettingsSource)), None)
+    if env is None:
+        env = EnvSettingsSource(model)
+    case_sensitive = bool(getattr(env, "case_sensitive", False))
+    delimiter = getattr(env, "env_nested_delimiter", None) or ""
+    fields: dict[FieldPath, FieldReport] = {}
+    aliases: dict[str, FieldPath] = {}
+    rejected: list[tuple[str, Any, bool]] = []
+    by_key: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        keys = _keys(name, info)
+        for key in keys:
+            by_key[key] = name
+        env_names = [e for _, e, _ in env._extract_field_info(info, name)]
+        for alias in [*keys, *env_names]:
+            aliases.setdefault(alias if case_sensitive else alias.casefold(), (name,))
+        mine = [e for e in errors if e["loc"] and _field_of(e["loc"][0], by_key, keys)]
+        origin = _origin(states, keys)
+        # A secrets dir is a secret store: what it holds is secret, whatever its type.
+        secret = _is_secret_type(info.annotation) or origin.startswith("secrets dir")
+        if mine:
+            looked = ", ".join(
+                label
+                for label, _ in states
+                if label not in ("default", "init arguments")
+            )
+            env_name = env_names[0].upper() if env_names else name
+            fields[(name,)] = _failed(
+                name, info, mine, origin, secret, looked=f"{env_name} in {looked}"
+            )
+            rejected.extend(
+                (name, e["input"], secret)
+                for e in mine
+                if isinstance(e.get("input"), (str, bytes))
+            )
+            continue
+        value = getattr(instance, name) if instance is not None else None
+        if instance is None:
+            value = _validated_alone(model, name, states, keys)
+        fields[(name,)] = FieldReport(
+            name=name,
+            state="present" if value is not None else "absent",
+            value=_plain(value),
+            origin=origin or "default",
+            reason="" if value is not None else _unset(info, env_names),
+            type_name=_type_name(info.annotation),
+            secret=secret,
+            has_default=not info.is_required(),
+            default=_plain(info.get_default(call_default_factory=True))
+            if not info.is_required()
+            else None,
+        )
+        if isinstance(value, BaseModel):
+            for leaf, leaf_value, leaf_secret in _leaves(value, (name,)):
+                leaf_origin = _origin(states, keys, leaf[1:]) or "default"
+                fields[leaf] = FieldReport(
+                    name=".".join(leaf),
+                    state="present" if leaf_value is not None else "absent",
+                    value=_plain(leaf_value),
+                    origin=leaf_origin,
+                    secret=leaf_secret or leaf_origin.startswith("secrets dir"),
+                )
+                for env_name in env_names if delimiter else []:
+                    alias = delimiter.join([env_name, *leaf[1:]])
+                    aliases.setdefault(
+                        alias if case_sensitive else alias.casefold(), leaf
+                    )
+    matched = {
+        key
+        for name in model.model_fields
+        for key in _keys(name, model.model_fields[name])
+    }
+    model_errors = tuple(
+        f"{'.'.join(map(str, e['loc'])) or 'the model'}: {_reason(e, whole=True)}"
+        for e in errors
+        if not e["loc"] or e["loc"][0] not in matched
+    )
+    return Built(
+        model_errors=model_errors,
+        fields=fields,
+        aliases=aliases,
+        case_sensitive=case_sensitive,
+        rejected=tuple(rejected),
+    )
+
+
+def _keys(name: str, info: Any) -> list[str]:
+    """The keys a field's value may be held under in a source's state."""
+    from pydantic import AliasChoices, AliasPath
+
+    keys = [name]
+    for alias in (info.alias, info.validation_alias):
+        if isinstance(alias, str):
+            keys.append(alias)
+        elif isinstance(alias, AliasChoices):
+            keys.extend(c for c in alias.choices if isinstance(c, str))
+        elif isinstance(alias, AliasPath) and isinstance(alias.path[0], str):
+            keys.append(alias.path[0])
+    return list(dict.fromkeys(keys))
+
+
+def _field_of(first: Any, by_key: dict[str, str], keys: list[str]) -> bool:
+    return isinstance(first, str) and first in keys
+
+
+def _failed(
+    name: str, info: Any, errors: list[Any], origin: str, secret: bool, *, looked: str
+) -> FieldReport:
+    type_name = _type_name(info.annotation)
+    if all(e["type"] == "missing" and len(e["loc"]) == 1 for e in errors):
+        return FieldReport(
+            name=name,
+            state="absent",
+            reason=f"required {type_name}, not set (looked for {looked})",
+            type_name=type_name,
+            secret=secret,
+        )
+    said = "; ".join(_reason(e) for e in errors[:3])
+    where = f" (from {origin})" if origin else ""
+    return FieldReport(
+        name=name,
+        state="error",
+        reason=f"invalid{where}: {said}; expected {type_name}",
+        type_name=type_name,
+        secret=secret,
+    )
+
+
+def _reason(error: Any, *, whole: bool = False) -> str:
+    """pydantic's message for one error: never its input, nor a message quoting it.
+    Its place within the field, unless ``whole`` (the caller says the place)."""
+    loc = "" if whole else ".".join(str(part) for part in error["loc"][1:])
+    message = str(error["msg"])
+    given = error.get("input")
+    if isinstance(given, bytes):
+        given = given.decode("utf-8", "replace")
+    if error["type"] in ("value_error", "assertion_error") or (
+        isinstance(given, str) and given.strip() and given in message
+    ):
+        # A validator's own text may quote what it was given.
+        message = f"rejected by the model's validator ({error['type']})"
+    return f"{loc}: {message}" if loc else message
+
+
+def _unset(info: Any, env_names: list[str]) -> str:
+    where = f" (e.g. {env_names[0].upper()})" if env_names else ""
+    return f"not set{where}; its default is None"
+
+
+def _validated_alone(
+    model: type[Any],
+    name: str,
+    states: list[tuple[str, dict[str, Any]]],
+    keys: list[str],
+) -> Any:
+    """A valid field's value when another field failed the model: validated by
+    itself (its own validators run), or its default when no source set it."""
+    raw = next((state[k] for _, state in states for k in keys if k in state), _MISSING)
+    info = model.model_fields[name]
+    if raw is _MISSING:
+        return (
+            None if info.is_required() else info.get_default(call_default_factory=True)
+        )
+    try:
+        blank = model.model_construct()
+        model.__pydantic_validator__.validate_assignment(blank, name, raw)
+        return getattr(blank, name)
+    except Exception:  # frozen models refuse assignment: the raw value then
+        return raw
+
+
+_MISSING = object()
+
+
+def _origin(
+    states: list[tuple[str, dict[str, Any]]], keys: list[str], rest: FieldPath = ()
+) -> str:
+    """The first source (the one that wins) holding the field, or its leaf."""
+    for label, state in states:
+        for key in keys:
+            held: Any = state.get(key, _MISSING)
+            for part in rest:
+                held = held.get(part, _MISSING) if isinstance(held, dict) else _MISSING
+            if held is not _MISSING:
+                return label
+    return ""
+
+
+def _label(source: Any) -> str:
+    from pydantic_settings import (
+        DotEnvSettingsSource,
+        EnvSettingsSource,
+        InitSettingsSource,
+        SecretsSettingsSource,
+    )
+
+    if isinstance(source, DotEnvSettingsSource):
+        return f"dotenv {_paths(source.env_file)}"
+    if isinstance(source, EnvSettingsSource):
+        return "environment"
+    if isinstance(source, SecretsSettingsSource):
+        return f"secrets dir {_paths(source.secrets_dir)}"
+    if isinstance(source, InitSettingsSource):
+        return "init arguments"
+    if type(source).__name__ == "DefaultSettingsSource":
+        return "default"
+    return type(source).__name__
+
+
+def _paths(value: Any) -> str:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return ", ".join(str(item) for item in items if item is not None) or "(none)"
+
+
+def _state_of(source: Any) -> dict[str, Any]:
+    try:
+        state = source()
+    except Exception:  # the build already said what was wrong
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _leaves(model: Any, path: FieldPath) -> Iterable[tuple[FieldPath, Any, bool]]:
+    from pydantic import BaseModel
+
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from _leaves(value, (*path, name))
+        else:
+            yield (*path, name), value, _is_secret_type(info.annotation)
+
+
+def _is_secret_type(annotation: Any) -> bool:
+    from typing import get_args
+
+    from pydantic import SecretBytes, SecretStr
+
+    if isinstance(annotation, type) and issubclass(
+        annotation, (SecretStr, SecretBytes)
+    ):
+        return True
+    return any(_is_secret_type(arg) for arg in get_args(annotation))
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _plain(value: Any) -> Any:
+    """What a probe and the checks see: a secret's text, an enum's value, a URL's."""
+    from pydantic import BaseModel, SecretBytes, SecretStr
+
+    if isinstance(value, (SecretStr, SecretBytes)):
+        return value.get_secret_value()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, (str, bytes, int, float, BaseModel)):
+        return value
+    if type(value).__module__.startswith(("pydantic", "pydantic_core")):
+        return str(value)  # Url, MultiHostUrl, ...
+    return value
