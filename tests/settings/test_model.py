@@ -424,3 +424,59 @@ def test_without_pydantic_settings_the_install_hint_is_given(tmp_path, monkeypat
         "The settings model probe needs the 'pydantic-settings' package. "
         "Install it with: pip install 'sleuth[pydantic]'"
     )
+
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def doc_block(language: str, first_line: str) -> str:
+    """The fenced block of docs/settings.md in ``language`` starting so."""
+    blocks: list[tuple[str, list[str]]] = []
+    lines: list[str] | None = None
+    for line in (DOCS / "settings.md").read_text().splitlines():
+        if line.startswith("```"):
+            if lines is None:
+                lines = []
+                blocks.append((line[3:].strip(), lines))
+            else:
+                lines = None
+        elif lines is not None:
+            lines.append(line)
+    for info, body in blocks:
+        text = "\n".join(body) + "\n"
+        if info == language and text.startswith(first_line):
+            return text
+    raise AssertionError(f"no {language} block starting {first_line!r}")
+
+
+def test_the_docs_example_runs_as_shown(pytester, monkeypatch):
+    for name in ("SHOP_REGION", "SHOP_WORKERS", "SHOP_STRIPE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (pytester.path / "shop_app").mkdir()
+    (pytester.path / "shop_app" / "__init__.py").write_text("")
+    (pytester.path / "shop_app" / "settings.py").write_text(
+        doc_block("python", "# shop_app/settings.py")
+    )
+    (pytester.path / "sleuth.yaml").write_text(
+        doc_block(
+            "yaml", "# sleuth.yaml\ntargets:\n  prod:\n    sources:\n      - env\n"
+        )
+    )
+    (pytester.path / "probes").mkdir()
+    (pytester.path / "probes" / "settings.yaml").write_text(
+        doc_block("yaml", "# probes/settings.yaml\nsettings:\n  model:")
+    )
+    (pytester.path / "deploy.env").write_text(
+        doc_block("dotenv", "# deploy.env\nSHOP_")
+    )
+    (pytester.path / "secrets").mkdir()
+    (pytester.path / "secrets" / "shop_stripe_key").write_text("sk_live_doc_8a1f")
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(passed=3, failed=3)
+    shown = doc_block("", "what failed:\n  probes/settings.yaml::setting Settings\n")
+    result.stdout.fnmatch_lines(shown.splitlines())
+    result.stdout.fnmatch_lines(
+        ["PASSED probes/settings.yaml::setting Settings.stripe_key"]
+    )
+    assert "sk_live_doc_8a1f" not in result.stdout.str()
+    assert "s3cret" not in result.stdout.str()
