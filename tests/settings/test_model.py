@@ -480,3 +480,61 @@ def test_the_docs_example_runs_as_shown(pytester, monkeypatch):
     )
     assert "sk_live_doc_8a1f" not in result.stdout.str()
     assert "s3cret" not in result.stdout.str()
+
+
+def test_a_model_source_is_written_as_a_class_and_may_be_marked_secret(tmp_path):
+    from sleuth import yamlfile
+    from sleuth.settings.spec import build_source_specs
+
+    data, lines = yamlfile.loads(
+        "sources:\n"
+        "  - model: shop_app.settings:Settings\n"
+        "  - model: {class: shop_app.settings:Settings, secret: true}\n",
+        display="sleuth.yaml",
+    )
+    plain, secret = build_source_specs(data["sources"], ("sources",), lines)
+    assert (plain.kind, plain.location, plain.is_secret) == (
+        "model",
+        "shop_app.settings:Settings",
+        False,
+    )
+    assert (secret.location, secret.is_secret) == ("shop_app.settings:Settings", True)
+    assert build_source(secret, root=tmp_path).is_secret
+
+
+def test_a_model_row_is_checked_where_it_is_written(tmp_path):
+    from sleuth.errors import ConfigError
+    from sleuth.rows import load_table
+
+    table = tmp_path / "model.yaml"
+    table.write_text(
+        "settings:\n  model: {class: shop_app.settings:Settings, only: x}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_table(table, display="model.yaml", environ={}, root=tmp_path)
+    assert "model.yaml line 2" in str(caught.value)
+    assert "'only'" in str(caught.value)
+
+
+ROW_WITH_PLACEHOLDER = """
+settings:
+  model: {class: shop_app.settings:Settings, not_placeholder: true}
+"""
+
+
+def test_a_model_row_can_refuse_values_still_at_their_default(
+    pytester, monkeypatch, app_env
+):
+    monkeypatch.setenv("SHOP_REGION", "eu-west-1")
+    monkeypatch.setenv("SHOP_LEVEL", "debug")
+    pytester.makefile(".yaml", sleuth=textwrap.dedent(SUITE))
+    write_app(pytester.path)
+    write_table(pytester, ROW_WITH_PLACEHOLDER, name="model")
+    result = pytester.runpytest("-rA", "-k", "salt or region or name")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*signing_salt (model shop_app.settings:Settings): present but is still "
+            "the settings model's default (not_placeholder) (from default)",
+        ]
+    )
