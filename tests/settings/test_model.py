@@ -538,3 +538,21 @@ def test_a_model_row_can_refuse_values_still_at_their_default(
             "the settings model's default (not_placeholder) (from default)",
         ]
     )
+
+
+def test_a_value_pydantic_settings_cannot_parse_breaks_the_model_without_showing_it(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "plain_app.py").write_text(
+        "from pydantic_settings import BaseSettings\n\n\n"
+        "class Settings(BaseSettings):\n    hosts: list[str] = []\n"
+    )
+    monkeypatch.setenv("HOSTS", "hosts-not-json-51aa")
+    spec = SourceSpec(
+        kind="model", location="plain_app:Settings", options={}, where="x"
+    )
+    lookup = SettingsResolver([build_source(spec, root=tmp_path)]).lookup("hosts")[1]
+    assert lookup.answers[0].broken == (
+        'cannot be built (error parsing value for field "hosts" from source '
+        '"EnvSettingsSource")'
+    )

@@ -13,7 +13,6 @@ quotes ``input_value=...``, so it is never used). Built once per run.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import sys
 import threading
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ from typing import Any
 
 from sleuth import imports
 from sleuth.errors import MissingDriver
-from sleuth.settings import Found, SourceUnavailable
+from sleuth.settings import Found, SourceUnavailable, modeltext
 from sleuth.settings.spec import SourceSpec
 
 FieldPath = tuple[str, ...]
@@ -155,7 +154,7 @@ def _import(location: str, root: Path) -> type[Any]:
     try:
         target: Any = imports.load(module_name)
     except Exception as exc:  # its own import may fail too
-        raise SourceUnavailable(f"cannot be imported ({_why(exc)})") from exc
+        raise SourceUnavailable(f"cannot be imported ({modeltext.why(exc)})") from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise SourceUnavailable(
@@ -168,22 +167,6 @@ def _import(location: str, root: Path) -> type[Any]:
             f"pydantic_settings.BaseSettings"
         )
     return target
-
-
-def _why(exc: BaseException) -> str:
-    """An exception in words that cannot quote a setting's value."""
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):  # e.g. the module builds its settings
-        errors = exc.errors(include_url=False, include_input=False)
-        said = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'model'}: {e['type']}"
-            for e in errors[:5]
-        )
-        return f"ValidationError at import: {said}"
-    if isinstance(exc, ImportError):
-        return f"{type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__} (its message is not shown: it may quote a value)"
 
 
 def _build(model: type[Any]) -> Built:
@@ -216,8 +199,8 @@ def _build(model: type[Any]) -> Built:
     except SettingsError as exc:  # its text names the field and source, not the value
         raise SourceUnavailable(f"cannot be built ({exc})") from exc
     except Exception as exc:
-        raise SourceUnavailable(f"cannot be built ({_why(exc)})") from exc
-    states = [(_label(source), _state_of(source)) for source in used]
+        raise SourceUnavailable(f"cannot be built ({modeltext.why(exc)})") from exc
+    states = [(modeltext.label(source), _state_of(source)) for source in used]
     env = next((s for s in used if isinstance(s, EnvSettingsSource)), None)
     if env is None:
         env = EnvSettingsSource(model)
@@ -226,18 +209,17 @@ def _build(model: type[Any]) -> Built:
     fields: dict[FieldPath, FieldReport] = {}
     aliases: dict[str, FieldPath] = {}
     rejected: list[tuple[str, Any, bool]] = []
-    by_key: dict[str, str] = {}
     for name, info in model.model_fields.items():
-        keys = _keys(name, info)
-        for key in keys:
-            by_key[key] = name
+        keys = modeltext.keys(name, info)
         env_names = [e for _, e, _ in env._extract_field_info(info, name)]
         for alias in [*keys, *env_names]:
             aliases.setdefault(alias if case_sensitive else alias.casefold(), (name,))
-        mine = [e for e in errors if e["loc"] and _field_of(e["loc"][0], by_key, keys)]
+        mine = [e for e in errors if e["loc"] and e["loc"][0] in keys]
         origin = _origin(states, keys)
         # A secrets dir is a secret store: what it holds is secret, whatever its type.
-        secret = _is_secret_type(info.annotation) or origin.startswith("secrets dir")
+        secret = modeltext.is_secret_type(info.annotation) or origin.startswith(
+            "secrets dir"
+        )
         if mine:
             looked = ", ".join(
                 label
@@ -260,13 +242,13 @@ def _build(model: type[Any]) -> Built:
         fields[(name,)] = FieldReport(
             name=name,
             state="present" if value is not None else "absent",
-            value=_plain(value),
+            value=modeltext.plain(value),
             origin=origin or "default",
             reason="" if value is not None else _unset(info, env_names),
-            type_name=_type_name(info.annotation),
+            type_name=modeltext.type_name(info.annotation),
             secret=secret,
             has_default=not info.is_required(),
-            default=_plain(info.get_default(call_default_factory=True))
+            default=modeltext.plain(info.get_default(call_default_factory=True))
             if not info.is_required()
             else None,
         )
@@ -276,7 +258,7 @@ def _build(model: type[Any]) -> Built:
                 fields[leaf] = FieldReport(
                     name=".".join(leaf),
                     state="present" if leaf_value is not None else "absent",
-                    value=_plain(leaf_value),
+                    value=modeltext.plain(leaf_value),
                     origin=leaf_origin,
                     secret=leaf_secret or leaf_origin.startswith("secrets dir"),
                 )
@@ -288,10 +270,11 @@ def _build(model: type[Any]) -> Built:
     matched = {
         key
         for name in model.model_fields
-        for key in _keys(name, model.model_fields[name])
+        for key in modeltext.keys(name, model.model_fields[name])
     }
     model_errors = tuple(
-        f"{'.'.join(map(str, e['loc'])) or 'the model'}: {_reason(e, whole=True)}"
+        f"{'.'.join(map(str, e['loc'])) or 'the model'}: "
+        f"{modeltext.reason(e, whole=True)}"
         for e in errors
         if not e["loc"] or e["loc"][0] not in matched
     )
@@ -304,29 +287,10 @@ def _build(model: type[Any]) -> Built:
     )
 
 
-def _keys(name: str, info: Any) -> list[str]:
-    """The keys a field's value may be held under in a source's state."""
-    from pydantic import AliasChoices, AliasPath
-
-    keys = [name]
-    for alias in (info.alias, info.validation_alias):
-        if isinstance(alias, str):
-            keys.append(alias)
-        elif isinstance(alias, AliasChoices):
-            keys.extend(c for c in alias.choices if isinstance(c, str))
-        elif isinstance(alias, AliasPath) and isinstance(alias.path[0], str):
-            keys.append(alias.path[0])
-    return list(dict.fromkeys(keys))
-
-
-def _field_of(first: Any, by_key: dict[str, str], keys: list[str]) -> bool:
-    return isinstance(first, str) and first in keys
-
-
 def _failed(
     name: str, info: Any, errors: list[Any], origin: str, secret: bool, *, looked: str
 ) -> FieldReport:
-    type_name = _type_name(info.annotation)
+    type_name = modeltext.type_name(info.annotation)
     if all(e["type"] == "missing" and len(e["loc"]) == 1 for e in errors):
         return FieldReport(
             name=name,
@@ -335,7 +299,7 @@ def _failed(
             type_name=type_name,
             secret=secret,
         )
-    said = "; ".join(_reason(e) for e in errors[:3])
+    said = "; ".join(modeltext.reason(e) for e in errors[:3])
     where = f" (from {origin})" if origin else ""
     return FieldReport(
         name=name,
@@ -344,22 +308,6 @@ def _failed(
         type_name=type_name,
         secret=secret,
     )
-
-
-def _reason(error: Any, *, whole: bool = False) -> str:
-    """pydantic's message for one error: never its input, nor a message quoting it.
-    Its place within the field, unless ``whole`` (the caller says the place)."""
-    loc = "" if whole else ".".join(str(part) for part in error["loc"][1:])
-    message = str(error["msg"])
-    given = error.get("input")
-    if isinstance(given, bytes):
-        given = given.decode("utf-8", "replace")
-    if error["type"] in ("value_error", "assertion_error") or (
-        isinstance(given, str) and given.strip() and given in message
-    ):
-        # A validator's own text may quote what it was given.
-        message = f"rejected by the model's validator ({error['type']})"
-    return f"{loc}: {message}" if loc else message
 
 
 def _unset(info: Any, env_names: list[str]) -> str:
@@ -406,32 +354,6 @@ def _origin(
     return ""
 
 
-def _label(source: Any) -> str:
-    from pydantic_settings import (
-        DotEnvSettingsSource,
-        EnvSettingsSource,
-        InitSettingsSource,
-        SecretsSettingsSource,
-    )
-
-    if isinstance(source, DotEnvSettingsSource):
-        return f"dotenv {_paths(source.env_file)}"
-    if isinstance(source, EnvSettingsSource):
-        return "environment"
-    if isinstance(source, SecretsSettingsSource):
-        return f"secrets dir {_paths(source.secrets_dir)}"
-    if isinstance(source, InitSettingsSource):
-        return "init arguments"
-    if type(source).__name__ == "DefaultSettingsSource":
-        return "default"
-    return type(source).__name__
-
-
-def _paths(value: Any) -> str:
-    items = value if isinstance(value, (list, tuple)) else [value]
-    return ", ".join(str(item) for item in items if item is not None) or "(none)"
-
-
 def _state_of(source: Any) -> dict[str, Any]:
     try:
         state = source()
@@ -448,37 +370,4 @@ def _leaves(model: Any, path: FieldPath) -> Iterable[tuple[FieldPath, Any, bool]
         if isinstance(value, BaseModel):
             yield from _leaves(value, (*path, name))
         else:
-            yield (*path, name), value, _is_secret_type(info.annotation)
-
-
-def _is_secret_type(annotation: Any) -> bool:
-    from typing import get_args
-
-    from pydantic import SecretBytes, SecretStr
-
-    if isinstance(annotation, type) and issubclass(
-        annotation, (SecretStr, SecretBytes)
-    ):
-        return True
-    return any(_is_secret_type(arg) for arg in get_args(annotation))
-
-
-def _type_name(annotation: Any) -> str:
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
-
-
-def _plain(value: Any) -> Any:
-    """What a probe and the checks see: a secret's text, an enum's value, a URL's."""
-    from pydantic import BaseModel, SecretBytes, SecretStr
-
-    if isinstance(value, (SecretStr, SecretBytes)):
-        return value.get_secret_value()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if value is None or isinstance(value, (str, bytes, int, float, BaseModel)):
-        return value
-    if type(value).__module__.startswith(("pydantic", "pydantic_core")):
-        return str(value)  # Url, MultiHostUrl, ...
-    return value
+            yield (*path, name), value, modeltext.is_secret_type(info.annotation)
