@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import imports
-from sleuth.errors import MissingDriver
 from sleuth.settings import Found, SourceUnavailable, modeltext
 from sleuth.settings.spec import SourceSpec
 
@@ -92,8 +91,8 @@ class ModelSource:
         """The app's class (imported on first use).
 
         Raises:
-            MissingDriver: pydantic-settings is not installed.
-            SourceUnavailable: it cannot be imported or is not a settings model.
+            SourceUnavailable: it cannot be imported or is not a settings
+                model, or pydantic-settings is not installed (with the hint).
         """
         with self._lock:
             if self._class is None:
@@ -145,8 +144,10 @@ def _import(location: str, root: Path) -> type[Any]:
     try:
         from pydantic_settings import BaseSettings
     except ImportError as exc:
-        raise MissingDriver(
-            kind="settings model", package="pydantic-settings", extra="pydantic"
+        # A source that cannot be read, said once as a root cause, with the hint.
+        raise SourceUnavailable(
+            "needs the 'pydantic-settings' package. Install it with: "
+            "pip install 'sleuth[pydantic]'"
         ) from exc
     module_name, _, attribute = location.partition(":")
     if str(root) not in sys.path:
