@@ -554,3 +554,40 @@ def test_a_value_pydantic_settings_cannot_parse_breaks_the_model_without_showing
         'cannot be built (error parsing value for field "hosts" from source '
         '"EnvSettingsSource")'
     )
+
+
+def test_with_several_dotenv_files_the_one_a_value_came_from_is_named(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "plain_app.py").write_text(
+        textwrap.dedent("""
+        from pydantic import BaseModel
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+        class Cache(BaseModel):
+            host: str = "localhost"
+
+
+        class Settings(BaseSettings):
+            model_config = SettingsConfigDict(
+                env_prefix="MULTI_",
+                env_file=("base.env", "prod.env"),
+                env_nested_delimiter="__",
+            )
+            name: str
+            port: int
+            cache: Cache = Cache()
+        """)
+    )
+    (tmp_path / "base.env").write_text("MULTI_NAME=shop\nMULTI_PORT=1\n")
+    (tmp_path / "prod.env").write_text("multi_port=2\nMULTI_CACHE__HOST=cache-1\n")
+    monkeypatch.chdir(tmp_path)
+    spec = SourceSpec(
+        kind="model", location="plain_app:Settings", options={}, where="x"
+    )
+    source = build_source(spec, root=tmp_path)
+    said = {n: (f.value, f.detail) for n in source.names() for f in [source.lookup(n)]}
+    assert said["name"] == ("shop", "from dotenv base.env")
+    assert said["port"] == (2, "from dotenv prod.env")  # the last file wins
+    assert said["cache.host"] == ("cache-1", "from dotenv prod.env")

@@ -201,12 +201,26 @@ def _build(model: type[Any]) -> Built:
         raise SourceUnavailable(f"cannot be built ({exc})") from exc
     except Exception as exc:
         raise SourceUnavailable(f"cannot be built ({modeltext.why(exc)})") from exc
-    states = [(modeltext.label(source), _state_of(source)) for source in used]
     env = next((s for s in used if isinstance(s, EnvSettingsSource)), None)
     if env is None:
         env = EnvSettingsSource(model)
     case_sensitive = bool(getattr(env, "case_sensitive", False))
     delimiter = getattr(env, "env_nested_delimiter", None) or ""
+    states: list[tuple[str, dict[str, Any]]] = []
+    for source in used:
+        state = _state_of(source)
+        files = _dotenv_files(source)
+        if len(files) > 1:  # said per file: which one the value came from
+            names = {
+                key: [e for _, e, _ in env._extract_field_info(info, name)]
+                for name, info in model.model_fields.items()
+                for key in modeltext.keys(name, info)
+            }
+            states.extend(
+                _per_file(state, files, names, delimiter, case_sensitive, source)
+            )
+        else:
+            states.append((modeltext.label(source), state))
     fields: dict[FieldPath, FieldReport] = {}
     aliases: dict[str, FieldPath] = {}
     rejected: list[tuple[str, Any, bool]] = []
@@ -339,6 +353,47 @@ def _validated_alone(
 
 
 _MISSING = object()
+
+
+def _dotenv_files(source: Any) -> list[Any]:
+    from pydantic_settings import DotEnvSettingsSource
+
+    if not isinstance(source, DotEnvSettingsSource) or not source.env_file:
+        return []
+    files = source.env_file
+    return list(files) if isinstance(files, (list, tuple)) else [files]
+
+
+def _per_file(
+    state: dict[str, Any],
+    files: list[Any],
+    env_names: dict[str, list[str]],
+    delimiter: str,
+    case_sensitive: bool,
+    source: Any,
+) -> list[tuple[str, dict[str, Any]]]:
+    """A dotenv source reading several files, as one state per file, the file
+    that wins (the last to set a name, as pydantic-settings reads them) first."""
+    from dotenv import dotenv_values
+
+    fold = (lambda text: text) if case_sensitive else str.casefold
+    split = []
+    for file in reversed(files):
+        path = Path(file).expanduser()
+        if not path.is_file():
+            continue
+        held = {fold(k) for k in dotenv_values(path, encoding=source.env_file_encoding)}
+        mine = {
+            key: value
+            for key, value in state.items()
+            if any(
+                fold(e) in held
+                or (delimiter and any(h.startswith(fold(e) + delimiter) for h in held))
+                for e in env_names.get(key, [key])
+            )
+        }
+        split.append((f"dotenv {file}", mine))
+    return split
 
 
 def _origin(
