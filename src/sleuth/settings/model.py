@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sleuth import imports
-from sleuth.settings import Found, SourceUnavailable, modeltext
+from sleuth.settings import Found, SourceUnavailable, modeltext, origins
 from sleuth.settings.spec import SourceSpec
 
 FieldPath = tuple[str, ...]
@@ -206,21 +206,7 @@ def _build(model: type[Any]) -> Built:
         env = EnvSettingsSource(model)
     case_sensitive = bool(getattr(env, "case_sensitive", False))
     delimiter = getattr(env, "env_nested_delimiter", None) or ""
-    states: list[tuple[str, dict[str, Any]]] = []
-    for source in used:
-        state = _state_of(source)
-        files = _dotenv_files(source)
-        if len(files) > 1:  # said per file: which one the value came from
-            names = {
-                key: [e for _, e, _ in env._extract_field_info(info, name)]
-                for name, info in model.model_fields.items()
-                for key in modeltext.keys(name, info)
-            }
-            states.extend(
-                _per_file(state, files, names, delimiter, case_sensitive, source)
-            )
-        else:
-            states.append((modeltext.label(source), state))
+    states = origins.states(used, model, env)
     fields: dict[FieldPath, FieldReport] = {}
     aliases: dict[str, FieldPath] = {}
     rejected: list[tuple[str, Any, bool]] = []
@@ -230,7 +216,7 @@ def _build(model: type[Any]) -> Built:
         for alias in [*keys, *env_names]:
             aliases.setdefault(alias if case_sensitive else alias.casefold(), (name,))
         mine = [e for e in errors if e["loc"] and e["loc"][0] in keys]
-        origin = _origin(states, keys)
+        origin = origins.origin(states, keys)
         # A secrets dir is a secret store: what it holds is secret, whatever its type.
         secret = modeltext.is_secret_type(info.annotation) or origin.startswith(
             "secrets dir"
@@ -269,7 +255,7 @@ def _build(model: type[Any]) -> Built:
         )
         if isinstance(value, BaseModel):
             for leaf, leaf_value, leaf_secret in _leaves(value, (name,)):
-                leaf_origin = _origin(states, keys, leaf[1:]) or "default"
+                leaf_origin = origins.origin(states, keys, leaf[1:]) or "default"
                 fields[leaf] = FieldReport(
                     name=".".join(leaf),
                     state="present" if leaf_value is not None else "absent",
@@ -352,70 +338,7 @@ def _validated_alone(
         return raw
 
 
-_MISSING = object()
-
-
-def _dotenv_files(source: Any) -> list[Any]:
-    from pydantic_settings import DotEnvSettingsSource
-
-    if not isinstance(source, DotEnvSettingsSource) or not source.env_file:
-        return []
-    files = source.env_file
-    return list(files) if isinstance(files, (list, tuple)) else [files]
-
-
-def _per_file(
-    state: dict[str, Any],
-    files: list[Any],
-    env_names: dict[str, list[str]],
-    delimiter: str,
-    case_sensitive: bool,
-    source: Any,
-) -> list[tuple[str, dict[str, Any]]]:
-    """A dotenv source reading several files, as one state per file, the file
-    that wins (the last to set a name, as pydantic-settings reads them) first."""
-    from dotenv import dotenv_values
-
-    fold = (lambda text: text) if case_sensitive else str.casefold
-    split = []
-    for file in reversed(files):
-        path = Path(file).expanduser()
-        if not path.is_file():
-            continue
-        held = {fold(k) for k in dotenv_values(path, encoding=source.env_file_encoding)}
-        mine = {
-            key: value
-            for key, value in state.items()
-            if any(
-                fold(e) in held
-                or (delimiter and any(h.startswith(fold(e) + delimiter) for h in held))
-                for e in env_names.get(key, [key])
-            )
-        }
-        split.append((f"dotenv {file}", mine))
-    return split
-
-
-def _origin(
-    states: list[tuple[str, dict[str, Any]]], keys: list[str], rest: FieldPath = ()
-) -> str:
-    """The first source (the one that wins) holding the field, or its leaf."""
-    for label, state in states:
-        for key in keys:
-            held: Any = state.get(key, _MISSING)
-            for part in rest:
-                held = held.get(part, _MISSING) if isinstance(held, dict) else _MISSING
-            if held is not _MISSING:
-                return label
-    return ""
-
-
-def _state_of(source: Any) -> dict[str, Any]:
-    try:
-        state = source()
-    except Exception:  # the build already said what was wrong
-        return {}
-    return state if isinstance(state, dict) else {}
+_MISSING = origins.MISSING
 
 
 def _leaves(model: Any, path: FieldPath) -> Iterable[tuple[FieldPath, Any, bool]]:
