@@ -591,3 +591,26 @@ def test_with_several_dotenv_files_the_one_a_value_came_from_is_named(
     assert said["name"] == ("shop", "from dotenv base.env")
     assert said["port"] == (2, "from dotenv prod.env")  # the last file wins
     assert said["cache.host"] == ("cache-1", "from dotenv prod.env")
+
+
+TYPED_ROW = """
+settings:
+  merchant_ref: {type: int}
+"""
+
+
+def test_a_secretstr_field_failing_a_type_rule_is_not_shown(
+    pytester, monkeypatch, app_env
+):
+    pytester.makefile(".yaml", sleuth=textwrap.dedent(SUITE))
+    write_app(pytester.path)
+    write_table(pytester, TYPED_ROW, name="typed")
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*setting merchant_ref (from model shop_app.settings:Settings) is set "
+            "(value not shown: secret), not a valid int*"
+        ]
+    )
+    assert VALUES["merchant_ref"] not in result.stdout.str()

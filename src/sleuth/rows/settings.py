@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sleuth.errors import CheckFailed, ConfigError
-from sleuth.redact import mask_dsn
+from sleuth.redact import Secret, mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common
 from sleuth.rows.expect import compile_regex
 from sleuth.setting_checks import SettingChecks
@@ -121,7 +121,10 @@ class SettingRule:
             value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         )
         hidden = (
-            self.secret or from_secret_source or bool(_SECRET_NAME.search(self.name))
+            self.secret
+            or from_secret_source
+            or bool(_SECRET_NAME.search(self.name))
+            or isinstance(value, Secret)  # the registry knows it: a SecretStr field
         )
         shown = "set (value not shown: secret)" if hidden else f"{_show(text)}"
         if self.type is not None:
