@@ -69,7 +69,7 @@ def parse_model_rows(value: Any, path: PathT, table: Table) -> list[Row]:
         fields, broken = [], exc
     else:
         broken = None
-    rules_ = [
+    probes = [
         FieldRule(source=source, broken=broken),
         *(
             FieldRule(source=source, field=name, not_placeholder=placeholder)
@@ -88,7 +88,7 @@ def parse_model_rows(value: Any, path: PathT, table: Table) -> list[Row]:
             needs=common.needs,
             tags=common.tags,
         )
-        for rule in rules_
+        for rule in probes
     ]
 
 
