@@ -39,8 +39,10 @@ import sleuth.probes.http_sync
 import sleuth.session  # (the plugin's run modules: engine, context, ...)
 import sleuth.settings.app  # (appfunction's isinstance: one AppSource class)
 import sleuth.settings.appfunction
-import sleuth.settings.aws  # noqa: F401 (boto3 itself loads with its first fetch)
+import sleuth.settings.aws
+import sleuth.settings.model  # noqa: F401 (rows' isinstance: one ModelSource class)
 
 with contextlib.suppress(ImportError):  # drivers are extras
     import psycopg  # noqa: F401
+    import pydantic_settings  # noqa: F401 (pydantic-core, for the model source)
     import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401

@@ -54,6 +54,7 @@ def test_version_comes_from_the_package_metadata():
 
 def test_importing_sleuth_and_its_plugin_loads_no_client_library():
     heavy = {"aiohttp", "sqlalchemy", "rich", "psycopg", "redis", "starlette", "httpx"}
+    heavy |= {"pydantic", "pydantic_settings"}
     assert packages_loaded_by("import sleuth, sleuth.plugin", {*heavy, "yaml"}) == []
 
 

@@ -73,9 +73,12 @@ class SettingChecks:
             **_max_age(max_age),
         )
 
-    def failures(self, text: str, value: Any = None) -> list[str]:
+    def failures(
+        self, text: str, value: Any = None, *, default: str | None = None
+    ) -> list[str]:
         """Why ``text`` (``value`` as text) fails, one reason per failed check
-        ([] when it passes)."""
+        ([] when it passes). ``default``: the settings model's default for
+        the field the value came from, a placeholder too when it is still that."""
         why: list[str] = []
         if self.non_empty and _is_empty(text, value):
             why.append("is empty (non_empty)")
@@ -89,6 +92,8 @@ class SettingChecks:
                 why.append(problem)
         if self.not_placeholder and _is_placeholder(text.strip()):
             why.append(f"looks like a placeholder ({PLACEHOLDERS})")
+        elif self.not_placeholder and default is not None and text == default:
+            why.append("is still the settings model's default (not_placeholder)")
         return why
 
     def age_failure(

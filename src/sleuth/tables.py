@@ -95,7 +95,9 @@ class TableFile(pytest.File):
         plugin = self.config.pluginmanager.get_plugin("sleuth-tables")
         assert isinstance(plugin, TablesPlugin)  # noqa: S101 (registered with us)
         try:
-            rows = load_table(self.path, display=self.nodeid or self.path.name)
+            rows = load_table(
+                self.path, display=self.nodeid or self.path.name, root=plugin.root
+            )
         except ConfigError as exc:
             plugin.errors.append(str(exc))
             return

@@ -119,7 +119,9 @@ class Target:
                 names = list(source.names())
                 for name in names:
                     found = source.lookup(name)
-                    if found.value is not None:
+                    if found.secret:  # a SecretStr field, whatever its source
+                        self.settings.tell(name, found.value, source, secret=True)
+                    elif found.value is not None:
                         self._seen_value(name, found.value, source)
             except Exception:  # noqa: S112 (a broken source is reported when used)
                 continue

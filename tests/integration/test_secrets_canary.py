@@ -2,8 +2,9 @@
 
 Distinct canary values are planted through every way a secret reaches a suite
 (environment, dotenv, config file, secrets directory, the app's function, read
-through target.setting and called by the probe itself, a URL password, headers,
-a parametrize value, sleuth.secret()) and used by failing
+through target.setting and called by the probe itself, the app's settings
+model, valid and invalid, a URL password, headers, a parametrize value,
+sleuth.secret()) and used by failing
 probes in every way that puts text on screen (print, logging, an assertion, an
 exception of httpx and of psycopg, a warning, --showlocals). The suite is run
 with every reporter; then every byte of output and every file the runs wrote
@@ -43,6 +44,8 @@ CANARIES = {
     "aws_secret": "canary-awssm-6e1f20",
     "aws_ssm": "canary-awsssm-3a7c58",
     "weak": "admin",
+    "model": "canary-model-3d8e5f",  # a SecretStr field whose name says nothing
+    "model_invalid": "canary-modelbad-8c1f02",  # rejected by an int field
 }
 BASIC = base64.b64encode(f"probe:{CANARIES['basic']}".encode()).decode()
 
@@ -62,6 +65,7 @@ SLEUTH_YAML = """
           - app: shop_cfg.config:get_setting
           - aws-secrets: {{secret_id: prod/shop, region: eu-west-1}}
           - aws-ssm: {{path: /prod/shop/, region: eu-west-1}}
+          - model: shop_cfg.settings:Settings
 """
 # Planted in moto's server, not in the suite's files (see aws_canaries).
 IN_AWS = {"aws_secret", "aws_ssm"}
@@ -150,11 +154,31 @@ PROBES = """
         log.warning("aws %s, ssm %r", stored, parameter)
         assert stored == parameter
 
+    def test_model_field_printed_and_compared(target):
+        ref = target.setting("merchant_ref")
+        print("merchant ref is", ref)
+        assert ref == "expected-ref"
+
 
     def test_weak_secret_shown_as_value(target):
         value = target.setting("ADMIN_PASSWORD")
         print(f"ADMIN_PASSWORD={value}; the admin user is admin")
         assert value == "root", {"ADMIN_PASSWORD": value}
+"""
+
+
+MODEL = """
+    from pydantic import SecretStr
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+    class Settings(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix="SHOP_", env_file="shop.env", secrets_dir="shop_secrets"
+        )
+
+        merchant_ref: SecretStr
+        workers: int = 4
 """
 
 
@@ -205,6 +229,11 @@ def canary_suite(tmp_path, http_target, aws_canaries):
         f"'APP_SECRET': {CANARIES['app']!r}, 'API_KEY': {CANARIES['app_direct']!r}"
         "}\n\n\ndef get_setting(name):\n    return VALUES.get(name)\n"
     )
+    (suite / "shop_cfg" / "settings.py").write_text(textwrap.dedent(MODEL))
+    (suite / "shop.env").write_text(f"SHOP_MERCHANT_REF={CANARIES['model']}\n")
+    (suite / "shop_secrets").mkdir()
+    (suite / "shop_secrets" / "shop_workers").write_text(CANARIES["model_invalid"])
+    (suite / "model.yaml").write_text("settings: {model: shop_cfg.settings:Settings}\n")
     (suite / "test_probes.py").write_text(textwrap.dedent(PROBES))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLEUTH_", "AWS_"))}
     env.update(
@@ -265,7 +294,9 @@ def run(suite: Path, env: dict[str, str], argv: list[str]) -> tuple[bytes, bytes
 def assert_failures_shown_masked(stdout: bytes) -> None:
     """The probes did fail, and showed what they were given, masked."""
     text = stdout.decode()
-    assert "8 failed, 1 warning, 5 errors" in text, text[-3000:]
+    # The model adds a probe printing a field, a row for the model as a whole
+    # (failed), and one per field: one valid (passed), one invalid (failed).
+    assert "11 failed, 1 passed, 1 warning, 5 errors" in text, text[-3000:]
     assert "for url 'http://127.0.0.1:" in text
     assert "key=***" in text
     assert 'invalid input syntax for type integer: "***"' in text
@@ -287,6 +318,10 @@ def assert_failures_shown_masked(stdout: bytes) -> None:
     assert "stored *** parameter ***" in text
     assert "aws ***, ssm '***'" in text
     assert "setting SSM_PARAM_TOKEN: found in aws-ssm /prod/shop/ (eu-west-1)" in text
+    assert "merchant ref is ***" in text
+    assert (
+        "workers (model shop_cfg.settings:Settings): invalid (from secrets dir" in text
+    )
 
 
 def files_written(suite: Path, inputs: dict[Path, bytes]) -> dict[str, bytes]:

@@ -61,13 +61,18 @@ def run_bad(pytester: pytest.Pytester, config: str, *args: str) -> pytest.RunRes
         ),
         pytest.param(
             "targets:\n  prod:\n    sources: [env, {dotenvv: .env}]\n",
-            "*sleuth.yaml line 3: unknown settings source 'dotenvv'. Known sources: app, aws-secrets, aws-ssm, dir, dotenv, env, file. Did you mean 'dotenv'?*",
+            "*sleuth.yaml line 3: unknown settings source 'dotenvv'. Known sources: app, aws-secrets, aws-ssm, dir, dotenv, env, file, model. Did you mean 'dotenv'?*",
             id="unknown-source",
         ),
         pytest.param(
             "targets:\n  prod:\n    sources:\n      - app: my_app.config.get_setting\n",
             "*sleuth.yaml line 4: the app source takes 'module:function', e.g. my_app.config:get_setting*",
             id="bad-app-source",
+        ),
+        pytest.param(
+            "targets:\n  prod:\n    sources:\n      - model: {class: shop_app.Settings}\n",
+            "*sleuth.yaml line 4: the model source takes a pydantic-settings class as 'module:Class', e.g. shop_app.settings:Settings, found 'shop_app.Settings'*",
+            id="bad-model-source",
         ),
         pytest.param(
             "targets:\n  prod:\n    base_url: ${vault:X}\n",

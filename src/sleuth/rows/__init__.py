@@ -62,6 +62,7 @@ class Table:
     directory: Path
     environ: Mapping[str, str] = dataclasses.field(default_factory=dict)
     on_value: OnValue | None = None
+    root: Path | None = None  # the suite's: where the app's own modules import from
 
     @property
     def display(self) -> str:
@@ -101,7 +102,11 @@ class Table:
 
 
 def load_table(
-    path: Path, *, display: str, environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    display: str,
+    environ: Mapping[str, str] | None = None,
+    root: Path | None = None,
 ) -> list[Row]:
     """Read and check one table file.
 
@@ -112,7 +117,11 @@ def load_table(
     with FilledIn(display) as filled_in:
         data, lines = yamlfile.load(path, display=display)
         table = Table(
-            lines=lines, directory=path.parent, environ=environ, on_value=filled_in
+            lines=lines,
+            directory=path.parent,
+            environ=environ,
+            on_value=filled_in,
+            root=root,
         )
         if data is None:
             return []

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sleuth import timing
 from sleuth.errors import CheckFailed, ConfigError
 from sleuth.evidence import SettingLookup
-from sleuth.redact import mask_dsn
+from sleuth.redact import Secret, mask_dsn
 from sleuth.rows import PathT, Row, Table, read_common
 from sleuth.rows.expect import compile_regex
 from sleuth.setting_checks import SettingChecks
@@ -124,7 +124,10 @@ class SettingRule:
             value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         )
         hidden = (
-            self.secret or from_secret_source or bool(_SECRET_NAME.search(self.name))
+            self.secret
+            or from_secret_source
+            or bool(_SECRET_NAME.search(self.name))
+            or isinstance(value, Secret)  # the registry knows it: a SecretStr field
         )
         shown = "set (value not shown: secret)" if hidden else f"{_show(text)}"
         if self.type is not None:
@@ -134,7 +137,9 @@ class SettingRule:
                     f"{found} is {shown}, not a valid {self.type}: expected {wanted}",
                     target=self.name,
                 )
-        failures = self.checks.failures(text, value)
+        default_of = getattr(source, "default_text", None)  # a settings model's
+        default = default_of(self.name) if callable(default_of) else None
+        failures = self.checks.failures(text, value, default=default)
         aged = self.checks.age_failure(
             _changed_at(lookup), source=str(lookup.found_in), now=timing.utcnow()
         )
@@ -170,6 +175,15 @@ def parse_rows(body: Any, path: PathT, table: Table) -> list[Row]:
             f"with rules per name, found {kind_of(body)}",
         )  # fmt: skip
     rows: dict[str, Row] = {}
+    model = body.get("model")
+    if model is not None:
+        from sleuth.rows.settings_model import is_model_rule, parse_model_rows
+
+        if is_model_rule(model):
+            body = {k: v for k, v in body.items() if k != "model"}
+            rows.update(
+                (r.id, r) for r in parse_model_rows(model, (*path, "model"), table)
+            )
     required = body.get("required", [])
     if not isinstance(required, list) or not all(
         isinstance(n, str) and n for n in required

@@ -34,6 +34,7 @@ class Found:
     broken: str = ""  # the source could not be read at all: why (see SourceAnswer)
     version: str = ""  # the value's version, where the source has versions
     changed_at: datetime.datetime | None = None  # when it last changed, if known
+    secret: bool = False  # a secret whatever its source says (a SecretStr field)
 
     @classmethod
     def of(cls, value: Any, *, detail: str = "") -> Found:
@@ -114,7 +115,7 @@ class SettingsResolver:
             found = _ask(source, name)
             answers.append(_answer(source, found))
             if found.state in ("present", "empty"):
-                self.tell(name, found.value, source)
+                self.tell(name, found.value, source, secret=found.secret)
                 held.append((source.label, found.value))
                 if chosen is None:
                     chosen = (found, source)
@@ -159,7 +160,7 @@ class SettingsResolver:
         asked = [_answer(source, found)]
         held: list[tuple[str, Any]] = []
         if found.state in ("present", "empty"):
-            self.tell(name, found.value, source)
+            self.tell(name, found.value, source, secret=found.secret)
             held.append((source.label, found.value))
             for other in self.sources:
                 if other is source:
@@ -167,7 +168,7 @@ class SettingsResolver:
                 also = _ask(other, name)
                 asked.append(_answer(other, also))
                 if also.state in ("present", "empty"):
-                    self.tell(name, also.value, other)
+                    self.tell(name, also.value, other, secret=also.secret)
                     held.append((other.label, also.value))
             differ = conflict.note(held, key=self._conflict_key, called=True)
         self.held.keep(name, asked, held)
@@ -187,11 +188,16 @@ class SettingsResolver:
                 self._used[name] = found.value
         return lookup
 
-    def tell(self, name: str, value: Any, source: SettingSource) -> None:
+    def tell(
+        self, name: str, value: Any, source: SettingSource, *, secret: bool = False
+    ) -> None:
         """A value ``source`` gave for ``name``: kept for the history's masking,
-        and told to ``on_value`` (the secret registry) before anyone can print it."""
+        and told to ``on_value`` (the secret registry) before anyone can print it.
+        ``secret``: the value is one whatever its source is (a SecretStr field)."""
         self._remember(name, value)
         if self._on_value is not None:
+            if secret and not source.is_secret:
+                source = _SecretView(source.label)
             self._on_value(name, value, source)
 
     def _remember(self, name: str, value: Any) -> None:
@@ -227,6 +233,20 @@ class SettingsResolver:
         folded = {candidate.upper(): candidate for candidate in known}
         matches = difflib.get_close_matches(name.upper(), list(folded), n=3, cutoff=0.8)
         return tuple(f"{folded[m]} ({known[folded[m]]})" for m in matches)
+
+
+@dataclasses.dataclass(slots=True)
+class _SecretView:
+    """A source as the secret registry sees it when one of its values is secret."""
+
+    label: str
+    is_secret: bool = True
+
+    def lookup(self, name: str) -> Found:
+        return Found("absent")
+
+    def names(self) -> Iterable[str]:
+        return ()
 
 
 def _answer(source: SettingSource, found: Found) -> SourceAnswer:

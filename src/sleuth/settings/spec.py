@@ -24,6 +24,7 @@ SOURCES = {
     "dotenv": "sleuth.settings.dotenv:DotenvSource",
     "env": "sleuth.settings.env:EnvSource",
     "file": "sleuth.settings.files:FileSource",
+    "model": "sleuth.settings.model:ModelSource",
 }
 SOURCE_KINDS = tuple(SOURCES)
 _SOURCE_OPTIONS = {
@@ -34,6 +35,7 @@ _SOURCE_OPTIONS = {
     "dotenv": {"path", "secret"},
     "env": {"prefix", "secret"},
     "file": {"path", "format", "secret"},
+    "model": {"class", "secret"},
 }
 # The key that carries a source's location when it is written as a mapping.
 _SOURCE_LOCATION = {
@@ -43,6 +45,7 @@ _SOURCE_LOCATION = {
     "dir": "path",
     "dotenv": "path",
     "file": "path",
+    "model": "class",
 }
 
 
@@ -148,6 +151,11 @@ def _build_source_spec(item: Any, path: PathT, lines: Lines) -> SourceSpec:
         )
     if kind.startswith("aws-"):
         _check_aws_options(kind, location, options, where)
+    if kind == "model" and not re.match(r"^[\w.]+:[\w.]+$", location):
+        raise ConfigError(
+            f"the model source takes {_source_example(kind)}, found {location!r}",
+            where=where,
+        )
     return SourceSpec(kind=kind, location=location, options=options, where=where)
 
 
@@ -186,4 +194,6 @@ def _source_example(kind: str) -> str:
         "dotenv": "a file, e.g. .env",
         "env": "no value, or {prefix: APP_}",
         "file": "a file, e.g. config/settings.yaml",
+        "model": "a pydantic-settings class as 'module:Class', e.g. "
+        "shop_app.settings:Settings",
     }[kind]
