@@ -31,9 +31,8 @@ class FieldReport:
     """One field (or a nested model's leaf) as the built model has it."""
 
     name: str  # "port", or "db.password" for a nested model's leaf
-    state: Literal[
-        "present", "absent", "error"
-    ]  # absent: missing or None; error: invalid
+    # absent: missing or None; error: invalid
+    state: Literal["present", "absent", "error"]
     value: Any = None  # plain: a SecretStr's text, an enum's value, a URL's text
     origin: str = ""  # "environment", "dotenv .env", "secrets dir /run/x", "default"
     reason: str = ""  # for absent and error: why, without the value
