@@ -163,6 +163,8 @@ DEGRADED = ("warned", "flaky")
 WRITE_REFUSED = "write-refused"
 # sleuth's own fault (its HTTP worker stopped), never the target's.
 SLEUTH_FAULT = "sleuth"
+# The run's budget ran out before the probe started: no answer was asked for.
+BUDGET = "budget"
 ERROR_CATEGORIES = (
     "dns",
     "refused",
@@ -172,6 +174,7 @@ ERROR_CATEGORIES = (
     "http-5xx",
     "auth",
     SLEUTH_FAULT,
+    BUDGET,
     "other",
 )
 # Answers that mean the target refused who was asking: unauthorized, forbidden,
@@ -188,11 +191,18 @@ def classify(
     for a dependency past a threshold), or a write sleuth refused to send
     (``write-refused``: the probe asked for something a read-only run does not
     do, which is the suite's fault, never the target's). error: no proper
-    answer (or ``sleuth``: sleuth's own fault, no answer known), with one of
+    answer (or ``sleuth``: sleuth's own fault, or ``budget``: the run's budget
+    ran out before the probe started; no answer known either way), with one of
     ``ERROR_CATEGORIES``: what the error said, or the last HTTP answer (5xx,
     401/403) when an assertion failed on it.
     """
-    from sleuth.errors import CheckFailed, ProbeError, SleuthFault, WriteRefused
+    from sleuth.errors import (
+        BudgetSpent,
+        CheckFailed,
+        ProbeError,
+        SleuthFault,
+        WriteRefused,
+    )
 
     if exc is None:
         return "passed", ""
@@ -200,6 +210,8 @@ def classify(
         return "failed", WRITE_REFUSED
     if isinstance(exc, SleuthFault):
         return "error", SLEUTH_FAULT
+    if isinstance(exc, BudgetSpent):
+        return "error", BUDGET
     if isinstance(exc, CheckFailed):
         if exc.category in ERROR_CATEGORIES:
             return "error", exc.category

@@ -245,11 +245,14 @@ class SleuthSession:
         ctx = marks.make_context(item, self.options)
         self._contexts[nodeid] = ctx
         if timing.monotonic() > self.engine.budget_deadline:
-            pytest.fail(
+            from sleuth.errors import BudgetSpent
+
+            spent = BudgetSpent(
                 f"not run: the run budget of {self.options.budget_s:g} s "
-                f"({self.options.budget_origin}) was spent before pytest reached it",
-                pytrace=False,
+                f"({self.options.budget_origin}) was spent before pytest reached it"
             )
+            now = timing.monotonic()
+            _reraise(Outcome(exc=spent, duration_s=0.0, started_at=now, timed_out=True))
         if inspect.iscoroutinefunction(func):
             outcome = self.engine.run_one(Job(ctx=ctx, func=func, kwargs=kwargs))
             self._outcomes[nodeid] = outcome
