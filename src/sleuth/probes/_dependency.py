@@ -377,15 +377,6 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-def peer_of(transport: Any) -> str | None:
-    """``127.0.0.1:5672`` from a transport or stream writer, when it knows."""
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
-        return f"{host}:{peer[1]}"
-    return None
-
-
 def translate_os_error(
     exc: BaseException, *, what: str, host: str | None, port: int | None
 ) -> ProbeError | None:
