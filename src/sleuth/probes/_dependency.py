@@ -135,8 +135,9 @@ class DependencyProbe(Generic[H]):
     """What every helper shares: ``check()`` and ``acheck()`` around its own
     ``_check``, and running a coroutine for a ``def`` or an ``async def`` probe.
 
-    A shallow base class rather than a Protocol (STYLE.md prefers those) because
-    this is the same code in every kind, not an interface each fills in.
+    A shallow base class rather than a Protocol (CONTRIBUTING.md prefers
+    those) because this is the same code in every kind, not an interface each
+    fills in.
     """
 
     kind: ClassVar[str]
