@@ -285,6 +285,20 @@ def test_a_job_the_budget_ran_out_before_is_not_started_and_not_unreachable():
     assert classify(exc, exchanges=[]) == ("error", "budget")
 
 
+def test_a_job_reported_as_not_started_never_runs_once_a_worker_is_free():
+    engine = Engine(workers=1, budget_s=0.1)
+    stop = threading.Event()
+    ran = []
+    first = job(lambda: stop.wait(30), timeout_s=30)
+    second = job(lambda: ran.append(True), timeout_s=30)
+    engine.start([first, second])
+    assert isinstance(engine.wait(second).exc, BudgetSpent)
+    stop.set()
+    engine._run_sync(second)  # what the freed worker does with it next
+    engine.close()
+    assert ran == []
+
+
 def test_returning_a_coroutine_from_a_def_probe_is_an_error(engine):
     async def coro():
         return None

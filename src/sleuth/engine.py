@@ -169,6 +169,10 @@ class Engine:
         )
 
     def _run_sync(self, job: Job) -> None:
+        if job.is_done():
+            # Reported as not started (the budget ran out while it waited for
+            # a worker): it must not run now, after the run has moved on.
+            return
         ctx = job.ctx
         ctx.start(budget_deadline=self.budget_deadline)
         start = timing.perf_counter()
