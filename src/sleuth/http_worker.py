@@ -26,6 +26,12 @@ no ``base_url`` (``discovery.may_use_http``, asked by the ``sleuth`` command);
 then the run makes its requests itself, as before. The worker never writes to
 the terminal (its standard streams are /dev/null) and ends when the run's end
 of the socket closes, however the run ended.
+
+The two talk in named events over a socketpair, each an event name and its
+fields (``("response", {"rid": 3, "answer": ..., ...})``), handed to the
+receiving side's ``on_<name>`` method. The run sends ``fetch`` and ``cancel``;
+the worker sends ``ready``, ``body`` (headers came, the body is coming),
+``response`` and, as it fails, ``gone``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import asyncio
 
-    from sleuth.probes.http_wire import Answer, Caps, LocalTransport, Timings
+    from sleuth.probes.http_wire import (
+        Answer,
+        BodyProgress,
+        Caps,
+        LocalTransport,
+        Timings,
+    )
 
 ENV_SWITCH = "SLEUTH_HTTP_WORKER"
 # The worker's end of the socket, as the worker process sees it.
@@ -247,7 +259,7 @@ def worker_main(sock: socket.socket) -> NoReturn:
     except BaseException as exc:  # it may not reach a terminal: tell the run
         with contextlib.suppress(BaseException):
             sock.setblocking(True)
-            sock.sendall(_frame(("gone", f"{type(exc).__name__}: {exc}")))
+            sock.sendall(_frame(_event("gone", why=f"{type(exc).__name__}: {exc}")))
     finally:
         os._exit(0)
 
@@ -258,47 +270,87 @@ async def _serve(sock: socket.socket) -> None:
     # Loaded now, while the run is still starting pytest: that is the point.
     import aiohttp  # noqa: F401
 
-    from sleuth.probes.http_wire import Timings, fetch, open_session, translate_error
-    from sleuth.tlsoptions import Contexts
-
-    contexts = Contexts()  # ssl contexts are built here, from the run's tls options
     reader, writer = await asyncio.open_connection(sock=sock)
-    outbox = _Outbox(writer)
-    outbox.send(("ready",))
-    session: Any = None
-    tasks: dict[int, asyncio.Task[None]] = {}
-
-    async def one(
-        rid: int, method: str, url: str, caps: tuple[int, int], kw: Any
-    ) -> None:
-        nonlocal session
-        trace = Timings()
-        trace.on_body = lambda body: outbox.send(("body", rid, body))
-        try:
-            if session is None:
-                session = open_session(caps)
-            answer = await fetch(session, trace, method, url, contexts=contexts, **kw)
-            outbox.send(("answer", rid, answer, None, trace.marks))
-        except asyncio.CancelledError:
-            pass  # the run gave up on it (its deadline) or is closing
-        except Exception as exc:
-            error = translate_error(exc, f"{method} {url}")
-            outbox.send(("answer", rid, None, error, trace.marks))
-        finally:
-            tasks.pop(rid, None)
-
-    while (message := await _read_frame(reader)) is not None:
-        if message[0] == "fetch":
-            rid = message[1]
-            tasks[rid] = asyncio.create_task(one(*message[1:]))
-        elif message[0] == "cancel":
-            task = tasks.get(message[1])
-            if task is not None:
-                task.cancel()
+    server = _Server(_Outbox(writer))
+    server.outbox.send(_event("ready"))
+    while (event := await _read_frame(reader)) is not None:
+        server.dispatch(*event)
     # The run is over (or gone): leave at once. The kernel closes the
     # connections as for any process that exits; an orderly close of hundreds
     # of them would only make the run wait for this process.
     os._exit(0)
+
+
+class _Server:
+    """The worker's side: each event from the run goes to its ``on_`` method."""
+
+    def __init__(self, outbox: _Outbox) -> None:
+        from sleuth.tlsoptions import Contexts
+
+        self.outbox = outbox
+        # ssl contexts are built here, from the run's tls options.
+        self._contexts = Contexts()
+        self._session: Any = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def dispatch(self, name: str, fields: dict[str, Any]) -> None:
+        getattr(self, f"on_{name}")(**fields)
+
+    def on_fetch(
+        self,
+        *,
+        rid: int,
+        method: str,
+        url: str,
+        caps: tuple[int, int],
+        kwargs: dict[str, Any],
+    ) -> None:
+        import asyncio
+
+        self._tasks[rid] = asyncio.create_task(
+            self._fetch(rid, method, url, caps, kwargs)
+        )
+
+    def on_cancel(self, *, rid: int) -> None:
+        task = self._tasks.get(rid)
+        if task is not None:
+            task.cancel()
+
+    async def _fetch(
+        self, rid: int, method: str, url: str, caps: tuple[int, int], kw: Any
+    ) -> None:
+        import asyncio
+
+        from sleuth.probes.http_wire import (
+            Timings,
+            fetch,
+            open_session,
+            translate_error,
+        )
+
+        send = self.outbox.send
+        trace = Timings()
+        trace.on_body = lambda body: send(_event("body", rid=rid, progress=body))
+        try:
+            if self._session is None:
+                self._session = open_session(caps)
+            answer = await fetch(
+                self._session, trace, method, url, contexts=self._contexts, **kw
+            )
+            send(
+                _event(
+                    "response", rid=rid, answer=answer, error=None, marks=trace.marks
+                )
+            )
+        except asyncio.CancelledError:
+            pass  # the run gave up on it (its deadline) or is closing
+        except Exception as exc:
+            error = translate_error(exc, f"{method} {url}")
+            send(
+                _event("response", rid=rid, answer=None, error=error, marks=trace.marks)
+            )
+        finally:
+            self._tasks.pop(rid, None)
 
 
 # -- the run's side ----------------------------------------------------------
@@ -343,7 +395,16 @@ class WorkerClient:
         future = asyncio.get_running_loop().create_future()
         self._traces[rid] = trace  # where the worker's word on its body goes
         try:
-            frame = outbox.send(("fetch", rid, method, url, self._caps, kwargs))
+            frame = outbox.send(
+                _event(
+                    "fetch",
+                    rid=rid,
+                    method=method,
+                    url=url,
+                    caps=self._caps,
+                    kwargs=kwargs,
+                )
+            )
         except Exception as exc:  # pickle's: an argument that cannot be copied
             raise SleuthError(
                 f"{method} {url}: its arguments cannot be handed to sleuth's HTTP "
@@ -355,7 +416,7 @@ class WorkerClient:
             answer, error, marks = await future
         except asyncio.CancelledError:
             if self._pending.pop(rid, None) is not None and self._failure is None:
-                outbox.send(("cancel", rid))
+                outbox.send(_event("cancel", rid=rid))
             raise
         if answer is _RESEND:  # the worker died with it in flight
             return await self._fall_back().fetch(trace, method, url, **kwargs)
@@ -424,23 +485,12 @@ class WorkerClient:
 
         try:
             failure = "it closed its end of the connection"
-            while (message := await _read_frame(reader)) is not None:
-                if message[0] == "ready":
-                    self._was_ready = True
-                    self._set_ready(True)
-                    continue
-                if message[0] == "gone":
-                    failure = f"it failed ({message[1]})"
+            while (event := await _read_frame(reader)) is not None:
+                name, fields = event
+                if name == "gone":  # its last word
+                    failure = f"it failed ({fields['why']})"
                     break
-                if message[0] == "body":  # headers came, the body is coming
-                    trace = self._traces.get(message[1])
-                    if trace is not None:
-                        trace.body = message[2]
-                    continue
-                _, rid, answer, error, marks = message
-                request = self._pending.pop(rid, None)
-                if request is not None and not request.future.done():
-                    request.future.set_result((answer, error, marks))
+                getattr(self, f"on_{name}")(**fields)
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
         self._set_ready(False)  # if it never was: the run makes its requests
@@ -458,6 +508,30 @@ class WorkerClient:
             self._died(failure)
         else:
             self._failure = self._failure or failure
+
+    # -- the worker's events ------------------------------------------------
+
+    def on_ready(self) -> None:
+        self._was_ready = True
+        self._set_ready(True)
+
+    def on_body(self, *, rid: int, progress: BodyProgress) -> None:
+        """Headers came for ``rid``, and its body is coming."""
+        trace = self._traces.get(rid)
+        if trace is not None:
+            trace.body = progress
+
+    def on_response(
+        self,
+        *,
+        rid: int,
+        answer: Answer | None,
+        error: Exception | None,
+        marks: dict[str, float],
+    ) -> None:
+        request = self._pending.pop(rid, None)
+        if request is not None and not request.future.done():
+            request.future.set_result((answer, error, marks))
 
     def _set_ready(self, ready: bool) -> None:
         if self._ready is not None and not self._ready.done():
@@ -634,6 +708,11 @@ class _Outbox:
         self._writer.close()
         with contextlib.suppress(Exception):  # closing is best effort
             await self._writer.wait_closed()
+
+
+def _event(name: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+    """An event as it travels: its name, and its fields by name."""
+    return (name, fields)
 
 
 def _frame(message: object) -> bytes:
