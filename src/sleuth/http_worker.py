@@ -19,6 +19,8 @@ target's: the GET, HEAD and OPTIONS requests it had in flight are sent again
 from the run's own process (within their deadlines, which the run keeps), and
 so is every request after it; a write it had in flight is not sent twice but
 fails with category ``sleuth``, saying whether it may have reached the target.
+The worker is the run's: its handle goes from ``sleuth run`` to pytest as a
+plugin object, and the run's session owns it from there (``WorkerHandle``).
 It is off where ``os.posix_spawn`` is missing, in a frozen app, on a single
 core, with ``SLEUTH_HTTP_WORKER=0``, for plain ``pytest`` runs (pytest has
 started by the time sleuth could start it), and for a suite whose config names
@@ -42,7 +44,7 @@ import os
 import socket
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -75,8 +77,14 @@ _REAP_POLL_S = 0.002
 _DEATH_WAIT_POLLS = 50  # at most 0.1 s, once, for a worker that died mid-run
 
 
-class _Handle:
-    """The run's end of the socket, and the worker's pid."""
+class WorkerHandle:
+    """The run's end of the socket, and the worker's pid: one run's worker.
+
+    ``start`` makes one; ``sleuth run`` hands it to pytest as a plugin object,
+    and the run's session takes it from there (``offered``): the session owns
+    it, gives it to the run's HTTP client (``claim``), stops it if no probe
+    used it (``release_unused``), and reports how it died (``death``).
+    """
 
     def __init__(self, sock: socket.socket, pid: int) -> None:
         self.sock = sock
@@ -86,6 +94,30 @@ class _Handle:
         self.reaped = False
         self.death: WorkerDeath | None = None  # if it ended mid-run
         self.killed_by: int | None = None  # the signal, once reaped
+
+    @property
+    def available(self) -> bool:
+        """Can the run still use it (not claimed, not released)?"""
+        return not self.claimed and not self.released
+
+    def claim(self, caps: Caps) -> WorkerClient | None:
+        """The worker's client, for the one engine of the run; None if taken."""
+        if not self.available:
+            return None
+        self.claimed = True
+        return WorkerClient(self, caps)
+
+    def release_unused(self) -> None:
+        """The run's probes are done: a worker none of them used is stopped now.
+
+        Killed rather than left to the exit, so that its end (~3 ms, it may
+        still be loading aiohttp) overlaps the run's own summary instead of
+        adding to it. A request after this (none is expected) is made by the
+        run itself.
+        """
+        if self.available:
+            self.released = True  # nobody may claim it now
+            self.kill()
 
     def exited(self) -> bool:
         """Has the worker ended (reaped now if so)?"""
@@ -140,18 +172,14 @@ class _Handle:
             self.reaped = True
 
 
-_handle: _Handle | None = None
-
-
-def start(environ: Mapping[str, str] = os.environ) -> bool:
-    """Start the worker, unless switched off or impossible; True if there is one."""
-    global _handle
-    if _handle is not None or environ.get(ENV_SWITCH, "1").lower() in _OFF:
-        return _handle is not None
+def start(environ: Mapping[str, str] = os.environ) -> WorkerHandle | None:
+    """Start the worker, unless switched off or impossible; its handle if started."""
+    if environ.get(ENV_SWITCH, "1").lower() in _OFF:
+        return None
     if not hasattr(os, "posix_spawn") or getattr(sys, "frozen", False):
-        return False  # a frozen app's executable is the app, not a Python
+        return None  # a frozen app's executable is the app, not a Python
     if _cores() < 2:
-        return False  # on one core it would only take turns with the run
+        return None  # on one core it would only take turns with the run
     ours, theirs = socket.socketpair()
     try:
         # A fresh interpreter, not a fork: a forked copy would share the run's
@@ -169,27 +197,24 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
         )
     except OSError:
         ours.close()
-        return False  # requests are made in the run, as without a worker
+        return None  # requests are made in the run, as without a worker
     finally:
         theirs.close()
-    _handle = _Handle(ours, pid)
+    handle = WorkerHandle(ours, pid)
     import atexit
 
-    atexit.register(_stop, _handle)
-    return True
+    atexit.register(_stop, handle)
+    return handle
 
 
-def release_unused() -> None:
-    """The run's probes are done: a worker none of them used is stopped now.
+def offered(plugins: Iterable[object]) -> WorkerHandle | None:
+    """The worker handed to this pytest run among its ``plugins``, if any.
 
-    Killed rather than left to the exit, so that its end (~3 ms, it may still
-    be loading aiohttp) overlaps the run's own summary instead of adding to it.
-    A request after this (none is expected) is made by the run itself.
+    ``sleuth run`` starts the worker before pytest and passes its handle to
+    ``pytest.main(plugins=[...])``; tests hand one to an in-process run the
+    same way (``pytester.plugins``).
     """
-    if available():
-        assert _handle is not None  # noqa: S101 (available)
-        _handle.released = True  # nobody may claim it now
-        _handle.kill()
+    return next((p for p in plugins if isinstance(p, WorkerHandle)), None)
 
 
 def _cores() -> int:
@@ -199,47 +224,13 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _stop(handle: _Handle) -> None:
+def _stop(handle: WorkerHandle) -> None:
     """At exit: a worker still there is stopped and reaped, leaving no process.
 
     Usually it is gone by now (closed with the run's engine, or killed unused
     when the session finished); this covers a run that ended before either.
     """
     handle.stop(grace_s=0.0)
-
-
-def adopt(sock: socket.socket, pid: int) -> None:
-    """Use a worker started some other way, ``sock`` connected to its ``worker_main``.
-
-    The test suite starts one this way to break it on purpose.
-    """
-    global _handle
-    _handle = _Handle(sock, pid)
-
-
-def forget() -> bool:
-    """Drop the worker (closing the socket if no run claimed it); was it claimed?"""
-    global _handle
-    handle, _handle = _handle, None
-    if handle is None:
-        return False
-    if not handle.claimed:
-        handle.sock.close()
-    return handle.claimed
-
-
-def available() -> bool:
-    """Is there a worker this run can use (started, not yet claimed)?"""
-    return _handle is not None and not _handle.claimed and not _handle.released
-
-
-def claim(caps: Caps) -> WorkerClient | None:
-    """The worker's client, for the one engine of the run; None if there is none."""
-    if not available():
-        return None
-    assert _handle is not None  # noqa: S101 (available)
-    _handle.claimed = True
-    return WorkerClient(_handle, caps)
 
 
 # -- the worker process ------------------------------------------------------
@@ -359,7 +350,7 @@ class _Server:
 class WorkerClient:
     """Hands requests to the worker and waits for their answers (on the run's loop)."""
 
-    def __init__(self, handle: _Handle, caps: Caps) -> None:
+    def __init__(self, handle: WorkerHandle, caps: Caps) -> None:
         self._handle = handle
         self._caps = caps  # the worker's session is opened with them
         self._pending: dict[int, _InFlight] = {}
@@ -669,11 +660,6 @@ class WorkerDeath:
         return line
 
 
-def death() -> WorkerDeath | None:
-    """How this run's worker died mid-run, if it did."""
-    return _handle.death if _handle is not None else None
-
-
 # -- frames: a 4-byte length, then a pickle ----------------------------------
 
 
@@ -740,11 +726,8 @@ __all__ = [
     "RESENDABLE",
     "WorkerClient",
     "WorkerDeath",
-    "adopt",
-    "available",
-    "claim",
-    "death",
-    "forget",
+    "WorkerHandle",
+    "offered",
     "start",
     "worker_main",
 ]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from sleuth.history import RunHistory
+    from sleuth.http_worker import WorkerDeath
     from sleuth.settings import appfunction
 
 
@@ -60,7 +61,13 @@ class SleuthSession:
         self.scrubbing = ScrubbingPlugin(self.secrets)
         self.outputs = OutputsPlugin(self)
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
-        self.target = Target(options, self.engine, secrets=self.secrets)
+        from sleuth import http_worker
+
+        # The HTTP worker `sleuth run` started for this run, if it did: ours now.
+        self.http_worker = http_worker.offered(config.pluginmanager.get_plugins())
+        self.target = Target(
+            options, self.engine, secrets=self.secrets, http_worker=self.http_worker
+        )
         self.runahead = RunAhead(
             self.engine, is_target_fixture=is_target_fixture, target=lambda: self.target
         )
@@ -290,10 +297,13 @@ class SleuthSession:
         self.recorder.record(item, report, call, ctx)
         return report
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from sleuth import http_worker
+    def worker_death(self) -> WorkerDeath | None:
+        """How the run's HTTP worker died mid-run, if it did."""
+        return self.http_worker.death if self.http_worker is not None else None
 
-        http_worker.release_unused()
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.http_worker is not None:
+            self.http_worker.release_unused()
         self.run_record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(self.run_record)  # never raises

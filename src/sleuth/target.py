@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from sleuth.engine import Engine
+    from sleuth.http_worker import WorkerHandle
     from sleuth.probes.http import AsyncHttpClient
     from sleuth.probes.http_sync import HttpClient
 
@@ -58,8 +59,10 @@ class Target:
         engine: Engine,
         *,
         secrets: SecretRegistry | None = None,
+        http_worker: WorkerHandle | None = None,
     ) -> None:
         self._options = options
+        self._http_worker = http_worker  # the session's; claimed by target.ahttp
         self._config = options.target
         self._engine = engine
         self._secrets = secrets if secrets is not None else SecretRegistry()
@@ -177,9 +180,8 @@ class Target:
         """
         try:
             with imports.LOCK:  # see sleuth.imports
-                from sleuth import http_worker
-
-                if http_worker.available():
+                worker = self._http_worker
+                if worker is not None and worker.available:
                     import multidict  # noqa: F401 (the worker has aiohttp)
                 else:
                     import aiohttp  # noqa: F401
@@ -218,7 +220,7 @@ class Target:
                 if v is not None
             },
         )
-        return AsyncHttpClient(settings, self._engine)
+        return AsyncHttpClient(settings, self._engine, http_worker=self._http_worker)
 
     @functools.cached_property
     @_built

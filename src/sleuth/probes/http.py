@@ -12,7 +12,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sleuth import bodytext, context as _context, timing
 from sleuth.context import BUDGET_REASON, ProbeContext
@@ -36,6 +36,9 @@ from sleuth.probes.http_wire import (
 from sleuth.readonly import check_write_allowed
 from sleuth.retry import Retries, TooLate, asked_too_late, wait_to_retry
 from sleuth.tlsoptions import TlsOptions, describe as describe_tls, parse_tls
+
+if TYPE_CHECKING:
+    from sleuth.http_worker import WorkerHandle
 
 # A probe reads at most this much of a body; the rest is left unread so that a
 # huge answer cannot exhaust memory (``Response.truncated`` says so).
@@ -76,9 +79,16 @@ class HttpSettings:
 class AsyncHttpClient:
     """HTTP for ``async def`` probes: ``await target.ahttp.get("/health")``."""
 
-    def __init__(self, settings: HttpSettings, engine: Engine) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings,
+        engine: Engine,
+        *,
+        http_worker: WorkerHandle | None = None,
+    ) -> None:
         self._settings = settings
         self._engine = engine
+        self._http_worker = http_worker  # the run's worker process, if it has one
 
     def __repr__(self) -> str:
         return f"<AsyncHttpClient {self._settings.base_url or '(no base_url)'}>"
@@ -287,10 +297,10 @@ class AsyncHttpClient:
 
     def _open_transport(self) -> Transport:
         """The run's one transport: its HTTP worker if it has one, else its own."""
-        from sleuth import http_worker
-
         caps = (self._settings.max_in_flight, self._settings.max_in_flight_per_host)
-        transport: Transport = http_worker.claim(caps) or LocalTransport(caps)
+        worker = self._http_worker
+        claimed = worker.claim(caps) if worker is not None else None
+        transport: Transport = claimed or LocalTransport(caps)
         self._engine.on_close(transport.close)
         return transport
 
