@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -63,6 +64,15 @@ def http_transport(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
         return
     with started_worker() as worker:
+        # Handed to each in-process run as `sleuth run` hands it to pytest: a
+        # plugin object (pytester's inline runs take plugins only as an argument).
+        pytester = request.getfixturevalue("pytester")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(
+            pytester,
+            "runpytest",
+            functools.partial(pytester.runpytest, plugins=[worker.handle]),
+        )
         yield request.param
     if not worker.claimed:
         pytest.fail("the run never used the HTTP worker it was given")

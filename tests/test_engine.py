@@ -13,7 +13,8 @@ import pytest
 
 from sleuth.context import ProbeContext, current
 from sleuth.engine import Engine, Job, bounded
-from sleuth.errors import ProbeTimeout, SleuthError
+from sleuth.errors import BudgetSpent, ProbeTimeout, SleuthError, TargetUnreachable
+from sleuth.evidence import classify
 
 
 @pytest.fixture
@@ -263,6 +264,39 @@ def test_budget_caps_every_deadline():
     engine.close()
     assert all(o.timed_out for o in outcomes)
     assert all("(the run budget ran out)" in str(o.exc) for o in outcomes)
+
+
+def test_a_job_the_budget_ran_out_before_is_not_started_and_not_unreachable():
+    engine = Engine(workers=1, budget_s=0.3)
+    stop = threading.Event()
+    first = job(lambda: stop.wait(30), timeout_s=30)
+    second = job(lambda: None, timeout_s=30)
+    engine.start([first, second])
+    outcomes = [engine.wait(j) for j in (first, second)]
+    stop.set()
+    engine.close()
+    assert isinstance(outcomes[0].exc, ProbeTimeout)
+    exc = outcomes[1].exc
+    assert isinstance(exc, BudgetSpent)
+    assert TargetUnreachable not in type(exc).__mro__
+    assert str(exc) == (
+        "not started: the run budget of 0.3 s ran out before a worker was free for it"
+    )
+    assert classify(exc, exchanges=[]) == ("error", "budget")
+
+
+def test_a_job_reported_as_not_started_never_runs_once_a_worker_is_free():
+    engine = Engine(workers=1, budget_s=0.1)
+    stop = threading.Event()
+    ran = []
+    first = job(lambda: stop.wait(30), timeout_s=30)
+    second = job(lambda: ran.append(True), timeout_s=30)
+    engine.start([first, second])
+    assert isinstance(engine.wait(second).exc, BudgetSpent)
+    stop.set()
+    engine._run_sync(second)  # what the freed worker does with it next
+    engine.close()
+    assert ran == []
 
 
 def test_returning_a_coroutine_from_a_def_probe_is_an_error(engine):

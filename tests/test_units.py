@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from sleuth.errors import ConfigError
+from sleuth.history.options import parse_keep
 from sleuth.units import (
+    TIME_UNITS_S,
     parse_count,
     parse_days,
     parse_duration,
@@ -30,7 +32,7 @@ def test_durations(value, seconds):
     assert parse_duration(value, where="here") == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("value", ["abc", "2 weeks", True, None, [1], "-1s"])
+@pytest.mark.parametrize("value", ["abc", "2 fortnights", "2S", True, None, [1], "-1s"])
 def test_bad_durations_say_what_is_expected_and_where(value):
     with pytest.raises(
         ConfigError,
@@ -111,7 +113,7 @@ def test_parse_days(value: object, expected: float):
     assert parse_days(value, where="w", what="min_days_left") == expected
 
 
-@pytest.mark.parametrize("value", ["soon", "-3d", "30s", None, False])
+@pytest.mark.parametrize("value", ["soon", "-3d", "30x", None, False, float("nan")])
 def test_parse_days_rejects(value: object):
     with pytest.raises(ConfigError) as caught:
         parse_days(value, where="sleuth.yaml line 9", what="min_days_left")
@@ -165,3 +167,47 @@ def test_parse_flag(value: object, expected: bool):
 def test_parse_flag_rejects():
     with pytest.raises(ConfigError, match="invalid verify 'maybe': expected true or"):
         parse_flag("maybe", where="w", what="verify")
+
+
+# Every spelling the docs show for a length of time (timeouts, max_latency,
+# --budget; min_days_left; --history-keep), with its length in seconds.
+SPELLINGS = [
+    pytest.param("150ms", 0.15, id="ms"),
+    pytest.param("2s", 2.0, id="s"),
+    pytest.param("2 sec", 2.0, id="sec"),
+    pytest.param("1m", 60.0, id="m"),
+    pytest.param("90 min", 5400.0, id="min"),
+    pytest.param("12h", 43200.0, id="h"),
+    pytest.param("30d", 30 * 86400.0, id="d"),
+    pytest.param("1 day", 86400.0, id="day"),
+    pytest.param("30 days", 30 * 86400.0, id="days"),
+    pytest.param("2w", 14 * 86400.0, id="w"),
+    pytest.param("1 week", 7 * 86400.0, id="week"),
+    pytest.param("2weeks", 14 * 86400.0, id="weeks"),
+]
+
+
+def test_the_spellings_cover_every_unit():
+    units = {p.id for p in SPELLINGS}
+    assert units == set(TIME_UNITS_S)
+
+
+@pytest.mark.parametrize(("text", "seconds"), SPELLINGS)
+def test_one_grammar_reads_each_spelling_the_same_everywhere(text, seconds):
+    assert parse_duration(text, where="x") == pytest.approx(seconds)
+    assert parse_days(text, where="x", what="min_days_left") == pytest.approx(
+        seconds / 86400
+    )
+    assert parse_keep(text, where="x").max_age_s == pytest.approx(seconds)
+
+
+def test_a_bare_number_is_in_each_readers_own_unit():
+    assert parse_duration("30", where="x") == 30.0  # seconds
+    assert parse_days("30", where="x", what="min_days_left") == 30.0  # days
+    assert (
+        parse_keep("30", where="x").runs,
+        parse_keep("30", where="x").max_age_s,
+    ) == (
+        30,
+        None,
+    )  # runs, not an age

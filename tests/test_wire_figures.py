@@ -117,3 +117,41 @@ def test_the_kernel_says_when_bytes_came_not_when_they_were_read():
 def test_without_a_socket_the_loops_clock_stands():
     assert wireclock.last_received_at(None, 5.0) == 5.0
     assert wireclock.last_acked_at(object(), 5.0) == 5.0
+
+
+def test_the_peer_of_a_real_connection_is_its_address_and_port():
+    import asyncio
+
+    async def connect() -> tuple[str | None, int]:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return wireclock.peer_of(writer), port
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    peer, port = asyncio.run(connect())
+    assert peer == f"127.0.0.1:{port}"
+
+
+class _Transport:
+    def __init__(self, peer: object) -> None:
+        self.peer = peer
+
+    def get_extra_info(self, name: str) -> object:
+        return self.peer if name == "peername" else None
+
+
+@pytest.mark.parametrize(
+    ("transport", "peer"),
+    [
+        pytest.param(_Transport(("::1", 443, 0, 0)), "[::1]:443", id="ipv6-bracketed"),
+        pytest.param(_Transport(None), None, id="unknown"),
+        pytest.param(None, None, id="no-transport"),
+    ],
+)
+def test_the_peer_of_other_transports(transport, peer):
+    assert wireclock.peer_of(transport) == peer

@@ -2,7 +2,8 @@
 
 ``started_worker`` starts one as ``sleuth run`` does (``http_worker.start``);
 ``spawned_worker`` starts one with code of the test's own run first (to break
-it on purpose) and hands it over with ``http_worker.adopt``.
+it on purpose). Either is handed to an in-process run as ``sleuth run`` hands
+it to pytest, as a plugin object: ``pytester.runpytest(plugins=[worker.handle])``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from tests.required import skip_unless_required
 
 
 class Worker:
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.claimed = False
+    def __init__(self, handle: http_worker.WorkerHandle) -> None:
+        self.handle = handle
+        self.pid = handle.pid
+
+    @property
+    def claimed(self) -> bool:
+        return self.handle.claimed
 
 
 @contextlib.contextmanager
@@ -30,14 +35,11 @@ def started_worker() -> Iterator[Worker]:
         # CI has two cores: there a skip would quietly drop the worker
         # variant of every HTTP test.
         skip_unless_required("one core: sleuth runs without an HTTP worker here")
-    assert http_worker.start({}), "no worker could be started here"
-    handle = http_worker._handle
-    assert handle is not None
-    worker = Worker(handle.pid)
+    handle = http_worker.start({})
+    assert handle is not None, "no worker could be started here"
     try:
-        yield worker
+        yield Worker(handle)
     finally:
-        worker.claimed = http_worker.forget()
         handle.stop(grace_s=10.0)  # reaped: a run closed it, or it read the end
 
 
@@ -53,11 +55,8 @@ def spawned_worker(prelude: str) -> Iterator[Worker]:
         [sys.executable, "-c", code], pass_fds=[theirs.fileno()], close_fds=True
     )
     theirs.close()
-    http_worker.adopt(ours, process.pid)
-    worker = Worker(process.pid)
     try:
-        yield worker
+        yield Worker(http_worker.WorkerHandle(ours, process.pid))
     finally:
-        worker.claimed = http_worker.forget()
         ours.close()
         process.wait(timeout=10)

@@ -29,11 +29,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         from sleuth.discovery import may_use_http
 
         pytest_args = run_args(args[1:], os.environ)
-        if may_use_http(pytest_args, Path.cwd()):
-            http_worker.start()  # loads aiohttp on another core while pytest starts
+        # Loads aiohttp on another core while pytest starts; the run's session
+        # takes it over from the plugins pytest is given.
+        worker = http_worker.start() if may_use_http(pytest_args, Path.cwd()) else None
         import pytest
 
-        sys.exit(int(pytest.main(pytest_args)))
+        sys.exit(int(pytest.main(pytest_args, plugins=[worker] if worker else None)))
     from sleuth.commands import group
 
     group.main(args=args, prog_name="sleuth")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sleuth import context as _context, timing
 from sleuth.context import ProbeContext
-from sleuth.errors import ProbeTimeout, SleuthError
+from sleuth.errors import BudgetSpent, ProbeTimeout, SleuthError
 
 if TYPE_CHECKING:
     import asyncio
@@ -49,6 +49,8 @@ class Outcome:
     exc: BaseException | None
     duration_s: float
     started_at: float
+    # Ended by the watchdog (a deadline, or the budget before it started):
+    # there is no line of the probe to show.
     timed_out: bool = False
 
 
@@ -157,7 +159,8 @@ class Engine:
         return self.wait(job)
 
     def _not_started(self, job: Job) -> Outcome:
-        exc = ProbeTimeout(
+        # Not a timeout of the target's: the probe never reached it.
+        exc = BudgetSpent(
             f"not started: the run budget of {self._budget_s:g} s ran out before "
             f"a worker was free for it"
         )
@@ -166,6 +169,10 @@ class Engine:
         )
 
     def _run_sync(self, job: Job) -> None:
+        if job.is_done():
+            # Reported as not started (the budget ran out while it waited for
+            # a worker): it must not run now, after the run has moved on.
+            return
         ctx = job.ctx
         ctx.start(budget_deadline=self.budget_deadline)
         start = timing.perf_counter()

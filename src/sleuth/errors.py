@@ -7,6 +7,9 @@ The tree::
     ├─ MissingDriver              an optional extra is not installed
     ├─ WriteRefused               a probe tried to write without permission
     ├─ SleuthFault                sleuth failed itself (its HTTP worker), not the target
+    ├─ BudgetSpent                the run's budget ran out before the probe started
+    ├─ StoreError                 the history store cannot be used as it is
+    ├─ HistoryUnavailable         ``sleuth history`` / ``diff`` found no history to read
     └─ ProbeError                 the probe ran; the target is not healthy
        ├─ TargetUnreachable       DNS, connect, TLS, reset, auth: no answer
        │  └─ ProbeTimeout         no answer before the deadline
@@ -24,13 +27,16 @@ if TYPE_CHECKING:
     from sleuth.evidence import Category
 
 __all__ = [
+    "BudgetSpent",
     "CheckFailed",
     "ConfigError",
+    "HistoryUnavailable",
     "MissingDriver",
     "ProbeError",
     "ProbeTimeout",
     "SleuthError",
     "SleuthFault",
+    "StoreError",
     "TargetUnreachable",
     "WriteRefused",
 ]
@@ -80,6 +86,28 @@ class SleuthFault(SleuthError):
     """
 
     category: Category = "sleuth"
+
+
+class BudgetSpent(SleuthError):
+    """The run's budget (``--budget``) ran out before the probe started.
+
+    The probe never ran, so nothing is known of the target: category
+    ``budget`` in every report, never ranked as a fault of the target.
+    """
+
+    category = "budget"
+
+
+class StoreError(SleuthError):
+    """The history store cannot be used as it is: a newer schema, a missing driver."""
+
+
+class HistoryUnavailable(SleuthError):
+    """``sleuth history`` or ``sleuth diff`` cannot read a history.
+
+    None found, none yet, or the store is unreachable; the message says where
+    it looked and what to do.
+    """
 
 
 class ProbeError(SleuthError):

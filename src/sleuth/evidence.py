@@ -35,6 +35,7 @@ ErrorCategory = Literal[
     "http-5xx",
     "auth",
     "sleuth",  # sleuth's own fault (its HTTP worker stopped), never the target's
+    "budget",  # the run's budget ran out before the probe started
     "other",
 ]
 # Why a probe did not pass: an error's category, or for a ``failed`` outcome
@@ -227,6 +228,8 @@ DEGRADED: tuple[ProbeOutcome, ...] = ("warned", "flaky")
 WRITE_REFUSED: Category = "write-refused"
 # sleuth's own fault (its HTTP worker stopped), never the target's.
 SLEUTH_FAULT: ErrorCategory = "sleuth"
+# The run's budget ran out before the probe started: no answer was asked for.
+BUDGET: ErrorCategory = "budget"
 ERROR_CATEGORIES: tuple[ErrorCategory, ...] = get_args(ErrorCategory)
 # Answers that mean the target refused who was asking: unauthorized, forbidden,
 # proxy authentication required.
@@ -242,11 +245,18 @@ def classify(
     for a dependency past a threshold), or a write sleuth refused to send
     (``write-refused``: the probe asked for something a read-only run does not
     do, which is the suite's fault, never the target's). error: no proper
-    answer (or ``sleuth``: sleuth's own fault, no answer known), with one of
+    answer (or ``sleuth``: sleuth's own fault, or ``budget``: the run's budget
+    ran out before the probe started; no answer known either way), with one of
     ``ERROR_CATEGORIES``: what the error said, or the last HTTP answer (5xx,
     401/403) when an assertion failed on it.
     """
-    from sleuth.errors import CheckFailed, ProbeError, SleuthFault, WriteRefused
+    from sleuth.errors import (
+        BudgetSpent,
+        CheckFailed,
+        ProbeError,
+        SleuthFault,
+        WriteRefused,
+    )
 
     if exc is None:
         return "passed", ""
@@ -254,6 +264,8 @@ def classify(
         return "failed", WRITE_REFUSED
     if isinstance(exc, SleuthFault):
         return "error", SLEUTH_FAULT
+    if isinstance(exc, BudgetSpent):
+        return "error", BUDGET
     if isinstance(exc, CheckFailed):
         if exc.category in ERROR_CATEGORIES:
             return "error", exc.category

@@ -19,6 +19,8 @@ target's: the GET, HEAD and OPTIONS requests it had in flight are sent again
 from the run's own process (within their deadlines, which the run keeps), and
 so is every request after it; a write it had in flight is not sent twice but
 fails with category ``sleuth``, saying whether it may have reached the target.
+The worker is the run's: its handle goes from ``sleuth run`` to pytest as a
+plugin object, and the run's session owns it from there (``WorkerHandle``).
 It is off where ``os.posix_spawn`` is missing, in a frozen app, on a single
 core, with ``SLEUTH_HTTP_WORKER=0``, for plain ``pytest`` runs (pytest has
 started by the time sleuth could start it), and for a suite whose config names
@@ -26,6 +28,12 @@ no ``base_url`` (``discovery.may_use_http``, asked by the ``sleuth`` command);
 then the run makes its requests itself, as before. The worker never writes to
 the terminal (its standard streams are /dev/null) and ends when the run's end
 of the socket closes, however the run ended.
+
+The two talk in named events over a socketpair, each an event name and its
+fields (``("response", {"rid": 3, "answer": ..., ...})``), handed to the
+receiving side's ``on_<name>`` method. The run sends ``fetch`` and ``cancel``;
+the worker sends ``ready``, ``body`` (headers came, the body is coming),
+``response`` and, as it fails, ``gone``.
 """
 
 from __future__ import annotations
@@ -36,13 +44,19 @@ import os
 import socket
 import sys
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     import asyncio
 
-    from sleuth.probes.http_wire import Answer, Caps, LocalTransport, Timings
+    from sleuth.probes.http_wire import (
+        Answer,
+        BodyProgress,
+        Caps,
+        LocalTransport,
+        Timings,
+    )
 
 ENV_SWITCH = "SLEUTH_HTTP_WORKER"
 # The worker's end of the socket, as the worker process sees it.
@@ -63,8 +77,14 @@ _REAP_POLL_S = 0.002
 _DEATH_WAIT_POLLS = 50  # at most 0.1 s, once, for a worker that died mid-run
 
 
-class _Handle:
-    """The run's end of the socket, and the worker's pid."""
+class WorkerHandle:
+    """The run's end of the socket, and the worker's pid: one run's worker.
+
+    ``start`` makes one; ``sleuth run`` hands it to pytest as a plugin object,
+    and the run's session takes it from there (``offered``): the session owns
+    it, gives it to the run's HTTP client (``claim``), stops it if no probe
+    used it (``release_unused``), and reports how it died (``death``).
+    """
 
     def __init__(self, sock: socket.socket, pid: int) -> None:
         self.sock = sock
@@ -74,6 +94,30 @@ class _Handle:
         self.reaped = False
         self.death: WorkerDeath | None = None  # if it ended mid-run
         self.killed_by: int | None = None  # the signal, once reaped
+
+    @property
+    def available(self) -> bool:
+        """Can the run still use it (not claimed, not released)?"""
+        return not self.claimed and not self.released
+
+    def claim(self, caps: Caps) -> WorkerClient | None:
+        """The worker's client, for the one engine of the run; None if taken."""
+        if not self.available:
+            return None
+        self.claimed = True
+        return WorkerClient(self, caps)
+
+    def release_unused(self) -> None:
+        """The run's probes are done: a worker none of them used is stopped now.
+
+        Killed rather than left to the exit, so that its end (~3 ms, it may
+        still be loading aiohttp) overlaps the run's own summary instead of
+        adding to it. A request after this (none is expected) is made by the
+        run itself.
+        """
+        if self.available:
+            self.released = True  # nobody may claim it now
+            self.kill()
 
     def exited(self) -> bool:
         """Has the worker ended (reaped now if so)?"""
@@ -128,18 +172,14 @@ class _Handle:
             self.reaped = True
 
 
-_handle: _Handle | None = None
-
-
-def start(environ: Mapping[str, str] = os.environ) -> bool:
-    """Start the worker, unless switched off or impossible; True if there is one."""
-    global _handle
-    if _handle is not None or environ.get(ENV_SWITCH, "1").lower() in _OFF:
-        return _handle is not None
+def start(environ: Mapping[str, str] = os.environ) -> WorkerHandle | None:
+    """Start the worker, unless switched off or impossible; its handle if started."""
+    if environ.get(ENV_SWITCH, "1").lower() in _OFF:
+        return None
     if not hasattr(os, "posix_spawn") or getattr(sys, "frozen", False):
-        return False  # a frozen app's executable is the app, not a Python
+        return None  # a frozen app's executable is the app, not a Python
     if _cores() < 2:
-        return False  # on one core it would only take turns with the run
+        return None  # on one core it would only take turns with the run
     ours, theirs = socket.socketpair()
     try:
         # A fresh interpreter, not a fork: a forked copy would share the run's
@@ -157,27 +197,24 @@ def start(environ: Mapping[str, str] = os.environ) -> bool:
         )
     except OSError:
         ours.close()
-        return False  # requests are made in the run, as without a worker
+        return None  # requests are made in the run, as without a worker
     finally:
         theirs.close()
-    _handle = _Handle(ours, pid)
+    handle = WorkerHandle(ours, pid)
     import atexit
 
-    atexit.register(_stop, _handle)
-    return True
+    atexit.register(_stop, handle)
+    return handle
 
 
-def release_unused() -> None:
-    """The run's probes are done: a worker none of them used is stopped now.
+def offered(plugins: Iterable[object]) -> WorkerHandle | None:
+    """The worker handed to this pytest run among its ``plugins``, if any.
 
-    Killed rather than left to the exit, so that its end (~3 ms, it may still
-    be loading aiohttp) overlaps the run's own summary instead of adding to it.
-    A request after this (none is expected) is made by the run itself.
+    ``sleuth run`` starts the worker before pytest and passes its handle to
+    ``pytest.main(plugins=[...])``; tests hand one to an in-process run the
+    same way (``pytester.plugins``).
     """
-    if available():
-        assert _handle is not None  # noqa: S101 (available)
-        _handle.released = True  # nobody may claim it now
-        _handle.kill()
+    return next((p for p in plugins if isinstance(p, WorkerHandle)), None)
 
 
 def _cores() -> int:
@@ -187,47 +224,13 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _stop(handle: _Handle) -> None:
+def _stop(handle: WorkerHandle) -> None:
     """At exit: a worker still there is stopped and reaped, leaving no process.
 
     Usually it is gone by now (closed with the run's engine, or killed unused
     when the session finished); this covers a run that ended before either.
     """
     handle.stop(grace_s=0.0)
-
-
-def adopt(sock: socket.socket, pid: int) -> None:
-    """Use a worker started some other way, ``sock`` connected to its ``worker_main``.
-
-    The test suite starts one this way to break it on purpose.
-    """
-    global _handle
-    _handle = _Handle(sock, pid)
-
-
-def forget() -> bool:
-    """Drop the worker (closing the socket if no run claimed it); was it claimed?"""
-    global _handle
-    handle, _handle = _handle, None
-    if handle is None:
-        return False
-    if not handle.claimed:
-        handle.sock.close()
-    return handle.claimed
-
-
-def available() -> bool:
-    """Is there a worker this run can use (started, not yet claimed)?"""
-    return _handle is not None and not _handle.claimed and not _handle.released
-
-
-def claim(caps: Caps) -> WorkerClient | None:
-    """The worker's client, for the one engine of the run; None if there is none."""
-    if not available():
-        return None
-    assert _handle is not None  # noqa: S101 (available)
-    _handle.claimed = True
-    return WorkerClient(_handle, caps)
 
 
 # -- the worker process ------------------------------------------------------
@@ -247,7 +250,7 @@ def worker_main(sock: socket.socket) -> NoReturn:
     except BaseException as exc:  # it may not reach a terminal: tell the run
         with contextlib.suppress(BaseException):
             sock.setblocking(True)
-            sock.sendall(_frame(("gone", f"{type(exc).__name__}: {exc}")))
+            sock.sendall(_frame(_event("gone", why=f"{type(exc).__name__}: {exc}")))
     finally:
         os._exit(0)
 
@@ -258,47 +261,87 @@ async def _serve(sock: socket.socket) -> None:
     # Loaded now, while the run is still starting pytest: that is the point.
     import aiohttp  # noqa: F401
 
-    from sleuth.probes.http_wire import Timings, fetch, open_session, translate_error
-    from sleuth.tlsoptions import Contexts
-
-    contexts = Contexts()  # ssl contexts are built here, from the run's tls options
     reader, writer = await asyncio.open_connection(sock=sock)
-    outbox = _Outbox(writer)
-    outbox.send(("ready",))
-    session: Any = None
-    tasks: dict[int, asyncio.Task[None]] = {}
-
-    async def one(
-        rid: int, method: str, url: str, caps: tuple[int, int], kw: Any
-    ) -> None:
-        nonlocal session
-        trace = Timings()
-        trace.on_body = lambda body: outbox.send(("body", rid, body))
-        try:
-            if session is None:
-                session = open_session(caps)
-            answer = await fetch(session, trace, method, url, contexts=contexts, **kw)
-            outbox.send(("answer", rid, answer, None, trace.marks))
-        except asyncio.CancelledError:
-            pass  # the run gave up on it (its deadline) or is closing
-        except Exception as exc:
-            error = translate_error(exc, f"{method} {url}")
-            outbox.send(("answer", rid, None, error, trace.marks))
-        finally:
-            tasks.pop(rid, None)
-
-    while (message := await _read_frame(reader)) is not None:
-        if message[0] == "fetch":
-            rid = message[1]
-            tasks[rid] = asyncio.create_task(one(*message[1:]))
-        elif message[0] == "cancel":
-            task = tasks.get(message[1])
-            if task is not None:
-                task.cancel()
+    server = _Server(_Outbox(writer))
+    server.outbox.send(_event("ready"))
+    while (event := await _read_frame(reader)) is not None:
+        server.dispatch(*event)
     # The run is over (or gone): leave at once. The kernel closes the
     # connections as for any process that exits; an orderly close of hundreds
     # of them would only make the run wait for this process.
     os._exit(0)
+
+
+class _Server:
+    """The worker's side: each event from the run goes to its ``on_`` method."""
+
+    def __init__(self, outbox: _Outbox) -> None:
+        from sleuth.tlsoptions import Contexts
+
+        self.outbox = outbox
+        # ssl contexts are built here, from the run's tls options.
+        self._contexts = Contexts()
+        self._session: Any = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def dispatch(self, name: str, fields: dict[str, Any]) -> None:
+        getattr(self, f"on_{name}")(**fields)
+
+    def on_fetch(
+        self,
+        *,
+        rid: int,
+        method: str,
+        url: str,
+        caps: tuple[int, int],
+        kwargs: dict[str, Any],
+    ) -> None:
+        import asyncio
+
+        self._tasks[rid] = asyncio.create_task(
+            self._fetch(rid, method, url, caps, kwargs)
+        )
+
+    def on_cancel(self, *, rid: int) -> None:
+        task = self._tasks.get(rid)
+        if task is not None:
+            task.cancel()
+
+    async def _fetch(
+        self, rid: int, method: str, url: str, caps: tuple[int, int], kw: Any
+    ) -> None:
+        import asyncio
+
+        from sleuth.probes.http_wire import (
+            Timings,
+            fetch,
+            open_session,
+            translate_error,
+        )
+
+        send = self.outbox.send
+        trace = Timings()
+        trace.on_body = lambda body: send(_event("body", rid=rid, progress=body))
+        try:
+            if self._session is None:
+                self._session = open_session(caps)
+            answer = await fetch(
+                self._session, trace, method, url, contexts=self._contexts, **kw
+            )
+            send(
+                _event(
+                    "response", rid=rid, answer=answer, error=None, marks=trace.marks
+                )
+            )
+        except asyncio.CancelledError:
+            pass  # the run gave up on it (its deadline) or is closing
+        except Exception as exc:
+            error = translate_error(exc, f"{method} {url}")
+            send(
+                _event("response", rid=rid, answer=None, error=error, marks=trace.marks)
+            )
+        finally:
+            self._tasks.pop(rid, None)
 
 
 # -- the run's side ----------------------------------------------------------
@@ -307,7 +350,7 @@ async def _serve(sock: socket.socket) -> None:
 class WorkerClient:
     """Hands requests to the worker and waits for their answers (on the run's loop)."""
 
-    def __init__(self, handle: _Handle, caps: Caps) -> None:
+    def __init__(self, handle: WorkerHandle, caps: Caps) -> None:
         self._handle = handle
         self._caps = caps  # the worker's session is opened with them
         self._pending: dict[int, _InFlight] = {}
@@ -343,7 +386,16 @@ class WorkerClient:
         future = asyncio.get_running_loop().create_future()
         self._traces[rid] = trace  # where the worker's word on its body goes
         try:
-            frame = outbox.send(("fetch", rid, method, url, self._caps, kwargs))
+            frame = outbox.send(
+                _event(
+                    "fetch",
+                    rid=rid,
+                    method=method,
+                    url=url,
+                    caps=self._caps,
+                    kwargs=kwargs,
+                )
+            )
         except Exception as exc:  # pickle's: an argument that cannot be copied
             raise SleuthError(
                 f"{method} {url}: its arguments cannot be handed to sleuth's HTTP "
@@ -355,7 +407,7 @@ class WorkerClient:
             answer, error, marks = await future
         except asyncio.CancelledError:
             if self._pending.pop(rid, None) is not None and self._failure is None:
-                outbox.send(("cancel", rid))
+                outbox.send(_event("cancel", rid=rid))
             raise
         if answer is _RESEND:  # the worker died with it in flight
             return await self._fall_back().fetch(trace, method, url, **kwargs)
@@ -424,23 +476,12 @@ class WorkerClient:
 
         try:
             failure = "it closed its end of the connection"
-            while (message := await _read_frame(reader)) is not None:
-                if message[0] == "ready":
-                    self._was_ready = True
-                    self._set_ready(True)
-                    continue
-                if message[0] == "gone":
-                    failure = f"it failed ({message[1]})"
+            while (event := await _read_frame(reader)) is not None:
+                name, fields = event
+                if name == "gone":  # its last word
+                    failure = f"it failed ({fields['why']})"
                     break
-                if message[0] == "body":  # headers came, the body is coming
-                    trace = self._traces.get(message[1])
-                    if trace is not None:
-                        trace.body = message[2]
-                    continue
-                _, rid, answer, error, marks = message
-                request = self._pending.pop(rid, None)
-                if request is not None and not request.future.done():
-                    request.future.set_result((answer, error, marks))
+                getattr(self, f"on_{name}")(**fields)
         except Exception as exc:  # a broken frame: nothing more can be read
             failure = f"its answers could not be read ({type(exc).__name__})"
         self._set_ready(False)  # if it never was: the run makes its requests
@@ -458,6 +499,30 @@ class WorkerClient:
             self._died(failure)
         else:
             self._failure = self._failure or failure
+
+    # -- the worker's events ------------------------------------------------
+
+    def on_ready(self) -> None:
+        self._was_ready = True
+        self._set_ready(True)
+
+    def on_body(self, *, rid: int, progress: BodyProgress) -> None:
+        """Headers came for ``rid``, and its body is coming."""
+        trace = self._traces.get(rid)
+        if trace is not None:
+            trace.body = progress
+
+    def on_response(
+        self,
+        *,
+        rid: int,
+        answer: Answer | None,
+        error: Exception | None,
+        marks: dict[str, float],
+    ) -> None:
+        request = self._pending.pop(rid, None)
+        if request is not None and not request.future.done():
+            request.future.set_result((answer, error, marks))
 
     def _set_ready(self, ready: bool) -> None:
         if self._ready is not None and not self._ready.done():
@@ -595,11 +660,6 @@ class WorkerDeath:
         return line
 
 
-def death() -> WorkerDeath | None:
-    """How this run's worker died mid-run, if it did."""
-    return _handle.death if _handle is not None else None
-
-
 # -- frames: a 4-byte length, then a pickle ----------------------------------
 
 
@@ -636,6 +696,11 @@ class _Outbox:
             await self._writer.wait_closed()
 
 
+def _event(name: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+    """An event as it travels: its name, and its fields by name."""
+    return (name, fields)
+
+
 def _frame(message: object) -> bytes:
     import pickle
 
@@ -661,11 +726,8 @@ __all__ = [
     "RESENDABLE",
     "WorkerClient",
     "WorkerDeath",
-    "adopt",
-    "available",
-    "claim",
-    "death",
-    "forget",
+    "WorkerHandle",
+    "offered",
     "start",
     "worker_main",
 ]

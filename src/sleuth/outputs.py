@@ -170,7 +170,6 @@ class OutputsPlugin:
 
     def summary_lines(self) -> list[str]:
         """The sleuth section: counts, slowest, root causes, what failed."""
-        from sleuth import http_worker
         from sleuth.reports import causes, clients, terminal
 
         session = self.session
@@ -187,7 +186,7 @@ class OutputsPlugin:
                 ran_ahead=session.ran_ahead,
                 causes=causes.rank(records),
                 history=self._history_lines(),
-                own_trouble=[death.line() for death in [http_worker.death()] if death],
+                own_trouble=[death.line()] if (death := session.worker_death()) else [],
                 held=clients.held_line(
                     clients.tally(r.clients for r in records),
                     lead="the read-only rule (writes only from @pytest.mark.writes "

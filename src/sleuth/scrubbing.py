@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from sleuth._compat import pytest as pytest_compat
-from sleuth.redact import MASK, SCALAR_TYPES, Secret, SecretRegistry
+from sleuth.redact import MASK, SCALAR_TYPES, SecretRegistry
 
 _MAX_DEPTH = 64
 _EMPTY = frozenset({list, tuple, dict, str})
@@ -253,12 +253,3 @@ class ScrubLogFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = self.registry.scrub(record.exc_text)
         return True
-
-
-def mask_value(value: object) -> object:
-    """``value`` as a ``Secret`` string, if it is a string."""
-    return (
-        Secret(value)
-        if isinstance(value, str) and not isinstance(value, Secret)
-        else value
-    )

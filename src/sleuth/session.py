@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from sleuth.history import RunHistory
+    from sleuth.http_worker import WorkerDeath
     from sleuth.settings import appfunction
 
 
@@ -60,7 +61,13 @@ class SleuthSession:
         self.scrubbing = ScrubbingPlugin(self.secrets)
         self.outputs = OutputsPlugin(self)
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
-        self.target = Target(options, self.engine, secrets=self.secrets)
+        from sleuth import http_worker
+
+        # The HTTP worker `sleuth run` started for this run, if it did: ours now.
+        self.http_worker = http_worker.offered(config.pluginmanager.get_plugins())
+        self.target = Target(
+            options, self.engine, secrets=self.secrets, http_worker=self.http_worker
+        )
         self.runahead = RunAhead(
             self.engine, is_target_fixture=is_target_fixture, target=lambda: self.target
         )
@@ -245,11 +252,14 @@ class SleuthSession:
         ctx = marks.make_context(item, self.options)
         self._contexts[nodeid] = ctx
         if timing.monotonic() > self.engine.budget_deadline:
-            pytest.fail(
+            from sleuth.errors import BudgetSpent
+
+            spent = BudgetSpent(
                 f"not run: the run budget of {self.options.budget_s:g} s "
-                f"({self.options.budget_origin}) was spent before pytest reached it",
-                pytrace=False,
+                f"({self.options.budget_origin}) was spent before pytest reached it"
             )
+            now = timing.monotonic()
+            _reraise(Outcome(exc=spent, duration_s=0.0, started_at=now, timed_out=True))
         if inspect.iscoroutinefunction(func):
             outcome = self.engine.run_one(Job(ctx=ctx, func=func, kwargs=kwargs))
             self._outcomes[nodeid] = outcome
@@ -287,10 +297,13 @@ class SleuthSession:
         self.recorder.record(item, report, call, ctx)
         return report
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from sleuth import http_worker
+    def worker_death(self) -> WorkerDeath | None:
+        """How the run's HTTP worker died mid-run, if it did."""
+        return self.http_worker.death if self.http_worker is not None else None
 
-        http_worker.release_unused()
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.http_worker is not None:
+            self.http_worker.release_unused()
         self.run_record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(self.run_record)  # never raises

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
 
     from sleuth.engine import Engine
+    from sleuth.http_worker import WorkerHandle
     from sleuth.probes.amqp import AmqpProbe, AmqpProbeOptions
     from sleuth.probes.dns import DnsProbe, DnsProbeOptions
     from sleuth.probes.http import AsyncHttpClient
@@ -70,8 +71,10 @@ class Target:
         engine: Engine,
         *,
         secrets: SecretRegistry | None = None,
+        http_worker: WorkerHandle | None = None,
     ) -> None:
         self._options = options
+        self._http_worker = http_worker  # the session's; claimed by target.ahttp
         self._config = options.target
         self._engine = engine
         self._secrets = secrets if secrets is not None else SecretRegistry()
@@ -195,9 +198,8 @@ class Target:
         """
         try:
             with imports.LOCK:  # see sleuth.imports
-                from sleuth import http_worker
-
-                if http_worker.available():
+                worker = self._http_worker
+                if worker is not None and worker.available:
                     import multidict  # noqa: F401 (the worker has aiohttp)
                 else:
                     import aiohttp  # noqa: F401
@@ -236,7 +238,7 @@ class Target:
                 if v is not None
             },
         )
-        return AsyncHttpClient(settings, self._engine)
+        return AsyncHttpClient(settings, self._engine, http_worker=self._http_worker)
 
     @functools.cached_property
     @_built

@@ -9,23 +9,54 @@ from typing import Literal
 
 from sleuth.errors import ConfigError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
-_FACTORS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+# The one grammar of a length of time, wherever sleuth reads one (a timeout,
+# a certificate's days left, the history's retention): a number, then a unit.
+_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$")
+TIME_UNITS_S = {
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
+}
+
+
+def seconds_in(value: object, *, bare: str | None) -> float | None:
+    """Seconds in ``"150ms"``, ``"2s"``, ``"1 min"``, ``"12h"``, ``"30d"`` or ``"2w"``.
+
+    A bare number (``2.5``, ``"30"``) is in the unit ``bare``; with ``bare=None``
+    a unit must be written. None when ``value`` is no length of time.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) * TIME_UNITS_S[bare] if bare else None
+    match = _TIME.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    unit = match.group(2) or bare
+    if unit not in TIME_UNITS_S:
+        return None
+    return float(match.group(1)) * TIME_UNITS_S[unit]
 
 
 def parse_duration(value: object, *, where: str, what: str = "duration") -> float:
     """Seconds from ``2.5``, ``"2.5"``, ``"150ms"``, ``"2s"``, ``"1m"`` or ``"1h"``.
 
+    Any unit of ``seconds_in`` is read; a bare number is seconds.
+
     Raises:
         ConfigError: naming ``where`` the value came from and an example.
     """
-    if isinstance(value, bool):
-        raise _bad_duration(value, where=where, what=what)
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _FACTORS[match.group(2) or "s"]
-    else:
+    seconds = seconds_in(value, bare="s")
+    if seconds is None:
         raise _bad_duration(value, where=where, what=what)
     if not math.isfinite(seconds):  # YAML's .inf and .nan: no deadline at all
         raise _bad_duration(value, where=where, what=what)
@@ -210,25 +241,21 @@ def parse_count(value: object, *, where: str, what: str) -> int:
     )
 
 
-_DAYS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|weeks?|h)?\s*$")
-_DAY_FACTORS = {"d": 1.0, "w": 7.0, "h": 1 / 24}
-
-
 def parse_days(value: object, *, where: str, what: str) -> float:
     """Days, zero or more, from ``30``, ``"30"``, ``"30d"``, ``"2w"`` or ``"12h"``.
+
+    Any unit of ``seconds_in`` is read; a bare number is days.
 
     Raises:
         ConfigError: naming ``where`` the value came from and an example.
     """
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    match = _DAYS.match(value) if isinstance(value, str) else None
-    if match is None:
+    seconds = seconds_in(value, bare="d")
+    if seconds is None or not seconds >= 0:  # NaN is not >= 0
         raise ConfigError(
             f"invalid {what} {value!r}: expected days, e.g. 30, 30d or 2w",
             where=where,
         )
-    return float(match.group(1)) * _DAY_FACTORS[(match.group(2) or "d")[0]]
+    return seconds / TIME_UNITS_S["d"]
 
 
 TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")

@@ -12,6 +12,8 @@ acknowledgement came in (``TCP_INFO``'s ``tcpi_last_data_recv`` and
 the loop finally looks, they give the moment the bytes really arrived. Ages
 of one tick or less are the tick's own noise and are not applied; elsewhere
 (no ``TCP_INFO``, a closed socket) the loop's own clock stands.
+
+And who is at the other end: ``peer_of``, for every probe kind's evidence.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ _TICK_NOISE_S = 0.005
 _TCP_INFO: int | None = (
     getattr(socket, "TCP_INFO", None) if sys.platform.startswith("linux") else None
 )
+
+
+def peer_of(transport: Any) -> str | None:
+    """``127.0.0.1:5672`` or ``[::1]:443``, from a transport or stream writer."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return None
 
 
 def socket_of(transport: Any) -> Any:

@@ -401,7 +401,7 @@ from sleuth import http_worker
 
 
 def pytest_unconfigure(config):
-    handle = http_worker._handle
+    handle = http_worker.offered(config.pluginmanager.get_plugins())
     with open("out/worker-used.json", "w") as f:
         json.dump({"claimed": bool(handle and handle.claimed)}, f)
 """

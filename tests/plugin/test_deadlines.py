@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -203,3 +204,36 @@ def test_request_timeout_from_the_target_config_is_named(suite, pytester, http_t
             "*timed out after 0.5 s waiting for GET*/hang (timeout from target 'local' in sleuth.yaml)*"
         ]
     )
+
+
+def test_a_probe_the_budget_never_started_is_no_fault_of_the_target(suite, pytester):
+    # One worker, and a first probe stuck in its own code until the budget
+    # ends it: the second never gets a worker, so it never reaches the target.
+    suite(
+        test_budget="""
+        import threading
+
+        def test_stuck(target):
+            threading.Event().wait(3)  # past the budget, not much longer
+
+        def test_waiting(target):
+            pass  # never started: its body does not matter
+        """
+    )
+    out = pytester.path / "run.json"
+    result = pytester.runpytest(
+        "--budget", "0.5s", "--sleuth-workers", "1", f"--sleuth-json={out}"
+    )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*not started: the run budget of 0.5 s ran out before a worker was free*",
+            "*likely root causes:*",
+            "*the run's budget: spent before the probes started*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*TargetUnreachable*")
+    document = json.loads(out.read_text())
+    categories = {p["id"].split("::")[1]: p["category"] for p in document["probes"]}
+    assert categories == {"test_stuck": "timeout", "test_waiting": "budget"}
+    assert [c["label"] for c in document["root_causes"]] == ["the run's budget"]

@@ -27,9 +27,9 @@ import sys
 from sleuth import http_worker
 
 
-def test_answers(target):
+def test_answers(target, request):
     assert target.http.get("/status/200").status_code == 200
-    handle = http_worker._handle
+    handle = http_worker.offered(request.config.pluginmanager.get_plugins())
     with open("seen.json", "w") as f:
         json.dump(
             {
@@ -102,9 +102,10 @@ def test_after_the_worker_died_the_run_makes_its_requests_itself(tmp_path, http_
         from sleuth import http_worker
 
 
-        def test_after_the_worker_died(target):
+        def test_after_the_worker_died(target, request):
             assert target.http.get("/status/200").status_code == 200
-            os.kill(http_worker._handle.pid, signal.SIGKILL)
+            handle = http_worker.offered(request.config.pluginmanager.get_plugins())
+            os.kill(handle.pid, signal.SIGKILL)
             assert target.http.get("/status/200?n=2").status_code == 200
         """,
     )
@@ -120,12 +121,9 @@ def test_an_unused_worker_leaves_when_its_socket_closes():
     from tests.workerproc import started_worker
 
     with started_worker() as worker:
-        assert http_worker.available()
-        handle = http_worker._handle
+        assert worker.handle.available
     assert not worker.claimed
-    assert not http_worker.available()
-    assert handle is not None
-    assert handle.reaped
+    assert worker.handle.reaped
 
 
 def test_where_no_worker_can_start_the_run_makes_its_requests(monkeypatch):
@@ -133,8 +131,7 @@ def test_where_no_worker_can_start_the_run_makes_its_requests(monkeypatch):
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "posix_spawn", refuse)
-    assert http_worker.start({}) is False
-    assert not http_worker.available()
+    assert http_worker.start({}) is None
 
 
 def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
@@ -147,10 +144,11 @@ def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
         from sleuth import http_worker
 
 
-        def test_path_is_set(target):
+        def test_path_is_set(target, request):
             assert target.setting("PATH")
+            handle = http_worker.offered(request.config.pluginmanager.get_plugins())
             with open("pid", "w") as f:
-                f.write(str(http_worker._handle.pid))
+                f.write(str(handle.pid))
         """)
     )
     result = sleuth_run(tmp_path, "-q")
@@ -187,8 +185,10 @@ def test_a_worker_that_cannot_start_leaves_the_requests_to_the_run(
     )
     # No aiohttp in the worker: it fails before it is ready, says why, and the
     # run makes the request itself; nothing is lost, and the log says so.
-    with spawned_worker(prelude="import sys; sys.modules['aiohttp'] = None"):
-        result = pytester.runpytest("-rA", "--log-level=WARNING")
+    with spawned_worker(prelude="import sys; sys.modules['aiohttp'] = None") as worker:
+        result = pytester.runpytest(
+            "-rA", "--log-level=WARNING", plugins=[worker.handle]
+        )
     result.assert_outcomes(passed=1)
     assert http_target.recorder.count("/status/200") == 1
     result.stdout.fnmatch_lines(
@@ -217,14 +217,12 @@ def test_arguments_are_checked_the_same_with_or_without_the_worker(suite, pytest
 
 def test_the_switch_takes_the_usual_words_for_off():
     for word in ("0", "false", "No", "OFF"):
-        assert http_worker.start({"SLEUTH_HTTP_WORKER": word}) is False
-    assert not http_worker.available()
+        assert http_worker.start({"SLEUTH_HTTP_WORKER": word}) is None
 
 
 def test_on_one_core_there_is_no_worker(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    assert http_worker.start({}) is False
-    assert not http_worker.available()
+    assert http_worker.start({}) is None
 
 
 def test_a_worker_no_probe_used_is_stopped_when_the_probes_are_done(suite, pytester):
@@ -237,8 +235,8 @@ def test_a_worker_no_probe_used_is_stopped_when_the_probes_are_done(suite, pytes
         """
     )
     with started_worker() as worker:
-        pytester.runpytest().assert_outcomes(passed=1)
+        pytester.runpytest(plugins=[worker.handle]).assert_outcomes(passed=1)
         # Released at the end of the session: killed, and not to be claimed.
-        assert not http_worker.available()
-        assert http_worker.claim((1000, 500)) is None
+        assert not worker.handle.available
+        assert worker.handle.claim((1000, 500)) is None
     assert not worker.claimed

@@ -68,8 +68,6 @@ import urllib.request
 
 import pytest
 
-from sleuth import http_worker
-
 
 @pytest.mark.parametrize("n", range({READS}))
 def test_read(target, n):
@@ -82,7 +80,7 @@ def test_write(target, n):
     assert target.http.post(f"/slow?n={{n}}", json={{"n": n}}).text == "ok"
 
 
-def test_kill_the_worker_when_every_request_is_in_flight(target):
+def test_kill_the_worker_when_every_request_is_in_flight(target, worker_pid):
     # Not through target.http: this probe only watches the server.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -90,13 +88,27 @@ def test_kill_the_worker_when_every_request_is_in_flight(target):
             if int(answer.read()) >= {READS + WRITES}:
                 break
         time.sleep(0.02)
-    os.kill(http_worker._handle.pid, signal.SIGKILL)
+    os.kill(worker_pid, signal.SIGKILL)
+"""
+
+# The run's worker, as its session holds it: a session fixture, so that the
+# probe using it still runs ahead with the others (``request`` would not).
+CONFTEST = """
+import pytest
+
+from sleuth import http_worker
+
+
+@pytest.fixture(scope="session")
+def worker_pid(pytestconfig):
+    return http_worker.offered(pytestconfig.pluginmanager.get_plugins()).pid
 """
 
 
 def test_reads_in_flight_are_sent_again_and_writes_never_twice(tmp_path, slow_server):
     url, counts = slow_server
     suite = write_suite(tmp_path, url, PROBES)
+    (suite / "conftest.py").write_text(CONFTEST)
     out = tmp_path / "run.json"
     result = sleuth_run(suite, "-q", "--allow-writes", f"--sleuth-json={out}")
     assert result.returncode == 1, result.stdout + result.stderr

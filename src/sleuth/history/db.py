@@ -27,7 +27,9 @@ from urllib.parse import quote
 
 from sleuth.atomicfile import create_file
 from sleuth.clients import _guard
-from sleuth.errors import SleuthError
+
+# Raised here; kept importable from here (store.py, older callers) by name.
+from sleuth.errors import StoreError as StoreError
 from sleuth.localdir import make_dir
 
 if TYPE_CHECKING:
@@ -43,10 +45,6 @@ BUSY_TIMEOUT_S = 15
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 Params = Mapping[str, Any]
-
-
-class StoreError(SleuthError):
-    """The store cannot be used as it is: a newer schema, a missing driver."""
 
 
 class Tx(Protocol):

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sleuth.config import SuiteConfig
 from sleuth.errors import ConfigError
 from sleuth.localdir import LOCAL_DIR
+from sleuth.units import seconds_in
 from sleuth.validate import check_keys
 
 HISTORY_ENV = "SLEUTH_HISTORY"
@@ -31,8 +32,6 @@ DEFAULT_KEEP_RUNS = 1000
 
 _CONFIG_KEYS = ("agent", "keep", "url")
 _OFF_WORDS = frozenset({"off", "false", "no", "none", "0"})
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
-_AGE_FACTORS = {"m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,9 +170,9 @@ def parse_keep(value: object, *, where: str) -> Retention:
     if not isinstance(value, bool):
         if text.isdigit() and int(text) > 0:
             return Retention(runs=int(text), origin=where)
-        match = _AGE.match(text)
-        if match and float(match.group(1)) > 0:
-            seconds = float(match.group(1)) * _AGE_FACTORS[match.group(2)]
+        # An age needs its unit: a bare number is a count of runs.
+        seconds = seconds_in(text, bare=None)
+        if seconds is not None and seconds > 0:
             return Retention(max_age_s=seconds, origin=where)
     raise ConfigError(
         f"invalid history retention {value!r}: expected a number of runs, e.g. 200, "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sleuth import timing
 from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.discovery import find_suite_config
-from sleuth.errors import SleuthError
+from sleuth.errors import HistoryUnavailable
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
 from sleuth.history.options import resolve_history
 from sleuth.history.recorder import describe_error, display_store
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
     from sleuth.history.store import HistoryStore
 
 MATCHES_SHOWN = 10
-
-
-class HistoryUnavailable(SleuthError):
-    """The command cannot read a history: none found, none yet, or unreachable."""
 
 
 def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]:

@@ -135,8 +135,9 @@ class DependencyProbe(Generic[H]):
     """What every helper shares: ``check()`` and ``acheck()`` around its own
     ``_check``, and running a coroutine for a ``def`` or an ``async def`` probe.
 
-    A shallow base class rather than a Protocol (STYLE.md prefers those) because
-    this is the same code in every kind, not an interface each fills in.
+    A shallow base class rather than a Protocol (CONTRIBUTING.md prefers
+    those) because this is the same code in every kind, not an interface each
+    fills in.
     """
 
     kind: ClassVar[str]
@@ -375,15 +376,6 @@ def port_option(value: object, *, kind: str, where: str) -> int:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
-
-
-def peer_of(transport: Any) -> str | None:
-    """``127.0.0.1:5672`` from a transport or stream writer, when it knows."""
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
-        return f"{host}:{peer[1]}"
-    return None
 
 
 def translate_os_error(

@@ -40,6 +40,8 @@ from sleuth.tlsoptions import TlsOptions, describe as describe_tls, parse_tls
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
 
+    from sleuth.http_worker import WorkerHandle
+
 # A probe reads at most this much of a body; the rest is left unread so that a
 # huge answer cannot exhaust memory (``Response.truncated`` says so).
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -97,9 +99,16 @@ class HttpSettings:
 class AsyncHttpClient:
     """HTTP for ``async def`` probes: ``await target.ahttp.get("/health")``."""
 
-    def __init__(self, settings: HttpSettings, engine: Engine) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings,
+        engine: Engine,
+        *,
+        http_worker: WorkerHandle | None = None,
+    ) -> None:
         self._settings = settings
         self._engine = engine
+        self._http_worker = http_worker  # the run's worker process, if it has one
 
     def __repr__(self) -> str:
         return f"<AsyncHttpClient {self._settings.base_url or '(no base_url)'}>"
@@ -310,10 +319,10 @@ class AsyncHttpClient:
 
     def _open_transport(self) -> Transport:
         """The run's one transport: its HTTP worker if it has one, else its own."""
-        from sleuth import http_worker
-
         caps = (self._settings.max_in_flight, self._settings.max_in_flight_per_host)
-        transport: Transport = http_worker.claim(caps) or LocalTransport(caps)
+        worker = self._http_worker
+        claimed = worker.claim(caps) if worker is not None else None
+        transport: Transport = claimed or LocalTransport(caps)
         self._engine.on_close(transport.close)
         return transport
 

@@ -176,8 +176,10 @@ async def _fetch(
         trace_request_ctx=trace,
         **kwargs,
     ) as answer:
-        remote = peer_of(answer)  # before reading: then the connection is let go
-        sock = wireclock.socket_of(aiohttp_compat.response_transport(answer))
+        # Before reading: then the connection is let go.
+        transport = aiohttp_compat.response_transport(answer)
+        remote = wireclock.peer_of(transport)
+        sock = wireclock.socket_of(transport)
         body, truncated = await read_capped(answer, max_body_bytes, trace)
         # When the last byte arrived, not when this loop got round to it.
         trace.mark("body_end", wireclock.last_received_at(sock))
@@ -214,15 +216,6 @@ async def read_capped(
     if truncated:
         answer.close()  # do not drain the rest into memory; drop the connection
     return b"".join(chunks), truncated
-
-
-def peer_of(answer: aiohttp.ClientResponse) -> str | None:
-    transport = aiohttp_compat.response_transport(answer)
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
-        return f"{host}:{peer[1]}"
-    return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,12 +24,13 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
+from sleuth import wireclock
 from sleuth._compat import aiomysql as aiomysql_compat
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
-from sleuth.probes._dependency import load, other_error, peer_of, translate_os_error
+from sleuth.probes._dependency import load, other_error, translate_os_error
 from sleuth.probes._sql import Params, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
@@ -301,7 +302,7 @@ class MysqlProbe(SqlProbe[MysqlHealth]):
         )
 
     def _remote(self, conn: Any) -> str | None:
-        return peer_of(aiomysql_compat.stream_writer(conn))
+        return wireclock.peer_of(aiomysql_compat.stream_writer(conn))
 
     def translate_error(self, exc: BaseException) -> ProbeError:
         """The one place aiomysql's exceptions become sleuth's, with a category."""

@@ -21,7 +21,6 @@ from sleuth.probes._dependency import (
     helper_options,
     ms,
     other_error,
-    peer_of,
     port_option,
     record,
     require,
@@ -124,7 +123,7 @@ class TcpProbe(DependencyProbe[TcpHealth]):
         # with other probes, or waiting for the interpreter lock) noticed.
         connected = wireclock.last_acked_at(wireclock.socket_of(writer), seen)
         took = max(connected - started, 0.0)
-        remote = peer_of(writer)
+        remote = wireclock.peer_of(writer)
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()

@@ -30,7 +30,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from sleuth.evidence import SLEUTH_FAULT, WRITE_REFUSED, Category, ProbeRecord
+from sleuth.evidence import (
+    BUDGET,
+    SLEUTH_FAULT,
+    WRITE_REFUSED,
+    Category,
+    ProbeRecord,
+)
 
 _HOST = re.compile(
     r"(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?P<host>[\w.\-\[\]:]+?:\d+)"
@@ -45,6 +51,7 @@ _INCOMPLETE = re.compile(
 _WAITED = re.compile(r"(?:timed out after|no answer within) (?P<s>[\d.]+ ?m?s)\b")
 SLEUTH_LABEL = "sleuth"
 READ_ONLY_LABEL = "sleuth's read-only rule"
+BUDGET_LABEL = "the run's budget"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +71,7 @@ class RootCause:
     @property
     def is_targets(self) -> bool:
         """Is it a fault of the system probed (not sleuth's, not the suite's)?"""
-        return self.category not in (SLEUTH_FAULT, WRITE_REFUSED)
+        return self.category not in (SLEUTH_FAULT, WRITE_REFUSED, BUDGET)
 
     def line(self) -> str:
         """``postgres: connection refused (blocks 12 probes, 3 failed)``."""
@@ -189,7 +196,7 @@ def rank(records: Sequence[ProbeRecord]) -> list[RootCause]:
 
 
 # Fault kinds ranked even when one probe shows them: the fault is certain.
-_ALWAYS_RANKED = frozenset({"sleuth", "read-only", "settings-source"})
+_ALWAYS_RANKED = frozenset({"sleuth", "read-only", "settings-source", "budget"})
 
 
 def _fault_of(
@@ -198,6 +205,12 @@ def _fault_of(
     """``(key, label, diagnosis)`` of the fault ``record`` shows, if one is known."""
     if record.category == SLEUTH_FAULT:
         return ("sleuth",), SLEUTH_LABEL, _sleuth_words(record.diagnosis)
+    if record.category == BUDGET:
+        return (
+            ("budget",),
+            BUDGET_LABEL,
+            "spent before the probes started; nothing is known of the target",
+        )
     if record.category == WRITE_REFUSED:
         return (
             ("read-only",),
