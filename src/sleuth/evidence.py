@@ -186,6 +186,10 @@ class SettingLookup:
             head = f"{self.name}: found in {self.found_in}"
         elif self.state == "empty":
             head = f"{self.name}: empty in {self.found_in}"
+        elif any(a.state == "error" and not a.broken for a in self.answers):
+            # A source holds a value it rejects (a model field that does not
+            # validate): "missing" would send the reader to look for it.
+            head = f"{self.name}: no valid value"
         else:
             head = f"{self.name}: missing"
         close = ""

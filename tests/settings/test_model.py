@@ -424,6 +424,16 @@ def test_without_pydantic_settings_the_install_hint_is_given(tmp_path, monkeypat
     )
 
 
+def test_an_invalid_value_is_not_called_missing(tmp_path, monkeypatch, app_env):
+    write_app(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    lookup = SettingsResolver([model_source(tmp_path)]).lookup("workers")[1]
+    said = lookup.describe()
+    assert said.startswith("workers: no valid value. Looked in model "), said
+    assert "invalid (from secrets dir" in said
+    assert VALUES["bad_workers"] not in said
+
+
 DOCS = Path(__file__).parents[2] / "docs"
 
 
