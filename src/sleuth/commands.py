@@ -127,3 +127,26 @@ def _store(url: str | None) -> Iterator[tuple[HistoryStore, Console]]:
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+
+
+@group.command()
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="For people, as JSON, or as GitHub workflow annotations.",
+)
+def lint(path: Path, fmt: str) -> None:
+    """Check a suite without running it: exit 0 clean, 1 findings, 4 unreadable.
+
+    \b
+    sleuth lint                        the suite around the working directory
+    sleuth lint probes/ --format github
+    Silence a finding on its line: # sleuth: allow RULE (see docs/lint.md).
+    """
+    from sleuth.lint.command import run_lint
+
+    sys.exit(run_lint(path, fmt))
