@@ -129,7 +129,15 @@ def _store(url: str | None) -> Iterator[tuple[HistoryStore, Console]]:
         store.close()
 
 
-@group.command()
+class _LintCommand(click.Command):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from sleuth.lint.findings import RULES  # only when help is asked for
+
+        with formatter.section("Rules"):
+            formatter.write_dl(list(RULES.items()))
+
+
+@group.command(cls=_LintCommand)
 @click.argument("path", default=".", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -143,7 +151,7 @@ def lint(path: Path, fmt: str) -> None:
     """Check a suite without running it: exit 0 clean, 1 findings, 4 unreadable.
 
     \b
-    sleuth lint                        the suite around the working directory
+    sleuth lint                        the suite in the working directory
     sleuth lint probes/ --format github
     Silence a finding on its line: # sleuth: allow RULE (see docs/lint.md).
     """
