@@ -122,7 +122,7 @@ def _suite(config_file: Path | None, folder: Path) -> _Suite:
         ),
         limits=TimeoutLimits(
             budget_s=config.budget_s,
-            budget_where=f"budget: at {config.lines.where(('budget',))}",
+            budget_where=f"the budget at {config.lines.where(('budget',))}",
         ),
         not_tables=_settings_files(config),
     )

@@ -86,7 +86,8 @@ class _Table:
                         path,
                         "duplicate-row",
                         f"this {section} row repeats the row at line {seen[key]}: "
-                        f"one probe written twice. Remove one, or give each a name:",
+                        f"one probe written twice. Remove one, or tell them apart "
+                        f"with name:",
                     )
                     break
             for key in _row_keys(section, row):
