@@ -116,6 +116,28 @@ CASES = [
     pytest.param(
         Case(
             "write-without-mark",
+            {
+                "test_seed.py": """\
+                    import pytest
+                    from my_app import api
+
+
+                    @pytest.mark.parametrize("endpoint, method", [
+                        ("/users", "POST"),
+                        ("/users/123", "GET"),
+                    ])
+                    def test_api_endpoints(endpoint, method):
+                        response = api.call(method, endpoint){allow}
+                        assert response.status_code < 300
+                """
+            },
+            "test_seed.py:10",
+        ),
+        id="write-without-mark-parametrized-method",
+    ),
+    pytest.param(
+        Case(
+            "write-without-mark",
             {"probes.yaml": "http:\n  - POST /users: 201{allow}\n"},
             "probes.yaml:2",
         ),

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from sleuth.intended_writes import compile_patterns
 from sleuth.lint.findings import Finding
 from sleuth.lint.hosts import host_of
+from sleuth.lint.params import call_name, dotted, param_values
 from sleuth.lint.secrets import ADVICE, secrets_in
 from sleuth.lint.timeouts import TimeoutLimits
 from sleuth.redact import is_weak, looks_secret
@@ -68,31 +69,10 @@ def python_secrets(source: str, display: str) -> Iterator[Finding]:
                     )
 
 
-def _dotted(node: ast.expr) -> str | None:
-    """``a.b.c`` for an attribute chain on a name, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _call_name(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
-
-
 def _is_writes_mark(node: ast.expr) -> bool:
     if isinstance(node, ast.Call):
         node = node.func
-    name = _dotted(node) or ""
+    name = dotted(node) or ""
     return name.endswith("mark.writes")
 
 
@@ -143,7 +123,7 @@ class _Module:
                         self.clients.add(item.optional_vars.id)
 
     def _library_of(self, node: ast.expr) -> str | None:
-        name = _dotted(node)
+        name = dotted(node)
         if name is None:
             return None
         head, _, rest = name.partition(".")
@@ -219,9 +199,17 @@ class _Module:
                 f"answers. Add an assert, or a check such as target.check_setting()",
             )
         if not self._marked_writes(test, classes):
+            # Write methods among the parametrize values: api.call(method, ...).
+            methods = {
+                value.name: value.node.value.upper()
+                for value in param_values(test)
+                if isinstance(value.node, ast.Constant)
+                and isinstance(value.node.value, str)
+                and value.node.value.upper() in WRITE_METHODS
+            }
             for call in ast.walk(test):
                 if isinstance(call, ast.Call):
-                    method = self._write_method(call)
+                    method = self._write_method(call, methods)
                     if method is not None:
                         yield self._finding(
                             call,
@@ -230,15 +218,14 @@ class _Module:
                             f"@pytest.mark.writes: mark it (it then runs only with "
                             f"--allow-writes), or list it under writes: in sleuth.yaml",
                         )
-        for decorator in test.decorator_list:
-            yield from self._parametrize_findings(decorator, test.name)
+        yield from self._parametrize_findings(test)
 
     def _checks(self, function: ast.AST, checkers: set[str]) -> bool:
         for node in ast.walk(function):
             if isinstance(node, ast.Assert | ast.Raise):
                 return True
             if isinstance(node, ast.Call):
-                name = _call_name(node) or ""
+                name = call_name(node) or ""
                 if (
                     name.startswith(_CHECK_PREFIXES)
                     or name in _CHECK_CALLS
@@ -268,12 +255,13 @@ class _Module:
             pattern.startswith(f"{nodeid}[") for pattern in self.context.writes_patterns
         )
 
-    def _write_method(self, call: ast.Call) -> str | None:
-        """``POST`` (etc.) when ``call`` sends a write, as far as its text says."""
+    def _write_method(self, call: ast.Call, methods: dict[str, str]) -> str | None:
+        """``POST`` (etc.) when ``call`` sends a write, as far as its text says;
+        ``methods``: the write methods among the test's parametrize values."""
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr.upper() in WRITE_METHODS:
             receiver = func.value
-            name = _dotted(receiver) or ""
+            name = dotted(receiver) or ""
             if (
                 self._library_of(receiver) is not None
                 or name.rpartition(".")[2] in {"http", "ahttp"}
@@ -291,54 +279,28 @@ class _Module:
         for keyword in call.keywords:
             if keyword.arg == "method":
                 method = keyword.value
+        if isinstance(method, ast.Name) and method.id in methods:
+            return f"{methods[method.id]} (a parametrize value of {method.id!r})"
         if isinstance(method, ast.Constant) and isinstance(method.value, str):
             word = method.value
             if word in WRITE_METHODS or (
-                word.upper() in WRITE_METHODS and _call_name(call) == "request"
+                word.upper() in WRITE_METHODS and call_name(call) == "request"
             ):
                 return word.upper()
         return None
 
     def _parametrize_findings(
-        self, decorator: ast.expr, test: str
+        self, test: ast.FunctionDef | ast.AsyncFunctionDef
     ) -> Iterator[Finding]:
-        if not (
-            isinstance(decorator, ast.Call)
-            and (_dotted(decorator.func) or "").endswith("mark.parametrize")
-            and len(decorator.args) >= 2
-        ):
-            return
-        if any(k.arg == "ids" for k in decorator.keywords):
-            return  # the ids are given: the values stay out of them
-        names_node, values_node = decorator.args[0], decorator.args[1]
-        names: list[str] = []
-        if isinstance(names_node, ast.Constant) and isinstance(names_node.value, str):
-            names = [n.strip() for n in names_node.value.split(",")]
-        elif isinstance(names_node, ast.List | ast.Tuple):
-            names = [
-                e.value
-                for e in names_node.elts
-                if isinstance(e, ast.Constant) and isinstance(e.value, str)
-            ]
-        if not names or not isinstance(values_node, ast.List | ast.Tuple):
-            return
-        for case in values_node.elts:
-            values: list[ast.expr] = [case]
-            if isinstance(case, ast.Call) and (_call_name(case) == "param"):
-                if any(k.arg == "id" for k in case.keywords):
-                    continue
-                values = list(case.args)
-            elif len(names) > 1 and isinstance(case, ast.Tuple | ast.List):
-                values = list(case.elts)
-            for name, value in zip(names, values, strict=False):
-                if self._carries_secret(name, value):
-                    yield self._finding(
-                        value,
-                        "secret-in-test-id",
-                        f"the value of {name!r} in {test}'s parametrize would be "
-                        f"part of its test id, in every report: give the case an "
-                        f"id= (or ids=), or read the value from a setting",
-                    )
+        for value in param_values(test):
+            if value.in_test_id and self._carries_secret(value.name, value.node):
+                yield self._finding(
+                    value.node,
+                    "secret-in-test-id",
+                    f"the value of {value.name!r} in {test.name}'s parametrize would "
+                    f"be part of its test id, in every report: give the case an "
+                    f"id= (or ids=), or read the value from a setting",
+                )
 
     @staticmethod
     def _carries_secret(name: str, value: ast.expr) -> bool:
@@ -374,7 +336,7 @@ class _Module:
                     yield self._finding(value, "timeout-over-budget", message)
 
     def _host_findings(self, call: ast.Call) -> Iterator[Finding]:
-        if _call_name(call) not in URL_CALLS:
+        if call_name(call) not in URL_CALLS:
             return
         url = call.args[0] if call.args else None
         for keyword in call.keywords:
