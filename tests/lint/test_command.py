@@ -142,3 +142,14 @@ def test_help_lists_the_rules():
     _, out, _ = lint("--help")
     assert "# sleuth: allow RULE" in out
     assert "write-without-mark" in out
+
+
+def test_lint_is_imported_by_the_lint_command_alone():
+    code = (
+        "import sys, sleuth, sleuth.plugin, sleuth.commands, sleuth.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sleuth.lint')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

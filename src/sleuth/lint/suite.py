@@ -24,6 +24,7 @@ from sleuth.lint.pyrules import ModuleContext, check_module, python_secrets
 from sleuth.lint.secrets import scan_lines
 from sleuth.lint.tablerules import check_table
 from sleuth.lint.timeouts import TimeoutLimits
+from sleuth.settings.spec import files_read
 from sleuth.textfile import read_config_text
 
 # Folders that are not the suite's own: tools' caches, environments, builds.
@@ -144,12 +145,9 @@ def _file_findings(
 
 def _settings_files(config: SuiteConfig) -> set[Path]:
     """Files and folders the settings sources read (as ``sleuth.tables`` skips them)."""
-    paths = set()
-    for target in config.targets.values():
-        for source in target.sources:
-            if source.kind in ("file", "dir") and source.location:
-                paths.add((config.root / source.location).resolve())
-    return paths
+    return files_read(
+        (s for target in config.targets.values() for s in target.sources), config.root
+    )
 
 
 def _files(start: Path) -> Iterator[Path]:
