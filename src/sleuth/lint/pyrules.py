@@ -47,16 +47,13 @@ class ModuleContext:
     limits: TimeoutLimits
 
 
-def check_module(source: str, context: ModuleContext) -> list[Finding]:
-    """Every finding in one probe module (``SyntaxError`` if it does not parse)."""
-    tree = ast.parse(source, filename=context.display)
-    reader = _Module(tree, context)
-    return list(reader.findings())
+def check_module(tree: ast.Module, context: ModuleContext) -> list[Finding]:
+    """Every finding in one probe module, parsed."""
+    return list(_Module(tree, context).findings())
 
 
-def python_secrets(source: str, display: str) -> Iterator[Finding]:
+def python_secrets(tree: ast.Module, display: str) -> Iterator[Finding]:
     """Secrets written in a Python file's strings (comments and names are code)."""
-    tree = ast.parse(source, filename=display)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             for offset, text in enumerate(node.value.splitlines() or [""]):
@@ -94,7 +91,10 @@ class _Module:
                 for alias in node.names:
                     root = alias.name.partition(".")[0]
                     if root in HTTP_LIBRARIES:
-                        self.libraries[alias.asname or root] = alias.name
+                        # import aiohttp.web binds aiohttp; ... as web binds the rest
+                        self.libraries[alias.asname or root] = (
+                            alias.name if alias.asname else root
+                        )
             elif isinstance(node, ast.ImportFrom) and node.module:
                 if node.module.partition(".")[0] in HTTP_LIBRARIES:
                     for alias in node.names:

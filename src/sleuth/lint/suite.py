@@ -8,6 +8,7 @@ never from the shell lint runs in: a suite lints the same everywhere.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import re
@@ -190,25 +191,26 @@ def _is_probe_module(file: Path) -> bool:
 def _python(file: Path, text: str, display: str, suite: _Suite) -> Iterator[Finding]:
     config = suite.config
     try:
-        yield from python_secrets(text, display)
-        if not _is_probe_module(file):
-            return
-        try:
-            prefix = file.relative_to(config.root.resolve()).as_posix()
-        except ValueError:
-            prefix = file.name
-        context = ModuleContext(
-            display=display,
-            nodeid_prefix=prefix,
-            writes_patterns=config.writes,
-            hosts=suite.hosts,
-            limits=suite.limits,
-        )
-        yield from check_module(text, context)
+        tree = ast.parse(text, filename=display)
     except SyntaxError as exc:
         raise ConfigError(
             f"invalid Python: {exc.msg}", where=f"{display} line {exc.lineno or 1}"
         ) from None
+    yield from python_secrets(tree, display)
+    if not _is_probe_module(file):
+        return
+    try:
+        prefix = file.relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        prefix = file.name
+    context = ModuleContext(
+        display=display,
+        nodeid_prefix=prefix,
+        writes_patterns=config.writes,
+        hosts=suite.hosts,
+        limits=suite.limits,
+    )
+    yield from check_module(tree, context)
 
 
 def _text_secrets(text: str, display: str, kind: str) -> Iterator[Finding]:
