@@ -42,6 +42,8 @@ SAFE = {
           - test_safe.py::test_some_cases_write[/users-POST-*]
     """,
     "test_safe.py": """\
+        import subprocess
+
         import pytest
         import requests
 
@@ -61,6 +63,10 @@ SAFE = {
         @pytest.mark.parametrize("token", ["tok-3f9a7c21e5d4"], ids=["t1"])
         def test_given_ids(target, token):
             target.check_setting("API_TOKEN")
+
+
+        def test_a_command_that_must_succeed(target):
+            subprocess.run(["dig", "api.example.com"], check=True, timeout=5)
 
 
         def test_a_helper_checks(target):

@@ -66,6 +66,16 @@ def python_secrets(tree: ast.Module, display: str) -> Iterator[Finding]:
                     )
 
 
+def _is_check_true(keyword: ast.keyword) -> bool:
+    """``check=True``, as subprocess.run takes it: fail unless it went well."""
+    value = keyword.value
+    return (
+        keyword.arg == "check"
+        and isinstance(value, ast.Constant)
+        and value.value is True
+    )
+
+
 def _is_writes_mark(node: ast.expr) -> bool:
     if isinstance(node, ast.Call):
         node = node.func
@@ -230,6 +240,7 @@ class _Module:
                     name.startswith(_CHECK_PREFIXES)
                     or name in _CHECK_CALLS
                     or (isinstance(node.func, ast.Name) and name in checkers)
+                    or any(_is_check_true(k) for k in node.keywords)
                 ):
                     return True
         return False

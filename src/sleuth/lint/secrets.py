@@ -2,7 +2,7 @@
 
 A small set of patterns that have one meaning wherever they appear (the
 prefixes the issuers chose so that scanners can find them), rather than a
-general detector: detect-secrets 1.5 took 1.25 s on examples/ and the demo
+general detector: detect-secrets 1.5 took 0.85-1.25 s on examples/ and the demo
 suite, most of it its own start-up, and flagged the example dotenv files'
 ``API_KEY=example-key-not-a-secret`` by its name alone. Passwords in URLs and
 DSNs are found by ``sleuth.redact``, as every output masks them.
