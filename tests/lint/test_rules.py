@@ -167,6 +167,20 @@ CASES = [
         Case(
             "secret",
             {
+                "test_c.py": f"""\
+                    def test_x(target):
+                        # the token was {GITHUB_TOKEN}{{allow}}
+                        assert target.setting("GITHUB_TOKEN")
+                """
+            },
+            "test_c.py:2",
+        ),
+        id="secret-python-comment",
+    ),
+    pytest.param(
+        Case(
+            "secret",
+            {
                 "probes.yaml": f"""\
                     http:
                       - {{request: GET /me, headers: {{Authorization: "Bearer {JWT}"}}}}{{allow}}

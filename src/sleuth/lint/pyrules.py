@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import re
+import tokenize
 from collections.abc import Iterator
 
 from sleuth.intended_writes import compile_patterns
@@ -52,8 +54,17 @@ def check_module(tree: ast.Module, context: ModuleContext) -> list[Finding]:
     return list(_Module(tree, context).findings())
 
 
-def python_secrets(tree: ast.Module, display: str) -> Iterator[Finding]:
-    """Secrets written in a Python file's strings (comments and names are code)."""
+def python_secrets(tree: ast.Module, text: str, display: str) -> Iterator[Finding]:
+    """Secrets written in a Python file's strings and comments (names are code)."""
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            for rule, what in secrets_in(token.string):
+                yield Finding(
+                    file=display,
+                    line=token.start[0],
+                    rule=rule,
+                    message=f"{what}: {ADVICE}",
+                )
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             for offset, text in enumerate(node.value.splitlines() or [""]):

@@ -196,7 +196,7 @@ def _python(file: Path, text: str, display: str, suite: _Suite) -> Iterator[Find
         raise ConfigError(
             f"invalid Python: {exc.msg}", where=f"{display} line {exc.lineno or 1}"
         ) from None
-    yield from python_secrets(tree, display)
+    yield from python_secrets(tree, text, display)
     if not _is_probe_module(file):
         return
     try:
