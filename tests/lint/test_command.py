@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sleuth.commands import group
-from tests.lint.helpers import AWS_KEY, PASSWORD, write_suite
+from tests.lint.helpers import AWS_KEY, GITHUB_TOKEN, PASSWORD, write_suite
 
 FOUND = {
     "test_api.py": f"""\
@@ -153,3 +153,25 @@ def test_lint_is_imported_by_the_lint_command_alone():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_path_that_is_not_there_exits_4(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert lint("nowhere") == (4, "", "ERROR: no such file or folder: nowhere\n")
+
+
+def test_a_secret_in_the_config_says_to_use_a_setting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = (
+        "targets:\n  prod:\n    base_url: https://api.example.com\n"
+        f'    headers: {{Authorization: "Bearer {GITHUB_TOKEN}"}}\n'
+    )
+    write_suite(tmp_path, {"sleuth.yaml": config})
+    code, out, _ = lint()
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "sleuth.yaml:4: secret: a GitHub token is written here: read it from a "
+        "settings source instead (${setting:NAME} in YAML, target.setting(NAME) "
+        "in Python)"
+    )
+    assert GITHUB_TOKEN not in out

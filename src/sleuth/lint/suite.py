@@ -214,7 +214,9 @@ def _python(file: Path, text: str, display: str, suite: _Suite) -> Iterator[Find
 
 
 def _text_secrets(text: str, display: str, kind: str) -> Iterator[Finding]:
-    for line, rule, message in scan_lines(text, settings_file=kind != "table"):
+    for line, rule, message in scan_lines(
+        text, settings_file=kind in ("dotenv", "settings")
+    ):
         yield Finding(file=display, line=line, rule=rule, message=message)
 
 
