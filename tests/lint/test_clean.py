@@ -150,3 +150,30 @@ def test_a_folder_of_suites_is_linted_each_under_its_own_config(tmp_path, monkey
     write_suite(tmp_path / "one", {"test_x.py": probe})
     findings = lint_suite(tmp_path).findings
     assert [(f.file, f.rule) for f in findings] == [("one/test_x.py", "unknown-host")]
+
+
+def test_hosts_named_by_services_are_known(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = """\
+        targets:
+          prod:
+            base_url: ${env:API_URL}
+            services:
+              postgres: {dsn: "host=db-1 port=5432 dbname=orders"}
+              redis: {host: Cache-1, port: 6379}
+              amqp: {url: "amqp://mq-1:5672/"}
+    """
+    probe = """\
+        def test_hosts(target):
+            for url in ("http://db-1/", "http://cache-1:8080/", "https://mq-1/api"):
+                assert target.http.get(url).ok
+            assert target.http.get("http://db-1:9187/metrics").ok
+            assert target.http.get("https://{host}/x").ok
+            assert target.http.get("https://elsewhere.example.org/").ok
+    """
+    write_suite(tmp_path, {"sleuth.yaml": config, "test_hosts.py": probe})
+    findings = lint_suite(tmp_path).findings
+    # The loop's URLs are in a tuple, not a call: only written requests count.
+    assert [(f.line, f.rule, f.message.split(",")[0]) for f in findings] == [
+        (6, "unknown-host", "reaches elsewhere.example.org")
+    ]
