@@ -73,7 +73,12 @@ class _LintCommand(click.Command):
     show_default=True,
     help="For people, as JSON, or as GitHub workflow annotations.",
 )
-def lint(path: Path, fmt: str) -> None:
+@click.option(
+    "--budget",
+    metavar="DURATION",
+    help="The run's budget, as given to sleuth run (default: budget: in the config).",
+)
+def lint(path: Path, fmt: str, budget: str | None) -> None:
     """Check a suite without running it: exit 0 clean, 1 findings, 4 unreadable.
 
     \b
@@ -83,7 +88,7 @@ def lint(path: Path, fmt: str) -> None:
     """
     from sleuth.lint.command import run_lint
 
-    sys.exit(run_lint(path, fmt))
+    sys.exit(run_lint(path, fmt, budget=budget))
 
 
 @group.command()

@@ -175,3 +175,28 @@ def test_a_secret_in_the_config_says_to_use_a_setting(tmp_path, monkeypatch):
         "in Python)"
     )
     assert GITHUB_TOKEN not in out
+
+
+def test_budget_option_stands_for_the_config_budget(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    probe = (
+        "import pytest\n\n\n@pytest.mark.probe(timeout=20)\n"
+        "def test_x(target):\n    assert target\n"
+    )
+    write_suite(tmp_path, {"test_x.py": probe})
+    assert lint()[0] == 0
+    code, out, _ = lint("--budget", "15s")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "test_x.py:4: timeout-over-budget: timeout 20 s is longer than the run's "
+        "budget of 15 s (--budget): the run ends before it could expire. Lower "
+        "it, or raise the budget"
+    )
+
+
+def test_a_bad_budget_exits_4(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_suite(tmp_path, {})
+    code, _, err = lint("--budget", "soon")
+    assert code == 4
+    assert err.startswith("ERROR: --budget: ")

@@ -56,8 +56,11 @@ class _Suite:
     not_tables: set[Path]
 
 
-def lint_suite(path: Path) -> LintReport:
+def lint_suite(path: Path, *, budget_s: float | None = None) -> LintReport:
     """Lint the suite at ``path`` (a folder, or one file of a suite).
+
+    ``budget_s``: the run's budget, as ``--budget`` gives it; None: each
+    suite's ``budget:``.
 
     A folder holding several suites (each with its sleuth.yaml) is linted
     suite by suite, each file under the config nearest above it.
@@ -76,7 +79,7 @@ def lint_suite(path: Path) -> LintReport:
     for file in _files(start):
         config_file = find_suite_config(file.parent)
         if config_file not in suites:
-            suites[config_file] = _suite(config_file, file.parent)
+            suites[config_file] = _suite(config_file, file.parent, budget_s)
         suite = suites[config_file]
         kind = _kind(file, suite)
         if kind is None:
@@ -107,7 +110,7 @@ def lint_suite(path: Path) -> LintReport:
     )
 
 
-def _suite(config_file: Path | None, folder: Path) -> _Suite:
+def _suite(config_file: Path | None, folder: Path, budget_s: float | None) -> _Suite:
     if config_file is None:
         config = empty_suite_config(folder)
     else:
@@ -122,9 +125,13 @@ def _suite(config_file: Path | None, folder: Path) -> _Suite:
             [t.base_url for t in config.targets.values()]
             + [t.services for t in config.targets.values()]
         ),
-        limits=TimeoutLimits(
-            budget_s=config.budget_s,
-            budget_where=f"the budget at {config.lines.where(('budget',))}",
+        limits=(
+            TimeoutLimits(budget_s=budget_s, budget_where="--budget")
+            if budget_s is not None
+            else TimeoutLimits(
+                budget_s=config.budget_s,
+                budget_where=f"the budget at {config.lines.where(('budget',))}",
+            )
         ),
         not_tables=_settings_files(config),
     )
