@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -110,6 +111,7 @@ def test_unreadable_config_exits_4_with_the_line_sleuth_run_gives(
     run = subprocess.run(
         [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider"],
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},  # this sleuth
         capture_output=True,
         text=True,
         check=False,
@@ -150,7 +152,11 @@ def test_lint_is_imported_by_the_lint_command_alone():
         "print(sorted(m for m in sys.modules if m.startswith('sleuth.lint')))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == "[]"
 
