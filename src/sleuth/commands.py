@@ -55,6 +55,42 @@ def run(pytest_args: Sequence[str]) -> None:
     sys.exit(int(pytest.main(translate_run_args(pytest_args))))
 
 
+class _LintCommand(click.Command):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from sleuth.lint.findings import RULES  # only when help is asked for
+
+        with formatter.section("Rules"):
+            formatter.write_dl(list(RULES.items()))
+
+
+@group.command(cls=_LintCommand)
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="For people, as JSON, or as GitHub workflow annotations.",
+)
+@click.option(
+    "--budget",
+    metavar="DURATION",
+    help="The run's budget, as given to sleuth run (default: budget: in the config).",
+)
+def lint(path: Path, fmt: str, budget: str | None) -> None:
+    """Check a suite without running it: exit 0 clean, 1 findings, 4 unreadable.
+
+    \b
+    sleuth lint                        the suite in the working directory
+    sleuth lint probes/ --format github
+    Silence a finding on its line: # sleuth: allow RULE (see docs/lint.md).
+    """
+    from sleuth.lint.command import run_lint
+
+    sys.exit(run_lint(path, fmt, budget=budget))
+
+
 @group.command()
 @click.option("--keep", is_flag=True, help="Leave the demo app running until Ctrl-C.")
 def demo(keep: bool) -> None:

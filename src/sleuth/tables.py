@@ -78,12 +78,11 @@ class TablesPlugin:
 
 def _settings_files(suite: SuiteConfig) -> set[Path]:
     """Files and folders the settings sources read: config, not probe tables."""
-    paths = set()
-    for target in suite.targets.values():
-        for source in target.sources:
-            if source.kind in ("file", "dir") and source.location:
-                paths.add((suite.root / source.location).resolve())
-    return paths
+    from sleuth.settings.spec import files_read
+
+    return files_read(
+        (s for target in suite.targets.values() for s in target.sources), suite.root
+    )
 
 
 class TableFile(pytest.File):

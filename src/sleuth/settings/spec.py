@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sleuth.errors import ConfigError
@@ -61,6 +62,16 @@ class SourceSpec:
     @property
     def is_secret(self) -> bool:
         return bool(self.options.get("secret", self.kind == "dir"))
+
+
+def files_read(sources: Iterable[SourceSpec], root: Path) -> set[Path]:
+    """The files and folders ``file:`` and ``dir:`` sources read (resolved):
+    settings, not probe tables."""
+    return {
+        (root / source.location).resolve()
+        for source in sources
+        if source.kind in ("file", "dir") and source.location
+    }
 
 
 def env_source_spec(where: str) -> SourceSpec:
