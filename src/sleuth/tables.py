@@ -120,6 +120,8 @@ class TableItem(pytest.Item):
             self.add_marker(pytest.mark.needs(*row.needs))
         for tag in row.tags:
             self.add_marker(getattr(pytest.mark, tag))
+        if row.skip is not None:
+            self.add_marker(pytest.mark.skip(reason=row.skip))
 
     @property
     def sleuth_origin(self) -> str:
