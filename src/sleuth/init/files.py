@@ -18,6 +18,7 @@ from sleuth.timing import utcnow
 
 API_TABLE = "probes/api.yaml"
 SETTINGS_TABLE = "probes/settings.yaml"
+CONFTEST = "conftest.py"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +83,9 @@ def write_suite(request: Request, *, cwd: Path) -> list[Path]:
         header = render.Header(command=request.command, date=date, source=source)
         entries = openapi.plan(spec)
         files[API_TABLE] = render.api_table(entries, header)
+        ignored = _yaml_in(spec.files, request.directory.resolve())
+        if ignored:
+            files[CONFTEST] = render.conftest(ignored, header)
         base_url = base_url or openapi.base_url(spec)
         if base_url is None:
             raise InitError(
@@ -129,6 +133,15 @@ def write_suite(request: Request, *, cwd: Path) -> list[Path]:
         **files,
     }
     return _write(files, request.directory, force=request.force)
+
+
+def _yaml_in(files: tuple[Path, ...], directory: Path) -> list[str]:
+    """The spec's YAML files inside the suite, which would be read as tables."""
+    inside = []
+    for path in dict.fromkeys(p.resolve() for p in files):
+        if path.suffix in (".yaml", ".yml") and path.is_relative_to(directory):
+            inside.append(path.relative_to(directory).as_posix())
+    return inside
 
 
 def _write(files: dict[str, str], directory: Path, *, force: bool) -> list[Path]:

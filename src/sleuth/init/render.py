@@ -193,3 +193,15 @@ def config_file(
             f"      - {scalar(source if isinstance(source, str) else dict(source))}"
         )
     return "\n".join(lines) + "\n"
+
+
+def conftest(ignored: Sequence[str], header: Header) -> str:
+    """A ``conftest.py`` keeping the spec's YAML files from being read as tables."""
+    lines = header.lines(
+        "pytest's settings for this suite",
+        [
+            "Every YAML file in a suite is a probe table (docs/tables.md); the "
+            "OpenAPI document is not one, so pytest does not collect it."
+        ],
+    )
+    return "\n".join([*lines, f"collect_ignore = {ignored!r}"]) + "\n"

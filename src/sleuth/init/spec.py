@@ -35,6 +35,7 @@ class Spec:
     data: dict[str, Any]
     version: str  # "OpenAPI 3.1.0", "Swagger 2.0"
     url: str | None = None  # where it was fetched from, if it was
+    files: tuple[Path, ...] = ()  # the local files read: the document, its $refs'
 
     @property
     def is_swagger(self) -> bool:
@@ -73,10 +74,11 @@ def load_spec(source: str, *, cwd: Path, timeout_s: float = FETCH_TIMEOUT_S) -> 
             raise InitError(f"cannot read {source!r}: {exc}") from None
         base_uri = path.as_uri()
         url = None
+    files: list[Path] = [] if url else [path]
     raw = _parse(text, source)
     version = _version(raw, source)
-    data = _resolve(raw, base_uri, source, timeout_s)
-    return Spec(source=source, data=data, version=version, url=url)
+    data = _resolve(raw, base_uri, source, timeout_s, files)
+    return Spec(source=source, data=data, version=version, url=url, files=tuple(files))
 
 
 def _fetch(url: str, timeout_s: float) -> str:
@@ -153,7 +155,9 @@ def _version(raw: Any, source: str) -> str:
     )
 
 
-def _resolve(raw: Any, base_uri: str, source: str, timeout_s: float) -> Any:
+def _resolve(
+    raw: Any, base_uri: str, source: str, timeout_s: float, files: list[Path]
+) -> Any:
     try:
         import jsonref
     except ImportError:
@@ -166,7 +170,7 @@ def _resolve(raw: Any, base_uri: str, source: str, timeout_s: float) -> Any:
         return jsonref.replace_refs(
             raw,
             base_uri=base_uri,
-            loader=_loader(timeout_s),
+            loader=_loader(timeout_s, files),
             proxies=False,
             lazy_load=False,
         )
@@ -178,13 +182,14 @@ def _resolve(raw: Any, base_uri: str, source: str, timeout_s: float) -> Any:
         ) from None
 
 
-def _loader(timeout_s: float) -> Callable[[str], Any]:
+def _loader(timeout_s: float, files: list[Path]) -> Callable[[str], Any]:
     """jsonref's loader for other documents: files, or http(s) with a timeout."""
 
     def load(uri: str) -> Any:
         parsed = urllib.parse.urlsplit(uri)
         if parsed.scheme == "file":
             path = Path(urllib.request.url2pathname(parsed.path))
+            files.append(path)
             return _parse(path.read_text(encoding="utf-8"), uri)
         if parsed.scheme in ("http", "https"):
             return _parse(_fetch(uri, timeout_s), uri)
