@@ -151,7 +151,7 @@ def _write(files: dict[str, str], directory: Path, *, force: bool) -> list[Path]
         one = len(existing) == 1
         raise InitError(
             f"{', '.join(existing)} already {'exists' if one else 'exist'} in "
-            f"{directory}: sleuth init does not overwrite a suite. Move "
+            f"{directory.resolve()}: sleuth init does not overwrite a suite. Move "
             f"{'it' if one else 'them'} away, or give --force to replace "
             f"{'it' if one else 'them'}."
         )

@@ -89,6 +89,7 @@ def _fetch(url: str, timeout_s: float) -> str:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (as above)
             body: bytes = response.read(MAX_SPEC_BYTES + 1)
     except urllib.error.HTTPError as exc:
+        exc.close()
         raise InitError(
             f"{url} answered {exc.code} {exc.reason}, not an OpenAPI document. "
             f"{_SPEC_HELP}"
@@ -136,23 +137,24 @@ def _parse(text: str, source: str) -> Any:
 
 
 def _version(raw: Any, source: str) -> str:
-    if isinstance(raw, dict):
-        if isinstance(raw.get("openapi"), str) and raw["openapi"].startswith("3."):
-            if isinstance(raw.get("paths"), dict):
-                return f"OpenAPI {raw['openapi']}"
-        elif str(raw.get("swagger")) == "2.0" and isinstance(raw.get("paths"), dict):
-            return "Swagger 2.0"
-        found = raw.get("openapi") or raw.get("swagger")
-        if found is not None:
-            raise InitError(
-                f"{source} says openapi/swagger {found!r} but has no paths: "
-                f"sleuth reads OpenAPI 3.0 and 3.1 and Swagger 2.0 documents "
-                f"with paths."
-            )
-    raise InitError(
-        f"{source} is not an OpenAPI document: it has no 'openapi: 3.x' or "
-        f"'swagger: \"2.0\"' at its top. {_SPEC_HELP}"
-    )
+    found = raw.get("openapi") or raw.get("swagger") if isinstance(raw, dict) else None
+    if found is None:
+        raise InitError(
+            f"{source} is not an OpenAPI document: it has no 'openapi: 3.x' or "
+            f"'swagger: \"2.0\"' at its top. {_SPEC_HELP}"
+        )
+    assert isinstance(raw, dict)  # noqa: S101 (found is None otherwise)
+    name = "OpenAPI" if "openapi" in raw else "Swagger"
+    if not (str(found).startswith("3.") if name == "OpenAPI" else str(found) == "2.0"):
+        raise InitError(
+            f"{source} is {name} {found}: sleuth reads OpenAPI 3.0 and 3.1 and "
+            f"Swagger 2.0. Convert it, e.g. with swagger2openapi."
+        )
+    if not isinstance(raw.get("paths"), dict):
+        raise InitError(
+            f"{source} is {name} {found} but has no paths: there is nothing to probe."
+        )
+    return f"{name} {found}"
 
 
 def _resolve(
