@@ -43,6 +43,7 @@ class Request:
             ("--env-example", self.env_example),
             ("--target", None if self.target == "prod" else self.target),
             ("--base-url", self.base_url),
+            ("--dir", None if self.directory == Path() else str(self.directory)),
         ):
             if value:
                 words.append(f"{flag} {shlex.quote(value)}")
