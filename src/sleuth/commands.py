@@ -153,7 +153,8 @@ def init(directory: Path, **options: Any) -> None:
         raise _InitFailed(str(exc)) from None
     for path in written:
         click.echo(f"wrote {path}")
-    click.echo("Next: sleuth run  (docs/init.md says what was written and why)")
+    where = "" if directory == Path() else f"cd {directory} && "
+    click.echo(f"Next: {where}sleuth run -rs  (the files' comments say what and why)")
 
 
 class _InitFailed(click.ClickException):
