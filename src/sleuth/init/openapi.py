@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from sleuth.init import auth
 from sleuth.init.spec import Spec
 
 SAFE_METHODS = ("get", "head")
@@ -125,27 +126,26 @@ def _probe(
     shared: list[Any],
     summary: str,
 ) -> Probe:
-    common = {
-        "method": method.upper(),
-        "path": path,
-        "summary": summary,
-        "status": _status(operation),
-    }
+    skipped = Probe(
+        method=method.upper(),
+        path=path,
+        url=path,
+        summary=summary,
+        status=_status(operation),
+    )
     parameters = _parameters(shared, operation.get("parameters") or [])
     url, headers, params, reason = _fill(spec, path, parameters)
     if reason is not None:
-        return Probe(url=path, skip=reason, **common)  # type: ignore[arg-type]
-    auth, settings, reason = _auth(spec, operation)
-    if reason is not None:
-        return Probe(url=path, skip=reason, **common)  # type: ignore[arg-type]
-    headers.update(auth.get("headers", {}))
-    params.update(auth.get("params", {}))
-    return Probe(
+        return dataclasses.replace(skipped, skip=reason)
+    needs = auth.needed(spec, operation)
+    if needs.reason is not None:
+        return dataclasses.replace(skipped, skip=needs.reason)
+    return dataclasses.replace(
+        skipped,
         url=url,
-        headers=headers,
-        params=params,
-        settings=settings,
-        **common,  # type: ignore[arg-type]
+        headers={**headers, **needs.headers},
+        params={**params, **needs.params},
+        settings=needs.settings,
     )
 
 
@@ -263,80 +263,6 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(_text(v) for v in value)
     return str(value)
-
-
-def setting_name(scheme: str) -> str:
-    """A scheme's setting: ``OAuth2PasswordBearer`` -> ``OAUTH2_PASSWORD_BEARER``."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z]{2})(?=[A-Z][a-z])", "_", scheme)
-    return re.sub(r"[^A-Za-z0-9]+", "_", spaced).strip("_").upper() or "API_TOKEN"
-
-
-def _auth(
-    spec: Spec, operation: Mapping[str, Any]
-) -> tuple[dict[str, dict[str, str]], tuple[str, ...], str | None]:
-    """The headers (or query) an operation's security needs, and their settings."""
-    auth: dict[str, dict[str, str]] = {"headers": {}, "params": {}}
-    settings: list[str] = []
-    for parameter in operation.get("parameters") or []:
-        # An Authorization header taken as a plain parameter (no scheme).
-        if (
-            isinstance(parameter, dict)
-            and parameter.get("in") == "header"
-            and str(parameter.get("name", "")).lower() == "authorization"
-        ):
-            auth["headers"]["Authorization"] = "${setting:AUTHORIZATION}"
-            settings.append("AUTHORIZATION")
-    requirements = operation.get("security", spec.data.get("security")) or []
-    if not isinstance(requirements, list) or not requirements:
-        return auth, tuple(settings), None
-    if any(not r for r in requirements if isinstance(r, dict)):
-        return auth, tuple(settings), None  # {} among them: auth is optional
-    requirement = requirements[0]
-    if not isinstance(requirement, dict):
-        return auth, tuple(settings), None
-    schemes = _security_schemes(spec)
-    for scheme_name in requirement:
-        scheme = schemes.get(str(scheme_name))
-        if not isinstance(scheme, dict):
-            return auth, (), f"security scheme {scheme_name} is not defined in the spec"
-        setting = setting_name(str(scheme_name))
-        placeholder = "${setting:" + setting + "}"
-        kind = str(scheme.get("type", "")).lower()
-        if kind == "apikey":
-            where, name = scheme.get("in"), str(scheme.get("name", ""))
-            if where == "query":
-                auth["params"][name] = placeholder
-            elif where == "cookie":
-                auth["headers"]["Cookie"] = f"{name}={placeholder}"
-            else:
-                auth["headers"][name] = placeholder
-        elif kind == "basic" or (
-            kind == "http" and str(scheme.get("scheme", "")).lower() == "basic"
-        ):
-            auth["headers"]["Authorization"] = f"Basic {placeholder}"
-        elif kind == "http" and str(scheme.get("scheme", "")).lower() != "bearer":
-            auth["headers"]["Authorization"] = f"{scheme['scheme']} {placeholder}"
-        elif kind in ("http", "oauth2", "openidconnect"):
-            auth["headers"]["Authorization"] = f"Bearer {placeholder}"
-        else:
-            return (
-                auth,
-                (),
-                (
-                    f"security scheme {scheme_name} ({scheme.get('type')}) needs more "
-                    f"than a header; probe it by hand"
-                ),
-            )
-        settings.append(setting)
-    return auth, tuple(dict.fromkeys(settings)), None
-
-
-def _security_schemes(spec: Spec) -> dict[str, Any]:
-    if spec.is_swagger:
-        found = spec.data.get("securityDefinitions")
-    else:
-        found = (spec.data.get("components") or {}).get("securitySchemes")
-    return found if isinstance(found, dict) else {}
 
 
 def base_url(spec: Spec) -> str | None:

@@ -137,13 +137,12 @@ def _parse(text: str, source: str) -> Any:
 
 
 def _version(raw: Any, source: str) -> str:
-    found = raw.get("openapi") or raw.get("swagger") if isinstance(raw, dict) else None
-    if found is None:
+    if not isinstance(raw, dict) or not (raw.get("openapi") or raw.get("swagger")):
         raise InitError(
             f"{source} is not an OpenAPI document: it has no 'openapi: 3.x' or "
             f"'swagger: \"2.0\"' at its top. {_SPEC_HELP}"
         )
-    assert isinstance(raw, dict)  # noqa: S101 (found is None otherwise)
+    found = raw.get("openapi") or raw.get("swagger")
     name = "OpenAPI" if "openapi" in raw else "Swagger"
     if not (str(found).startswith("3.") if name == "OpenAPI" else str(found) == "2.0"):
         raise InitError(
