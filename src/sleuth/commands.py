@@ -123,7 +123,13 @@ def diff(
 @click.option(
     "--env-example", metavar="FILE", help="A .env.example listing the settings."
 )
-@click.option("--target", default="prod", show_default=True, help="The target's name.")
+@click.option(
+    "--target",
+    metavar="NAME",
+    default="prod",
+    show_default=True,
+    help="The target's name.",
+)
 @click.option(
     "--base-url", metavar="URL", help="Where the API is (default: the spec's server)."
 )
