@@ -60,3 +60,35 @@ def test_the_server_variables_make_the_base_url(tmp_path: Path):
     assert (
         "    base_url: https://shop.invalid\n" in (tmp_path / "sleuth.yaml").read_text()
     )
+
+
+def test_a_spec_and_an_env_example_make_one_suite(shop_api: Served, tmp_path: Path):
+    for name in ("shop-3.0.yaml", "shared-3.0.yaml"):
+        shutil.copy(SPECS / name, tmp_path / name)
+    (tmp_path / ".env.example").write_text("API_KEY=changeme\nWORKERS=4\n")
+    result = sleuth_init(
+        tmp_path,
+        "--openapi",
+        "shop-3.0.yaml",
+        "--env-example",
+        ".env.example",
+        "--base-url",
+        shop_api.url,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:4] == [
+        "wrote sleuth.yaml",
+        "wrote probes/api.yaml",
+        "wrote conftest.py",
+        "wrote probes/settings.yaml",
+    ]
+    config = (tmp_path / "sleuth.yaml").read_text()
+    assert (
+        "# from shop-3.0.yaml (Shop by hand 3.0, OpenAPI 3.0.3) and .env.example:"
+        in config
+    )
+    (tmp_path / ".env").write_text(f"API_KEY={API_KEY}\nWORKERS=8\n")
+    run = sleuth_run(tmp_path)  # the API key from .env, for the table's header too
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "7 passed, 1 skipped" in run.stdout
+    assert API_KEY not in run.stdout + run.stderr
