@@ -1,4 +1,4 @@
-"""The ``sleuth`` commands, with click: run, demo, history, diff.
+"""The ``sleuth`` commands, with click: run, demo, history, diff, init.
 
 ``sleuth run`` normally goes straight to pytest from ``cli.main`` without
 loading this module; it is here for ``sleuth run --help`` and completeness.
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -144,6 +144,66 @@ def diff(
 
     with _store(url) as (store, console):
         show_diff(store, a, b, console=console, target=target, as_json=as_json)
+
+
+@group.command()
+@click.option(
+    "--openapi", metavar="URL-OR-FILE", help="An OpenAPI 3.x or Swagger 2.0 document."
+)
+@click.option(
+    "--settings",
+    "settings_model",
+    metavar="MODULE:CLASS",
+    help="The app's pydantic-settings model, e.g. shop_app.settings:Settings.",
+)
+@click.option(
+    "--env-example", metavar="FILE", help="A .env.example listing the settings."
+)
+@click.option(
+    "--target",
+    metavar="NAME",
+    default="prod",
+    show_default=True,
+    help="The target's name.",
+)
+@click.option(
+    "--base-url", metavar="URL", help="Where the API is (default: the spec's server)."
+)
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the suite.",
+)
+@click.option("--force", is_flag=True, help="Replace files that exist.")
+def init(directory: Path, **options: Any) -> None:
+    """Write a first suite: sleuth.yaml and probe tables, read-only.
+
+    \b
+    sleuth init --openapi https://api.example.com/openapi.json
+    sleuth init --settings shop_app.settings:Settings
+    sleuth init --env-example .env.example
+    """
+    from sleuth.init.errors import InitError
+    from sleuth.init.files import Request, write_suite
+
+    try:
+        written = write_suite(Request(directory=directory, **options), cwd=Path.cwd())
+    except InitError as exc:
+        raise _InitFailed(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    where = "" if directory == Path() else f"cd {directory} && "
+    click.echo(f"Next: {where}sleuth run -rs  (the files' comments say what and why)")
+
+
+class _InitFailed(click.ClickException):
+    exit_code = 4  # a usage error, as pytest's
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)  # the sentence, no "Error:"
 
 
 @contextmanager

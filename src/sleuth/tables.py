@@ -122,6 +122,8 @@ class TableItem(TracebackFromBody, pytest.Item):
             self.add_marker(pytest.mark.needs(*row.needs))
         for tag in row.tags:
             self.add_marker(getattr(pytest.mark, tag))
+        if row.skip is not None:
+            self.add_marker(pytest.mark.skip(reason=row.skip))
 
     @property
     def sleuth_origin(self) -> str:

@@ -42,8 +42,8 @@ def run_bad(suite, pytester, table: str, *args: str):
         pytest.param(
             "http:\n  - GET /ok: 200\n  - request: GET /x\n    expct: {status: 200}\n",
             "ERROR: api.yaml line 4: unknown key 'expct' in an http row. Valid keys: "
-            "body, expect, headers, json, name, needs, params, request, retries, tags, "
-            "timeout, tls, writes. Did you mean 'expect'?",
+            "body, expect, headers, json, name, needs, params, request, retries, skip, "
+            "tags, timeout, tls, writes. Did you mean 'expect'?",
             id="unknown-row-key",
         ),
         pytest.param(

@@ -52,6 +52,7 @@ class Row:
     writes: bool = False
     needs: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    skip: str | None = None  # why this row is not run (pytest's skip, with the reason)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +200,7 @@ class Common:
     retries: int | None = None
     needs: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    skip: str | None = None
 
 
 def read_common(
@@ -208,7 +210,7 @@ def read_common(
     *,
     name_key: str | None = "name",
 ) -> Common:
-    """``name``, ``timeout``, ``retries``, ``needs`` and ``tags`` of a row.
+    """``name``, ``timeout``, ``retries``, ``needs``, ``tags`` and ``skip`` of a row.
 
     ``name_key`` is the key that names the row (None: rows of this kind are
     named by what they check).
@@ -225,6 +227,12 @@ def read_common(
         )  # fmt: skip
     timeout = row.get("timeout")
     retries = row.get("retries")
+    skip = row.get("skip")
+    if skip is not None and (not isinstance(skip, str) or not skip.strip()):
+        raise table.fail(
+            (*path, "skip"), f"skip is the reason the row is not run, e.g. "
+            f"'skip: no example for user_id'; found {kind_of(skip)}",
+        )  # fmt: skip
     return Common(
         name=name.strip() if isinstance(name, str) else None,
         timeout_s=(
@@ -241,6 +249,7 @@ def read_common(
         ),
         needs=_names(row.get("needs"), (*path, "needs"), table, what="needs"),
         tags=_tags(row.get("tags"), (*path, "tags"), table),
+        skip=skip.strip() if isinstance(skip, str) else None,
     )
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 ROW_KEYS = frozenset(
     {"request", "headers", "params", "json", "body", "expect", "writes", "tls"}
-    | {"name", "timeout", "retries", "needs", "tags"}
+    | {"name", "timeout", "retries", "needs", "tags", "skip"}
 )
 _REQUEST = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
 _EXAMPLE = "- GET /health: 200"
@@ -215,6 +215,7 @@ def _row(
         writes=writes,
         needs=common.needs,
         tags=common.tags,
+        skip=common.skip,
     )
 
 
