@@ -7,13 +7,18 @@ asked for: ``--sleuth-json``,
 ``--sleuth-exit nagios`` (an exit code and one status line instead of pytest's
 output). Every file is written whole or not at all, scrubbed of secrets,
 readable as a plain ``open()`` would make it (``atomicfile`` says how).
+
+The outputs never see the session: at the end of the run it hands them one
+``RunResult``, plain values built once (as pytest's junitxml ``LogXML`` is
+built from plain values), and everything here is made from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +27,26 @@ import pytest
 from sleuth.recording import STATUS
 
 if TYPE_CHECKING:
-    from sleuth.session import SleuthSession  # which builds this plugin
+    from sleuth.evidence import RunRecord
+    from sleuth.history.diff import RunDiff
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """The finished run, as every output receives it: the terminal section,
+    ``--sleuth-json``, ``--sleuth-report``, ``--sleuth-metrics``, Nagios."""
+
+    # The probes, the settings, the target, the wall time: what the history
+    # stored too, and what the JSON document is built from.
+    record: RunRecord
+    ran_ahead: int  # how many probes started at once (0: in order)
+    allow_writes: bool  # which read-only rule held: says the summary's line
+    # What went wrong in sleuth itself (its HTTP worker died), never the target.
+    own_trouble: tuple[str, ...] = ()
+    # A failed probe's id -> its line of history ("last passed: run 41, ...").
+    failure_history: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    history_lines: tuple[str, ...] = ()  # where the run was recorded, what changed
+    changes: RunDiff | None = None  # since the last run in which everything passed
 
 
 def is_nagios(config: pytest.Config) -> bool:
@@ -84,11 +108,24 @@ class _UnknownRun:
         session.exitstatus = self.code
 
 
+def warn(config: pytest.Config, message: str) -> None:
+    """Say something went wrong that does not change the run's result."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"sleuth: {message}", yellow=True)
+    else:
+        sys.stderr.write(f"sleuth: {message}\n")
+
+
 class OutputsPlugin:
-    def __init__(self, session: SleuthSession) -> None:
-        self.session = session
+    def __init__(self) -> None:
+        self.result: RunResult | None = None  # handed over by ``take``
         self.document: dict[str, Any] | None = None
         self.usage_error: str | None = None  # Nagios mode: the run's UNKNOWN
+
+    def take(self, result: RunResult) -> None:
+        """The finished run, from the session's ``pytest_sessionfinish``."""
+        self.result = result
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection_modifyitems(
@@ -117,18 +154,20 @@ class OutputsPlugin:
             return None
         return STATUS[outcome]
 
-    @pytest.hookimpl(trylast=True)  # after the session has built the run record
+    @pytest.hookimpl(trylast=True)  # after the session has handed over the result
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = session.config
-        record = self.session.run_record
+        result = self.result
         wanted = [o for o in ("sleuth_json", "sleuth_report", "sleuth_metrics")
                   if config.getoption(o)]  # fmt: skip
-        if record is None or not (wanted or is_nagios(config)):
+        if result is None or not (wanted or is_nagios(config)):
             return
         from sleuth import atomicfile
         from sleuth.reports import document as run_document, markdown, metrics
 
-        self.document = run_document.build(record, changes=self.changes())
+        self.document = run_document.build(
+            result.record, changes=changes_json(result.changes)
+        )
         full_report = bool(config.getoption("sleuth_report_full"))
         writers: dict[str, Callable[[dict[str, Any]], str]] = {
             "sleuth_json": lambda d: json.dumps(d, indent=2, sort_keys=False) + "\n",
@@ -142,7 +181,7 @@ class OutputsPlugin:
                 try:
                     atomicfile.write_atomically(target, render(self.document))
                 except OSError as exc:
-                    self.session.warn(f"could not write {path}: {exc.strerror or exc}")
+                    warn(config, f"could not write {path}: {exc.strerror or exc}")
         if is_nagios(config):
             from sleuth.reports import nagios
 
@@ -155,68 +194,59 @@ class OutputsPlugin:
                     f"the run ended with pytest exit status {int(exitstatus)}"
                 )
             sys.stdout.write(line + "\n")
-            for extra in self.summary_lines():
+            for extra in summary_lines(result):
                 sys.stdout.write(extra + "\n")
             sys.stdout.flush()
             session.exitstatus = code
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = self.summary_lines()
+        lines = summary_lines(self.result) if self.result is not None else []
         if not lines:
             return
         terminalreporter.write_sep("=", "sleuth")
         for line in lines:
             terminalreporter.write_line(line)
 
-    def summary_lines(self) -> list[str]:
-        """The sleuth section: counts, slowest, root causes, what failed."""
-        from sleuth.reports import causes, clients, terminal
 
-        session = self.session
-        if not session.records:
-            return []
-        records = list(session.records.values())
-        history = session.history
-        return [
-            *terminal.render_summary(
-                records,
-                target=session.options.target.name,
-                base_url=session.options.target.base_url,
-                wall_s=session.wall_s(),
-                ran_ahead=session.ran_ahead,
-                causes=causes.rank(records),
-                history=self._history_lines(),
-                own_trouble=[death.line()] if (death := session.worker_death()) else [],
-                held=clients.held_line(
-                    clients.tally(r.clients for r in records),
-                    lead="the read-only rule (writes only from @pytest.mark.writes "
-                    "probes) held for"
-                    if session.options.allow_writes
-                    else "read-only held for",
-                ),
+def summary_lines(result: RunResult) -> list[str]:
+    """The sleuth section: counts, slowest, root causes, what failed."""
+    from sleuth.reports import causes, clients, terminal
+
+    records = result.record.probes
+    if not records:
+        return []
+    return [
+        *terminal.render_summary(
+            records,
+            target=result.record.target,
+            base_url=result.record.base_url,
+            wall_s=result.record.duration_s,
+            ran_ahead=result.ran_ahead,
+            causes=causes.rank(records),
+            history=result.failure_history,
+            own_trouble=result.own_trouble,
+            held=clients.held_line(
+                clients.tally(r.clients for r in records),
+                lead="the read-only rule (writes only from @pytest.mark.writes "
+                "probes) held for"
+                if result.allow_writes
+                else "read-only held for",
             ),
-            *terminal.render_flaky(records),
-            *(history.summary_lines() if history is not None else []),
-        ]
+        ),
+        *terminal.render_flaky(records),
+        *result.history_lines,
+    ]
 
-    def changes(self) -> dict[str, Any] | None:
-        """What changed since the last run in which everything passed, if kept."""
-        history = self.session.history
-        if history is None or history.changes is None:
-            return None
-        changes: dict[str, Any] = history.changes.to_json()
-        changes["lines"] = history.changes.render(indent="")
-        changes["sections"] = [
-            {"heading": heading, "entries": entries}
-            for heading, entries in history.changes.sections()
-        ]
-        return changes
 
-    def _history_lines(self) -> dict[str, str]:
-        history = self.session.history
-        if history is None:
-            return {}
-        records = self.session.records.values()
-        failed = (r for r in records if r.outcome in ("failed", "error"))
-        lines = {r.probe_id: history.failure_line(r.probe_id) for r in failed}
-        return {probe_id: line for probe_id, line in lines.items() if line}
+def changes_json(changes: RunDiff | None) -> dict[str, Any] | None:
+    """What changed since the last run in which everything passed, for the
+    JSON document (None: no history, or no such run)."""
+    if changes is None:
+        return None
+    document: dict[str, Any] = changes.to_json()
+    document["lines"] = changes.render(indent="")
+    document["sections"] = [
+        {"heading": heading, "entries": entries}
+        for heading, entries in changes.sections()
+    ]
+    return document

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import inspect
 import os
-import sys
 import unittest
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -22,14 +21,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import capture, clients, context as _context, marks, redact, timing
+from sleuth import (
+    capture,
+    clients,
+    context as _context,
+    marks,
+    outputs,
+    redact,
+    timing,
+)
 from sleuth._compat import pytest as pytest_compat
 from sleuth.config import empty_suite_config, load_suite_config
 from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job, Outcome
 from sleuth.evidence import RunRecord, SettingSeen
 from sleuth.options import RunOptions, resolve
-from sleuth.outputs import OutputsPlugin
+from sleuth.outputs import OutputsPlugin, RunResult
 from sleuth.recording import Recorder
 from sleuth.redact import DEFAULT_SECRET_WORDS, SecretRegistry
 from sleuth.reports import terminal
@@ -56,10 +63,9 @@ class SleuthSession:
         suite = options.suite
         self.secrets = SecretRegistry(
             secret_words=(*DEFAULT_SECRET_WORDS, *suite.secret_words)
-        )
-        redact.activate(self.secrets)
+        )  # on from ``install``, not before: see there
         self.scrubbing = ScrubbingPlugin(self.secrets)
-        self.outputs = OutputsPlugin(self)
+        self.outputs = OutputsPlugin()  # handed a RunResult at the end, nothing more
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
         from sleuth import http_worker
 
@@ -79,7 +85,7 @@ class SleuthSession:
         self._started_at: float | None = None
         self.started_wall = timing.utcnow()
         self.ran_ahead = 0
-        self.run_record: RunRecord | None = None
+        self.result: RunResult | None = None  # the finished run, from sessionfinish
         self.history: RunHistory | None = None  # None with --no-history
         self._app_settings: appfunction.Installed | None = None
         self._test_modules: list[ModuleType] = []
@@ -135,13 +141,22 @@ class SleuthSession:
         from sleuth.tables import TablesPlugin  # YAML is collected only in a suite
 
         manager = self.config.pluginmanager
+        # Redaction is turned on here, in one place, and off in ``close``. Here
+        # because configure time is the last moment before anything of the run
+        # can carry a secret: collection makes test ids of parametrize values
+        # and tables, conftests and probe modules import clients that register
+        # passwords with the active registries (redact.register), and the
+        # terminal stream wrapped in pytest_load_initial_conftests scrubs with
+        # them. Not in __init__: building a session must not change the
+        # process, which outlives the run in pytester's in-process runs.
+        redact.activate(self.secrets)  # redact.scrub/register reach this run
         manager.register(self, "sleuth-session")
-        manager.register(self.scrubbing, "sleuth-scrubbing")
+        manager.register(self.scrubbing, "sleuth-scrubbing")  # every report
         manager.register(self.outputs, "sleuth-outputs")
         manager.register(TablesPlugin(self.config, self.options.suite), "sleuth-tables")
         if is_nagios(self.config):
             quiet_for_nagios(self.config)
-        self.target.register_known_secrets()
+        self.target.register_known_secrets()  # redaction: what sources list now
 
     def uninstall(self) -> None:
         """Undo ``install`` and close the run (from pytest_unconfigure)."""
@@ -304,9 +319,33 @@ class SleuthSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.http_worker is not None:
             self.http_worker.release_unused()
-        self.run_record = self.build_run_record(int(exitstatus))
+        record = self.build_run_record(int(exitstatus))
         if self.history is not None:
-            self.history.record(self.run_record)  # never raises
+            self.history.record(record)  # never raises
+        self.result = self.build_result(record)
+        self.outputs.take(self.result)
+
+    def build_result(self, record: RunRecord) -> RunResult:
+        """The finished run as the outputs receive it: built once, after the
+        history stored it (which is what its lines and changes say)."""
+        history = self.history
+        failure_history: dict[str, str] = {}
+        if history is not None:
+            for probe in record.probes:
+                if probe.outcome in ("failed", "error"):
+                    line = history.failure_line(probe.probe_id)
+                    if line:
+                        failure_history[probe.probe_id] = line
+        death = self.worker_death()
+        return RunResult(
+            record=record,
+            ran_ahead=self.ran_ahead,
+            allow_writes=self.options.allow_writes,
+            own_trouble=(death.line(),) if death is not None else (),
+            failure_history=failure_history,
+            history_lines=tuple(history.summary_lines()) if history is not None else (),
+            changes=history.changes if history is not None else None,
+        )
 
     def build_run_record(self, exit_status: int) -> RunRecord:
         """The whole run for outputs and the history: records, settings, metadata."""
@@ -350,11 +389,7 @@ class SleuthSession:
 
     def warn(self, message: str) -> None:
         """Say something went wrong that does not change the run's result."""
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"sleuth: {message}", yellow=True)
-        else:
-            sys.stderr.write(f"sleuth: {message}\n")
+        outputs.warn(self.config, message)
 
     # -- helpers ------------------------------------------------------------
 

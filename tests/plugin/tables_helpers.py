@@ -18,7 +18,7 @@ from sleuth.plugin import session_key
 
 @pytest.hookimpl(trylast=True)  # after sleuth's own sessionfinish built the record
 def pytest_sessionfinish(session):
-    run = session.config.stash[session_key].run_record
+    run = session.config.stash[session_key].result.record
     out = {
         p.probe_id: {
             "outcome": p.outcome,

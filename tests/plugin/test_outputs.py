@@ -181,3 +181,68 @@ def test_sleuth_run_passes_the_output_options(probes):
     assert json.loads((probes.path / "r.json").read_text())["run"]["counts"] == {
         "passed": 1
     }
+
+
+def test_the_outputs_are_built_from_the_run_result_alone():
+    """No session behind them: a RunResult made by hand is all the section needs."""
+    import dataclasses
+    import datetime
+
+    from sleuth.evidence import ProbeRecord, RunRecord
+    from sleuth.outputs import OutputsPlugin, RunResult, summary_lines
+
+    record = RunRecord(
+        target="prod",
+        base_url="https://api.example",
+        started_at=datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+        duration_s=1.5,
+        exit_status=1,
+        selection=[],
+        sleuth_version="0",
+        probes=[
+            ProbeRecord(probe_id="t.py::ok", outcome="passed", duration_s=0.25),
+            ProbeRecord(probe_id="t.py::bad", outcome="failed", diagnosis="no"),
+        ],
+        settings=[],
+    )
+    result = RunResult(
+        record=record,
+        ran_ahead=2,
+        allow_writes=False,
+        own_trouble=("sleuth's HTTP worker stopped",),
+        failure_history={"t.py::bad": "failing since run 3"},
+        history_lines=("history: run 4 recorded",),
+    )
+    lines = summary_lines(result)
+    assert lines[:2] == [
+        "target prod https://api.example: 2 probes in 1.50 s: 1 failed, 1 passed "
+        "(2 ran at once)",
+        "sleuth's HTTP worker stopped",
+    ]
+    assert "failing since run 3" in "\n".join(lines)
+    assert lines[-1] == "history: run 4 recorded"
+    plugin = OutputsPlugin()
+    plugin.take(result)
+    assert plugin.result is result
+    nothing_ran = dataclasses.replace(record, probes=[])
+    empty = dataclasses.replace(result, record=nothing_ran)
+    assert summary_lines(empty) == []  # no section, not even the history's lines
+
+
+def test_redaction_is_on_from_configure_to_unconfigure(probes):
+    """The run's registry is active for everything in the run (a client's
+    redact.register reaches it) and gone after it, in the same process."""
+    from sleuth import redact
+
+    probes.makepyfile(
+        test_canary="""
+        from sleuth import redact
+
+        def test_registered_secret_is_masked():
+            redact.register("canary-value-5512")
+            assert redact.scrub("pw canary-value-5512") == "pw ***"
+        """
+    )
+    result = probes.runpytest_inprocess("test_canary.py")
+    result.assert_outcomes(passed=1)
+    assert redact.scrub("pw canary-value-5512") == "pw canary-value-5512"
