@@ -7,20 +7,16 @@ timed out. Versions and change dates travel with each answer.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sleuth import context as _context
-from sleuth.context import ProbeContext
 from sleuth.errors import ConfigError
 from sleuth.evidence import SourceAnswer
 from sleuth.settings import SettingsResolver, build_source
@@ -28,6 +24,7 @@ from sleuth.settings.spec import SourceSpec, build_source_specs
 from sleuth.yamlfile import load as load_yaml
 from tests.awsserver import REGION, client, moto_server, post, use_aws
 from tests.conftest import packages_loaded_by
+from tests.integration.conftest import in_probe
 
 
 @pytest.fixture
@@ -46,17 +43,6 @@ def source(kind: str, location: str, **options):
         where="sleuth.yaml line 4",
     )
     return build_source(spec, root=Path("."))
-
-
-@contextlib.contextmanager
-def in_probe(timeout_s: float = 5.0) -> Iterator[ProbeContext]:
-    ctx = ProbeContext(probe_id="test", timeout_s=timeout_s, timeout_origin="test")
-    ctx.start()
-    token = _context.current.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _context.current.reset(token)
 
 
 def answer(src, name: str) -> SourceAnswer:

@@ -56,29 +56,24 @@ class NotProbed:
 Entry = Probe | NotProbed
 
 
+# Why an operation gets a comment rather than a row.
+_NOT_PROBED = {
+    **dict.fromkeys(WRITE_METHODS, "a write (sleuth probes are read-only)"),
+    **dict.fromkeys(OTHER_METHODS, "sleuth init writes GET and HEAD rows only"),
+}
+
+
 def plan(spec: Spec) -> list[Entry]:
     """Every operation of ``spec``, in the document's order."""
     entries: list[Entry] = []
     ids: set[str] = set()
     for path, method, operation, shared in _operations(spec.data):
         summary = _summary(operation)
-        if method in WRITE_METHODS:
+        why_not = _NOT_PROBED.get(method)
+        if why_not:
             entries.append(
                 NotProbed(
-                    method=method.upper(),
-                    path=path,
-                    summary=summary,
-                    reason="a write (sleuth probes are read-only)",
-                )
-            )
-            continue
-        if method in OTHER_METHODS:
-            entries.append(
-                NotProbed(
-                    method=method.upper(),
-                    path=path,
-                    summary=summary,
-                    reason="sleuth init writes GET and HEAD rows only",
+                    method=method.upper(), path=path, summary=summary, reason=why_not
                 )
             )
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
 
 from sleuth import imports, timing
 from sleuth.context import ProbeContext
@@ -21,6 +21,19 @@ from sleuth.errors import WriteRefused
 from sleuth.probes._dependency import record
 from sleuth.probes._sessions import Health, SessionProbe
 from sleuth.probes._sql_guard import ReadRules, SqlGuard
+
+
+class SqlAddressOptions(TypedDict, total=False):
+    """Where a SQL server is: a URL, or its parts, which override the URL's."""
+
+    dsn: str  # scheme://user:password@host:port/db
+    url: str  # the same as dsn
+    host: str
+    port: int | str
+    user: str
+    password: str
+    database: str
+
 
 H = TypeVar("H", bound=Health)
 

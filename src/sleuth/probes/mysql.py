@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import re
 import ssl
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sleuth import wireclock
 from sleuth._compat import aiomysql as aiomysql_compat
@@ -31,7 +31,7 @@ from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
 from sleuth.probes._dependency import load, other_error, translate_os_error
-from sleuth.probes._sql import Params, SqlProbe
+from sleuth.probes._sql import Params, SqlAddressOptions, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
@@ -96,16 +96,9 @@ class MysqlHealth:
         }
 
 
-class MysqlProbeOptions(TypedDict, total=False):
+class MysqlProbeOptions(SqlAddressOptions, total=False):
     """The options of ``target.mysql(...)`` and of ``services: mysql:``."""
 
-    dsn: str  # mysql://user:password@host:3306/db
-    url: str  # the same as dsn
-    host: str
-    port: int | str
-    user: str
-    password: str
-    database: str
     tls: bool | str  # True to speak TLS
 
 

@@ -17,13 +17,13 @@ import dataclasses
 import functools
 import math
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sleuth.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._dependency import load, other_error, translate_os_error, warn_once
-from sleuth.probes._sql import Params, SqlProbe
+from sleuth.probes._sql import Params, SqlAddressOptions, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 from sleuth.redact import mask_dsn, mask_url
 from sleuth.timing import format_duration
@@ -134,16 +134,8 @@ class PostgresHealth:
         }
 
 
-class PostgresProbeOptions(TypedDict, total=False):
+class PostgresProbeOptions(SqlAddressOptions, total=False):
     """The options of ``target.postgres(...)`` and of ``services: postgres:``."""
-
-    dsn: str  # postgresql://user:password@host:5432/db
-    url: str  # the same as dsn
-    host: str
-    port: int | str
-    user: str
-    password: str
-    database: str
 
 
 class PostgresProbe(SqlProbe[PostgresHealth]):
