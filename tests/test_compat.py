@@ -345,7 +345,7 @@ def test_pytest_rebuilds_a_failures_text_from_its_serialized_form(
         pytest.fail(
             f"pytest {version('pytest')} no longer rebuilds a failure's text from "
             f"pytest_report_to_serializable's data (rebuilt as {seen}); sleuth's "
-            "ScrubbingPlugin._scrub_longrepr in src/sleuth/scrubbing.py needs "
+            "ScrubbingPlugin._scrub_longrepr in src/sleuth/plugin/scrubbing.py needs "
             "updating",
             pytrace=False,
         )
@@ -369,7 +369,7 @@ def test_a_collection_errors_text_is_serialized_as_its_text(pytester):
     assert data["longrepr"] == str(report.longrepr), (
         f"pytest {version('pytest')} serializes a collection error's text "
         "differently; sleuth's ScrubbingPlugin._scrub_longrepr in "
-        "src/sleuth/scrubbing.py needs updating"
+        "src/sleuth/plugin/scrubbing.py needs updating"
     )
     assert "token-3" in data["longrepr"]
 
@@ -387,7 +387,7 @@ def _elsewhere() -> None:
 
 
 def test_a_traceback_can_start_at_a_rows_body():
-    from sleuth.tables import TableItem
+    from sleuth.plugin.tables import TableItem
 
     with pytest.raises(KeyError) as caught:
         _body()

@@ -11,8 +11,8 @@ import weakref
 
 import pytest
 
-from sleuth.context import ProbeContext, current
 from sleuth.engine import Engine, Job, bounded
+from sleuth.engine.context import ProbeContext, current
 from sleuth.errors import BudgetSpent, ProbeTimeout, SleuthError, TargetUnreachable
 from sleuth.evidence import classify
 

@@ -1,4 +1,4 @@
-"""sleuth's lazy imports run one thread at a time (sleuth/imports.py says why)."""
+"""sleuth's lazy imports run one thread at a time (sleuth/engine/imports.py says why)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 import textwrap
 import threading
 
-from sleuth import imports
+from sleuth.engine import imports
 
 SLOW_MODULE = """
     import time

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from sleuth import context as _context
+from sleuth.engine import context as _context
 from sleuth.errors import CheckFailed, ConfigError
 from sleuth.evidence import Exchange
 from sleuth.probes import KINDS

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from sleuth import redact, timing
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.evidence import Exchange
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from sleuth import timing
 from sleuth.clients._guard import SOCKET_GRACE_S
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 
 class _Hold:

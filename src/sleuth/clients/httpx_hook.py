@@ -18,7 +18,7 @@ from typing import Any
 
 from sleuth import timing
 from sleuth.clients import _facts, _guard
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 CLIENT = "httpx"
 _METHOD = "_send_single_request"

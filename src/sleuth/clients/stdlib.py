@@ -35,7 +35,7 @@ from typing import Any
 
 from sleuth import timing
 from sleuth.clients import _guard, _release
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ProbeTimeout
 from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 

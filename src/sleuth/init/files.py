@@ -10,10 +10,10 @@ import dataclasses
 import shlex
 from pathlib import Path
 
-from sleuth.atomicfile import write_atomically
-from sleuth.discovery import CONFIG_FILE
+from sleuth._atomicfile import write_atomically
 from sleuth.init import render
 from sleuth.init.errors import InitError
+from sleuth.suite.discovery import CONFIG_FILE
 from sleuth.timing import utcnow
 
 API_TABLE = "probes/api.yaml"

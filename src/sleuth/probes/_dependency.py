@@ -16,10 +16,10 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sleuth import context as _context, imports, redact, timing
+from sleuth import redact, timing
 from sleuth.clients import _guard
-from sleuth.context import ProbeContext
-from sleuth.engine import bounded
+from sleuth.engine import bounded, context as _context, imports
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -30,9 +30,9 @@ from sleuth.errors import (
     TargetUnreachable,
 )
 from sleuth.evidence import Exchange
+from sleuth.suite.units import parse_positive_int
+from sleuth.suite.validate import did_you_mean
 from sleuth.timing import format_duration
-from sleuth.units import parse_positive_int
-from sleuth.validate import did_you_mean
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

@@ -12,8 +12,8 @@ from typing import Any
 
 from sleuth.errors import ConfigError
 from sleuth.probes._dependency import over, unhealthy
+from sleuth.suite.units import Limit, parse_count, parse_duration, parse_limit
 from sleuth.timing import format_duration
-from sleuth.units import Limit, parse_count, parse_duration, parse_limit
 
 # (value, where, what) -> the threshold in sleuth's units; raises ConfigError.
 Parser = Callable[[object, str, str], Any]

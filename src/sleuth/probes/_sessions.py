@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from sleuth import timing
-from sleuth.context import ProbeContext
 from sleuth.engine import Engine, bounded
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ConfigError, ProbeError
 from sleuth.probes._dependency import (
     DependencyProbe,

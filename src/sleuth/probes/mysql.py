@@ -24,9 +24,9 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sleuth import wireclock
+from sleuth import _wireclock as wireclock
 from sleuth._compat import aiomysql as aiomysql_compat
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address

@@ -19,7 +19,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._dependency import load, other_error, translate_os_error, warn_once

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -44,7 +44,7 @@ from sleuth.probes._redis_commands import (
     send_command,
 )
 from sleuth.probes._sessions import SessionProbe
-from sleuth.units import format_bytes
+from sleuth.suite.units import format_bytes
 
 if TYPE_CHECKING:
     import redis.asyncio
