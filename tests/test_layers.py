@@ -35,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"reports"},
     {"engine"},
     {"suite"},
-    {"errors", "evidence", "redact", "timing", "_version", "_compat"}
+    {"errors", "redact", "_evidence", "_timing", "_version", "_compat"}
     | {"_atomicfile", "_bodytext", "_certificate", "_localdir", "_wireclock"},
 ]
 RANK = {name: depth for depth, names in enumerate(LAYERS) for name in names}
@@ -112,6 +112,23 @@ EDGES = [edge for module, path in MODULES.items() for edge in _edges(module, pat
 def _layer(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_every_module_at_the_root_is_public_or_says_it_is_not() -> None:
+    """Public: in ``sleuth.__all__``'s modules, the target, or the entry points."""
+    public = {"__init__", "__main__", "errors", "redact", "target"}
+    at_root = {_layer(m) for m in MODULES}
+    assert {name for name in at_root if not name.startswith("_")} - RANK.keys() == set()
+    unsaid = sorted(
+        name
+        for name in at_root
+        if not name.startswith("_")
+        and name not in public
+        and not (SRC / "sleuth" / name).is_dir()
+    )
+    assert unsaid == [], (
+        f"private modules at the root get a leading underscore: {unsaid}"
+    )
 
 
 def test_every_module_has_a_layer() -> None:

@@ -167,7 +167,7 @@ def test_the_outcome_and_state_types_are_the_words_the_json_schema_allows():
     import json
     from typing import get_args
 
-    from sleuth.evidence import Category, ProbeOutcome, SettingState
+    from sleuth._evidence import Category, ProbeOutcome, SettingState
     from sleuth.reports.document import OUTCOMES
     from sleuth.reports.terminal import OUTCOME_ORDER
 

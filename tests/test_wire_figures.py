@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from sleuth import _wireclock as wireclock, timing
-from sleuth.evidence import Exchange, time_on_wire
+from sleuth import _timing as timing, _wireclock as wireclock
+from sleuth._evidence import Exchange, time_on_wire
 from sleuth.http.wire import Timings
 from sleuth.reports.terminal import render_evidence
 

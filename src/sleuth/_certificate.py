@@ -17,7 +17,7 @@ import ipaddress
 import ssl
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
 
 # OpenSSL's verify codes that have a plainer explanation than its message.
 EXPIRED, NOT_YET_VALID = 10, 9

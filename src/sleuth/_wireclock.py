@@ -23,7 +23,7 @@ import struct
 import sys
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
 
 # struct tcp_info: 8 one-byte fields, then 32-bit fields, of which
 # last_data_recv is the 12th and last_ack_recv the 13th (Linux's ABI,

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sleuth._evidence import SettingLookup
 from sleuth.engine import context as _context, imports
 from sleuth.errors import ConfigError, SleuthError
-from sleuth.evidence import SettingLookup
 from sleuth.redact import Secret, SecretRegistry
 from sleuth.settings import SettingSource, SettingsResolver, build_source
 from sleuth.suite.interpolation import substitute

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from sleuth.evidence import ProbeOutcome
+from sleuth._evidence import ProbeOutcome
 from sleuth.history import migrations
 from sleuth.history.db import StoreError, make_engine
 from sleuth.history.options import Retention

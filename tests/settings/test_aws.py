@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from sleuth._evidence import SourceAnswer
 from sleuth.errors import ConfigError
-from sleuth.evidence import SourceAnswer
 from sleuth.settings import SettingsResolver, build_source
 from sleuth.suite.sources import SourceSpec, build_source_specs
 from sleuth.suite.yamlfile import load as load_yaml

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.clients import _facts, _guard
 from sleuth.engine.context import ProbeContext
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import click
 
-from sleuth import timing
-from sleuth.evidence import ProbeRecord
+from sleuth import _timing as timing
+from sleuth._evidence import ProbeRecord
 
 SUITE = Path(__file__).parent / "suite"
 

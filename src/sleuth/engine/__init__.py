@@ -28,7 +28,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine import context as _context
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import BudgetSpent, ProbeTimeout, SleuthError

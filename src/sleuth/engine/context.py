@@ -15,8 +15,8 @@ import math
 import threading
 from collections.abc import Iterator
 
-from sleuth import timing
-from sleuth.evidence import Exchange, SettingLookup
+from sleuth import _timing as timing
+from sleuth._evidence import Exchange, SettingLookup
 
 BUDGET_REASON = "the run budget ran out"
 

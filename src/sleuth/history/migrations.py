@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.history.schema import SCHEMA_VERSION
 
 # Any constant will do; it only has to be the same for every sleuth.

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sleuth.evidence import RunRecord
+from sleuth._evidence import RunRecord
 from sleuth.history.db import Database, StoreError, Tx, open_database
 from sleuth.history.masking import history_scrub
 from sleuth.history.model import (

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleuth import timing
+from sleuth import _timing as timing
+from sleuth._timing import format_duration
 from sleuth.errors import HistoryUnavailable
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
 from sleuth.history.options import resolve_history
@@ -27,7 +28,6 @@ from sleuth.history.timeline import (
 from sleuth.suite.config import empty_suite_config, load_suite_config
 from sleuth.suite.discovery import find_suite_config
 from sleuth.suite.validate import did_you_mean
-from sleuth.timing import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from sleuth import _bodytext as bodytext, timing
+from sleuth import _bodytext as bodytext, _timing as timing
+from sleuth._evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.engine import Engine, bounded, context as _context
 from sleuth.engine.context import BUDGET_REASON, ProbeContext
 from sleuth.engine.readonly import check_write_allowed
@@ -24,7 +25,6 @@ from sleuth.errors import (
     ProbeTimeout,
     SleuthError,
 )
-from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.http.response import Request, Response
 from sleuth.http.retry import Retries, TooLate, asked_too_late, wait_to_retry
 from sleuth.http.wire import (

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.errors import CheckFailed, ConfigError, ProbeError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sleuth import _wireclock as wireclock, timing
+from sleuth import _timing as timing, _wireclock as wireclock
 from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.clients import aiohttp_hook
 from sleuth.errors import CheckFailed, ProbeError, SleuthError, TargetUnreachable

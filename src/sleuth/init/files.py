@@ -11,10 +11,10 @@ import shlex
 from pathlib import Path
 
 from sleuth._atomicfile import write_atomically
+from sleuth._timing import utcnow
 from sleuth.init import render
 from sleuth.init.errors import InitError
 from sleuth.suite.discovery import CONFIG_FILE
-from sleuth.timing import utcnow
 
 API_TABLE = "probes/api.yaml"
 SETTINGS_TABLE = "probes/settings.yaml"

@@ -27,7 +27,7 @@ import pytest
 from sleuth.plugin.recording import STATUS
 
 if TYPE_CHECKING:
-    from sleuth.evidence import RunRecord
+    from sleuth._evidence import RunRecord
     from sleuth.history.diff import RunDiff
 
 

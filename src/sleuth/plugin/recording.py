@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
+from sleuth._evidence import ProbeRecord, classify, diagnose, time_on_wire
 from sleuth.engine import Engine
 from sleuth.engine.context import ProbeContext
-from sleuth.evidence import ProbeRecord, classify, diagnose, time_on_wire
 from sleuth.plugin.runahead import RunAhead
 from sleuth.reports.causes import find_blocker, matches
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sleuth import clients, redact, timing
+from sleuth import _timing as timing, clients, redact
 from sleuth._compat import pytest as pytest_compat
+from sleuth._evidence import RunRecord, SettingSeen
 from sleuth.engine import Engine, Job, Outcome, context as _context
 from sleuth.engine.context import ProbeContext
-from sleuth.evidence import RunRecord, SettingSeen
 from sleuth.plugin import capture, marks, outputs
 from sleuth.plugin.keys import is_target_fixture
 from sleuth.plugin.outputs import OutputsPlugin, RunResult

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict, TypeVar
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine import imports
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import WriteRefused

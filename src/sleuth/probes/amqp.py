@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _rabbitmq_api as management_api

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (

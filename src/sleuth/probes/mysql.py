@@ -35,7 +35,7 @@ from sleuth.probes._sql import Params, SqlAddressOptions, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "mysql"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth._compat import nats as nats_compat
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable

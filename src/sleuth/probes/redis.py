@@ -16,7 +16,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
@@ -49,7 +49,7 @@ from sleuth.suite.units import format_bytes
 if TYPE_CHECKING:
     import redis.asyncio
 
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "redis"

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import _wireclock as wireclock, timing
+from sleuth import _timing as timing, _wireclock as wireclock
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import ProbeError
 from sleuth.probes._dependency import (

@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import _certificate as certificates, timing
+from sleuth import _certificate as certificates, _timing as timing
 from sleuth._certificate import day as _day
 from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable

@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sleuth._evidence import AUTH_STATUSES, Category
 from sleuth.engine import context as _context
 from sleuth.errors import CheckFailed
-from sleuth.evidence import AUTH_STATUSES, Category
 from sleuth.rows.expect import Expect, Status, parse_expect
 from sleuth.rows.table import PathT, Row, Table, read_common, row_list
 from sleuth.suite.tlsoptions import TlsOptions, parse_tls

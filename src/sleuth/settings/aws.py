@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.engine import context as _context, imports
 from sleuth.settings import Found
 from sleuth.settings.awserrors import ATTEMPTS, describe_error

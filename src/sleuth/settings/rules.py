@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sleuth import timing
+from sleuth import _timing as timing
+from sleuth._evidence import SettingLookup
 from sleuth.errors import CheckFailed, ConfigError
-from sleuth.evidence import SettingLookup
 from sleuth.redact import Secret, mask_dsn
 from sleuth.settings.checks import SettingChecks
 from sleuth.suite.units import parse_duration

@@ -146,7 +146,7 @@ class SourceAnswer:
 
 def changed_ago(when: _dt.datetime, *, now: _dt.datetime | None = None) -> str:
     """``14 minutes ago (2026-12-05 11:57 UTC)``: how long ago, then when."""
-    from sleuth import timing
+    from sleuth import _timing as timing
 
     when = when.astimezone(_dt.UTC)
     seconds = ((now or timing.utcnow()) - when).total_seconds()
