@@ -151,6 +151,9 @@ class SleuthSession:
         if is_nagios(self.config):
             quiet_for_nagios(self.config)
         self.target.register_known_secrets()  # redaction: what sources list now
+        # From now on pytest's capture itself puts the routing proxy on
+        # sys.stdout at every phase; _route_output covers the other modes.
+        pytest_compat.route_captured_streams(self.config, capture.RoutingStream)
 
     def uninstall(self) -> None:
         """Undo ``install`` and close the run (from pytest_unconfigure)."""
