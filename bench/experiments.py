@@ -29,11 +29,11 @@ def pytest_configure(config: pytest.Config) -> None:
             f"unknown experiments {sorted(unknown)}; known: {KNOWN}"
         )
     if "no-trace" in ENABLED:
-        from sleuth.probes import http_wire
+        from sleuth.http import wire as http_wire
 
         http_wire.Timings.install = staticmethod(lambda _config: None)  # type: ignore[method-assign,assignment]
     if "no-scrub" in ENABLED:
-        from sleuth.scrubbing import ScrubbingPlugin
+        from sleuth.plugin.scrubbing import ScrubbingPlugin
 
         ScrubbingPlugin.scrub_report = lambda self, report, config: None  # type: ignore[method-assign]
     if "switch-0.5ms" in ENABLED:

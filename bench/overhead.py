@@ -40,9 +40,9 @@ def _cpu_s() -> float:
 
 
 def _sleuth_target(root: Path, base_url: str, *, workers: int) -> Any:
-    from sleuth.config import load_suite_config
     from sleuth.engine import Engine
-    from sleuth.options import resolve
+    from sleuth.suite.config import load_suite_config
+    from sleuth.suite.options import resolve
     from sleuth.target import Target
 
     (root / "sleuth.yaml").write_text(
@@ -73,8 +73,8 @@ def batch_aiohttp(base_url: str, n: int) -> Callable[[], None]:
 
 def batch_sleuth(root: Path, base_url: str, n: int, kind: str) -> Callable[[], None]:
     """A fresh engine and target per batch: a new loop, pool, threads, as a run has."""
-    from sleuth.context import ProbeContext
     from sleuth.engine import Job
+    from sleuth.engine.context import ProbeContext
 
     def go() -> None:
         target, engine = _sleuth_target(root, base_url, workers=max(n, 1))
@@ -131,7 +131,7 @@ def main() -> int:
             ]
 
             def sleuth_variant(kind: str, trace: bool) -> Callable[[], None]:
-                from sleuth.probes import http_wire
+                from sleuth.http import wire as http_wire
 
                 if not trace:
                     http_wire.Timings.install = staticmethod(lambda _c: None)  # type: ignore[method-assign,assignment]

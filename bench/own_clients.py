@@ -133,8 +133,8 @@ def _batch(base_url: str, k: int) -> tuple[float, float]:
     """K requests.get at once, each from a thread inside a probe's context."""
     import requests
 
-    from sleuth import context
-    from sleuth.context import ProbeContext
+    from sleuth.engine import context
+    from sleuth.engine.context import ProbeContext
 
     failures: list[BaseException] = []
 

@@ -36,7 +36,7 @@ from aiohttp import web
 BACKLOG = 4096
 
 
-# struct tcp_info's tcpi_last_data_recv (ms ago), Linux; see sleuth/wireclock.py.
+# struct tcp_info's tcpi_last_data_recv (ms ago), Linux; see sleuth/_wireclock.py.
 _LAST_DATA_RECV_OFFSET = 8 + 4 * 11
 
 

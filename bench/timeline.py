@@ -62,7 +62,7 @@ def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _mark("sessionfinish")
     try:
-        from sleuth.plugin import session_key
+        from sleuth.plugin.keys import session_key
 
         sleuth = session.config.stash[session_key]
         offset = time.time() - time.monotonic()

@@ -34,9 +34,9 @@ import sleuth.clients.httpx_hook
 import sleuth.clients.psycopg_hook
 import sleuth.clients.redis_hook
 import sleuth.clients.stdlib
-import sleuth.probes.http
-import sleuth.probes.http_sync
-import sleuth.session  # (the plugin's run modules: engine, context, ...)
+import sleuth.http.client
+import sleuth.http.sync
+import sleuth.plugin.session  # (the plugin's run modules: engine, context, ...)
 import sleuth.settings.app  # (appfunction's isinstance: one AppSource class)
 import sleuth.settings.appfunction
 import sleuth.settings.aws

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.atomicfile import write_atomically
+from sleuth._atomicfile import write_atomically
 
 UMASKS = [
     pytest.param(0o022, id="umask-022"),
@@ -50,7 +50,7 @@ def test_a_new_file_gets_the_mode_open_would_give(tmp_path, umask):
     run_child(
         """
         from pathlib import Path
-        from sleuth.atomicfile import write_atomically
+        from sleuth._atomicfile import write_atomically
 
         write_atomically(Path("sleuth.prom"), "up 1\\n")
         write_atomically(Path("cache.parsed"), b"raw", durable=False)
@@ -78,7 +78,7 @@ def test_a_file_already_there_keeps_its_mode(tmp_path):
     run_child(
         """
         from pathlib import Path
-        from sleuth.atomicfile import write_atomically
+        from sleuth._atomicfile import write_atomically
 
         write_atomically(Path("sleuth.prom"), "new\\n")
         """,
@@ -91,7 +91,7 @@ def test_a_file_already_there_keeps_its_mode(tmp_path):
     run_child(
         """
         from pathlib import Path
-        from sleuth.atomicfile import write_atomically
+        from sleuth._atomicfile import write_atomically
 
         write_atomically(Path("sleuth.prom"), "newer\\n")
         """,
@@ -128,7 +128,7 @@ def test_a_write_that_fails_leaves_the_old_file_whole(tmp_path):
         """
         import resource, signal
         from pathlib import Path
-        from sleuth.atomicfile import write_atomically
+        from sleuth._atomicfile import write_atomically
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not a kill
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))

@@ -8,8 +8,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from sleuth.cli import translate_run_args
-from sleuth.commands import group as main
+from sleuth.cli.commands import group as main
+from sleuth.cli.runargs import translate_run_args
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_demo_diagnoses_its_staged_incident(tmp_path):
 
 
 def test_run_names_its_plugin_when_autoloading_is_off():
-    from sleuth.cli import run_args
+    from sleuth.cli.runargs import run_args
 
     assert run_args(["--target", "prod"], {}) == [
         "--sleuth-run", "--sleuth-target", "prod",

@@ -289,6 +289,48 @@ def test_pytest_says_whether_skip_marks_skip(items):
     assert pytest_compat.evaluate_skip_marks(items["test_words[a]"]) is None
 
 
+def test_pytest_installs_the_stream_its_capture_is_handed(request, pytester):
+    """``route_captured_streams``: pytest's fd capture installs the proxy it is
+    given at every phase, so probe output is routed from the first byte."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    require(capman, "_global_capturing", package="pytest", shim="pytest")
+    pytester.makeconftest(
+        """
+        from sleuth._compat import pytest as pytest_compat
+
+        class Tagged:
+            def __init__(self, name, stream):
+                self.stream = stream
+
+            def write(self, text):
+                return self.stream.write(text.replace("plain", "tagged"))
+
+            def __getattr__(self, name):
+                return getattr(self.stream, name)
+
+        def pytest_configure(config):
+            config.routed = pytest_compat.route_captured_streams(config, Tagged)
+        """
+    )
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_prints(request):
+            assert request.config.routed
+            assert type(sys.stdout).__name__ == "Tagged"
+            print("plain words")
+        """
+    )
+    result = pytester.runpytest_subprocess("--capture=fd", "-rP", "-p", "no:sleuth")
+    assert result.ret == 0, (
+        f"pytest {version('pytest')} no longer installs the file its fd capture "
+        f"is handed (FDCapture.syscapture.tmpfile); sleuth's shim in "
+        f"src/sleuth/_compat/pytest.py needs updating\n{result.stdout.str()}"
+    )
+    result.stdout.fnmatch_lines(["*Captured stdout call*", "tagged words"])
+
+
 def test_pytest_items_can_be_renamed(items):
     item = items["test_words[a]"]
     require(item.keywords, "_markers", package="pytest", shim="pytest")
@@ -345,7 +387,7 @@ def test_pytest_rebuilds_a_failures_text_from_its_serialized_form(
         pytest.fail(
             f"pytest {version('pytest')} no longer rebuilds a failure's text from "
             f"pytest_report_to_serializable's data (rebuilt as {seen}); sleuth's "
-            "ScrubbingPlugin._scrub_longrepr in src/sleuth/scrubbing.py needs "
+            "ScrubbingPlugin._scrub_longrepr in src/sleuth/plugin/scrubbing.py needs "
             "updating",
             pytrace=False,
         )
@@ -369,7 +411,7 @@ def test_a_collection_errors_text_is_serialized_as_its_text(pytester):
     assert data["longrepr"] == str(report.longrepr), (
         f"pytest {version('pytest')} serializes a collection error's text "
         "differently; sleuth's ScrubbingPlugin._scrub_longrepr in "
-        "src/sleuth/scrubbing.py needs updating"
+        "src/sleuth/plugin/scrubbing.py needs updating"
     )
     assert "token-3" in data["longrepr"]
 
@@ -387,7 +429,7 @@ def _elsewhere() -> None:
 
 
 def test_a_traceback_can_start_at_a_rows_body():
-    from sleuth.tables import TableItem
+    from sleuth.plugin.tables import TableItem
 
     with pytest.raises(KeyError) as caught:
         _body()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
-from sleuth.intended_writes import is_intended_write
 from sleuth.rows import load_table
+from sleuth.suite.config import load_suite_config
+from sleuth.suite.writes import is_intended_write
 
 DOCS = Path(__file__).parents[1] / "docs"
 

@@ -40,7 +40,7 @@ def test_every_file_contributing_names_exists():
     text = (ROOT / "CONTRIBUTING.md").read_text()
     # Paths from the repository's root, or from src/sleuth/ ("probes/http.py").
     named = set(re.findall(r"`([\w./-]+(?:\.py|\.md|\.json|\.yaml|/))`", text))
-    assert {"probes/http_wire.py", "src/sleuth/errors.py", "rows/"} <= named
+    assert {"plugin/keys.py", "src/sleuth/errors.py", "rows/"} <= named
     places = [ROOT, ROOT / "src" / "sleuth"]
     missing = [
         name
@@ -48,3 +48,43 @@ def test_every_file_contributing_names_exists():
         if not any((place / name).exists() for place in places)
     ]
     assert missing == []
+
+
+def test_the_layers_table_is_the_one_the_layer_test_enforces():
+    from tests.test_layers import LAYERS
+
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    section = text[text.index("## The layers") :]
+    rows = re.findall(r"^\| (?!layer |---)[^|]+\| ([^|]+) \|", section, re.MULTILINE)
+    # A row's packages and modules at the root of src/sleuth/: `cli/`, `target.py`
+    # (not the files inside a package, such as `cli/commands.py`).
+    names = [
+        {
+            name.removesuffix("/").removesuffix(".py")
+            for name in re.findall(r"`([\w.]+/?)`", row)
+            if name.endswith(("/", ".py"))
+        }
+        for row in rows
+    ]
+    assert names == LAYERS
+
+
+def test_the_readme_tree_lists_the_layers_in_order():
+    from tests.test_layers import LAYERS
+
+    readme = (ROOT / "README.md").read_text()
+    tree = readme[
+        readme.index("src/sleuth/\n") : readme.index(
+            "```", readme.index("src/sleuth/\n")
+        )
+    ]
+    listed = [
+        {
+            word.removesuffix("/").removesuffix(".py")
+            for word in line.strip().split("  ")[0].split()
+        }
+        for line in tree.splitlines()[1:]
+    ]
+    # The last line sums up the shared modules; the test's last layer names them all.
+    assert listed[:-1] == LAYERS[:-1]
+    assert {"errors", "redact", "_compat"} <= listed[-1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.discovery import find_config_file, may_use_http
+from sleuth.suite.discovery import find_config_file, may_use_http
 
 
 def write(path: Path, text: str) -> Path:

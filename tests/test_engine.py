@@ -11,10 +11,10 @@ import weakref
 
 import pytest
 
-from sleuth.context import ProbeContext, current
+from sleuth._evidence import classify
 from sleuth.engine import Engine, Job, bounded
+from sleuth.engine.context import ProbeContext, current
 from sleuth.errors import BudgetSpent, ProbeTimeout, SleuthError, TargetUnreachable
-from sleuth.evidence import classify
 
 
 @pytest.fixture

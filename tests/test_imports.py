@@ -1,4 +1,4 @@
-"""sleuth's lazy imports run one thread at a time (sleuth/imports.py says why)."""
+"""sleuth's lazy imports run one thread at a time (sleuth/engine/imports.py says why)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 import textwrap
 import threading
 
-from sleuth import imports
+from sleuth.engine import imports
 
 SLOW_MODULE = """
     import time
@@ -61,7 +61,7 @@ def test_two_threads_loading_modules_never_overlap(tmp_path, monkeypatch):
 
 def test_a_module_loaded_while_loading_another_does_not_deadlock(tmp_path, monkeypatch):
     (tmp_path / "outer_mod.py").write_text(
-        "from sleuth import imports\ninner = imports.load('inner_mod')\n"
+        "from sleuth.engine import imports\ninner = imports.load('inner_mod')\n"
     )
     (tmp_path / "inner_mod.py").write_text("VALUE = 42\n")
     monkeypatch.syspath_prepend(str(tmp_path))

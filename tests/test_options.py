@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
-from sleuth.options import DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, resolve
+from sleuth.suite.config import load_suite_config
+from sleuth.suite.options import DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, resolve
 
 
 @pytest.fixture

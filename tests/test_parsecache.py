@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sleuth import parsecache, yamlfile
-from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
+from sleuth.suite import parsecache, yamlfile
+from sleuth.suite.config import load_suite_config
 
 CONFIG = "targets:\n  prod:\n    base_url: http://127.0.0.1:9\n    timeout: 2s\n"
 

@@ -28,7 +28,7 @@ def test_all_is_sorted_and_complete():
 
 
 def test_target_and_response_are_the_objects_probes_get():
-    from sleuth.probes.http_response import Response
+    from sleuth.http.response import Response
     from sleuth.target import Target
 
     assert sleuth.Target is Target
@@ -39,7 +39,7 @@ def test_importing_sleuth_loads_target_and_response_only_when_asked():
     code = (
         "import sys, sleuth\n"
         "assert 'sleuth.target' not in sys.modules, 'target'\n"
-        "assert 'sleuth.probes.http_response' not in sys.modules, 'response'\n"
+        "assert 'sleuth.http.response' not in sys.modules, 'response'\n"
         "assert 'typing' not in sys.modules, 'typing costs ~8 ms'\n"
         "sleuth.Target, sleuth.Response\n"
         "assert 'sleuth.target' in sys.modules\n"
@@ -64,10 +64,10 @@ def test_importing_sleuth_and_its_plugin_loads_no_client_library():
 
 def test_an_error_building_a_helper_is_not_reported_as_a_missing_attribute(monkeypatch):
     import sleuth.target
-    from sleuth.config import empty_suite_config
     from sleuth.engine import Engine
     from sleuth.errors import SleuthError
-    from sleuth.options import resolve
+    from sleuth.suite.config import empty_suite_config
+    from sleuth.suite.options import resolve
 
     options = resolve(empty_suite_config(Path(".")), cli={}, environ={})
     target = sleuth.target.Target(options, Engine(workers=1))

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from sleuth.errors import ConfigError, TargetUnreachable
-from sleuth.retry import (
+from sleuth.http.retry import (
     BACKOFF_MAX_S,
     Plan,
     Retries,

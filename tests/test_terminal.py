@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sleuth.evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
+from sleuth._evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
 from sleuth.reports import clients
 from sleuth.reports.terminal import render_evidence, render_flaky, render_summary
 

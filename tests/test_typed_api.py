@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 import sleuth
-from sleuth.config import empty_suite_config
 from sleuth.engine import Engine
 from sleuth.errors import ConfigError
-from sleuth.options import resolve
+from sleuth.http.client import AsyncHttpClient, RequestOptions
 from sleuth.probes import KINDS
-from sleuth.probes.http import AsyncHttpClient, RequestOptions
+from sleuth.suite.config import empty_suite_config
+from sleuth.suite.options import resolve
 from sleuth.target import Target
 
 SAMPLE = Path(__file__).with_name("typed_suite.py")
@@ -167,7 +167,7 @@ def test_the_outcome_and_state_types_are_the_words_the_json_schema_allows():
     import json
     from typing import get_args
 
-    from sleuth.evidence import Category, ProbeOutcome, SettingState
+    from sleuth._evidence import Category, ProbeOutcome, SettingState
     from sleuth.reports.document import OUTCOMES
     from sleuth.reports.terminal import OUTCOME_ORDER
 

@@ -4,7 +4,7 @@ import pytest
 
 from sleuth.errors import ConfigError
 from sleuth.history.options import parse_keep
-from sleuth.units import (
+from sleuth.suite.units import (
     TIME_UNITS_S,
     parse_count,
     parse_days,

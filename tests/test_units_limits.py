@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from sleuth.errors import ConfigError
-from sleuth.units import Limit, format_bytes, parse_bytes, parse_limit, parse_percent
+from sleuth.suite.units import (
+    Limit,
+    format_bytes,
+    parse_bytes,
+    parse_limit,
+    parse_percent,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from sleuth import timing, wireclock
-from sleuth.evidence import Exchange, time_on_wire
-from sleuth.probes.http_wire import Timings
+from sleuth import _timing as timing, _wireclock as wireclock
+from sleuth._evidence import Exchange, time_on_wire
+from sleuth.http.wire import Timings
 from sleuth.reports.terminal import render_evidence
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sleuth import yamlvalues
 from sleuth.errors import ConfigError
-from sleuth.textfile import MAX_FILE_BYTES
-from sleuth.yamlfile import load, loads
+from sleuth.suite import yamlvalues
+from sleuth.suite.textfile import MAX_FILE_BYTES
+from sleuth.suite.yamlfile import load, loads
 
 
 def parse(text: str):
@@ -346,9 +346,9 @@ def test_a_bug_while_reading_is_still_one_line_with_secrets_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     # The safety net, for what no test found: a bug stands in for one here.
-    from sleuth import config as config_module
-    from sleuth.config import load_suite_config
-    from sleuth.interpolation import BUG_WORDS
+    from sleuth.suite import config as config_module
+    from sleuth.suite.config import load_suite_config
+    from sleuth.suite.interpolation import BUG_WORDS
 
     def broken(data, lines, **kwargs):
         raise TypeError(f"cannot use {data['timeout']}\nsecond line")

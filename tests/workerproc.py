@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 from tests.required import skip_unless_required
 
 
@@ -48,7 +48,7 @@ def spawned_worker(prelude: str) -> Iterator[Worker]:
     """A worker that runs ``prelude`` first, adopted until the block ends."""
     ours, theirs = socket.socketpair()
     code = (
-        f"{prelude}\nimport socket, sleuth.http_worker as w\n"
+        f"{prelude}\nimport socket, sleuth.http.worker as w\n"
         f"w.worker_main(socket.socket(fileno={theirs.fileno()}))"
     )
     process = subprocess.Popen(

@@ -21,14 +21,14 @@ from sleuth.errors import (
 # Type checkers take it as True (importing typing would cost 8 ms here).
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # loaded on first use below; named here for type checkers
-    from sleuth.probes.http_response import Response
+    from sleuth.http.response import Response
     from sleuth.redact import Secret, secret
     from sleuth.target import Target
 del TYPE_CHECKING  # not part of the API
 
 # Loaded on first use: name -> the module that defines it.
 _LAZY = {
-    "Response": "sleuth.probes.http_response",
+    "Response": "sleuth.http.response",
     "Secret": "sleuth.redact",
     "Target": "sleuth.target",
     "secret": "sleuth.redact",

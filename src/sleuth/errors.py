@@ -24,7 +24,7 @@ from __future__ import annotations
 # Type checkers take it as True; importing typing would cost ``import sleuth`` 8 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
 
 __all__ = [
     "BudgetSpent",
@@ -115,7 +115,7 @@ class ProbeError(SleuthError):
 
     ``category`` is a short stable word for reports: ``dns``, ``refused``,
     ``timeout``, ``tls``, ``reset``, ``auth``, ``http-5xx``, ``other``...
-    (``sleuth.evidence.Category`` lists them).
+    (``sleuth._evidence.Category`` lists them).
     """
 
     category: Category = "other"

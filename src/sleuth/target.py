@@ -15,14 +15,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sleuth import context as _context, imports
+from sleuth._evidence import SettingLookup
+from sleuth.engine import context as _context, imports
 from sleuth.errors import ConfigError, SleuthError
-from sleuth.evidence import SettingLookup
-from sleuth.interpolation import substitute
-from sleuth.options import RunOptions
 from sleuth.redact import Secret, SecretRegistry
 from sleuth.settings import SettingSource, SettingsResolver, build_source
-from sleuth.validate import did_you_mean
+from sleuth.suite.interpolation import substitute
+from sleuth.suite.options import RunOptions
+from sleuth.suite.validate import did_you_mean
 
 T = TypeVar("T")
 
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.12+
 
     from sleuth.engine import Engine
-    from sleuth.http_worker import WorkerHandle
+    from sleuth.http.client import AsyncHttpClient
+    from sleuth.http.sync import HttpClient
+    from sleuth.http.worker import WorkerHandle
     from sleuth.probes.amqp import AmqpProbe, AmqpProbeOptions
     from sleuth.probes.dns import DnsProbe, DnsProbeOptions
-    from sleuth.probes.http import AsyncHttpClient
-    from sleuth.probes.http_sync import HttpClient
     from sleuth.probes.mqtt import MqttProbe, MqttProbeOptions
     from sleuth.probes.mysql import MysqlProbe, MysqlProbeOptions
     from sleuth.probes.nats import NatsProbe, NatsProbeOptions
@@ -155,8 +155,8 @@ class Target:
         a number of days or a timedelta): changed within it, as its source
         (a secrets manager) says."""
         __tracebackhide__ = True
-        from sleuth.rows.settings import SettingRule
-        from sleuth.setting_checks import SettingChecks
+        from sleuth.settings.checks import SettingChecks
+        from sleuth.settings.rules import SettingRule
 
         checks = SettingChecks.build(
             non_empty=non_empty,
@@ -197,14 +197,16 @@ class Target:
         have started, so the loading overlaps what they wait on.
         """
         try:
-            with imports.LOCK:  # see sleuth.imports
+            with imports.LOCK:  # see sleuth.engine.imports
                 worker = self._http_worker
                 if worker is not None and worker.available:
                     import multidict  # noqa: F401 (the worker has aiohttp)
                 else:
                     import aiohttp  # noqa: F401
 
-                from sleuth.probes import http, http_sync  # noqa: F401
+                from sleuth.http import (
+                    sync as http_sync,  # noqa: F401
+                )
 
             _ = self._engine.loop
         finally:
@@ -215,7 +217,7 @@ class Target:
     def ahttp(self) -> AsyncHttpClient:
         """HTTP for ``async def`` probes: ``await target.ahttp.get(path)``."""
         self._http_ready.wait()
-        from sleuth.probes.http import AsyncHttpClient, HttpSettings
+        from sleuth.http.client import AsyncHttpClient, HttpSettings
 
         config = self._config
         timeout_origin = (
@@ -245,7 +247,7 @@ class Target:
     def http(self) -> HttpClient:
         """HTTP for ``def`` probes: ``target.http.get(path).status_code``."""
         self._http_ready.wait()
-        from sleuth.probes.http_sync import HttpClient
+        from sleuth.http.sync import HttpClient
 
         return HttpClient(self.ahttp, self._engine, self._options.timeout_s)
 

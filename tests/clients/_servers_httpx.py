@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from sleuth import clients, context as _context
-from sleuth.context import ProbeContext
+from sleuth import clients
+from sleuth.engine import context as _context
+from sleuth.engine.context import ProbeContext
 
 HALF_ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nabc"

@@ -274,9 +274,9 @@ def test_a_library_the_suite_did_not_import_is_neither_imported_nor_hooked(libra
 def test_the_rabbitmq_api_session_is_sleuths_own(http_target):
     """The amqp probe's management API request is sleuth's: not the probe's
     code, so not refused, bounded or recorded twice by the aiohttp hook."""
-    from sleuth import context as _context
     from sleuth.clients import aiohttp_hook
-    from sleuth.context import ProbeContext
+    from sleuth.engine import context as _context
+    from sleuth.engine.context import ProbeContext
     from sleuth.probes._rabbitmq_api import BadStatus, get_nodes
 
     ctx = ProbeContext(probe_id="amqp", timeout_s=5.0)
@@ -341,8 +341,9 @@ def test_a_trace_the_probe_gives_httpx_still_hears_every_event(http_target):
 
 LATE_IMPORT = """
 import sys
-from sleuth import clients, context
-from sleuth.context import ProbeContext
+from sleuth import clients
+from sleuth.engine import context
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import WriteRefused
 
 assert "httpx" not in sys.modules

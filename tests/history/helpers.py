@@ -11,7 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 
-from sleuth.evidence import (
+from sleuth._evidence import (
     Exchange,
     ProbeOutcome,
     ProbeRecord,

@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group as main
+from sleuth.cli.commands import group as main
 from tests.history.helpers import raw_store
 
 HOST = "10.99.88.77"
@@ -35,7 +35,7 @@ PROBES = """
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group as main
+from sleuth.cli.commands import group as main
 from tests.history.helpers import raw_store
 
 @pytest.mark.parametrize("region", ["eu-west-canary-3"])

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
 from sleuth.history.options import (
     DEFAULT_KEEP_RUNS,
@@ -13,6 +12,7 @@ from sleuth.history.options import (
     resolve_history,
     store_url,
 )
+from sleuth.suite.config import load_suite_config
 
 
 @pytest.fixture(autouse=True)

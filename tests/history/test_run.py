@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group as main
-from sleuth.history.store import SCHEMA_VERSION
+from sleuth.cli.commands import group as main
+from sleuth.history.schema import SCHEMA_VERSION
 from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
 
 

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group as main
+from sleuth.cli.commands import group as main
 from sleuth.history.store import HistoryStore
 from tests.history.helpers import raw_store
 

@@ -10,11 +10,12 @@ import textwrap
 
 import pytest
 
-from sleuth.evidence import ProbeOutcome
+from sleuth._evidence import ProbeOutcome
 from sleuth.history import migrations
 from sleuth.history.db import StoreError, make_engine
 from sleuth.history.options import Retention
-from sleuth.history.store import SCHEMA_VERSION, HistoryStore
+from sleuth.history.schema import SCHEMA_VERSION
+from sleuth.history.store import HistoryStore
 from tests.history.helpers import make_record
 
 NOW = _dt.datetime.now(_dt.UTC)

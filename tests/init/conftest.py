@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from sleuth.commands import group
+from sleuth.cli.commands import group
 from sleuth.demo.server import BackgroundServer
 from tests.init.shopapi import create_app
 from tests.targetapp import Recorder, counting

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from sleuth.config import load_suite_config
 from sleuth.rows import load_table
+from sleuth.suite.config import load_suite_config
 from tests.init.conftest import Served, sleuth_init, sleuth_run
 from tests.init.shopapi import API_KEY, TOKEN
 

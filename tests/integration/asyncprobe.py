@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sleuth.context import ProbeContext
 from sleuth.engine import Engine, Job
+from sleuth.engine.context import ProbeContext
 
 
 def run_async(

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sleuth import context as _context
-from sleuth.config import load_suite_config
-from sleuth.context import ProbeContext
-from sleuth.engine import Engine
-from sleuth.options import resolve
+from sleuth.engine import Engine, context as _context
+from sleuth.engine.context import ProbeContext
+from sleuth.suite.config import load_suite_config
+from sleuth.suite.options import resolve
 from sleuth.target import Target
 from tests.required import skip_unless_required
 

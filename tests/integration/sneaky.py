@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from sleuth._evidence import classify
 from sleuth.errors import CheckFailed, WriteRefused
-from sleuth.evidence import classify
 from sleuth.probes._sql_guard import SqlGuard, Statement
 from tests.integration.conftest import in_probe
 

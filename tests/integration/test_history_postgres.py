@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group as main
+from sleuth.cli.commands import group as main
 from tests.conftest import require_service
 from tests.history.helpers import (
     CANARY_DSN_PASSWORD,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from sleuth.context import ProbeContext
 from sleuth.engine import Engine
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
     ConfigError,

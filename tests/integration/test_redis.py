@@ -13,8 +13,8 @@ import pytest
 from sleuth.engine import Engine
 from sleuth.errors import CheckFailed, ProbeTimeout, TargetUnreachable, WriteRefused
 from sleuth.probes.redis import RedisHealth
+from sleuth.suite.units import format_bytes
 from sleuth.target import Target
-from sleuth.units import format_bytes
 from tests.conftest import require_service
 from tests.integration.asyncprobe import run_async
 from tests.integration.conftest import MakeTarget, in_probe

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 from tests.awsserver import aws_environ, client, post
 from tests.conftest import require_service
 from tests.required import skip_unless_required
@@ -397,7 +397,7 @@ def test_no_canary_in_any_output(canary_suite):
 WORKER_WITNESS = """
 import json
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 
 
 def pytest_unconfigure(config):

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from sleuth.commands import group
+from sleuth.cli.commands import group
 from tests.lint.helpers import AWS_KEY, GITHUB_TOKEN, PASSWORD, write_suite
 
 FOUND = {
@@ -148,7 +148,7 @@ def test_help_lists_the_rules():
 
 def test_lint_is_imported_by_the_lint_command_alone():
     code = (
-        "import sys, sleuth, sleuth.plugin, sleuth.commands, sleuth.cli\n"
+        "import sys, sleuth, sleuth.plugin, sleuth.cli.commands, sleuth.cli\n"
         "print(sorted(m for m in sys.modules if m.startswith('sleuth.lint')))"
     )
     done = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sleuth.commands import group
+from sleuth.cli.commands import group
 from sleuth.lint import lint_suite
 from tests.lint.helpers import write_suite
 

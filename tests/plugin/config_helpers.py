@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sleuth.interpolation import BUG_WORDS
+from sleuth.suite.interpolation import BUG_WORDS
 
 # A secret planted in the environment for a test; it must never be output.
 CANARY_NAME = "SLEUTH_TEST_CANARY_TOKEN"

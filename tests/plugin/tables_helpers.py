@@ -14,7 +14,7 @@ import pytest
 RECORDS_CONFTEST = """
 import json
 import pytest
-from sleuth.plugin import session_key
+from sleuth.plugin.keys import session_key
 
 @pytest.hookimpl(trylast=True)  # after sleuth's own sessionfinish built the record
 def pytest_sessionfinish(session):

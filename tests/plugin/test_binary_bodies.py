@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sleuth import bodytext
+from sleuth import _bodytext as bodytext
 
 
 def png() -> bytes:

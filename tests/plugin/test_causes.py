@@ -250,7 +250,7 @@ def test_a_missing_source_is_a_cause_only_of_settings_it_left_missing(pytester):
 
 
 def test_rank_never_puts_sleuths_faults_or_refused_writes_on_a_host():
-    from sleuth.evidence import Category, Exchange, ProbeOutcome, ProbeRecord
+    from sleuth._evidence import Category, Exchange, ProbeOutcome, ProbeRecord
     from sleuth.reports.causes import rank
 
     def record(

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from sleuth.textfile import MAX_FILE_BYTES
+from sleuth.suite.textfile import MAX_FILE_BYTES
 from tests.plugin.config_helpers import (
     CANARY,
     CANARY_NAME,

@@ -20,12 +20,12 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sleuth.config import load_suite_config
 from sleuth.errors import ConfigError
 from sleuth.history import resolve_history
-from sleuth.interpolation import BUG_WORDS
-from sleuth.options import resolve
 from sleuth.rows import load_table
+from sleuth.suite.config import load_suite_config
+from sleuth.suite.interpolation import BUG_WORDS
+from sleuth.suite.options import resolve
 from tests.plugin.config_helpers import (
     CANARY,
     CANARY_NAME,

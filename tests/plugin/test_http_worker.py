@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 
 # Each probe writes what it saw of this process to a file the test reads.
 PROBES = """
@@ -24,7 +24,7 @@ import json
 import os
 import sys
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 
 
 def test_answers(target, request):
@@ -99,7 +99,7 @@ def test_after_the_worker_died_the_run_makes_its_requests_itself(tmp_path, http_
         import os
         import signal
 
-        from sleuth import http_worker
+        from sleuth.http import worker as http_worker
 
 
         def test_after_the_worker_died(target, request):
@@ -141,7 +141,7 @@ def test_a_run_without_http_stops_its_worker_before_it_returns(tmp_path):
     )
     (tmp_path / "test_settings.py").write_text(
         textwrap.dedent("""
-        from sleuth import http_worker
+        from sleuth.http import worker as http_worker
 
 
         def test_path_is_set(target, request):

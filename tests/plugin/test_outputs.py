@@ -188,8 +188,8 @@ def test_the_outputs_are_built_from_the_run_result_alone():
     import dataclasses
     import datetime
 
-    from sleuth.evidence import ProbeRecord, RunRecord
-    from sleuth.outputs import OutputsPlugin, RunResult, summary_lines
+    from sleuth._evidence import ProbeRecord, RunRecord
+    from sleuth.plugin.outputs import OutputsPlugin, RunResult, summary_lines
 
     record = RunRecord(
         target="prod",

@@ -319,6 +319,66 @@ def test_probe_output_and_logs_stay_with_their_probe(suite, pytester):
         assert not any(f"probe {m}" in section for m in others)
 
 
+@pytest.mark.parametrize("capture", ["fd", "no"])
+def test_while_pytest_captures_a_phase_sys_stdout_routes_probe_output(
+    suite, pytester, capture
+):
+    """Between pytest's capture resuming (which swaps ``sys.stdout``) and the
+    hooks inside it, a probe running ahead on another thread may print: the
+    stream it finds must route its output to it, not to the test pytest is at.
+    A hook wrapper placed right there (inside pytest's capture wrapper, outside
+    sleuth's own) records the stream it sees in every phase."""
+    suite(
+        test_output="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_talks(n):
+            print(f"stdout of probe {n}")
+        """
+    )
+    pytester.makeconftest(
+        """
+        import sys
+        import pytest
+
+        SEEN = []
+
+        # trylast, and registered before sleuth's session (a conftest is):
+        # inside pytest's capture wrapper, outside sleuth's own (pluggy calls
+        # a later-registered trylast wrapper inside an earlier one).
+        @pytest.hookimpl(wrapper=True, trylast=True)
+        def pytest_runtest_setup(item):
+            SEEN.append(type(sys.stdout).__name__)
+            return (yield)
+
+        @pytest.hookimpl(wrapper=True, trylast=True)
+        def pytest_runtest_call(item):
+            SEEN.append(type(sys.stdout).__name__)
+            return (yield)
+
+        @pytest.hookimpl(wrapper=True, trylast=True)
+        def pytest_runtest_teardown(item):
+            SEEN.append(type(sys.stdout).__name__)
+            return (yield)
+
+        def pytest_unconfigure(config):
+            (config.rootpath / "seen.txt").write_text(" ".join(SEEN))
+        """
+    )
+    result = pytester.runpytest(f"--capture={capture}", "-rP")
+    result.assert_outcomes(passed=3)
+    seen = (pytester.path / "seen.txt").read_text().split()
+    assert seen == ["RoutingStream"] * 9, seen
+    text = result.stdout.str()
+    for n in range(3):
+        if capture == "no":  # printed as it ran, replayed in order
+            assert f"stdout of probe {n}" in text
+            continue
+        section = text.split(f"test_talks[{n}]", 1)[1].split("test_talks[", 1)[0]
+        assert f"stdout of probe {n}" in section
+
+
 def test_plain_pytest_and_sleuth_run_give_the_same_outcomes(suite, pytester):
     suite(test_seed=SEED_STYLE.replace("range(20)", "range(2)"))
     plain = pytester.runpytest_subprocess()

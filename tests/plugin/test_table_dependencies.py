@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from sleuth import context as _context
+from sleuth._evidence import Exchange
+from sleuth.engine import context as _context
 from sleuth.errors import CheckFailed, ConfigError
-from sleuth.evidence import Exchange
 from sleuth.probes import KINDS
 from tests.plugin.tables_helpers import write_table
 

@@ -40,7 +40,7 @@ def test_shorthand_rows_check_the_status(suite, pytester, http_target):
         ]
     )
     # The row is the code: no traceback into sleuth under the failure.
-    assert "sleuth/probes/http.py" not in result.stdout.str()
+    assert "sleuth/http/client.py" not in result.stdout.str()
     assert http_target.recorder.count("/status/503") == 1  # no retry unless asked
 
 

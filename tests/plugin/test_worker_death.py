@@ -96,7 +96,7 @@ def test_kill_the_worker_when_every_request_is_in_flight(target, worker_pid):
 CONFTEST = """
 import pytest
 
-from sleuth import http_worker
+from sleuth.http import worker as http_worker
 
 
 @pytest.fixture(scope="session")

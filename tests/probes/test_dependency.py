@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from sleuth import redact
-from sleuth.config import TargetConfig
 from sleuth.engine import Engine
 from sleuth.errors import ConfigError, MissingDriver
 from sleuth.probes import KINDS, ProbeEnv, load_kind
 from sleuth.probes._dependency import helper_options, load, translate_os_error
+from sleuth.suite.config import TargetConfig
 from tests.conftest import packages_loaded_by
 
 NET_KINDS: dict[str, tuple[str, str, dict[str, object]]] = {

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from sleuth.config import TargetConfig
 from sleuth.engine import Engine
 from sleuth.errors import CheckFailed, ConfigError, MissingDriver, WriteRefused
 from sleuth.probes import KINDS, ProbeEnv, load_kind
@@ -19,7 +18,8 @@ from sleuth.probes._sql import excerpt
 from sleuth.probes.mysql import MysqlHealth, MysqlProbe
 from sleuth.probes.postgres import PostgresHealth, PostgresProbe
 from sleuth.probes.redis import RedisHealth, RedisProbe
-from sleuth.units import Limit
+from sleuth.suite.config import TargetConfig
+from sleuth.suite.units import Limit
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from sleuth._evidence import SourceAnswer
 from sleuth.errors import ConfigError
-from sleuth.evidence import SourceAnswer
 from sleuth.settings import SettingsResolver, build_source
-from sleuth.settings.spec import SourceSpec, build_source_specs
-from sleuth.yamlfile import load as load_yaml
+from sleuth.suite.sources import SourceSpec, build_source_specs
+from sleuth.suite.yamlfile import load as load_yaml
 from tests.awsserver import REGION, client, moto_server, post, use_aws
 from tests.conftest import packages_loaded_by
 from tests.integration.conftest import in_probe
@@ -409,7 +409,7 @@ def test_boto3_loads_only_when_a_setting_is_looked_up():
         "import sleuth, sleuth.plugin\n"
         "from pathlib import Path\n"
         "from sleuth.settings import build_source\n"
-        "from sleuth.settings.spec import SourceSpec\n"
+        "from sleuth.suite.sources import SourceSpec\n"
         "for kind in ('aws-secrets', 'aws-ssm'):\n"
         "    spec = SourceSpec(kind=kind, location='/p/', options={}, where='')\n"
         "    list(build_source(spec, root=Path('.')).names())",

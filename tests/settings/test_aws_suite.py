@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth import timing
+from sleuth import _timing as timing
 from tests.awsserver import client, post, use_aws
 from tests.plugin.tables_helpers import write_table
 

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from sleuth.setting_checks import SettingChecks
+from sleuth.settings.checks import SettingChecks
 
 NOW = datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sleuth.settings import SettingsResolver, build_source
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 from tests.plugin.tables_helpers import records, with_records, write_table
 
 MODEL = """
@@ -491,8 +491,8 @@ def test_the_docs_example_runs_as_shown(pytester, monkeypatch):
 
 
 def test_a_model_source_is_written_as_a_class_and_may_be_marked_secret(tmp_path):
-    from sleuth import yamlfile
-    from sleuth.settings.spec import build_source_specs
+    from sleuth.suite import yamlfile
+    from sleuth.suite.sources import build_source_specs
 
     data, lines = yamlfile.loads(
         "sources:\n"

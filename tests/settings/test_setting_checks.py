@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sleuth.setting_checks import SettingChecks
+from sleuth.settings.checks import SettingChecks
 
 PLACEHOLDER = SettingChecks.build(not_placeholder=True)
 

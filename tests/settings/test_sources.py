@@ -10,7 +10,7 @@ import pytest
 
 from sleuth.errors import ConfigError
 from sleuth.settings import SettingsResolver, build_source
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 
 def source(kind: str, location: str = "", root: Path | None = None, **options):

@@ -31,7 +31,7 @@ def disable_silent_retry(session: aiohttp.ClientSession) -> None:
 def socket_factory(factory: Callable[[Any], Any]) -> dict[str, Any]:
     """``TCPConnector`` keyword arguments that make it create sockets with
     ``factory``; none before aiohttp 3.12, which has no ``socket_factory``.
-    There, a connection's time is the one its loop saw (see sleuth.wireclock).
+    There, a connection's time is the one its loop saw (see sleuth._wireclock).
     """
     return {"socket_factory": factory} if _has_socket_factory() else {}
 

@@ -2,11 +2,13 @@
 
 The plugin needs a few things pytest has no public API for: the fixtures a
 test asks for before pytest sets them up (to run it ahead), whether its skip
-marks would skip it, renaming an item whose id carries a secret, and where a
-row's traceback starts. Everything else goes through public API; the report
-scrubber, for one, rebuilds a failure's text through the hooks pytest and xdist
-serialize reports with (``pytest_report_to_serializable``), not by changing
-pytest's frozen repr objects.
+marks would skip it, renaming an item whose id carries a secret, where a
+row's traceback starts, and handing pytest's capture the stream to install so
+that a probe running ahead never prints into another test's output.
+Everything else goes through public API; the report scrubber, for one,
+rebuilds a failure's text through the hooks pytest and xdist serialize reports
+with (``pytest_report_to_serializable``), not by changing pytest's frozen repr
+objects.
 
 ``tests/test_compat.py`` checks each name below against the installed pytest
 and fails naming its version; CI runs it on the lowest and the newest pytest
@@ -15,8 +17,9 @@ that pyproject.toml allows (``make test-lowest``, ``make test``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -149,3 +152,42 @@ def traceback_from(
         return None
     cut = pytest.ExceptionInfo.from_exc_info((excinfo.type, excinfo.value, tb))
     return cut.traceback.filter(excinfo) or excinfo.traceback
+
+
+def route_captured_streams(
+    config: pytest.Config, proxy: Callable[[str, TextIO], object]
+) -> bool:
+    """Make pytest's own capture install ``proxy(name, stream)`` as ``sys.stdout``
+    and ``sys.stderr``, instead of its bare capture file; True when it does.
+
+    pytest swaps ``sys.stdout`` at every phase of every test: resuming its
+    capture sets the attribute to the file it captures into. A proxy put back
+    by a hook afterwards leaves a window in between, and a probe running ahead
+    on another thread that prints in it lands in whatever test pytest is at
+    (seen in CI under load: a probe's output missing from its own report).
+    Handing pytest the proxy as the file it installs closes the window.
+
+    Private because pytest offers no way to wrap what its capture installs:
+    ``CaptureManager._global_capturing`` holds the run's ``MultiCapture``, whose
+    ``out``/``err`` are an ``FDCapture`` (the default, ``--capture=fd``) with a
+    ``syscapture`` whose ``tmpfile`` is what ``sys.stdout`` becomes. Only that
+    case is routed: ``--capture=sys`` reads its ``tmpfile`` back with an
+    ``isinstance`` check a proxy fails, and ``-s`` swaps nothing.
+    """
+    manager = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(manager, "_global_capturing", None)
+    if capturing is None:
+        return False
+    routed = False
+    for name in ("out", "err"):
+        syscapture = getattr(getattr(capturing, name, None), "syscapture", None)
+        if syscapture is None or type(syscapture).__name__ != "SysCapture":
+            continue  # -s: NoCapture; not an FDCapture: --capture=sys or tee-sys
+        stream: TextIO = syscapture.tmpfile
+        std = "stdout" if name == "out" else "stderr"
+        wrapped = proxy(std, stream)
+        syscapture.tmpfile = wrapped
+        if getattr(sys, std) is stream:  # capturing now: install it at once
+            setattr(sys, std, wrapped)
+        routed = True
+    return routed

@@ -14,9 +14,9 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 
-from sleuth import redact, timing
-from sleuth.context import ProbeContext
-from sleuth.evidence import Exchange
+from sleuth import _timing as timing, redact
+from sleuth._evidence import Exchange
+from sleuth.engine.context import ProbeContext
 
 
 class Connect:

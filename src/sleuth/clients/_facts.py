@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ProbeTimeout, SleuthError
 
 

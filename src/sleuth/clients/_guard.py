@@ -12,10 +12,11 @@ import contextvars
 import dataclasses
 from collections.abc import Iterator, Mapping
 
-from sleuth import bodytext, context as _context
-from sleuth.context import ProbeContext
-from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
-from sleuth.readonly import check_write_allowed
+from sleuth import _bodytext as bodytext
+from sleuth._evidence import BODY_EXCERPT_BYTES, Exchange
+from sleuth.engine import context as _context
+from sleuth.engine.context import ProbeContext
+from sleuth.engine.readonly import check_write_allowed
 
 # A socket's timeout is the probe's time left plus this much, so that at the
 # deadline the engine's watchdog speaks first ("timed out after 2.0 s waiting

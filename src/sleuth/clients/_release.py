@@ -19,9 +19,9 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.clients._guard import SOCKET_GRACE_S
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 
 class _Hold:

@@ -20,10 +20,10 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth._compat import aiohttp as aiohttp_compat
 from sleuth.clients import _facts, _guard
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 if TYPE_CHECKING:
     import aiohttp

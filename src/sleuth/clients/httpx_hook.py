@@ -16,9 +16,9 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.clients import _facts, _guard
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 CLIENT = "httpx"
 _METHOD = "_send_single_request"

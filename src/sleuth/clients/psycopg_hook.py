@@ -22,7 +22,7 @@ from typing import Any
 
 from sleuth.clients import _guard
 from sleuth.clients._connects import connecting, register_password
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 
 CLIENT = "psycopg"
 KIND = "postgres"

@@ -33,11 +33,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
+from sleuth._evidence import BODY_EXCERPT_BYTES, Exchange
 from sleuth.clients import _guard, _release
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ProbeTimeout
-from sleuth.evidence import BODY_EXCERPT_BYTES, Exchange
 
 # The libraries that send through http.client, by module name. A request is
 # named after the outermost of them on the stack: requests over urllib3 over

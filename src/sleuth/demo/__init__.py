@@ -19,8 +19,8 @@ from typing import Any
 
 import click
 
-from sleuth import timing
-from sleuth.evidence import ProbeRecord
+from sleuth import _timing as timing
+from sleuth._evidence import ProbeRecord
 
 SUITE = Path(__file__).parent / "suite"
 
@@ -62,7 +62,7 @@ class _Collector:
         self.records: list[ProbeRecord] = []
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from sleuth.plugin import session_key
+        from sleuth.plugin.keys import session_key
 
         sleuth_session = session.config.stash.get(session_key, None)
         if sleuth_session is not None:

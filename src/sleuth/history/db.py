@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from sleuth.atomicfile import create_file
+from sleuth._atomicfile import create_file
+from sleuth._localdir import make_dir
 from sleuth.clients import _guard
 
 # Raised here; kept importable from here (store.py, older callers) by name.
 from sleuth.errors import StoreError as StoreError
-from sleuth.localdir import make_dir
 
 if TYPE_CHECKING:
     import sqlite3

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from sleuth._timing import format_duration
 from sleuth.history.model import FAILING, PASSING, RunRow, RunSnapshot
 from sleuth.history.timeline import describe_setting_change
-from sleuth.timing import format_duration
 
 # A probe's latency "moved" when it more than doubled or halved...
 LATENCY_FACTOR = 2.0

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from sleuth import timing
-from sleuth.history.store import SCHEMA_VERSION
+from sleuth import _timing as timing
+from sleuth.history.schema import SCHEMA_VERSION
 
 # Any constant will do; it only has to be the same for every sleuth.
 _PG_LOCK_ID = 0x51E07A

@@ -44,7 +44,7 @@ class ResultRow:
     run_id: int
     probe_id: str
     # As stored: the words of the sleuth that wrote the row, which may be older
-    # than this one, so plain strings (sleuth.evidence.ProbeOutcome, Category).
+    # than this one, so plain strings (sleuth._evidence.ProbeOutcome, Category).
     outcome: str
     category: str
     duration_s: float

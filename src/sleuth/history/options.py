@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sleuth.config import SuiteConfig
+from sleuth._localdir import LOCAL_DIR
 from sleuth.errors import ConfigError
-from sleuth.localdir import LOCAL_DIR
-from sleuth.units import seconds_in
-from sleuth.validate import check_keys
+from sleuth.suite.config import SuiteConfig
+from sleuth.suite.units import seconds_in
+from sleuth.suite.validate import check_keys
 
 HISTORY_ENV = "SLEUTH_HISTORY"
 HISTORY_KEEP_ENV = "SLEUTH_HISTORY_KEEP"

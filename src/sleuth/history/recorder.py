@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sleuth import timing
-from sleuth.evidence import RunRecord
+from sleuth import _timing as timing
+from sleuth._evidence import RunRecord
 from sleuth.history.model import FAILING, PASSING
 from sleuth.history.options import HistoryOptions, mask_url
 from sleuth.history.timeline import ago, clock_time, failure_line, runs_text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth.history.db import Tx
 from sleuth.history.options import Retention
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sleuth.evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
+from sleuth._evidence import Exchange, ProbeRecord, RunRecord, SettingLookup
 from sleuth.history.model import (
     PASSING,
     ProbePoint,

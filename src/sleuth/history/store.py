@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sleuth.evidence import RunRecord
+from sleuth._evidence import RunRecord
 from sleuth.history.db import Database, StoreError, Tx, open_database
 from sleuth.history.masking import history_scrub
 from sleuth.history.model import (
@@ -36,9 +36,7 @@ from sleuth.history.rows import (
     setting_point,
     source_point,
 )
-
-# The schema the queries below are written for; migrations.STEPS reach it.
-SCHEMA_VERSION = 3
+from sleuth.history.schema import SCHEMA_VERSION
 
 _RUN_COLUMNS = (
     "id, target, base_url, agent, started_at, duration_s, sleuth_version, "

@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleuth import timing
-from sleuth.config import empty_suite_config, load_suite_config
-from sleuth.discovery import find_suite_config
+from sleuth import _timing as timing
+from sleuth._timing import format_duration
 from sleuth.errors import HistoryUnavailable
 from sleuth.history.model import PASSING, RunRow, RunSnapshot
 from sleuth.history.options import resolve_history
@@ -26,8 +25,9 @@ from sleuth.history.timeline import (
     source_line,
     source_timelines,
 )
-from sleuth.timing import format_duration
-from sleuth.validate import did_you_mean
+from sleuth.suite.config import empty_suite_config, load_suite_config
+from sleuth.suite.discovery import find_suite_config
+from sleuth.suite.validate import did_you_mean
 
 if TYPE_CHECKING:
     from rich.console import Console

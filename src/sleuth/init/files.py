@@ -10,11 +10,11 @@ import dataclasses
 import shlex
 from pathlib import Path
 
-from sleuth.atomicfile import write_atomically
-from sleuth.discovery import CONFIG_FILE
+from sleuth._atomicfile import write_atomically
+from sleuth._timing import utcnow
 from sleuth.init import render
 from sleuth.init.errors import InitError
-from sleuth.timing import utcnow
+from sleuth.suite.discovery import CONFIG_FILE
 
 API_TABLE = "probes/api.yaml"
 SETTINGS_TABLE = "probes/settings.yaml"

@@ -9,7 +9,7 @@ from typing import cast
 from sleuth.errors import ConfigError
 from sleuth.lint.formats import Format, render
 from sleuth.lint.suite import lint_suite
-from sleuth.units import parse_duration
+from sleuth.suite.units import parse_duration
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1

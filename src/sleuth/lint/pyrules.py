@@ -16,13 +16,13 @@ import re
 import tokenize
 from collections.abc import Iterator
 
-from sleuth.intended_writes import compile_patterns
 from sleuth.lint.findings import Finding
 from sleuth.lint.hosts import host_of
 from sleuth.lint.params import call_name, dotted, param_values
 from sleuth.lint.secrets import ADVICE, secrets_in
 from sleuth.lint.timeouts import TimeoutLimits
 from sleuth.redact import is_weak, looks_secret
+from sleuth.suite.writes import compile_patterns
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HTTP_LIBRARIES = frozenset({"requests", "httpx", "aiohttp"})

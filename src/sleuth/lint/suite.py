@@ -15,9 +15,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from sleuth import yamlfile
-from sleuth.config import SuiteConfig, empty_suite_config, load_suite_config
-from sleuth.discovery import CONFIG_FILE, find_suite_config
 from sleuth.errors import ConfigError
 from sleuth.lint.findings import Finding, is_silenced, unknown_rules
 from sleuth.lint.hosts import known_hosts
@@ -25,8 +22,11 @@ from sleuth.lint.pyrules import ModuleContext, check_module, python_secrets
 from sleuth.lint.secrets import scan_lines
 from sleuth.lint.tablerules import check_table
 from sleuth.lint.timeouts import TimeoutLimits
-from sleuth.settings.spec import files_read
-from sleuth.textfile import read_config_text
+from sleuth.suite import yamlfile
+from sleuth.suite.config import SuiteConfig, empty_suite_config, load_suite_config
+from sleuth.suite.discovery import CONFIG_FILE, find_suite_config
+from sleuth.suite.sources import files_read
+from sleuth.suite.textfile import read_config_text
 
 # Folders that are not the suite's own: tools' caches, environments, builds.
 SKIPPED_DIRS = frozenset(
@@ -152,7 +152,7 @@ def _file_findings(
 
 
 def _settings_files(config: SuiteConfig) -> set[Path]:
-    """Files and folders the settings sources read (as ``sleuth.tables`` skips them)."""
+    """Files and folders the settings sources read (``plugin.tables`` skips them)."""
     return files_read(
         (s for target in config.targets.values() for s in target.sources), config.root
     )

@@ -15,7 +15,7 @@ from sleuth.lint.findings import Finding
 from sleuth.lint.hosts import host_of
 from sleuth.lint.pyrules import WRITE_METHODS, unknown_host_message
 from sleuth.lint.timeouts import TimeoutLimits
-from sleuth.yamlfile import Lines
+from sleuth.suite.yamlfile import Lines
 
 PathT = tuple[str | int, ...]
 _REQUEST = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from sleuth.errors import ConfigError
-from sleuth.units import parse_duration
+from sleuth.suite.units import parse_duration
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,13 +15,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sleuth import imports
+from sleuth.engine import imports
 from sleuth.errors import ConfigError
-from sleuth.validate import did_you_mean
+from sleuth.suite.validate import did_you_mean
 
 if TYPE_CHECKING:
-    from sleuth.config import TargetConfig
     from sleuth.engine import Engine
+    from sleuth.suite.config import TargetConfig
 
 # kind -> "module:Class". Keep sorted; one line per kind.
 KINDS: dict[str, str] = {

@@ -16,10 +16,12 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sleuth import context as _context, imports, redact, timing
+from sleuth import _timing as timing, redact
+from sleuth._evidence import Exchange
+from sleuth._timing import format_duration
 from sleuth.clients import _guard
-from sleuth.context import ProbeContext
-from sleuth.engine import bounded
+from sleuth.engine import bounded, context as _context, imports
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -29,10 +31,8 @@ from sleuth.errors import (
     SleuthError,
     TargetUnreachable,
 )
-from sleuth.evidence import Exchange
-from sleuth.timing import format_duration
-from sleuth.units import parse_positive_int
-from sleuth.validate import did_you_mean
+from sleuth.suite.units import parse_positive_int
+from sleuth.suite.validate import did_you_mean
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

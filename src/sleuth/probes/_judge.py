@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sleuth._timing import format_duration
 from sleuth.errors import ConfigError
 from sleuth.probes._dependency import over, unhealthy
-from sleuth.timing import format_duration
-from sleuth.units import Limit, parse_count, parse_duration, parse_limit
+from sleuth.suite.units import Limit, parse_count, parse_duration, parse_limit
 
 # (value, where, what) -> the threshold in sleuth's units; raises ConfigError.
 Parser = Callable[[object, str, str], Any]

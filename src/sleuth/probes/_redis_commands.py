@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ConfigError, WriteRefused
 from sleuth.probes._dependency import record
 

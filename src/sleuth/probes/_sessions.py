@@ -19,9 +19,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing
 from sleuth.engine import Engine, bounded
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ConfigError, ProbeError
 from sleuth.probes._dependency import (
     DependencyProbe,

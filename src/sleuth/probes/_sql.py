@@ -15,8 +15,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict, TypeVar
 
-from sleuth import imports, timing
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing
+from sleuth.engine import imports
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import WriteRefused
 from sleuth.probes._dependency import record
 from sleuth.probes._sessions import Health, SessionProbe

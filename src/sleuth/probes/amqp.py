@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
-from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _rabbitmq_api as management_api
 from sleuth.probes._dependency import (
@@ -38,7 +38,7 @@ from sleuth.probes._dependency import (
 )
 from sleuth.probes._rabbitmq_api import NodeState
 from sleuth.redact import mask_url
-from sleuth.units import parse_count, parse_duration
+from sleuth.suite.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv
@@ -304,7 +304,7 @@ class AmqpProbe(DependencyProbe[AmqpHealth]):
                 category="http-5xx" if exc.status >= 500 else "failed",
             )
         if _module_of(exc).startswith("aiohttp"):
-            from sleuth.probes.http_wire import translate_error as translate_http
+            from sleuth.http.wire import translate_error as translate_http
 
             translated = translate_http(exc, f"{what} management API")
             translated.target = self.display

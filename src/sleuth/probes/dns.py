@@ -13,8 +13,8 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
     DependencyProbe,
@@ -30,7 +30,7 @@ from sleuth.probes._dependency import (
     too_slow,
     unhealthy,
 )
-from sleuth.units import parse_duration
+from sleuth.suite.units import parse_duration
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

@@ -21,11 +21,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import unquote, urlsplit
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth._compat import aiomqtt as aiomqtt_compat, paho as paho_compat
-from sleuth.context import ProbeContext
+from sleuth._evidence import BODY_EXCERPT_BYTES
+from sleuth._timing import format_duration
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ConfigError, ProbeError, TargetUnreachable, WriteRefused
-from sleuth.evidence import BODY_EXCERPT_BYTES
 from sleuth.probes._dependency import (
     DependencyProbe,
     Parser,
@@ -41,8 +42,7 @@ from sleuth.probes._dependency import (
     unhealthy,
 )
 from sleuth.redact import mask_url
-from sleuth.timing import format_duration
-from sleuth.units import parse_duration
+from sleuth.suite.units import parse_duration
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

@@ -24,9 +24,9 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sleuth import wireclock
+from sleuth import _wireclock as wireclock
 from sleuth._compat import aiomysql as aiomysql_compat
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._address import UrlAddress, parse_address
@@ -35,7 +35,7 @@ from sleuth.probes._sql import Params, SqlAddressOptions, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 
 if TYPE_CHECKING:
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "mysql"

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
-from sleuth import timing
+from sleuth import _timing as timing
 from sleuth._compat import nats as nats_compat
-from sleuth.context import ProbeContext
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes._dependency import (
     DependencyProbe,
@@ -38,7 +38,7 @@ from sleuth.probes._dependency import (
 )
 from sleuth.probes._nats_subjects import check_name, guard
 from sleuth.redact import mask_url
-from sleuth.units import parse_count, parse_duration
+from sleuth.suite.units import parse_count, parse_duration
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

@@ -19,19 +19,19 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sleuth.context import ProbeContext
+from sleuth._timing import format_duration
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ConfigError, ProbeError, TargetUnreachable
 from sleuth.probes import _judge
 from sleuth.probes._dependency import load, other_error, translate_os_error, warn_once
 from sleuth.probes._sql import Params, SqlAddressOptions, SqlProbe
 from sleuth.probes._sql_guard import ReadRules
 from sleuth.redact import mask_dsn, mask_url
-from sleuth.timing import format_duration
 
 if TYPE_CHECKING:
     import psycopg
 
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "postgres"

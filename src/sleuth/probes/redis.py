@@ -16,8 +16,8 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import (
     CheckFailed,
     ConfigError,
@@ -44,12 +44,12 @@ from sleuth.probes._redis_commands import (
     send_command,
 )
 from sleuth.probes._sessions import SessionProbe
-from sleuth.units import format_bytes
+from sleuth.suite.units import format_bytes
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-    from sleuth.evidence import Category
+    from sleuth._evidence import Category
     from sleuth.probes._judge import Verdict
 
 KIND = "redis"

@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing, wireclock
-from sleuth.context import ProbeContext
+from sleuth import _timing as timing, _wireclock as wireclock
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import ProbeError
 from sleuth.probes._dependency import (
     DependencyProbe,
@@ -29,7 +29,7 @@ from sleuth.probes._dependency import (
     translate_os_error,
     unhealthy,
 )
-from sleuth.units import parse_duration
+from sleuth.suite.units import parse_duration
 
 if TYPE_CHECKING:
     from sleuth.probes import ProbeEnv

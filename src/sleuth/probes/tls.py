@@ -15,11 +15,10 @@ import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from sleuth import timing
-from sleuth.context import ProbeContext
+from sleuth import _certificate as certificates, _timing as timing
+from sleuth._certificate import day as _day
+from sleuth.engine.context import ProbeContext
 from sleuth.errors import CheckFailed, ProbeError, TargetUnreachable
-from sleuth.probes import _certificate as certificates
-from sleuth.probes._certificate import day as _day
 from sleuth.probes._dependency import (
     DependencyProbe,
     Parser,
@@ -35,7 +34,7 @@ from sleuth.probes._dependency import (
     translate_os_error,
     under,
 )
-from sleuth.units import (
+from sleuth.suite.units import (
     TLS_VERSIONS,
     parse_days,
     parse_duration,

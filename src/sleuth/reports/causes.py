@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from sleuth.evidence import (
+from sleuth._evidence import (
     BUDGET,
     SLEUTH_FAULT,
     WRITE_REFUSED,

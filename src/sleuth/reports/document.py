@@ -11,7 +11,7 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
-from sleuth.evidence import (
+from sleuth._evidence import (
     Exchange,
     ProbeOutcome,
     ProbeRecord,

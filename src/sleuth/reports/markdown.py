@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sleuth._timing import format_duration
 from sleuth.reports import clients
 from sleuth.reports.mdtext import (
     code,
@@ -23,7 +24,6 @@ from sleuth.reports.mdtext import (
     outcome_words,
     plain,
 )
-from sleuth.timing import format_duration
 
 FAILING = ("failed", "error", "blocked")
 DEGRADED = ("warned", "flaky")

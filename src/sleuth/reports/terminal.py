@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from sleuth.evidence import Exchange, ProbeOutcome, ProbeRecord, SettingLookup
+from sleuth._evidence import Exchange, ProbeOutcome, ProbeRecord, SettingLookup
+from sleuth._timing import format_duration
 from sleuth.reports.causes import RootCause
 from sleuth.reports.mdtext import counted
-from sleuth.timing import format_duration
 
 OUTCOME_ORDER: tuple[ProbeOutcome, ...] = (
     "failed",

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sleuth.errors import ConfigError
 from sleuth.redact import mask_dsn
-from sleuth.rows import PathT, Row, Table, read_common, row_list
-from sleuth.validate import kind_of
+from sleuth.rows.table import PathT, Row, Table, read_common, row_list
+from sleuth.suite.validate import kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target

@@ -20,14 +20,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sleuth import bodytext
+from sleuth import _bodytext as bodytext
 from sleuth.errors import ConfigError
-from sleuth.units import parse_duration
-from sleuth.validate import kind_of
+from sleuth.suite.units import parse_duration
+from sleuth.suite.validate import kind_of
 
 if TYPE_CHECKING:
-    from sleuth.probes.http_response import Response
-    from sleuth.rows import PathT, Table
+    from sleuth.http.response import Response
+    from sleuth.rows.table import PathT, Table
 
 CHECK_KEYS = frozenset(
     {"status", "max_latency", "header", "body_contains", "body_matches", "json"}
@@ -396,7 +396,7 @@ def _schema(raw: Any, path: PathT, table: Table) -> Mapping[str, Any] | None:
 
 
 def _schema_file(name: str, path: PathT, table: Table) -> Any:
-    from sleuth import yamlfile
+    from sleuth.suite import yamlfile
 
     file = Path(table.directory, name)
     if not file.is_file():

@@ -14,16 +14,16 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sleuth import context as _context
+from sleuth._evidence import AUTH_STATUSES, Category
+from sleuth.engine import context as _context
 from sleuth.errors import CheckFailed
-from sleuth.evidence import AUTH_STATUSES, Category
-from sleuth.rows import PathT, Row, Table, read_common, row_list
 from sleuth.rows.expect import Expect, Status, parse_expect
-from sleuth.tlsoptions import TlsOptions, parse_tls
-from sleuth.validate import did_you_mean, kind_of
+from sleuth.rows.table import PathT, Row, Table, read_common, row_list
+from sleuth.suite.tlsoptions import TlsOptions, parse_tls
+from sleuth.suite.validate import did_you_mean, kind_of
 
 if TYPE_CHECKING:
-    from sleuth.probes.http_response import Response
+    from sleuth.http.response import Response
     from sleuth.target import Target
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

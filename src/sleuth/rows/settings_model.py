@@ -19,14 +19,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from sleuth import context as _context
+from sleuth.engine import context as _context
 from sleuth.errors import CheckFailed, SleuthError
-from sleuth.rows import PathT, Row, Table, read_common
-from sleuth.setting_checks import SettingChecks
+from sleuth.rows.table import PathT, Row, Table, read_common
 from sleuth.settings import SourceUnavailable
+from sleuth.settings.checks import SettingChecks
 from sleuth.settings.model import ModelSource
-from sleuth.settings.spec import SourceSpec
-from sleuth.validate import kind_of
+from sleuth.suite.sources import SourceSpec
+from sleuth.suite.validate import kind_of
 
 if TYPE_CHECKING:
     from sleuth.target import Target

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sleuth import imports
-from sleuth.evidence import SettingLookup, SettingState, SourceAnswer, SourceState
+from sleuth._evidence import SettingLookup, SettingState, SourceAnswer, SourceState
+from sleuth.engine import imports
 from sleuth.settings import conflict
 from sleuth.settings.held import HeldBySource, keyed_fingerprint
-from sleuth.settings.spec import SOURCES, SourceSpec
+from sleuth.suite.sources import SOURCES, SourceSpec
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sleuth import imports
+from sleuth.engine import imports
 from sleuth.settings import Found, SourceUnavailable
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 
 class AppSource:

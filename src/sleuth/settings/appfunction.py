@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sleuth import context as _context
+from sleuth.engine import context as _context
 from sleuth.settings import Found, SettingsResolver, SourceUnavailable
 from sleuth.settings.app import AppSource, answer_of
 

@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sleuth import context as _context, imports, timing
+from sleuth import _timing as timing
+from sleuth.engine import context as _context, imports
 from sleuth.settings import Found
 from sleuth.settings.awserrors import ATTEMPTS, describe_error
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 # The time a fetch has when no probe is running (a ${setting:...} in the config).
 DEFAULT_TIMEOUT_S = 5.0

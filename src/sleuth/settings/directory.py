@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sleuth.settings import Found
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 MAX_FILE_BYTES = 1024 * 1024
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sleuth.settings import Found
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 
 class DotenvSource:

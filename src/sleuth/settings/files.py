@@ -13,7 +13,7 @@ from typing import Any
 
 from sleuth.errors import ConfigError
 from sleuth.settings import Found, SourceUnavailable
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 FORMATS = {
     ".yaml": "yaml",

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sleuth.evidence import SourceAnswer, SourceHeld
+from sleuth._evidence import SourceAnswer, SourceHeld
 
 HAS_VALUE = frozenset({"present", "empty"})
 

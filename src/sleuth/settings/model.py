@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from sleuth import imports
+from sleuth.engine import imports
 from sleuth.settings import Found, SourceUnavailable, modeltext, origins
-from sleuth.settings.spec import SourceSpec
+from sleuth.suite.sources import SourceSpec
 
 FieldPath = tuple[str, ...]
 

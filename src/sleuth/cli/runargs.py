@@ -1,0 +1,44 @@
+"""``sleuth run ARGS`` into pytest's arguments.
+
+Its own module so that both ways into ``sleuth run`` share it without importing
+each other: ``cli.main``'s fast path straight to pytest, and ``commands`` (click)
+for ``sleuth run --help``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+# `sleuth run` accepts these short forms and hands pytest the long ones.
+RUN_ALIASES = {
+    "--target": "--sleuth-target",
+    "--timeout": "--sleuth-timeout",
+    "--workers": "--sleuth-workers",
+    "--config": "--sleuth-config",
+}
+
+
+def run_args(args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """pytest's arguments for ``sleuth run ARGS``.
+
+    With plugin autoloading turned off (PYTEST_DISABLE_PLUGIN_AUTOLOAD, as many
+    CI setups do), sleuth's own plugin is named explicitly: it is the point.
+    ``--sleuth-run`` tells the plugin that sleuth was asked for, so that a run
+    without a sleuth.yaml still runs with sleuth (on its defaults).
+    """
+    translated = ["--sleuth-run", *translate_run_args(args)]
+    if environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return ["-p", "sleuth.plugin", *translated]
+    return translated
+
+
+def translate_run_args(args: Sequence[str]) -> list[str]:
+    """``--target prod`` -> ``--sleuth-target prod`` (and ``--target=prod``)."""
+    out: list[str] = []
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in RUN_ALIASES:
+            out.append(RUN_ALIASES[name] + eq + value)
+        else:
+            out.append(arg)
+    return out
