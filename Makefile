@@ -6,10 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-lowest lint types unit bench install clean
 
+# The status page's tests drive Debian's chromium (never a browser Playwright
+# downloads) with Playwright, installed without its declared dependencies:
+# they ask for greenlet>=3, which httpbin (the init tests' server) refuses on
+# Python 3.11; Playwright runs on the greenlet 2 httpbin allows (tests/web).
+BROWSER_TOOLS := 'playwright>=1.40' 'pyee>=13'
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all]' --group dev
+	$(BIN)/python -m pip install --quiet --no-deps $(BROWSER_TOOLS)
 	# An editable install has no bytecode, and PYTHONDONTWRITEBYTECODE=1 on
 	# these machines means none is ever written: compile once, as pip does for
 	# an installed package, so start-up is not spent compiling sleuth.
@@ -44,7 +51,17 @@ services:
 	for _ in $$(seq 60); do answers && exit 0; sleep 0.5; done; \
 	echo "RabbitMQ's management API did not answer on 127.0.0.1:15672 in 30 s" >&2
 
-unit: $(STAMP) services
+# Debian's chromium, for the status page's browser tests: installed when
+# missing and apt-get can (as root); otherwise those tests skip saying why.
+.PHONY: browser
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	    || echo "apt-get could not install chromium" >&2; \
+	fi
+
+unit: $(STAMP) services browser
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet
@@ -56,12 +73,13 @@ test: lint types unit
 # lowest version pyproject.toml allows (uv's lowest-direct resolution; pip has
 # none), so a floor that is not true fails here rather than for a user.
 LOWEST := .venv-lowest
-test-lowest: services
+test-lowest: services browser
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m pip install --quiet 'uv>=0.8'
 	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
 		--resolution lowest-direct -e '.[all]' --group dev
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps $(BROWSER_TOOLS)
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)

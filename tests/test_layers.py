@@ -23,6 +23,8 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 LAYERS: list[set[str]] = [
     {"__init__", "__main__"},
     {"cli"},
+    {"watch"},
+    {"web"},
     {"demo", "init", "lint"},
     {"plugin"},
     {"target"},
