@@ -4,12 +4,13 @@ httpbin serves /spec.json (flasgger); it names httpbin.org as its host, so the
 suite is pointed at the local server with --base-url. The server's own count
 shows the run sent only GET requests.
 
-httpbin's document is wrong about three operations, and the generated suite
+httpbin's document is wrong about two operations, and the generated suite
 says so: /cookies/set and /cookies/delete document 200 but answer 302 (they
-redirect to /cookies), and /image documents 200 but answers 406 unless asked
-for an image type. Those three fail, naming the status seen and the one
-documented; every other row passes, and with those three rows corrected by
-hand (as the table's reader would) the suite is green.
+redirect to /cookies). Those two fail, naming the status seen and the one
+documented; every other row passes (/image, which answers 406 to a request
+that asks for no image type, gets an Accept header from the spec's
+``produces``), and with those two rows corrected by hand (as the table's
+reader would) the suite is green.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from tests.init.conftest import Served, sleuth_init, sleuth_run
 WRONG_IN_THE_SPEC = {
     "GET /cookies/delete": "status 302 FOUND, expected 200",
     "GET /cookies/set": "status 302 FOUND, expected 200",
-    "GET /image": "status 406 NOT ACCEPTABLE, expected 200",
 }
 TOKEN = "Bearer probe-51Hq"  # noqa: S105 (the test's own)
 
@@ -38,12 +38,18 @@ def test_the_suite_from_httpbin_s_swagger_runs_with_gets_only(
     probed = [row.id for row in rows if row.skip is None]
     assert len(probed) == 28
     assert "GET /base64/SFRUUEJJTiBpcyBhd2Vzb21l" in probed  # the spec's default
+    written = (tmp_path / "probes" / "api.yaml").read_text()
+    image = written[written.index("request: GET /image\n") :].split("\n  - ", 1)[0]
+    assert (  # the spec's produces: 406 without it
+        "headers: {Accept: 'image/webp, image/svg+xml, image/jpeg, image/png, image/*'}"
+        in image
+    )
     httpbin_server.methods().clear()  # the spec's own fetch
 
     run = sleuth_run(tmp_path, env={"AUTHORIZATION": TOKEN})
     out = run.stdout
     assert run.returncode == 1, out + run.stderr
-    assert "3 failed, 25 passed, 20 skipped" in out
+    assert "2 failed, 26 passed, 20 skipped" in out
     for row, why in WRONG_IN_THE_SPEC.items():
         assert f"probes/api.yaml::{row}\n" in out
         assert f"/{row.split('/', 1)[1]}: {why}" in out

@@ -39,6 +39,41 @@ def test_the_expected_status_is_the_documented_one(responses, status):
     assert probe.status == status
 
 
+def _content(*types: str) -> dict[str, Any]:
+    return {"content": {kind: {} for kind in types}}
+
+
+@pytest.mark.parametrize(
+    ("responses", "accept"),
+    [
+        pytest.param({"200": _content("image/png", "image/webp")},
+                     "image/png, image/webp", id="images-only"),
+        pytest.param({"200": _content("application/pdf"), "404": _content("application/json")},
+                     "application/pdf", id="the-expected-status-only"),
+        pytest.param({"200": _content("image/png", "application/json")}, None, id="json-too"),
+        pytest.param({"200": _content("application/problem+json")}, None, id="json-suffix"),
+        pytest.param({"200": _content("text/csv")}, None, id="text"),
+        pytest.param({"200": _content("*/*")}, None, id="anything"),
+        pytest.param({"200": {}}, None, id="undocumented"),
+    ],
+)  # fmt: skip
+def test_an_accept_header_asks_for_what_only_answers_in_other_types(responses, accept):
+    probe = only(openapi.plan(spec({"/a": {"get": {"responses": responses}}})))
+    assert probe.headers.get("Accept") == accept
+
+
+def test_swagger_s_produces_is_the_operation_s_else_the_document_s():
+    paths = {
+        "/own": {"get": {"produces": ["image/png"], "responses": {"200": {}}}},
+        "/doc": {"get": {"responses": {"200": {}}}},
+    }
+    own, doc = openapi.plan(spec(paths, swagger=True, produces=["application/pdf"]))
+    assert isinstance(own, openapi.Probe)
+    assert isinstance(doc, openapi.Probe)
+    assert own.headers == {"Accept": "image/png"}
+    assert doc.headers == {"Accept": "application/pdf"}
+
+
 @pytest.mark.parametrize(
     ("name", "setting"),
     [

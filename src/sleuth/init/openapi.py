@@ -3,10 +3,12 @@
 Only safe operations (GET, HEAD) become requests: each expects the spec's
 documented 2xx (its 3xx when it documents no 2xx), with path and required
 query and header parameters filled from the spec's examples, enums or
-defaults. One whose parameters cannot be filled is a row skipped with the
-reason; one that needs auth sends a header read from a ``${setting:...}``
-named after its security scheme. Every other operation is a comment saying
-why it is not probed.
+defaults, and an ``Accept`` header when the operation answers only in types
+that are neither JSON nor text (an image, a PDF), since a server may refuse a
+request that does not ask for one (406). One whose parameters cannot be filled is a row
+skipped with the reason; one that needs auth sends a header read from a
+``${setting:...}`` named after its security scheme. Every other operation is
+a comment saying why it is not probed.
 """
 
 from __future__ import annotations
@@ -138,7 +140,11 @@ def _probe(
     return dataclasses.replace(
         skipped,
         url=url,
-        headers={**headers, **needs.headers},
+        headers={
+            **_accept(spec, operation, skipped.status),
+            **headers,
+            **needs.headers,
+        },
         params={**params, **needs.params},
         settings=needs.settings,
     )
@@ -158,6 +164,48 @@ def _status(operation: Mapping[str, Any]) -> tuple[int, ...] | str | None:
         if found:
             return tuple(found)
     return None
+
+
+def _accept(
+    spec: Spec, operation: Mapping[str, Any], status: tuple[int, ...] | str | None
+) -> dict[str, str]:
+    """``{"Accept": ...}`` naming the media types the operation answers in, when
+    none of them is JSON, text or anything; no header otherwise.
+
+    Swagger 2.0 lists them in ``produces`` (the operation's, else the
+    document's); OpenAPI 3 under each documented response's ``content``, here
+    those of the statuses the row expects.
+    """
+    if spec.is_swagger:
+        types = operation.get("produces", spec.data.get("produces")) or []
+    else:
+        responses = operation.get("responses") or {}
+        expected = (
+            {str(code) for code in status} if isinstance(status, tuple) else set()
+        )
+        types = []
+        for code, response in responses.items():
+            wanted = str(code) in expected or (
+                not expected and str(code).upper().startswith("2")
+            )
+            if wanted and isinstance(response, dict):
+                types.extend(response.get("content") or {})
+    kinds = list(
+        dict.fromkeys(str(kind).strip() for kind in types if str(kind).strip())
+    )
+    if not kinds or any(_served_without_asking(kind) for kind in kinds):
+        return {}
+    return {"Accept": ", ".join(kinds)}
+
+
+def _served_without_asking(media_type: str) -> bool:
+    """JSON, text or anything: what a server answers a request that names none."""
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return (
+        essence in ("*/*", "application/json")
+        or essence.endswith("+json")
+        or essence.startswith("text/")
+    )
 
 
 def _parameters(shared: list[Any], own: list[Any]) -> list[dict[str, Any]]:
