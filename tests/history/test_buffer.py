@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from sleuth._evidence import ProbeOutcome
 from sleuth.history.agents import latest_per_agent
 from sleuth.history.buffer import (
     RunBuffer,
@@ -35,7 +36,9 @@ def store(store_url):
     opened.close()
 
 
-def buffered_run(buffer, *, key, minute, outcome="passed", agent="eu-1"):
+def buffered_run(
+    buffer, *, key, minute, outcome: ProbeOutcome = "passed", agent="eu-1"
+):
     record = make_record(
         {"t::a": outcome, "t::b": "passed"},
         settings={"FLAG": ("environment", "present", "on")},
@@ -91,13 +94,9 @@ def test_unreachable_reason_tells_waiting_from_mending(exc, reason):
 
 
 def test_a_cause_is_followed():
-    try:
-        try:
-            raise ConnectionRefusedError(111, "refused")
-        except OSError as inner:
-            raise RuntimeError("wrapped") from inner
-    except RuntimeError as outer:
-        assert unreachable_reason(outer) == "connection refused"
+    outer = RuntimeError("wrapped")
+    outer.__cause__ = ConnectionRefusedError(111, "refused")
+    assert unreachable_reason(outer) == "connection refused"
 
 
 def test_the_buffer_name_carries_no_password(tmp_path):
@@ -148,7 +147,7 @@ def test_a_flush_writes_in_order_once_with_comparable_fingerprints(store, tmp_pa
     assert (done.written, done.already_stored, done.without_fingerprints) == (3, 0, 0)
     assert buffer.count() == 0
     runs = sorted(store.runs(limit=10), key=lambda r: r.id)
-    assert [r.id for r in runs][0] == direct
+    assert runs[0].id == direct
     assert [r.started_at for r in runs[1:]] == [
         T0 + _dt.timedelta(minutes=m) for m in (1, 2, 3)
     ]
@@ -190,12 +189,13 @@ def test_the_stores_key_is_remembered_for_later_runs(store, tmp_path):
 
 
 def test_latest_per_agent_gives_each_agents_last_result(store):
-    for minute, agent, outcome in (
+    seen: tuple[tuple[int, str, ProbeOutcome], ...] = (
         (0, "eu-1", "passed"),
         (1, "us-1", "passed"),
         (2, "eu-1", "failed"),
         (3, "ap-1", "passed"),
-    ):
+    )
+    for minute, agent, outcome in seen:
         store.write_run(
             make_record(
                 {"t::a": outcome}, started_at=T0 + _dt.timedelta(minutes=minute)

@@ -7,7 +7,6 @@ one agent: an agent writes its buffered runs (``buffer.py``) before its next
 one, so its ids follow its own order even when the store was away.
 """
 
-# ruff: noqa: S608 (SQL is assembled from constants here; values are always bound)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
