@@ -139,9 +139,13 @@ def test_a_flush_writes_in_order_once_with_comparable_fingerprints(store, tmp_pa
         ),
         agent="eu-1",
     )
+    plan: tuple[tuple[int, ProbeOutcome], ...] = (
+        (1, "failed"),
+        (2, "failed"),
+        (3, "passed"),
+    )
     keys = [
-        buffered_run(buffer, key=store.key(), minute=m, outcome=o)[0]
-        for m, o in ((1, "failed"), (2, "failed"), (3, "passed"))
+        buffered_run(buffer, key=store.key(), minute=m, outcome=o)[0] for m, o in plan
     ]
     done = buffer.flush(store)
     assert (done.written, done.already_stored, done.without_fingerprints) == (3, 0, 0)
