@@ -263,3 +263,21 @@ def test_a_run_killed_between_its_statements_leaves_no_trace(store_url, tmp_path
             )
     finally:
         store.close()
+
+
+def test_a_setting_without_a_fingerprint_reads_as_unknown_not_changed():
+    from sleuth.history.model import SettingRow
+    from sleuth.history.timeline import describe_setting_change
+
+    def seen(fingerprint):
+        return SettingRow(
+            run_id=1,
+            name="FLAG",
+            source="environment",
+            state="present",
+            fingerprint=fingerprint,
+        )
+
+    assert describe_setting_change(seen("aa"), seen(None)) == ""
+    assert describe_setting_change(seen(None), seen("aa")) == ""
+    assert describe_setting_change(seen("aa"), seen("bb")) == "value changed"
