@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,7 +25,7 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
-def manifests() -> dict[str, dict]:
+def manifests() -> dict[str, Any]:
     found = {}
     for text in blocks("yaml"):
         for doc in yaml.safe_load_all(text):
@@ -32,7 +33,7 @@ def manifests() -> dict[str, dict]:
     return found
 
 
-def containers(manifest: dict) -> list[dict]:
+def containers(manifest: Any) -> list[Any]:
     spec = manifest["spec"]
     if manifest["kind"] == "CronJob":
         spec = spec["jobTemplate"]["spec"]
