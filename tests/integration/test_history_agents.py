@@ -189,3 +189,31 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def test_history_flush_writes_the_buffer_without_a_run(
+    pytester, http_target, pg_url, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from sleuth.cli.commands import group
+
+    write_suite(pytester, http_target.url)
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    url = with_password(pg_url, port=proxy.port)
+    monkeypatch.setenv("SLEUTH_HISTORY", url)
+    pytester.runpytest("--agent", "eu-1").assert_outcomes(passed=3)  # refused
+    monkeypatch.chdir(pytester.path)
+    try:
+        proxy.start()
+        result = CliRunner().invoke(group, ["history", "--flush"])
+    finally:
+        proxy.stop()
+    assert result.exit_code == 0, result.output
+    assert "history: 1 run kept in .sleuth/history-buffer-" in result.output
+    assert CANARY_DSN_PASSWORD not in result.output
+    store = HistoryStore.open(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        assert [r.agent for r in store.runs()] == ["eu-1"]
+    finally:
+        store.close()
