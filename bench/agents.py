@@ -27,7 +27,10 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from tests.history.helpers import make_record, postgres_database  # noqa: E402
 
-from sleuth.history.agents import latest_per_agent  # noqa: E402
+from sleuth.history.agents import (  # noqa: E402
+    DEFAULT_WINDOW_RUNS,
+    latest_per_agent,
+)
 from sleuth.history.buffer import RunBuffer, key_id, run_rows  # noqa: E402
 from sleuth.history.store import HistoryStore, new_run_key  # noqa: E402
 
@@ -53,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5000)
     args = parser.parse_args()
-    keep_ms, flush_ms, view_ms = [], [], []
+    keep_ms, flush_ms, view_ms, all_ms = [], [], [], []
     with postgres_database() as admin_url:
         url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
         store = HistoryStore.open(url)
@@ -81,6 +84,9 @@ def main() -> None:
             started = time.perf_counter()
             latest = latest_per_agent(store, target="local")
             view_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            latest_per_agent(store, target="local", window_runs=None)
+            all_ms.append((time.perf_counter() - started) * 1000)
         assert len(latest) == PROBES
         store.close()
     revision = subprocess.run(
@@ -96,7 +102,12 @@ def main() -> None:
     )
     say(f"keep one run ({PROBES} probes) in the buffer", keep_ms)
     say("write one buffered run to PostgreSQL", flush_ms)
-    say(f"latest_per_agent, {args.runs} runs, {len(AGENTS)} agents", view_ms)
+    say(
+        f"latest_per_agent, {args.runs} runs, {len(AGENTS)} agents, "
+        f"the latest {DEFAULT_WINDOW_RUNS} runs (default)",
+        view_ms,
+    )
+    say(f"latest_per_agent, every one of {args.runs} runs", all_ms)
 
 
 def say(label: str, values: list[float] | None = None) -> None:

@@ -217,6 +217,10 @@ def test_latest_per_agent_gives_each_agents_last_result(store):
     assert list(latest["t::a"]) == ["ap-1", "eu-1", "us-1"]
     assert latest["t::a"]["eu-1"].started_at == T0 + _dt.timedelta(minutes=2)
     assert latest_per_agent(store, target="nothing") == {}
+    # The window: the latest two runs of the target hold ap-1's and eu-1's.
+    window = latest_per_agent(store, target="local", window_runs=2)
+    assert sorted(window["t::a"]) == ["ap-1", "eu-1"]
+    assert latest_per_agent(store, target="local", window_runs=None) == latest
 
 
 KILLED_MID_WRITE = """
