@@ -285,3 +285,53 @@ def test_a_setting_without_a_fingerprint_reads_as_unknown_not_changed():
     assert describe_setting_change(seen("aa"), seen(None)) == ""
     assert describe_setting_change(seen(None), seen("aa")) == ""
     assert describe_setting_change(seen("aa"), seen("bb")) == "value changed"
+
+
+KILLED_MID_FLUSH = """
+import os, signal, sys
+from pathlib import Path
+from sleuth.history.buffer import RunBuffer
+from sleuth.history.store import HistoryStore
+
+store = HistoryStore.open(sys.argv[1])
+removed = []
+remove = RunBuffer.remove
+
+def killed(self, run_key):
+    # The second run is stored; it has not left the buffer yet: die here.
+    if len(removed) == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    removed.append(run_key)
+    remove(self, run_key)
+
+RunBuffer.remove = killed
+RunBuffer(Path(sys.argv[2])).flush(store)
+"""
+
+
+def test_a_flush_killed_half_way_is_finished_once_by_the_next(store_url, tmp_path):
+    store = HistoryStore.open(store_url)
+    buffer = RunBuffer(tmp_path / "b.db")
+    keys = [buffered_run(buffer, key=store.key(), minute=m)[0] for m in (1, 2, 3)]
+    store.close()
+    script = tmp_path / "killed.py"
+    script.write_text(textwrap.dedent(KILLED_MID_FLUSH))
+    done = subprocess.run(
+        [sys.executable, str(script), store_url, str(buffer.path)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == -9, done.stderr.decode()
+    assert buffer.count() == 2  # the first left; the second stored, still kept
+    store = HistoryStore.open(store_url)
+    try:
+        again = buffer.flush(store)
+        assert (again.written, again.already_stored) == (1, 1)
+        runs = sorted(store.runs(limit=10), key=lambda r: r.id)
+        assert [store.run_id_of(k) for k in keys] == [r.id for r in runs]
+        assert [r.started_at.minute for r in runs] == [1, 2, 3]
+    finally:
+        store.close()
+    assert buffer.count() == 0
