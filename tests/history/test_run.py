@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from sleuth.cli.commands import group as main
 from sleuth.history.schema import SCHEMA_VERSION
+from tests.conftest import require_service
 from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
 
 
@@ -205,16 +206,41 @@ def test_a_store_that_cannot_be_created_warns_once(suite, pytester):
     assert "could not be opened (" in one_warning(result)
 
 
-def test_a_postgres_store_that_is_down_warns_once(suite, pytester, closed_port):
+def test_a_postgres_store_that_is_down_keeps_the_run_in_the_buffer(
+    suite, pytester, closed_port
+):
     suite(test_a=FAILING)
     url = f"postgresql://app:hunter22@127.0.0.1:{closed_port}/history"
     result = pytester.runpytest("--history", url)
     result.assert_outcomes(failed=1)
     assert result.ret == 1
+    buffers = list((pytester.path / ".sleuth").glob("history-buffer-*.db"))
+    assert len(buffers) == 1
+    assert "hunter22" not in buffers[0].name
+    result.stdout.fnmatch_lines(
+        [
+            f"history: postgresql://app:***@127.0.0.1:{closed_port}/history "
+            f"unreachable (connection refused); run kept in .sleuth/{buffers[0].name}, "
+            "written when the store is back"
+        ]
+    )
+    assert "hunter22" not in result.stdout.str()
+    assert b"hunter22" not in buffers[0].read_bytes()
+
+
+@pytest.mark.services
+def test_a_postgres_store_that_refuses_the_login_warns_once(suite, pytester):
+    """Waiting would not mend a refused login: no buffer, one warning."""
+    suite(test_a=FAILING)
+    url = "postgresql://no_such_role_x:hunter22@127.0.0.1:5432/postgres"
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    result = pytester.runpytest("--history", url)
+    result.assert_outcomes(failed=1)
     line = one_warning(result)
-    assert f"the store postgresql://app:***@127.0.0.1:{closed_port}/history" in line
+    assert "the store postgresql://no_such_role_x:***@127.0.0.1:5432/postgres" in line
     assert "could not be opened (OperationalError: " in line
     assert "hunter22" not in result.stdout.str()
+    assert not list((pytester.path / ".sleuth").glob("history-buffer-*"))
 
 
 def test_a_run_killed_with_sigkill_leaves_earlier_runs_intact(suite, pytester):

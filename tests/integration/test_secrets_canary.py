@@ -463,3 +463,55 @@ def test_secret_parametrize_ids_are_masked_and_still_selectable(canary_suite):
     )
     assert "test_probes.py::test_parametrized_with_a_secret[***]" in result.stdout
     assert CANARIES["param"] not in result.stdout
+
+
+def test_no_canary_in_an_agents_buffer_nor_in_the_store_it_is_flushed_to(
+    canary_suite,
+):
+    """A shared store that is away: the run's buffered rows, the buffer's
+    name and the run's lines hold no canary and not the store's password;
+    neither does the store once the buffer is written to it."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from tests.history.helpers import postgres_database, raw_store
+    from tests.integration.tcpproxy import TcpProxy
+
+    suite, env = canary_suite
+    inputs = planted(suite, env)
+    store_password = "canary-storepw-71e4c2"  # noqa: S105 (a planted test secret)
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    outputs: dict[str, bytes] = {}
+    with postgres_database() as url:
+        user, _, rest = url.split("://", 1)[1].partition("@")
+        database = rest.split("/", 1)[1]
+        shared = (
+            f"postgresql://{user}:{store_password}@127.0.0.1:{proxy.port}/{database}"
+        )
+        env = {**env, "SLEUTH_HISTORY": shared}
+        argv = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]
+        outputs["store away: stdout"], outputs["store away: stderr"] = run(
+            suite, env, argv
+        )
+        assert (
+            b"unreachable (connection refused); run kept in"
+            in (outputs["store away: stdout"])
+        )
+        outputs.update(files_written(suite, inputs))
+        assert any("history-buffer-" in name for name in outputs), sorted(outputs)
+        try:
+            proxy.start()
+            outputs["store back: stdout"], outputs["store back: stderr"] = run(
+                suite, env, argv
+            )
+        finally:
+            proxy.stop()
+        assert (
+            b"while the store was unreachable written to it first"
+            in (outputs["store back: stdout"])
+        )
+        outputs["the store (pg_dump)"] = raw_store(None, url)
+    found = leaks(outputs)
+    found += [
+        where for where, data in outputs.items() if store_password.encode() in data
+    ]
+    found += [name for name in outputs if store_password in name]
+    assert found == [], "\n".join(found)

@@ -106,8 +106,18 @@ def demo(keep: bool) -> None:
 @click.option("--target", help="Only the runs of this target.")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option(
+    "--flush",
+    is_flag=True,
+    help="First write the runs this agent kept while the shared store was away.",
+)
 def history(
-    name: str | None, url: str | None, target: str | None, limit: int, as_json: bool
+    name: str | None,
+    url: str | None,
+    target: str | None,
+    limit: int,
+    as_json: bool,
+    flush: bool,
 ) -> None:
     """The runs kept, or one probe's or one setting's timeline.
 
@@ -116,9 +126,13 @@ def history(
     sleuth history FEATURE_FLAG_X     where it was found, when it changed
     sleuth history test_endpoints     a probe's outcomes (any unique part of its id)
     """
-    from sleuth.history.views import show_history
+    from sleuth.history.views import flush_buffer, show_history
 
     with _store(url) as (store, console):
+        if flush:
+            console.print(
+                flush_buffer(store, cwd=Path.cwd()), highlight=False, soft_wrap=True
+            )
         show_history(
             store, name, console=console, target=target, limit=limit, as_json=as_json
         )

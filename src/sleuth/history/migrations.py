@@ -147,8 +147,24 @@ def _v3(conn: sa.Connection) -> None:
     )
 
 
+def _v4(conn: sa.Connection) -> None:
+    """A unique key per run, so a run written twice is stored once.
+
+    An agent that could not reach a shared store keeps its runs in a local
+    buffer and writes them when the store is back (``buffer.py``); a write
+    whose commit was made but never acknowledged is buffered too. The key
+    (a UUID made by the run) lets the second write of the same run do
+    nothing. Runs stored before this step have none: a unique index takes
+    any number of NULLs on SQLite and PostgreSQL alike.
+    """
+    conn.execute(sa.text("ALTER TABLE sleuth_runs ADD COLUMN run_key VARCHAR(36)"))
+    conn.execute(
+        sa.text("CREATE UNIQUE INDEX ux_sleuth_runs_run_key ON sleuth_runs (run_key)")
+    )
+
+
 # version -> the step that makes it from the one before
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def read_version(conn: sa.Connection) -> int:

@@ -3,7 +3,9 @@
 The history never changes a run's result. The first thing that goes wrong
 (no driver, a server that is down, a read-only disk, a store from a newer
 sleuth) turns it off for the rest of the run and leaves one sentence for the
-summary; nothing is raised.
+summary; nothing is raised. A shared store that cannot be reached is the one
+exception: the run is kept in the agent's local buffer (``buffer.py``) and
+written, after every run buffered before it, by the next run that reaches it.
 
 A thread asks git for the suite's revision and opens an existing SQLite store
 as soon as the run is configured: by the time a probe fails or the run ends,
@@ -26,12 +28,15 @@ from typing import TYPE_CHECKING
 
 from sleuth import _timing as timing
 from sleuth._evidence import RunRecord
+from sleuth._localdir import LOCAL_DIR
 from sleuth.history.model import FAILING, PASSING
 from sleuth.history.options import HistoryOptions, mask_url
 from sleuth.history.timeline import ago, clock_time, failure_line, runs_text
 
 if TYPE_CHECKING:
+    from sleuth.history.buffer import Flushed, RunBuffer
     from sleuth.history.diff import RunDiff
+    from sleuth.history.rows import RunRows
     from sleuth.history.store import HistoryStore
 
 GIT_TIMEOUT_S = 2.0
@@ -63,6 +68,14 @@ class RunHistory:
         self._git: str | None = None
         self._open_error: Exception | None = None
         self._warmed = False
+        # A shared store (not SQLite) that could not be reached: why, in a few
+        # words; the run then goes to the agent's buffer.
+        self._shared = options.url is not None and not options.url.startswith("sqlite")
+        self._unreachable: str | None = None
+        self._buffer: RunBuffer | None = None
+        self._buffered: tuple[int, bool] | None = None  # (runs waiting, keyed)
+        self._flushed: Flushed | None = None
+        self._flush_problem: str | None = None
         self._warm = threading.Thread(
             target=self._warm_up, name="sleuth-history-warm-up", daemon=True
         )
@@ -149,16 +162,80 @@ class RunHistory:
             return  # nothing ran: nothing to remember
         store = self._open()
         if store is None:
+            if self._unreachable is not None:
+                self._keep_in_buffer(record, run_key=None, rows=None)
             return
-        with self._guard("written"):
-            self.run_id = store.write_run(
-                record,
-                agent=self.options.agent,
-                git_revision=self._git,
-                keep=self.options.keep,
-            )
+        if not self._shared:
+            with self._guard("written"):
+                self.run_id = store.write_run(
+                    record,
+                    agent=self.options.agent,
+                    git_revision=self._git,
+                    keep=self.options.keep,
+                )
+        else:
+            self._write_shared(store, record)
+            if self._unreachable is not None:
+                return
         if self.problem is None:
             self._compare(store)
+
+    def _write_shared(self, store: HistoryStore, record: RunRecord) -> None:
+        from sleuth.history.buffer import run_rows
+        from sleuth.history.store import new_run_key
+
+        run_key = new_run_key()
+        rows: RunRows | None = None
+        with self._guard("written"):
+            rows = run_rows(
+                record,
+                key=store.key(),
+                agent=self.options.agent,
+                git_revision=self._git,
+                store_url=self._url,
+            )
+            found = store.write_rows(rows, run_key=run_key, keep=self.options.keep)
+            self.run_id = found if found is not None else store.run_id_of(run_key)
+        if self._unreachable is not None:
+            # The commit may have landed unacknowledged: the same key makes
+            # the later flush of this run a no-op if it did.
+            self._keep_in_buffer(record, run_key=run_key, rows=rows)
+
+    def _keep_in_buffer(
+        self, record: RunRecord, *, run_key: str | None, rows: RunRows | None
+    ) -> None:
+        """Keep the run in the agent's buffer for the next run to write."""
+        from sleuth.history.buffer import key_id, run_rows
+        from sleuth.history.store import new_run_key
+
+        buffer = self._run_buffer()
+        try:
+            if rows is not None and self._store is not None:
+                keyed_with: str | None = key_id(self._store.key())
+            else:
+                key = buffer.known_key()
+                rows = run_rows(
+                    record,
+                    key=key,
+                    agent=self.options.agent,
+                    git_revision=self._git,
+                    store_url=self._url,
+                )
+                keyed_with = key_id(key) if key is not None else None
+            waiting = buffer.add(
+                rows, run_key=run_key or new_run_key(), key_id=keyed_with
+            )
+        except Exception as exc:
+            self.problem = (
+                f"history: the store {display_store(self.options.url)} is "
+                f"unreachable ({self._unreachable}) and the run could not be kept "
+                f"in {display_path(buffer.path)} either "
+                f"({describe_error(exc, self.options.url)}); this run is not "
+                f"recorded. Its result is unaffected; --no-history turns the "
+                f"history off."
+            )
+            return
+        self._buffered = (waiting, keyed_with is not None or not rows.settings)
 
     def _compare(self, store: HistoryStore) -> None:
         if self.run_id is None:
@@ -175,11 +252,12 @@ class RunHistory:
 
     def summary_lines(self) -> list[str]:
         """What the terminal says about the history: where, and what changed."""
+        lines = self._buffer_lines()
         if self.problem is not None:
-            return [self.problem]
+            return [*lines, self.problem]
         if self.run_id is None:
-            return []
-        lines = [
+            return lines
+        lines += [
             f"history: run {self.run_id} recorded in {display_store(self.options.url)}"
             f" ({runs_text(self.kept_runs)} of {self.target} kept; keeping "
             f"{self.options.keep.describe()})"
@@ -204,7 +282,8 @@ class RunHistory:
     # -- plumbing -----------------------------------------------------------------
 
     def _open(self) -> HistoryStore | None:
-        if self.problem is not None or self.options.url is None:
+        url = self.options.url
+        if self.problem is not None or url is None or self._unreachable is not None:
             return None
         self._join_warm_up()
         if self._store is None:
@@ -213,8 +292,93 @@ class RunHistory:
                     raise self._open_error
                 from sleuth.history.store import HistoryStore
 
-                self._store = HistoryStore.open(self.options.url)
+                store = HistoryStore.open(url)
+                try:
+                    if self._shared:
+                        self._catch_up(store)
+                except BaseException:
+                    store.close()
+                    raise
+                self._store = store
         return self._store
+
+    # -- the agent's buffer -------------------------------------------------------
+
+    @property
+    def _url(self) -> str:
+        return self.options.url or ""
+
+    def _run_buffer(self) -> RunBuffer:
+        if self._buffer is None:
+            from sleuth.history.buffer import RunBuffer, buffer_path
+
+            path = buffer_path(self._url, local_dir=self.root / LOCAL_DIR)
+            self._buffer = RunBuffer(path)
+        return self._buffer
+
+    def _catch_up(self, store: HistoryStore) -> None:
+        """Keep the store's key for later buffered runs; write the runs the
+        buffer holds, oldest first, before anything of this run.
+
+        Raises:
+            Exception: the store's, when it became unreachable meanwhile.
+        """
+        from sleuth.history.buffer import unreachable_reason
+
+        buffer = self._run_buffer()
+        with contextlib.suppress(Exception):  # a read-only disk: no buffer
+            buffer.remember_key(store.key())
+        try:
+            if buffer.count():
+                self._flushed = buffer.flush(store)
+        except Exception as exc:
+            if unreachable_reason(exc) is not None:
+                raise
+            self._flush_problem = (
+                f"history: the runs kept in {display_path(buffer.path)} could not "
+                f"be written to {display_store(self.options.url)} "
+                f"({describe_error(exc, self.options.url)}); they stay there for "
+                f"the next run"
+            )
+
+    def _buffer_lines(self) -> list[str]:
+        """What the summary says of the buffer: a run kept, runs written."""
+        lines: list[str] = []
+        store = display_store(self.options.url)
+        path = display_path(self._buffer.path) if self._buffer is not None else ""
+        if self._flush_problem is not None:
+            lines.append(self._flush_problem)
+        done = self._flushed
+        if done is not None and done.total:
+            line = (
+                f"history: {runs_text(done.total)} kept in {path} while the store "
+                f"was unreachable written to it first"
+            )
+            if done.already_stored:
+                line += f" ({done.already_stored} of them were there already)"
+            if done.without_fingerprints:
+                line += (
+                    f"; {done.without_fingerprints} without setting fingerprints "
+                    f"(buffered under another key than the store's)"
+                )
+            lines.append(line)
+        if self._buffered is not None:
+            waiting, keyed = self._buffered
+            line = (
+                f"history: {store} unreachable ({self._unreachable}); run kept in "
+                f"{path}, written when the store is back"
+            )
+            if waiting > 1:
+                line += f" ({waiting} runs wait there)"
+            lines.append(line)
+            if not keyed:
+                lines.append(
+                    "history: this agent has not reached the store yet, so it "
+                    "does not have the store's key for setting fingerprints: the "
+                    "kept run is written without them (its settings' values "
+                    "cannot be compared)"
+                )
+        return lines
 
     def _join_warm_up(self) -> None:
         if self._warm.ident is not None:
@@ -228,6 +392,12 @@ class RunHistory:
         try:
             yield
         except Exception as exc:
+            if self._shared and self.run_id is None and self._unreachable is None:
+                from sleuth.history.buffer import unreachable_reason
+
+                self._unreachable = unreachable_reason(exc)
+                if self._unreachable is not None:
+                    return  # the run goes to the buffer
             if self.problem is None:
                 recorded = (
                     f"run {self.run_id} is recorded but not compared"
@@ -268,6 +438,13 @@ def describe_error(exc: BaseException, url: str | None) -> str:
             if password:
                 text = text.replace(password, "***")
     return text
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the working directory when it is under it."""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
 
 
 def display_store(url: str | None) -> str:

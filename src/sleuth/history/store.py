@@ -12,6 +12,7 @@ SQLAlchemy loads only for PostgreSQL or when a schema must change.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from sleuth.history.model import (
 from sleuth.history.options import Retention
 from sleuth.history.retention import prune
 from sleuth.history.rows import (
+    RunRows,
     probe_point,
     rows_from_record,
     run_row,
@@ -42,11 +44,16 @@ _RUN_COLUMNS = (
     "id, target, base_url, agent, started_at, duration_s, sleuth_version, "
     "git_revision, exit_status, selection"
 )
+# A run already stored under its key (a buffered run written again after a
+# flush that was cut short) inserts nothing and returns no id. Plain SQL that
+# SQLite (3.35+) and PostgreSQL both take, like every query here, so a SQLite
+# store still needs no SQLAlchemy; the unique index is ux_sleuth_runs_run_key.
 _INSERT_RUN = (
-    "INSERT INTO sleuth_runs (target, base_url, agent, started_at, duration_s, "
-    "sleuth_version, git_revision, exit_status, selection) VALUES (:target, "
-    ":base_url, :agent, :started_at, :duration_s, :sleuth_version, :git_revision, "
-    ":exit_status, :selection) RETURNING id"
+    "INSERT INTO sleuth_runs (run_key, target, base_url, agent, started_at, "
+    "duration_s, sleuth_version, git_revision, exit_status, selection) VALUES "
+    "(:run_key, :target, :base_url, :agent, :started_at, :duration_s, "
+    ":sleuth_version, :git_revision, :exit_status, :selection) "
+    "ON CONFLICT (run_key) DO NOTHING RETURNING id"
 )
 _INSERT_RESULT = (
     "INSERT INTO sleuth_results (run_id, probe_id, outcome, category, duration_s, "
@@ -177,8 +184,13 @@ class HistoryStore:
         agent: str,
         git_revision: str | None = None,
         keep: Retention | None = None,
+        run_key: str | None = None,
     ) -> int:
-        """Store one run with its results and settings; returns its id."""
+        """Store one run with its results and settings; returns its id.
+
+        A run whose ``run_key`` is already stored is not stored again: the
+        id is the stored one's.
+        """
         rows = rows_from_record(
             record,
             key=self.key(),
@@ -186,8 +198,20 @@ class HistoryStore:
             git_revision=git_revision,
             scrub=history_scrub(record.scrub, record.setting_values),
         )
+        key = run_key or new_run_key()
+        run_id = self.write_rows(rows, run_key=key, keep=keep)
+        return run_id if run_id is not None else self.run_id_of(key)
+
+    def write_rows(
+        self, rows: RunRows, *, run_key: str, keep: Retention | None = None
+    ) -> int | None:
+        """Store one run's rows in one transaction; its id, or None when a run
+        with ``run_key`` is stored already (and nothing was written)."""
         with self.db.write() as tx:
-            run_id = int(tx.scalar(_INSERT_RUN, rows.run))
+            new_id = tx.scalar(_INSERT_RUN, {**rows.run, "run_key": run_key})
+            if new_id is None:
+                return None
+            run_id = int(new_id)
             if rows.results:
                 tx.executemany(
                     _INSERT_RESULT, [{"run_id": run_id, **r} for r in rows.results]
@@ -203,6 +227,21 @@ class HistoryStore:
             if keep is not None:
                 prune(tx, target=rows.run["target"], keep=keep, spare=run_id)
         return run_id
+
+    def run_id_of(self, run_key: str) -> int:
+        """The id of the run stored under ``run_key``.
+
+        Raises:
+            StoreError: no run has that key (pruned since, or never written).
+        """
+        with self.db.read() as tx:
+            found = tx.scalar(
+                "SELECT id FROM sleuth_runs WHERE run_key = :run_key",
+                {"run_key": run_key},
+            )
+        if found is None:
+            raise StoreError(f"no run with the key {run_key} in the store")
+        return int(found)
 
     def prune(self, *, target: str, keep: Retention) -> int:
         """Drop the runs of ``target`` past ``keep``; returns how many went."""
@@ -414,6 +453,11 @@ class HistoryStore:
                 params,
             )
         return sorted(r["name"] for r in probes), sorted(s["name"] for s in settings)
+
+
+def new_run_key() -> str:
+    """A run's unique key: a random UUID, made once per run."""
+    return str(uuid.uuid4())
 
 
 def _sqlite_version(tx: Tx) -> int:

@@ -131,9 +131,16 @@ def describe_setting_change(
         parts.append(f"moved from {before.source} to {after.source}")
     if before.state != after.state:
         parts.append(f"now {after.state}")
-    elif before.fingerprint != after.fingerprint:
+    elif _prints_differ(before.fingerprint, after.fingerprint):
         parts.append("value changed")
     return "; ".join(parts)
+
+
+def _prints_differ(before: str | None, after: str | None) -> bool:
+    """Two fingerprints of values that differ. A run kept in an agent's buffer
+    before it knew the store's key has none (buffer.py): its value is unknown,
+    not changed."""
+    return before is not None and after is not None and before != after
 
 
 def _where(point: SeenSetting) -> str:
@@ -182,7 +189,9 @@ def describe_source_change(before: SourcePoint | None, after: SourcePoint) -> st
     """How a source's answer differs from the last run that asked it; ``""`` if not."""
     if before is None:
         return ""
-    if before.state == after.state and before.fingerprint == after.fingerprint:
+    if before.state == after.state and not _prints_differ(
+        before.fingerprint, after.fingerprint
+    ):
         return ""
     if after.state == "error":
         return "could not be read"

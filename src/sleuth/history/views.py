@@ -21,6 +21,7 @@ from sleuth.history.recorder import describe_error, display_store
 from sleuth.history.timeline import (
     ago,
     clock_time,
+    runs_text,
     setting_changes,
     source_line,
     source_timelines,
@@ -80,6 +81,32 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
             f"the history store {name} could not be opened "
             f"({describe_error(exc, options.url)})"
         ) from exc
+
+
+def flush_buffer(store: HistoryStore, *, cwd: Path) -> str:
+    """Write the runs kept in this suite's buffer for ``store`` (``--flush``);
+    a line saying how many."""
+    from sleuth._localdir import LOCAL_DIR
+    from sleuth.history.buffer import RunBuffer, buffer_path
+    from sleuth.history.recorder import display_path
+
+    config_path = find_suite_config(cwd)
+    root = config_path.parent if config_path is not None else cwd
+    buffer = RunBuffer(buffer_path(store.db.url, local_dir=root / LOCAL_DIR))
+    name = display_store(store.db.url)
+    if not buffer.count():
+        return f"history: no run waits in a buffer for {name}"
+    try:
+        done = buffer.flush(store)
+    except Exception as exc:
+        raise HistoryUnavailable(
+            f"the runs kept in {display_path(buffer.path)} could not be written to "
+            f"{name} ({describe_error(exc, store.db.url)}); they stay there"
+        ) from exc
+    return (
+        f"history: {runs_text(done.total)} kept in {display_path(buffer.path)} "
+        f"written to {name}"
+    )
 
 
 # -- sleuth history ------------------------------------------------------------
