@@ -118,12 +118,11 @@ def test_an_alert_once_after_n_failures_a_recovery_once_and_no_resend(
     link = f"http://status.example.test/probes/{quote(PROBE, safe='')}"
 
     alert, recovery = by_path["hooks"]
-    assert alert["event"] == "alert" and recovery["event"] == "recovery"
+    assert (alert["event"], recovery["event"]) == ("alert", "recovery")
     assert (alert["probe"], alert["target"], alert["agent"]) == (PROBE, "local", "eu-1")
     assert (alert["outcome"], alert["category"]) == ("error", "http-5xx")
-    assert alert["diagnosis"].endswith(
-        "/health -> 500 Internal Server Error (1 ms); health answered 500"
-    ) or alert["diagnosis"].endswith("; health answered 500")
+    assert "/health -> 500 Internal Server Error" in alert["diagnosis"]
+    assert alert["diagnosis"].endswith("; health answered 500")
     assert alert["link"] == recovery["link"] == link
     assert alert["after"] == 3
 

@@ -360,7 +360,7 @@ def _filler(
 ) -> Callable[[str, str], str]:
     resolver = None
 
-    def setting(name: str) -> str | None:
+    def setting(name: str, where: str) -> str:
         nonlocal resolver
         if resolver is None:
             from sleuth.settings import SettingsResolver, build_source
@@ -371,8 +371,9 @@ def _filler(
         value, lookup = resolver.lookup(name)
         if lookup.is_missing:
             raise ConfigError(
-                f"${{setting:{name}}} has no value. {lookup.describe()}",
-                where=target.where,
+                f"${{setting:{name}}} has no value for target {target.name!r}. "
+                f"{lookup.describe()}",
+                where=where,
             )
         secrets.add(str(value), name=name)
         return str(value)
@@ -382,7 +383,11 @@ def _filler(
     def fill(text: str, where: str) -> str:
         if "${" not in text:
             return text
-        return substitute(text, {"setting": setting, "env": env.get}, where=where)
+        return substitute(
+            text,
+            {"setting": lambda name: setting(name, where), "env": env.get},
+            where=where,
+        )
 
     return fill
 
