@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -108,7 +109,7 @@ def test_an_alert_once_after_n_failures_a_recovery_once_and_no_resend(
     assert alerter.close(timeout_s=10)
     arrived = receiver.wait_for(6)
     assert len(arrived) == 6
-    by_path: dict[str, list[object]] = {}
+    by_path: dict[str, list[Any]] = {}
     for path, body in receiver.requests:
         by_path.setdefault(path.split("/")[1], []).append(body)
     assert sorted(by_path) == ["am", "hooks", "slack"]

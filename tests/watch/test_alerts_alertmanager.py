@@ -47,7 +47,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "am.yml").write_text(CONFIG)
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(  # noqa: S603 (a fixed program, our arguments)
+    process = subprocess.Popen(
         [
             binary,
             f"--config.file={tmp_path / 'am.yml'}",
