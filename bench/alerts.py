@@ -129,9 +129,10 @@ def main() -> None:
         runs = ", ".join(f"{v:.1f}" for v in values)
         return f"| {label} | {statistics.median(values):.1f} {suffix} | {runs} |"
 
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(
         f"{PROBES} probes, {RUNS} stored runs, after: {AFTER}; {platform.machine()}, "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+        f"Python {platform.python_version()}, {when}\n"
     )
     print("| figure | median | rounds |\n| --- | ---: | --- |")
     print(row("after_cycle, nothing changed: wall", "quiet_wall", 1000, "ms"))
