@@ -145,3 +145,30 @@ def test_a_setting_that_is_no_url_is_refused_without_showing_it(tmp_path, monkey
         Alerter.from_suite(load(tmp_path, text), target="local")
     assert "slack's url is not an http:// or https:// URL" in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+def test_without_a_target_the_default_or_only_one_is_read(tmp_path):
+    (tmp_path / "a.env").write_text(f"HOOK=https://a.example.com/{TOKEN}\n")
+    (tmp_path / "b.env").write_text("HOOK=https://b.example.com/hook\n")
+    text = """\
+        targets:
+          a: {sources: [{dotenv: a.env}]}
+          b: {sources: [{dotenv: b.env}]}
+        alerts:
+          to:
+            - webhook: {url: "${setting:HOOK}"}
+        """
+    with pytest.raises(ConfigError) as caught:
+        Alerter.from_suite(load(tmp_path, text))
+    assert str(caught.value) == (
+        "sleuth.yaml line 4: a receiver's url reads ${setting:...}, and the suite "
+        "has several targets (a, b): name the one whose settings hold it "
+        "(--target), or set default_target:"
+    )
+    suite = load(tmp_path, "default_target: b\n" + textwrap.dedent(text))
+    only_a = load(tmp_path, textwrap.dedent(text).replace("  b: {", "  # b: {"))
+    for found, host in ((suite, "b"), (only_a, "a")):
+        made = Alerter.from_suite(found)
+        assert made is not None
+        made.close()
+        assert made.receivers[0].url.startswith(f"https://{host}.example.com/")

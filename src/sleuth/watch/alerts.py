@@ -108,22 +108,27 @@ class Alerter:
         cls,
         suite: SuiteConfig,
         *,
-        target: str,
+        target: str | None = None,
         retry: Retry | None = None,
         environ: dict[str, str] | None = None,
     ) -> Alerter | None:
-        """The alerter of ``suite``'s ``alerts:`` for ``target``; None without one.
+        """The alerter of ``suite``'s ``alerts:``; None without one.
 
         ``suite`` is what ``sleuth.suite.config.load_suite_config`` returns (the
-        file ``sleuth.suite.discovery.find_config_file`` finds). Receiver URLs'
-        ``${setting:NAME}`` are filled in now, from ``target``'s sources.
+        file ``sleuth.suite.discovery.find_config_file`` finds; the whole file,
+        not ``only=("history",)``). Receiver URLs' ``${setting:NAME}`` are
+        filled in now, from the sources of ``target`` (None: the suite's
+        ``default_target``, or its only target).
 
         Raises:
-            ConfigError: an unknown target, or a setting a URL names has no value.
+            ConfigError: an unknown target, a URL's setting with no value, or
+                ``${setting:...}`` in a URL with no target to read it from.
         """
         config = suite.alerts
         if config is None:
             return None
+        if target is None:
+            target = _default_target(suite, config)
         if target not in suite.targets:
             from sleuth.suite.config import unknown_target_message
 
@@ -324,6 +329,20 @@ class Alerter:
     def scrub(self, text: str) -> str:
         """``text`` with every secret sleuth knows of masked."""
         return redact.scrub(self._secrets.scrub(text))
+
+
+def _default_target(suite: SuiteConfig, config: AlertsConfig) -> str:
+    if suite.default_target is not None:
+        return suite.default_target
+    names = sorted(suite.targets)
+    if len(names) == 1 or not any("${setting:" in r.url for r in config.receivers):
+        return names[0]
+    raise ConfigError(
+        "a receiver's url reads ${setting:...}, and the suite has several "
+        f"targets ({', '.join(names)}): name the one whose settings hold it "
+        "(--target), or set default_target:",
+        where=config.where,
+    )
 
 
 def _endpoint(receiver: Receiver) -> str:
