@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 
@@ -54,6 +55,16 @@ def test_a_receiver_that_is_down_is_retried_then_logged_and_nothing_raises(
         "after 3 attempts: connection refused; not sent"
     )
     assert TOKEN not in caplog.text
+    assert "sleuth-alerts" not in [t.name for t in threading.enumerate()]
+
+
+def test_nothing_stored_yet_sends_nothing(tmp_path, store):
+    made = alerter(tmp_path, "- webhook: {url: 'http://127.0.0.1:9/x'}\n")
+    made.after_cycle(store, target="local", agent="eu-1")
+    made.after_cycle(store, target="other", agent="eu-1")
+    assert made.close(timeout_s=5)
+    assert made.close(timeout_s=5)  # twice is fine
+    assert (made.sent, made.failed) == (0, 0)
 
 
 def test_a_500_is_retried_until_it_arrives_once(tmp_path, store, caplog):
