@@ -61,7 +61,19 @@ browser:
 	    || echo "apt-get could not install chromium" >&2; \
 	fi
 
-unit: $(STAMP) services browser
+# Debian's Alertmanager, for the alerts test that reads an alert back from a real
+# one (tests/watch/test_alerts_alertmanager.py): installed when missing and
+# apt-get can (as root); otherwise that test skips saying why (and fails under
+# SLEUTH_REQUIRE_SERVICES=1).
+.PHONY: alertmanager
+alertmanager:
+	@if [ ! -x /usr/bin/prometheus-alertmanager ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's prometheus-alertmanager for the alerts tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus-alertmanager >/dev/null \
+	    || echo "apt-get could not install prometheus-alertmanager" >&2; \
+	fi
+
+unit: $(STAMP) services browser alertmanager
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet
@@ -73,7 +85,7 @@ test: lint types unit
 # lowest version pyproject.toml allows (uv's lowest-direct resolution; pip has
 # none), so a floor that is not true fails here rather than for a user.
 LOWEST := .venv-lowest
-test-lowest: services browser
+test-lowest: services browser alertmanager
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m pip install --quiet 'uv>=0.8'

@@ -98,5 +98,5 @@ def test_a_search_path_in_the_url_puts_the_tables_in_that_schema(pytester, pg_ur
             "WHERE table_name LIKE 'sleuth_%' GROUP BY table_schema"
         ).fetchall()
         runs = conn.execute("SELECT count(*) FROM team_history.sleuth_runs").fetchone()
-    assert tables == [("team_history", 5)]  # sleuth_setting_sources too
+    assert tables == [("team_history", 6)]  # sleuth_setting_sources, sleuth_alerts too
     assert runs == (1,)

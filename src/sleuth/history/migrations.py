@@ -163,8 +163,30 @@ def _v4(conn: sa.Connection) -> None:
     )
 
 
+def _v5(conn: sa.Connection) -> None:
+    """What `sleuth watch` last announced per probe and agent (watch/alerts.py).
+
+    Kept in the store, so a restarted watch (or another process on the same
+    store) never sends an alert again for a change already announced.
+    """
+    md = sa.MetaData()
+    sa.Table(
+        "sleuth_alerts",
+        md,
+        sa.Column("target", sa.String(200), primary_key=True),
+        sa.Column("agent", sa.String(200), primary_key=True),
+        sa.Column("probe_id", sa.Text, primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),  # failing, passing
+        sa.Column("run_id", sa.Integer, nullable=False),  # the run that changed it
+        # When the failing streak began (or the recovery was seen), and the
+        # failure's category: a recovery names the alert it ends by them.
+        sa.Column("since", sa.DateTime, nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+    ).create(conn)
+
+
 # version -> the step that makes it from the one before
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 
 
 def read_version(conn: sa.Connection) -> int:

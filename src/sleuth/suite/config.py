@@ -17,6 +17,7 @@ from typing import Any
 
 from sleuth.errors import ConfigError
 from sleuth.suite import yamlfile
+from sleuth.suite.alerts import AlertsConfig, parse_alerts
 from sleuth.suite.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.suite.interpolation import FilledIn, interpolate_env
 from sleuth.suite.sources import SourceSpec, build_source_specs, env_source_spec
@@ -43,6 +44,7 @@ _TARGET_KEYS = {
 }
 _HTTP_KEYS = {"max_in_flight", "max_in_flight_per_host"}
 _TOP_KEYS = _TARGET_KEYS | {
+    "alerts",
     "default_target",
     "targets",
     "budget",
@@ -98,6 +100,8 @@ class SuiteConfig:
     # Node-id patterns (``*`` and ``?``) of probes that count as marked
     # @pytest.mark.writes: writes the suite intends, without editing it.
     writes: tuple[str, ...] = ()
+    # Where `sleuth watch` says that a probe changed state (docs/alerts.md).
+    alerts: AlertsConfig | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     lines: Lines = dataclasses.field(default_factory=lambda: Lines(CONFIG_FILE))
 
@@ -268,6 +272,11 @@ def _build_suite(
             "writes",
             lines,
             example=("a list of node-id patterns", "a pattern such as test_api.py::*"),
+        ),
+        alerts=(
+            parse_alerts(data["alerts"], lines)
+            if data.get("alerts") is not None
+            else None
         ),
         raw=data,
         lines=lines,
