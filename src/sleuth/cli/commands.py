@@ -62,7 +62,6 @@ def run(pytest_args: Sequence[str]) -> None:
 @click.option(
     "--every",
     metavar="DURATION",
-    required=True,
     help="The interval between cycles' starts, e.g. 30s or 5m; 0: back to back.",
 )
 @click.option(
@@ -81,7 +80,7 @@ def run(pytest_args: Sequence[str]) -> None:
 )
 def watch(
     pytest_args: Sequence[str],
-    every: str,
+    every: str | None,
     jitter: str | None,
     agent: str | None,
     history: str | None,

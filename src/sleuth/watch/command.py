@@ -34,12 +34,16 @@ class WatchOptions:
     agent: str
 
 
-def parse_every(value: str) -> float:
+def parse_every(value: str | None) -> float:
     """``30s``, ``1m``, ``500ms``; ``0`` for back to back.
 
     Raises:
         ConfigError: naming --every and an example.
     """
+    if value is None:
+        raise ConfigError(
+            "sleuth watch needs an interval: --every 30s (or 0 for back to back)"
+        )
     if value.strip() in ("0", "0s"):
         return 0.0
     return parse_duration(value, where="--every", what="interval")
@@ -60,7 +64,7 @@ def parse_jitter(value: str | None, *, every_s: float) -> float:
 
 def resolve_options(
     *,
-    every: str,
+    every: str | None,
     jitter: str | None,
     cycles: str | None,
     history: str | None,
@@ -104,7 +108,7 @@ def resolve_options(
 def watch_command(
     pytest_args: Sequence[str],
     *,
-    every: str,
+    every: str | None,
     jitter: str | None,
     cycles: str | None,
     history: str | None,
