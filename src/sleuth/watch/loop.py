@@ -9,7 +9,9 @@ starts as soon as it ends: late, never on top of it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import signal
 import sys
@@ -49,9 +51,19 @@ class _Stopper:
     def handle(self, signum: int, _frame: FrameType | None) -> None:
         self.signals += 1
         self.last = signum
-        if self.signals >= 2:
+        if self.signals == 1:
+            _note("sleuth watch: ending after this cycle (again to end now)")
+        else:
+            _note("sleuth watch: ending now")
             for child in list(self.running):
                 child.kill()
+
+
+def _note(text: str) -> None:
+    # From a signal handler: straight to the file descriptor, never through a
+    # buffered stream the interrupted code may be in the middle of writing.
+    with contextlib.suppress(OSError):
+        os.write(2, (text + "\n").encode())
 
 
 def run_watch(
