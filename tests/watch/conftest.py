@@ -62,7 +62,8 @@ def create_app(switch: Switch) -> Any:
             pass
         return PlainTextResponse("released")
 
-    return Starlette(routes=[Route("/state", state), Route("/held", held)])
+    routes = [Route("/state", state), Route("/health", state), Route("/held", held)]
+    return Starlette(routes=routes)
 
 
 class Target:
