@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -56,10 +57,8 @@ def create_app(switch: Switch) -> Any:
         if switch.gate is None:
             switch.gate = asyncio.Event()
         switch.arrived.set()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(switch.gate.wait(), HOLD_MAX_S)
-        except TimeoutError:
-            pass
         return PlainTextResponse("released")
 
     routes = [Route("/state", state), Route("/health", state), Route("/held", held)]
@@ -80,7 +79,9 @@ def target_app() -> Iterator[Target]:
         switch.open_gate()  # a held request goes before the server stops
 
 
-def write_suite(root: Path, base_url: str, probes: str, *, timeout: str = "10s") -> Path:
+def write_suite(
+    root: Path, base_url: str, probes: str, *, timeout: str = "10s"
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "sleuth.yaml").write_text(
         f"targets:\n  local:\n    base_url: {base_url}\n    timeout: {timeout}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def test_each_cycle_is_a_run_in_the_history_with_the_target_s_answer(
     lines = out.getvalue().splitlines()
     assert len(lines) == 3  # one line a cycle, no pytest output
     assert lines[1].startswith("cycle 2 ")
-    assert ": 1 error in " in lines[1] and lines[1].endswith("(run 2)")
+    assert ": 1 error in " in lines[1]
+    assert lines[1].endswith("(run 2)")
 
 
 def test_cycles_never_overlap_and_an_overrun_is_recorded(
@@ -97,9 +99,9 @@ def test_cycles_never_overlap_and_an_overrun_is_recorded(
     assert all("; overran its interval" in line for line in out.getvalue().splitlines())
     spans = sorted(target_app.switch.spans)
     assert len(spans) == 3
-    for (_, ended), (started, _) in zip(spans, spans[1:], strict=False):
+    for (_, ended), (started, _) in itertools.pairwise(spans):
         assert ended <= started  # the server never held two cycles' requests
-    for a, b in zip(seen, seen[1:], strict=False):
+    for a, b in itertools.pairwise(seen):
         assert a.started_at.timestamp() + a.duration_s <= b.started_at.timestamp()
 
 

@@ -51,7 +51,7 @@ def test_the_example_runs_as_shown(tmp_path: Path, target_app: Target) -> None:
 
 
 def test_the_error_line_is_the_real_one(tmp_path: Path) -> None:
-    command, line = console_lines("sleuth watch --every soon")[:2]
+    _command, line = console_lines("sleuth watch --every soon")[:2]
     done = subprocess.run(
         [sys.executable, "-m", "sleuth", "watch", "--every", "soon"],
         cwd=tmp_path,

@@ -8,6 +8,7 @@ its run's JSON document; the document's ``history`` says the run's id in the sto
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -96,7 +97,8 @@ class Child:
     """
 
     def __init__(self, command: Sequence[str], *, cwd: Path, output: IO[bytes]):
-        self.process = subprocess.Popen(
+        # This interpreter, sleuth, and the person's own arguments: no shell.
+        self.process = subprocess.Popen(  # noqa: S603
             command,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -116,10 +118,8 @@ class Child:
         written: the history stores a run in one transaction, and the JSON
         document is written whole or not at all."""
         self.killed = True
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def run_cycle(

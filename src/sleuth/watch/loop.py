@@ -98,7 +98,7 @@ def run_watch(
     """
     out = out or sys.stdout
     cwd = cwd or Path.cwd()
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 (a spread of start times, no secret)
     stopper = _Stopper()
     restore = _install(stopper)
     try:
