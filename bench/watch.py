@@ -175,7 +175,7 @@ its cycles' processes, `getrusage(RUSAGE_CHILDREN)` around it) divided by
 cycles of a one-probe suite, `--every 0`, its RSS and threads after each cycle
 (the first {SETTLE} left out: imports settle).
 
-Run alone (`bench/watch.py`) on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}:
+Run (`bench/watch.py`) on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}:
 {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Linux
 {platform.release()}, Python {platform.python_version()}, sleuth {__version__} at
 `{git}`; load average at end {load} (other people's tests shared these cores).
