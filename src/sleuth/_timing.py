@@ -37,6 +37,10 @@ def perf_counter() -> float:
     return _time.perf_counter()
 
 
+def sleep(seconds: float) -> None:
+    _time.sleep(seconds)
+
+
 def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 

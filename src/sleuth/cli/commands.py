@@ -1,4 +1,4 @@
-"""The ``sleuth`` commands, with click: run, demo, history, diff, init.
+"""The ``sleuth`` commands, with click: run, watch, demo, history, diff, init.
 
 ``sleuth run`` normally goes straight to pytest from ``cli.main`` without
 loading this module; it is here for ``sleuth run --help`` and completeness.
@@ -53,6 +53,61 @@ def run(pytest_args: Sequence[str]) -> None:
         click.echo("\nEvery pytest option is accepted too; see 'pytest --help'.")
         return
     sys.exit(int(pytest.main(translate_run_args(pytest_args))))
+
+
+@group.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="The interval between cycles' starts, e.g. 30s or 5m; 0: back to back.",
+)
+@click.option(
+    "--jitter",
+    metavar="DURATION",
+    help="Start each cycle up to this much later, at random (default: a tenth "
+    "of --every; 0 for none).",
+)
+@click.option("--agent", metavar="NAME", help="The agent name the runs are kept under.")
+@click.option("--history", metavar="URL", help=STORE_HELP)
+@click.option("--cycles", metavar="N", help="Stop after N cycles (default: never).")
+@click.option(
+    "--show-output",
+    is_flag=True,
+    help="Print each cycle's own pytest output, not only its one line.",
+)
+def watch(
+    pytest_args: Sequence[str],
+    every: str | None,
+    jitter: str | None,
+    agent: str | None,
+    history: str | None,
+    cycles: str | None,
+    show_output: bool,
+) -> None:
+    """Run the suite every interval, each cycle a run kept in the history.
+
+    \b
+    sleuth watch --every 30s
+    sleuth watch -k api --every 1m --agent eu-1 --history postgresql://...
+    Ctrl-C or SIGTERM ends after the running cycle; a second one at once.
+    Every other option goes to each cycle's sleuth run (see docs/watch.md).
+    """
+    from sleuth.watch.command import watch_command
+
+    sys.exit(
+        watch_command(
+            pytest_args,
+            every=every,
+            jitter=jitter,
+            cycles=cycles,
+            history=history,
+            agent=agent,
+            verbose=show_output,
+        )
+    )
 
 
 class _LintCommand(click.Command):

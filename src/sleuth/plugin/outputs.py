@@ -47,6 +47,9 @@ class RunResult:
     failure_history: Mapping[str, str] = dataclasses.field(default_factory=dict)
     history_lines: tuple[str, ...] = ()  # where the run was recorded, what changed
     changes: RunDiff | None = None  # since the last run in which everything passed
+    # Where the history kept this run: its id and agent (None: not recorded).
+    run_id: int | None = None
+    agent: str | None = None
 
 
 def is_nagios(config: pytest.Config) -> bool:
@@ -166,7 +169,9 @@ class OutputsPlugin:
         from sleuth.reports import document as run_document, markdown, metrics
 
         self.document = run_document.build(
-            result.record, changes=changes_json(result.changes)
+            result.record,
+            changes=changes_json(result.changes),
+            history=history_json(result),
         )
         full_report = bool(config.getoption("sleuth_report_full"))
         writers: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -236,6 +241,14 @@ def summary_lines(result: RunResult) -> list[str]:
         *terminal.render_flaky(records),
         *result.history_lines,
     ]
+
+
+def history_json(result: RunResult) -> dict[str, Any] | None:
+    """The JSON document's ``history``: the run's id in the store, and its agent
+    (None when the run was not recorded)."""
+    if result.run_id is None:
+        return None
+    return {"run_id": result.run_id, "agent": result.agent}
 
 
 def changes_json(changes: RunDiff | None) -> dict[str, Any] | None:

@@ -342,6 +342,8 @@ class SleuthSession:
             failure_history=failure_history,
             history_lines=tuple(history.summary_lines()) if history is not None else (),
             changes=history.changes if history is not None else None,
+            run_id=history.run_id if history is not None else None,
+            agent=history.options.agent if history is not None else None,
         )
 
     def build_run_record(self, exit_status: int) -> RunRecord:

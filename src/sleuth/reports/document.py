@@ -40,6 +40,7 @@ def build(
     *,
     causes: list[RootCause] | None = None,
     changes: dict[str, Any] | None = None,
+    history: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run as JSON-ready data, scrubbed."""
     causes = rank(record.probes) if causes is None else causes
@@ -78,6 +79,8 @@ def build(
     }
     if changes is not None:
         document["changes"] = changes
+    if history is not None:
+        document["history"] = history
     scrubbed: dict[str, Any] = _scrub(document, record)
     return scrubbed
 

@@ -1,0 +1,114 @@
+"""``sleuth watch`` as a person types it: its options, its errors, its lines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.watch.conftest import STATE_PROBE, Target, write_suite
+
+
+def sleuth_watch(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "watch", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--every", "soon"],
+            "sleuth watch: --every: invalid interval 'soon': expected seconds, "
+            "e.g. 2.5, 2s or 150ms",
+        ),
+        (
+            ["--every", "-5s"],
+            "sleuth watch: --every: invalid interval '-5s': expected seconds, "
+            "e.g. 2.5, 2s or 150ms",
+        ),
+        (
+            ["--every", "30s", "--jitter", "lots"],
+            "sleuth watch: --jitter: invalid jitter 'lots': expected seconds, "
+            "e.g. 0, 2s or 500ms",
+        ),
+        (
+            ["--every", "30s", "--cycles", "0"],
+            "sleuth watch: --cycles: invalid number of cycles 0: expected a "
+            "whole number above zero, e.g. 64",
+        ),
+        (
+            ["-q"],
+            "sleuth watch: sleuth watch needs an interval: --every 30s (or 0 for "
+            "back to back)",
+        ),
+        (
+            ["--every", "30s", "--history", "mysql://db/x"],
+            "sleuth watch: --history: history store 'mysql://db/x': unknown kind "
+            "'mysql'. Expected a PostgreSQL URL (postgresql://user@host/db), a "
+            "SQLite URL (sqlite:///path/history.db) or a file path",
+        ),
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_4(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = sleuth_watch(tmp_path, *args)
+    assert done.returncode == 4
+    assert done.stderr.splitlines() == [message]
+    assert done.stdout == ""
+
+
+def test_a_suite_that_cannot_run_stops_the_watch_with_its_exit(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  local:\n    timeout: never\n")
+    (tmp_path / "test_probes.py").write_text("def test_x():\n    pass\n")
+    done = sleuth_watch(tmp_path, "--every", "1s", "-q", "-p", "no:cacheprovider")
+    assert done.returncode == 4
+    out = done.stdout
+    assert "timeout" in out
+    assert "never" in out
+    assert "cycle 1 " in out
+    assert out.splitlines()[-1] == (
+        "sleuth watch: the suite cannot run (exit 4); stopping"
+    )
+
+
+def test_the_command_runs_cycles_and_says_where_they_are_kept(
+    tmp_path: Path, target_app: Target
+) -> None:
+    suite = write_suite(tmp_path, target_app.url, STATE_PROBE)
+    done = sleuth_watch(
+        suite,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--every",
+        "0",
+        "--cycles",
+        "2",
+        "--agent",
+        "eu-1",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "sleuth watch: back to back (jitter up to 0s), agent eu-1, history "
+        ".sleuth/history.db; Ctrl-C ends after the cycle"
+    )
+    assert lines[1].startswith("cycle 1 ")
+    assert ": 1 passed in " in lines[1]
+    assert lines[1].endswith("(run 1)")
+    assert lines[2].endswith("(run 2)")
+    assert len(lines) == 3
