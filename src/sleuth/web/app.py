@@ -96,7 +96,6 @@ def create_app(
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
     )
     env.globals.update(
         refresh_s=refresh_s,
