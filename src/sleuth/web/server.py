@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import signal
 import socket
 import threading
 from typing import TYPE_CHECKING
@@ -143,10 +144,20 @@ def serve_forever(address: str, *, history_url: str, auth: Auth | None = None) -
     sock = bind(host, port)
     server = make_server(sock, history_url=history_url, auth=auth)
     print(f"sleuth: serving {url_of(sock)} from {_store_name(history_url)}", flush=True)
+    # uvicorn shuts down gracefully on either signal, then raises it again
+    # for the handler it found: make that an ordinary exit, not a kill.
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _store_name(url: str) -> str:
