@@ -275,6 +275,7 @@ def _probe_page(
     if not shown:  # each agent's latest point
         seen: set[str] = set()
         shown = [p for p in points if not (p.agent in seen or seen.add(p.agent))]
+    shown.sort(key=lambda p: (state_of(p.outcome) != "failing", -p.run_id))
     evidence = [(p, store.evidence(p.run_id, probe_id) or {}) for p in shown]
     return {
         "probe_id": probe_id,
