@@ -94,4 +94,4 @@ def incident_store(
 ) -> str:
     """A SQLite store of four real runs (see RUNS)."""
     root = tmp_path_factory.mktemp("web-suite")
-    return fill_history(root, _http_server.url, f"sqlite:///{root}/history.db")
+    return fill_history(root, _http_server.url, f"sqlite:///{root}/.sleuth/history.db")
