@@ -42,20 +42,38 @@ def fill(path: Path, runs: int) -> float:
     url = f"sqlite:///{path}"
     HistoryStore.open(url).close()  # the schema, as a run makes it
     began = time.perf_counter()
-    rng = random.Random(20)
+    rng = random.Random(20)  # noqa: S311 (made-up data)
     start = _dt.datetime(2026, 1, 1)
     probe_ids = [f"test_shop.py::test_endpoint_{i:02d}" for i in range(PROBES)]
     evidence_ok = json.dumps(
-        {"exchanges": [{"kind": "http", "request": "GET http://shop:8000/x",
-                        "status": 200, "reason": "OK", "timings_ms": {"total": 12.0}}],
-         "settings": []}
+        {
+            "exchanges": [
+                {
+                    "kind": "http",
+                    "request": "GET http://shop:8000/x",
+                    "status": 200,
+                    "reason": "OK",
+                    "timings_ms": {"total": 12.0},
+                }
+            ],
+            "settings": [],
+        }
     )
     evidence_bad = json.dumps(
-        {"exchanges": [{"kind": "http", "request": "GET http://shop:8000/x",
-                        "status": 503, "reason": "Service Unavailable",
-                        "headers": {"content-type": "text/plain"},
-                        "body_excerpt": "down", "timings_ms": {"total": 30.0}}],
-         "settings": []}
+        {
+            "exchanges": [
+                {
+                    "kind": "http",
+                    "request": "GET http://shop:8000/x",
+                    "status": 503,
+                    "reason": "Service Unavailable",
+                    "headers": {"content-type": "text/plain"},
+                    "body_excerpt": "down",
+                    "timings_ms": {"total": 30.0},
+                }
+            ],
+            "settings": [],
+        }
     )
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
@@ -71,16 +89,30 @@ def fill(path: Path, runs: int) -> float:
             )
             failed |= bad
             result_rows.append(
-                (run_id, probe_id, "error" if bad else "passed",
-                 "http-5xx" if bad else "", rng.uniform(0.005, 0.05),
-                 "GET http://shop:8000/x -> 503 Service Unavailable" if bad else "",
-                 evidence_bad if bad else evidence_ok)
+                (
+                    run_id,
+                    probe_id,
+                    "error" if bad else "passed",
+                    "http-5xx" if bad else "",
+                    rng.uniform(0.005, 0.05),
+                    "GET http://shop:8000/x -> 503 Service Unavailable" if bad else "",
+                    evidence_bad if bad else evidence_ok,
+                )
             )
         when = start + _dt.timedelta(seconds=30 * run_id)
         run_rows.append(
-            (run_id, "shop", "http://shop:8000", agent,
-             when.strftime("%Y-%m-%d %H:%M:%S.%f"), 1.5, "bench", None,
-             1 if failed else 0, "[]")
+            (
+                run_id,
+                "shop",
+                "http://shop:8000",
+                agent,
+                when.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                1.5,
+                "bench",
+                None,
+                1 if failed else 0,
+                "[]",
+            )
         )
     conn.executemany(
         "INSERT INTO sleuth_runs (id, target, base_url, agent, started_at, duration_s,"
@@ -139,17 +171,26 @@ def main() -> None:
 
 
 def report(
-    runs: int, fill_s: float, size_mb: float, results: dict[str, list[float]],
+    runs: int,
+    fill_s: float,
+    size_mb: float,
+    results: dict[str, list[float]],
     load: tuple[float, float, float],
 ) -> list[str]:
     revision = subprocess.run(
-        ["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True,
-        text=True, check=False,
+        ["git", "log", "-1", "--format=%h %s"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     now = _dt.datetime.now(_dt.UTC)
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in
-         Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     lines = [

@@ -24,7 +24,7 @@ targets:
     sources: [env, {{dotenv: deploy.env}}]
 """
 
-PROBES = '''
+PROBES = """
 import os
 
 import pytest
@@ -51,7 +51,7 @@ def test_search(target):
 
 def test_cancel(target):
     target.http.post("/echo", json={"order": 1})
-'''
+"""
 
 # (agent, the orders endpoint's status): eu-1 sees it fail in its second run.
 RUNS = [("eu-1", "200"), ("us-1", "200"), ("eu-1", "503"), ("us-1", "200")]
@@ -74,9 +74,25 @@ def run_suite(root: Path, history_url: str, *, agent: str, orders: str) -> None:
     }
     env.update(ORDERS_STATUS=orders, PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(
-        [sys.executable, "-m", "sleuth", "run", "-p", "no:cacheprovider",
-         "--history", history_url, "--agent", agent, "-q"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "sleuth",
+            "run",
+            "-p",
+            "no:cacheprovider",
+            "--history",
+            history_url,
+            "--agent",
+            agent,
+            "-q",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr
 

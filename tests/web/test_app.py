@@ -18,6 +18,7 @@ with warnings.catch_warnings():
 
 from sleuth.web.app import create_app
 from sleuth.web.auth import hash_password, parse_auth
+from tests.conftest import HttpTarget
 from tests.web.conftest import CANARY_DSN_PASSWORD, CANARY_KEY
 
 SCHEMA = Path(__file__).parents[2] / "docs" / "schema" / "status-1.json"
@@ -50,23 +51,28 @@ def test_the_page_puts_the_failing_probe_and_its_cause_first(client: TestClient)
     assert rows[-1].startswith('passing" data-probe="test_shop.py::test_')
     causes = html.split('class="causes"')[1].split("</ol>")[0]
     assert "test_orders: GET http://127.0.0.1:" in causes
-    assert "(blocks 1 probe)" in causes and "seen from eu-1" in causes
+    assert "(blocks 1 probe)" in causes
+    assert "seen from eu-1" in causes
     assert "fails from eu-1, passes from us-1: look at eu-1&#39;s network path" in html
     assert "<svg" in html  # the durations
-    assert "timeout" in html and "write-refused" in html and "blocked" in html
+    assert "timeout" in html
+    assert "write-refused" in html
+    assert "blocked" in html
 
 
 def test_the_probe_page_shows_the_evidence_and_the_timeline(client: TestClient):
     page = client.get("/probes/test_shop.py::test_orders?target=local")
     assert page.status_code == 200
     html = page.text
-    assert "Evidence: run 3 from eu-1" in html and "Evidence: run 4 from us-1" in html
+    assert "Evidence: run 3 from eu-1" in html
+    assert "Evidence: run 4 from us-1" in html
     assert "503 Service Unavailable" in html
     assert "orders down for" in html  # the body excerpt, scrubbed
     timeline = html.split('class="timeline"')[1]
     assert timeline.count("<tr class=") == 4
     one = client.get("/probes/test_shop.py::test_orders?target=local&run=1").text
-    assert "Evidence: run 1 from eu-1" in one and "Evidence: run 3" not in one
+    assert "Evidence: run 1 from eu-1" in one
+    assert "Evidence: run 3" not in one
     missing = client.get("/probes/test_shop.py::test_nothing")
     assert missing.status_code == 404
     assert "no probe &#39;test_shop.py::test_nothing&#39;" in missing.text
@@ -77,7 +83,8 @@ def test_the_api_follows_its_schema(client: TestClient):
     assert answer.status_code == 200
     data = answer.json()
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
-    assert data["version"] == 1 and data["healthy"] is False
+    assert data["version"] == 1
+    assert data["healthy"] is False
     (target,) = data["targets"]
     first = target["probes"][0]
     assert first["id"] == "test_shop.py::test_orders"
@@ -102,11 +109,14 @@ def test_metrics_are_prometheus_text(client: TestClient):
     assert success["test_search", "us-1"].labels["category"] == "timeout"
     assert success["test_home", "eu-1"].labels["target"] == "local"
     durations = families["sleuth_probe_duration_seconds"].samples
-    assert len(durations) == 10 and all(s.value >= 0 for s in durations)
+    assert len(durations) == 10
+    assert all(s.value >= 0 for s in durations)
     stamps = {
-        s.labels["agent"]: s.value for s in families["sleuth_run_timestamp_seconds"].samples
+        s.labels["agent"]: s.value
+        for s in families["sleuth_run_timestamp_seconds"].samples
     }
-    assert set(stamps) == {"eu-1", "us-1"} and stamps["us-1"] > stamps["eu-1"]
+    assert set(stamps) == {"eu-1", "us-1"}
+    assert stamps["us-1"] > stamps["eu-1"]
 
 
 def test_healthz_and_the_badge(client: TestClient):
@@ -120,7 +130,7 @@ def test_healthz_and_the_badge(client: TestClient):
     assert client.get("/badge/nope.svg").status_code == 404
 
 
-def test_a_passing_suite_is_healthy(tmp_path: Path, _http_server) -> None:
+def test_a_passing_suite_is_healthy(tmp_path: Path, _http_server: HttpTarget) -> None:  # noqa: PT019 (its URL is used)
     from tests.web.conftest import make_suite, run_suite
 
     make_suite(tmp_path, _http_server.url)

@@ -46,4 +46,5 @@ def test_basic_auth_rejects_garbage_headers():
     assert not auth.allows("Basic !!!not-base64")
     assert not auth.allows("Bearer pw")
     good = "Basic " + base64.b64encode(b"ops:pw").decode()
-    assert auth.allows(good) and auth.allows(good)
+    assert auth.allows(good)
+    assert auth.allows(good)

@@ -44,7 +44,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def artifacts(tmp_path: Path) -> Path:
-    folder = Path(ARTIFACTS_ROOT) / "web" if ARTIFACTS_ROOT else tmp_path / "screenshots"
+    folder = (
+        Path(ARTIFACTS_ROOT) / "web" if ARTIFACTS_ROOT else tmp_path / "screenshots"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -69,11 +71,15 @@ def test_a_person_sees_the_failure_first_its_cause_and_its_evidence(
         )
         assert rows.nth(4).get_attribute("data-probe") == "test_shop.py::test_home"
         causes = page.locator(".causes li")
-        assert causes.nth(0).inner_text().startswith("test_orders: GET http://127.0.0.1:")
+        assert (
+            causes.nth(0).inner_text().startswith("test_orders: GET http://127.0.0.1:")
+        )
         assert "(blocks 1 probe)" in causes.nth(0).inner_text()
         assert causes.nth(0).is_visible()
         states = {
-            rows.nth(i).get_attribute("data-probe"): rows.nth(i).locator("td").nth(1)
+            rows.nth(i).get_attribute("data-probe"): rows.nth(i)
+            .locator("td")
+            .nth(1)
             .inner_text()
             for i in range(5)
         }
@@ -90,6 +96,7 @@ def test_a_person_sees_the_failure_first_its_cause_and_its_evidence(
         assert "503 Service Unavailable" in evidence.inner_text()
         assert page.locator("table.timeline tbody tr").count() == 4
         text = page.content()
-        assert CANARY_KEY not in text and CANARY_DSN_PASSWORD not in text
+        assert CANARY_KEY not in text
+        assert CANARY_DSN_PASSWORD not in text
     assert (artifacts / "status.png").stat().st_size > 0
     assert (artifacts / "probe.png").stat().st_size > 0

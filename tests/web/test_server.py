@@ -23,7 +23,7 @@ from tests.web.conftest import CANARY_DSN_PASSWORD
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             return answer.status, answer.read().decode()
@@ -48,7 +48,8 @@ def test_start_in_thread_serves_and_stops_cleanly(incident_store: str):
     try:
         assert server.url.startswith("http://127.0.0.1:")
         code, html = get(server.url + "/")
-        assert code == 200 and "test_shop.py::test_orders" in html
+        assert code == 200
+        assert "test_shop.py::test_orders" in html
         assert get(server.url + "/api/v1/status")[0] == 200
         assert get(server.url + "/healthz")[0] == 503
     finally:
@@ -67,14 +68,17 @@ def test_start_in_thread_with_a_token(incident_store: str):
 
 
 def test_a_taken_address_is_one_clear_error(incident_store: str, taken_port: int):
-    with pytest.raises(ServeError, match=f"cannot serve on 127.0.0.1:{taken_port}: "
-                       "already in use"):
+    with pytest.raises(
+        ServeError, match=f"cannot serve on 127.0.0.1:{taken_port}: already in use"
+    ):
         start_in_thread(f"127.0.0.1:{taken_port}", history_url=incident_store)
 
 
 def test_beyond_loopback_only_with_auth(incident_store: str):
-    with pytest.raises(ServeError, match="refusing to serve on 0.0.0.0 without --auth"):
-        start_in_thread("0.0.0.0:0", history_url=incident_store)  # noqa: S104
+    with pytest.raises(
+        ServeError, match=r"refusing to serve on 0\.0\.0\.0 without --auth"
+    ):
+        start_in_thread("0.0.0.0:0", history_url=incident_store)
 
 
 def test_an_unreachable_store_fails_at_start(closed_port: int):
@@ -91,7 +95,7 @@ def test_an_unreachable_store_fails_at_start(closed_port: int):
         ("9464", ("127.0.0.1", 9464)),
         (":8080", ("127.0.0.1", 8080)),
         ("[::1]:8080", ("::1", 8080)),
-        ("0.0.0.0:80", ("0.0.0.0", 80)),  # noqa: S104
+        ("0.0.0.0:80", ("0.0.0.0", 80)),
     ],
 )
 def test_addresses(text: str, expected: tuple[str, int]):
@@ -103,12 +107,18 @@ def test_a_bad_address_says_what_to_give():
         parse_address("localhost:http")
 
 
-def serve(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def serve(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
     environ.update(env or {}, PYTHONPATH=os.pathsep.join(sys.path))
     return subprocess.Popen(
         [sys.executable, "-m", "sleuth", "serve", *args],
-        cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -142,21 +152,27 @@ def test_sleuth_serve_usage_errors_are_one_line(
     process = serve(*args, "--history", incident_store, cwd=tmp_path, env=env)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 4, out + err
-    assert err.strip().count("\n") == 0 and said in err, err
+    assert said in err, err
+    assert err.strip().count("\n") == 0, err
     assert err.startswith("sleuth serve: ")
 
 
 def test_sleuth_serve_on_a_taken_port_or_without_a_store(
     incident_store: str, tmp_path: Path, taken_port: int
 ):
-    process = serve(f"127.0.0.1:{taken_port}", "--history", incident_store, cwd=tmp_path)
+    process = serve(
+        f"127.0.0.1:{taken_port}", "--history", incident_store, cwd=tmp_path
+    )
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 4 and "already in use" in err
+    assert process.returncode == 4
+    assert "already in use" in err
     assert err.strip().count("\n") == 0, err
-    process = serve("127.0.0.1:0", "--history", f"sqlite:///{tmp_path}/none.db",
-                    cwd=tmp_path)
+    process = serve(
+        "127.0.0.1:0", "--history", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path
+    )
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 4 and "no history yet at" in err, err
+    assert process.returncode == 4, err
+    assert "no history yet at" in err, err
     assert err.strip().count("\n") == 0, err
 
 
@@ -166,5 +182,6 @@ def test_hash_password_prints_a_hash_that_checks():
     )
     assert result.exit_code == 0, result.output
     hashed = result.stdout.strip().splitlines()[-1]
-    assert hashed.startswith("scrypt$") and "pa55word" not in result.stdout
+    assert hashed.startswith("scrypt$")
+    assert "pa55word" not in result.stdout
     assert check_password("pa55word", hashed)

@@ -20,8 +20,16 @@ T0 = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
 
 def state(agent: str, outcome: str) -> AgentState:
     return AgentState(
-        agent=agent, run_id=1, started_at=T0, outcome=outcome, category="",
-        duration_s=0.1, message="", since=T0, since_exact=True, last_passed=None,
+        agent=agent,
+        run_id=1,
+        started_at=T0,
+        outcome=outcome,
+        category="",
+        duration_s=0.1,
+        message="",
+        since=T0,
+        since_exact=True,
+        last_passed=None,
     )
 
 
@@ -33,7 +41,11 @@ def test_a_failure_seen_from_one_agent_only_points_at_its_network_path():
 
 
 def test_failures_from_several_agents_name_each_path():
-    agents = [state("eu-1", "failed"), state("eu-2", "blocked"), state("us-1", "passed")]
+    agents = [
+        state("eu-1", "failed"),
+        state("eu-2", "blocked"),
+        state("us-1", "passed"),
+    ]
     assert agent_spread(agents) == (
         "fails from eu-1 and eu-2, passes from us-1: "
         "look at the network paths of eu-1 and eu-2"
@@ -49,14 +61,22 @@ def test_no_spread_when_all_agents_agree_or_only_skip():
 
 def point(run_id: int, outcome: str) -> ProbePoint:
     return ProbePoint(
-        run_id=run_id, started_at=T0 + _dt.timedelta(minutes=run_id),
-        agent="eu-1", outcome=outcome, category="", duration_s=0.1, message="",
+        run_id=run_id,
+        started_at=T0 + _dt.timedelta(minutes=run_id),
+        agent="eu-1",
+        outcome=outcome,
+        category="",
+        duration_s=0.1,
+        message="",
     )
 
 
 def test_a_streak_starts_at_its_oldest_point_and_is_exact_only_when_it_ends():
     newest_first = [point(5, "failed"), point(4, "error"), point(3, "passed")]
-    assert _streak_start(newest_first, "failing") == (point(4, "error").started_at, True)
+    assert _streak_start(newest_first, "failing") == (
+        point(4, "error").started_at,
+        True,
+    )
     # Failing in every point read: the streak may be older.
     assert _streak_start(newest_first[:2], "failing") == (
         point(4, "error").started_at,
@@ -83,7 +103,8 @@ def test_a_stored_blocked_result_names_its_need_for_ranking():
 
 def test_sparkline_marks_failures_and_badge_says_the_state():
     svg = sparkline([(0.1, "passed"), (0.3, "error"), (0.2, "passed")])
-    assert svg.startswith("<svg") and svg.count("<circle") == 1
+    assert svg.startswith("<svg")
+    assert svg.count("<circle") == 1
     assert sparkline([]) == ""
     assert "3 failing" in badge("sleuth", "3 failing", state="failing")
     assert "#c62828" in badge("sleuth", "3 failing", state="failing")
@@ -104,9 +125,14 @@ def test_the_incident_store_reads_back_per_agent(incident_store: str):
         "fails from eu-1, passes from us-1: look at eu-1's network path"
     )
     eu, us = probes["test_orders"].agents
-    assert eu.last_passed is not None and eu.last_passed.run_id == 1
-    assert us.last_passed is not None and us.last_passed.run_id == 4
-    assert {a.outcome for a in probes["test_order_detail"].agents} == {"blocked", "passed"}
+    assert eu.last_passed is not None
+    assert eu.last_passed.run_id == 1
+    assert us.last_passed is not None
+    assert us.last_passed.run_id == 4
+    assert {a.outcome for a in probes["test_order_detail"].agents} == {
+        "blocked",
+        "passed",
+    }
     assert probes["test_search"].worst.category == "timeout"
     assert probes["test_cancel"].worst.category == "write-refused"
     assert probes["test_home"].state == "passing"

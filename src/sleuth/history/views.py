@@ -51,8 +51,7 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
         return HistoryStore.open(url, create_dir=False), name
     except Exception as exc:
         raise HistoryUnavailable(
-            f"the history store {name} could not be opened "
-            f"({describe_error(exc, url)})"
+            f"the history store {name} could not be opened ({describe_error(exc, url)})"
         ) from exc
 
 

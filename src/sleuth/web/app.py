@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 
 from sleuth import _timing as timing
 from sleuth._timing import format_duration
+from sleuth.history.model import ProbePoint
 from sleuth.history.recorder import describe_error, display_store
 from sleuth.history.timeline import ago
 from sleuth.web.status import Status, read_status, state_of
@@ -41,7 +42,7 @@ class StoreDown(Exception):
 
 
 class StoreReader:
-    """The store, opened on first use and again after a failure, one reader at a time."""
+    """The store, opened on first use and after a failure; one reader at a time."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -122,7 +123,9 @@ def create_app(
             return JSONResponse({"error": str(exc)}, status_code=503)
 
     async def index(request: Request) -> Response:
-        return await guarded(lambda: page("index.html", status=reader.status()), html=True)
+        return await guarded(
+            lambda: page("index.html", status=reader.status()), html=True
+        )
 
     async def probe(request: Request) -> Response:
         probe_id = request.path_params["probe_id"]
@@ -132,7 +135,10 @@ def create_app(
         def build() -> Response:
             found = reader.read(
                 lambda store: _probe_page(
-                    store, probe_id, target=target, run=int(run) if run and run.isdigit() else None
+                    store,
+                    probe_id,
+                    target=target,
+                    run=int(run) if run and run.isdigit() else None,
                 )
             )
             if found is None:
@@ -188,7 +194,10 @@ def create_app(
             elif found.healthy:
                 svg, code = badge("sleuth", "passing", state="passing"), 200
             else:
-                svg, code = badge("sleuth", f"{found.failing} failing", state="failing"), 200
+                svg, code = (
+                    badge("sleuth", f"{found.failing} failing", state="failing"),
+                    200,
+                )
             return Response(
                 svg,
                 status_code=code,
@@ -273,8 +282,10 @@ def _probe_page(
         return None
     shown = [p for p in points if p.run_id == run] if run is not None else []
     if not shown:  # each agent's latest point
-        seen: set[str] = set()
-        shown = [p for p in points if not (p.agent in seen or seen.add(p.agent))]
+        latest: dict[str, ProbePoint] = {}
+        for p in points:
+            latest.setdefault(p.agent, p)
+        shown = list(latest.values())
     shown.sort(key=lambda p: (state_of(p.outcome) != "failing", -p.run_id))
     evidence = [(p, store.evidence(p.run_id, probe_id) or {}) for p in shown]
     return {

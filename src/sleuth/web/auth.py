@@ -53,9 +53,14 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
 
 def check_password(password: str, hashed: str) -> bool:
     """Does ``password`` match ``hashed`` (made by ``hash_password``)?"""
-    kind, n, r, p, salt, digest = _parse_hash(hashed)
+    _kind, n, r, p, salt, digest = _parse_hash(hashed)
     found = hashlib.scrypt(
-        password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest),
+        password.encode(),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        dklen=len(digest),
         maxmem=2 * 128 * r * (n + p + 2),
     )
     return hmac.compare_digest(found, digest)
@@ -109,7 +114,9 @@ class Auth:
         if scheme.lower() != "basic":
             return False
         try:
-            user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+            user, _, password = (
+                base64.b64decode(value, validate=True).decode().partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError):
             return False
         seen = hmac.new(self._key, value.encode(), hashlib.sha256).digest()
@@ -123,7 +130,11 @@ class Auth:
 
     @property
     def challenge(self) -> str:
-        return 'Bearer realm="sleuth"' if self.scheme == "bearer" else 'Basic realm="sleuth"'
+        return (
+            'Bearer realm="sleuth"'
+            if self.scheme == "bearer"
+            else 'Basic realm="sleuth"'
+        )
 
 
 def parse_auth(text: str, *, environ: Mapping[str, str] | None = None) -> Auth:
@@ -157,8 +168,7 @@ def parse_auth(text: str, *, environ: Mapping[str, str] | None = None) -> Auth:
         _parse_hash(hashed)
         return Auth(scheme="basic", user=user, password_hash=hashed)
     raise AuthError(
-        f"--auth {scheme or text!r} is not known: give bearer:ENVVAR or "
-        f"basic:USER:HASH"
+        f"--auth {scheme or text!r} is not known: give bearer:ENVVAR or basic:USER:HASH"
     )
 
 

@@ -52,7 +52,9 @@ class StatusCollector:
                     )
                     duration.add_metric(values, state.duration_s)
                     if state.state != "skipped":
-                        success.add_metric(values, 1.0 if state.state == "passing" else 0.0)
+                        success.add_metric(
+                            values, 1.0 if state.state == "passing" else 0.0
+                        )
             for agent, when in sorted(runs.items()):
                 stamp.add_metric([target.name, agent], when)
         yield success
@@ -65,5 +67,5 @@ def registry_for(read: Callable[[], Status]) -> CollectorRegistry:
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StatusCollector(read))  # type: ignore[arg-type]
+    registry.register(StatusCollector(read))
     return registry

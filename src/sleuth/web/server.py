@@ -143,7 +143,6 @@ def serve_forever(address: str, *, history_url: str, auth: Auth | None = None) -
     check_store(history_url)
     sock = bind(host, port)
     server = make_server(sock, history_url=history_url, auth=auth)
-    print(f"sleuth: serving {url_of(sock)} from {_store_name(history_url)}", flush=True)
     # uvicorn shuts down gracefully on either signal, then raises it again
     # for the handler it found: make that an ordinary exit, not a kill.
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
@@ -213,7 +212,9 @@ def start_in_thread(
         target=server.run, kwargs={"sockets": [sock]}, name="sleuth-web", daemon=True
     )
     thread.start()
-    running = RunningServer(url=url_of(sock), _server=server, _thread=thread, _sock=sock)
+    running = RunningServer(
+        url=url_of(sock), _server=server, _thread=thread, _sock=sock
+    )
     waited = threading.Event()
     for _ in range(int(START_TIMEOUT_S / 0.02)):
         if server.started or not thread.is_alive():

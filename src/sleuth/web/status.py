@@ -154,9 +154,7 @@ def read_status(store: HistoryStore, *, now: _dt.datetime) -> Status:
     """Every target's probes, as the latest run of each agent saw them."""
     return Status(
         targets=tuple(
-            t
-            for name in store.targets()
-            if (t := read_target(store, name)) is not None
+            t for name in store.targets() if (t := read_target(store, name)) is not None
         ),
         generated_at=now,
     )
@@ -314,7 +312,7 @@ def record_of(row: Mapping[str, Any]) -> ProbeRecord:
     message = row.get("message") or ""
     blocked_by = ""
     if row["outcome"] == "blocked" and message.endswith("]"):
-        head, sep, need = message[:-1].rpartition(" [blocked by ")
+        _head, sep, need = message[:-1].rpartition(" [blocked by ")
         blocked_by = need if sep else ""
     return ProbeRecord(
         probe_id=row["probe_id"],

@@ -12,8 +12,8 @@ from sleuth.history.model import FAILING
 
 SPARK_WIDTH = 120
 SPARK_HEIGHT = 24
-_PASS = "#2e7d32"
-_FAIL = "#c62828"
+_GREEN = "#2e7d32"
+_RED = "#c62828"
 _GREY = "#757575"
 
 
@@ -25,11 +25,15 @@ def sparkline(points: Sequence[tuple[float, str]]) -> str:
     step = SPARK_WIDTH / max(len(points) - 1, 1)
 
     def xy(i: int, d: float) -> tuple[float, float]:
-        return round(i * step, 1), round(SPARK_HEIGHT - 2 - (d / top) * (SPARK_HEIGHT - 4), 1)
+        return round(i * step, 1), round(
+            SPARK_HEIGHT - 2 - (d / top) * (SPARK_HEIGHT - 4), 1
+        )
 
-    line = " ".join(f"{x},{y}" for x, y in (xy(i, d) for i, (d, _) in enumerate(points)))
+    line = " ".join(
+        f"{x},{y}" for x, y in (xy(i, d) for i, (d, _) in enumerate(points))
+    )
     dots = "".join(
-        f'<circle cx="{x}" cy="{y}" r="2" fill="{_FAIL}"/>'
+        f'<circle cx="{x}" cy="{y}" r="2" fill="{_RED}"/>'
         for i, (d, outcome) in enumerate(points)
         if outcome in FAILING
         for x, y in [xy(i, d)]
@@ -46,7 +50,7 @@ def sparkline(points: Sequence[tuple[float, str]]) -> str:
 
 def badge(label: str, message: str, *, state: str) -> str:
     """A shields-style badge: ``sleuth | 3 failing`` in red, ``passing`` in green."""
-    color = {"passing": _PASS, "failing": _FAIL}.get(state, _GREY)
+    color = {"passing": _GREEN, "failing": _RED}.get(state, _GREY)
     left, right = 7 * len(label) + 12, 7 * len(message) + 12
     width = left + right
     label_x, message_x = left / 2, left + right / 2
