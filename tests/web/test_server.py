@@ -185,3 +185,29 @@ def test_hash_password_prints_a_hash_that_checks():
     assert hashed.startswith("scrypt$")
     assert "pa55word" not in result.stdout
     assert check_password("pa55word", hashed)
+
+
+def test_without_the_web_extra_serve_says_how_to_install_it(
+    incident_store: str, tmp_path: Path
+):
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['uvicorn'] = None  # as if the web extra were not installed\n"
+        f"sys.argv = ['sleuth', 'serve', '--history', {incident_store!r}]\n"
+        "runpy.run_module('sleuth', run_name='__main__')\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert done.stderr == (
+        "sleuth serve: the status page needs the 'web' extra (uvicorn is missing). "
+        "Install it with: pip install 'sleuth[web]'\n"
+    )
