@@ -22,7 +22,7 @@ from sleuth._timing import format_duration
 from sleuth.history.model import ProbePoint
 from sleuth.history.recorder import describe_error, display_store
 from sleuth.history.timeline import ago
-from sleuth.web.status import Status, read_status, state_of
+from sleuth.web.status import Memo, Status, read_status, state_of
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -49,6 +49,7 @@ class StoreReader:
         self.name = display_store(url)
         self._store: HistoryStore | None = None
         self._lock = threading.Lock()
+        self._memo: Memo = {}
 
     def read(self, action: Callable[[HistoryStore], T]) -> T:
         from sleuth.history.store import HistoryStore
@@ -68,7 +69,9 @@ class StoreReader:
                 ) from None
 
     def status(self) -> Status:
-        return self.read(lambda store: read_status(store, now=timing.utcnow()))
+        return self.read(
+            lambda store: read_status(store, now=timing.utcnow(), memo=self._memo)
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -150,17 +150,31 @@ def _and(names: Sequence[str]) -> str:
 # -- reading the store -----------------------------------------------------------
 
 
-def read_status(store: HistoryStore, *, now: _dt.datetime) -> Status:
+# (target, probe, agent, the agent's latest run) -> (last passed, streak start):
+# a long failing streak is dated once per new run, not once per request.
+Memo = dict[tuple[str, str, str, int], tuple[ProbePoint | None, _dt.datetime | None]]
+MEMO_SIZE = 10_000
+
+
+def read_status(
+    store: HistoryStore, *, now: _dt.datetime, memo: Memo | None = None
+) -> Status:
     """Every target's probes, as the latest run of each agent saw them."""
+    if memo is not None and len(memo) > MEMO_SIZE:
+        memo.clear()
     return Status(
         targets=tuple(
-            t for name in store.targets() if (t := read_target(store, name)) is not None
+            t
+            for name in store.targets()
+            if (t := read_target(store, name, memo=memo)) is not None
         ),
         generated_at=now,
     )
 
 
-def read_target(store: HistoryStore, name: str) -> TargetStatus | None:
+def read_target(
+    store: HistoryStore, name: str, *, memo: Memo | None = None
+) -> TargetStatus | None:
     agents = store.agent_runs(target=name)
     if not agents:
         return None
@@ -171,7 +185,7 @@ def read_target(store: HistoryStore, name: str) -> TargetStatus | None:
     for row in rows:
         by_probe.setdefault(row["probe_id"], []).append(row)
     probes = [
-        _probe_status(store, name, probe_id, found)
+        _probe_status(store, name, probe_id, found, memo)
         for probe_id, found in by_probe.items()
     ]
     causes = causes_by_agent(rows)
@@ -207,11 +221,15 @@ def _rank_key(
 
 
 def _probe_status(
-    store: HistoryStore, target: str, probe_id: str, rows: list[dict[str, Any]]
+    store: HistoryStore,
+    target: str,
+    probe_id: str,
+    rows: list[dict[str, Any]],
+    memo: Memo | None,
 ) -> ProbeStatus:
     recent = store.probe_points(probe_id, target=target, limit=RECENT_POINTS)
     states = tuple(
-        _agent_state(store, target, probe_id, row, recent)
+        _agent_state(store, target, probe_id, row, recent, memo)
         for row in sorted(rows, key=lambda r: r["agent"])
     )
     return ProbeStatus(
@@ -228,6 +246,7 @@ def _agent_state(
     probe_id: str,
     row: dict[str, Any],
     recent: list[ProbePoint],
+    memo: Memo | None,
 ) -> AgentState:
     agent, outcome = row["agent"], row["outcome"]
     state = state_of(outcome)
@@ -235,19 +254,13 @@ def _agent_state(
     since, exact = _streak_start(mine, state)
     last_passed = next((p for p in mine if p.outcome in PASSING), None)
     if not exact and state == "failing":
-        # A failure older than the points read: two indexed reads date it.
-        last_passed = store.probe_point(
-            probe_id, target=target, outcomes=PASSING, agent=agent
-        )
-        first = store.probe_point(
-            probe_id,
-            target=target,
-            outcomes=FAILING,
-            agent=agent,
-            after=last_passed.run_id if last_passed else None,
-            newest=False,
-        )
-        since, exact = (first.started_at if first else since), True
+        key = (target, probe_id, agent, int(row["run_id"]))
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = _date_failure(store, target, probe_id, agent)
+            if memo is not None:
+                memo[key] = found
+        last_passed, since, exact = found[0], found[1] or since, True
     return AgentState(
         agent=agent,
         run_id=int(row["run_id"]),
@@ -260,6 +273,25 @@ def _agent_state(
         since_exact=exact,
         last_passed=last_passed,
     )
+
+
+def _date_failure(
+    store: HistoryStore, target: str, probe_id: str, agent: str
+) -> tuple[ProbePoint | None, _dt.datetime | None]:
+    """A failure older than the points read: two indexed reads date it (the
+    first goes back as far as the last pass, through the whole store if none)."""
+    last_passed = store.probe_point(
+        probe_id, target=target, outcomes=PASSING, agent=agent
+    )
+    first = store.probe_point(
+        probe_id,
+        target=target,
+        outcomes=FAILING,
+        agent=agent,
+        after=last_passed.run_id if last_passed else None,
+        newest=False,
+    )
+    return last_passed, first.started_at if first else None
 
 
 def _streak_start(
