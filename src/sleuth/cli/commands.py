@@ -1,4 +1,4 @@
-"""The ``sleuth`` commands, with click: run, watch, demo, history, diff, init.
+"""The ``sleuth`` commands, with click: run, watch, demo, history, diff, init, serve.
 
 ``sleuth run`` normally goes straight to pytest from ``cli.main`` without
 loading this module; it is here for ``sleuth run --help`` and completeness.
@@ -266,6 +266,60 @@ def init(directory: Path, **options: Any) -> None:
         click.echo(f"wrote {path}")
     where = "" if directory == Path() else f"cd {directory} && "
     click.echo(f"Next: {where}sleuth run -rs  (the files' comments say what and why)")
+
+
+@group.command()
+@click.argument("address", required=False, default="127.0.0.1:9464")
+@click.option("--history", "url", metavar="URL", help=STORE_HELP)
+@click.option(
+    "--auth",
+    metavar="bearer:ENVVAR|basic:USER:HASH",
+    help="Required to serve beyond loopback: a token read from the environment "
+    "variable ENVVAR, or a user and a password hash (see --hash-password).",
+)
+@click.option(
+    "--hash-password",
+    is_flag=True,
+    help="Ask for a password and print its hash for --auth basic:USER:HASH.",
+)
+def serve(address: str, url: str | None, auth: str | None, hash_password: bool) -> None:
+    """The status page, /api/v1/status, /metrics, /healthz and badges.
+
+    \b
+    sleuth serve                                 127.0.0.1:9464, the suite's store
+    sleuth serve 127.0.0.1:8080 --history sqlite:///var/lib/sleuth/history.db
+    SLEUTH_TOKEN=... sleuth serve 0.0.0.0:9464 --auth bearer:SLEUTH_TOKEN
+    """
+    from sleuth.errors import SleuthError
+
+    try:
+        if hash_password:
+            from sleuth.web.auth import hash_password as make_hash
+
+            password = click.prompt(
+                "password", hide_input=True, confirmation_prompt=True, err=True
+            )
+            click.echo(make_hash(password))
+            return
+        from sleuth.history.views import find_store_url
+        from sleuth.web.server import serve_forever
+
+        parsed = None
+        if auth is not None:
+            from sleuth.web.auth import parse_auth
+
+            parsed = parse_auth(auth)
+        history_url = find_store_url(url, cwd=Path.cwd())
+        serve_forever(address, history_url=history_url, auth=parsed)
+    except SleuthError as exc:
+        raise _Unusable(str(exc)) from None
+
+
+class _Unusable(click.ClickException):
+    exit_code = 4  # a usage error, as pytest's
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"sleuth serve: {self.format_message()}", err=True)
 
 
 class _InitFailed(click.ClickException):

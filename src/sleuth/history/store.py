@@ -97,6 +97,12 @@ _BASELINE = (
     "ORDER BY g.id DESC LIMIT 1"  # newest first: stop at the first that fits
 )
 
+# The id of a target's run ``:window`` places back from its newest (index only).
+_NTH_RUN = (
+    "SELECT id FROM sleuth_runs WHERE target = :target "
+    "ORDER BY id DESC LIMIT 1 OFFSET :window"
+)
+
 
 class HistoryStore:
     """A store, opened and brought to the current schema."""
@@ -376,11 +382,19 @@ class HistoryStore:
         return json.loads(text) if text else None
 
     def probe_points(
-        self, probe_id: str, *, target: str | None = None, limit: int = 20
+        self,
+        probe_id: str,
+        *,
+        target: str | None = None,
+        agent: str | None = None,
+        limit: int = 20,
     ) -> list[ProbePoint]:
-        """A probe's results, newest first."""
+        """A probe's results (of one agent's runs, or all), newest first."""
         where, params = _by_target(target, column="u.target")
         where.insert(0, "r.probe_id = :probe_id")
+        if agent is not None:
+            where.append("u.agent = :agent")
+            params["agent"] = agent
         sql = f"{_PROBE_POINT}{_where(where)} ORDER BY r.run_id DESC LIMIT :limit"
         with self.db.read() as tx:
             found = tx.rows(sql, {**params, "probe_id": probe_id, "limit": limit})
@@ -394,6 +408,7 @@ class HistoryStore:
         outcomes: Iterable[str] | None = None,
         after: int | None = None,
         newest: bool = True,
+        agent: str | None = None,
     ) -> ProbePoint | None:
         """The newest (or oldest) result of a probe with one of ``outcomes`` (any).
 
@@ -409,11 +424,47 @@ class HistoryStore:
         if after is not None:
             where.append("r.run_id > :after")
             params["after"] = after
+        if agent is not None:
+            where.append("u.agent = :agent")
+            params["agent"] = agent
         order = "DESC" if newest else "ASC"
         sql = f"{_PROBE_POINT}{_where(where)} ORDER BY r.run_id {order} LIMIT 1"
         with self.db.read() as tx:
             found = tx.rows(sql, params)
         return probe_point(found[0]) if found else None
+
+    def targets(self) -> list[str]:
+        """Every target with a run kept (read off the ``(target, id)`` index)."""
+        with self.db.read() as tx:
+            found = tx.rows("SELECT DISTINCT target FROM sleuth_runs ORDER BY target")
+        return [row["target"] for row in found]
+
+    def agent_runs(self, *, target: str, window: int = 1000) -> dict[str, int]:
+        """Each agent's latest run of ``target``, among the target's last
+        ``window`` runs (an agent silent for longer is no longer shown)."""
+        sql = (
+            "SELECT agent, max(id) AS id FROM sleuth_runs WHERE target = :target "
+            f"AND id >= coalesce(({_NTH_RUN}), 0) GROUP BY agent ORDER BY agent"
+        )
+        with self.db.read() as tx:
+            found = tx.rows(sql, {"target": target, "window": window - 1})
+        return {row["agent"]: int(row["id"]) for row in found}
+
+    def results(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The stored results of these runs, each with its evidence (JSON text,
+        scrubbed) and the run's agent and start."""
+        if not run_ids:
+            return []
+        names = {f"r{i}": run_id for i, run_id in enumerate(run_ids)}
+        sql = (
+            "SELECT r.run_id, u.agent, u.started_at, r.probe_id, r.outcome, "
+            "r.category, r.duration_s, r.message, r.evidence FROM sleuth_results r "
+            "JOIN sleuth_runs u ON u.id = r.run_id "
+            f"WHERE r.run_id IN ({', '.join(':' + n for n in names)}) "
+            "ORDER BY r.run_id, r.probe_id"
+        )
+        with self.db.read() as tx:
+            return tx.rows(sql, names)
 
     def setting_points(
         self, name: str, *, target: str | None = None, limit: int = 20

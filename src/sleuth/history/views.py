@@ -44,6 +44,24 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
     Raises:
         HistoryUnavailable: saying where it looked and what to do.
     """
+    url = find_store_url(url_option, cwd=cwd)
+    name = display_store(url)
+    from sleuth.history.store import HistoryStore
+
+    try:
+        return HistoryStore.open(url, create_dir=False), name
+    except Exception as exc:
+        raise HistoryUnavailable(
+            f"the history store {name} could not be opened ({describe_error(exc, url)})"
+        ) from exc
+
+
+def find_store_url(url_option: str | None, *, cwd: Path) -> str:
+    """The suite's store URL (or ``url_option``), checked to exist if SQLite.
+
+    Raises:
+        HistoryUnavailable: saying where it looked and what to do.
+    """
     config_path = find_suite_config(cwd)
     if config_path is None and url_option is None:
         raise HistoryUnavailable(
@@ -72,15 +90,7 @@ def open_store(url_option: str | None, *, cwd: Path) -> tuple[HistoryStore, str]
             f"no history yet at {name}: it is written by each run of the suite "
             f"(sleuth run), unless --no-history is given."
         )
-    from sleuth.history.store import HistoryStore
-
-    try:
-        return HistoryStore.open(options.url, create_dir=False), name
-    except Exception as exc:
-        raise HistoryUnavailable(
-            f"the history store {name} could not be opened "
-            f"({describe_error(exc, options.url)})"
-        ) from exc
+    return options.url
 
 
 def flush_buffer(store: HistoryStore, *, cwd: Path) -> str:
