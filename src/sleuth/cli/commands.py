@@ -78,6 +78,16 @@ def run(pytest_args: Sequence[str]) -> None:
     is_flag=True,
     help="Print each cycle's own pytest output, not only its one line.",
 )
+@click.option(
+    "--serve",
+    metavar="ADDR",
+    help="Serve the status page and API on ADDR (e.g. 127.0.0.1:9464) while watching.",
+)
+@click.option(
+    "--auth",
+    metavar="SPEC",
+    help="For --serve beyond loopback: bearer:ENVVAR or basic:USER:HASH.",
+)
 def watch(
     pytest_args: Sequence[str],
     every: str | None,
@@ -86,6 +96,8 @@ def watch(
     history: str | None,
     cycles: str | None,
     show_output: bool,
+    serve: str | None,
+    auth: str | None,
 ) -> None:
     """Run the suite every interval, each cycle a run kept in the history.
 
@@ -106,6 +118,8 @@ def watch(
             history=history,
             agent=agent,
             verbose=show_output,
+            serve=serve,
+            auth=auth,
         )
     )
 

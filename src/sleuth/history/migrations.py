@@ -186,7 +186,13 @@ def _v5(conn: sa.Connection) -> None:
 
 
 # version -> the step that makes it from the one before
-STEPS: dict[int, Callable[[sa.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+STEPS: dict[int, Callable[[sa.Connection], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    5: _v5,
+}
 
 
 def read_version(conn: sa.Connection) -> int:

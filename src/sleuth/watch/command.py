@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sleuth.errors import ConfigError, SleuthError
 from sleuth.suite.units import parse_duration, parse_positive_int, seconds_in
+
+if TYPE_CHECKING:
+    from sleuth.watch.alerts import Alerter
+    from sleuth.watch.cycle import CycleResult
+    from sleuth.web.server import RunningServer
 
 EXIT_USAGE = 4  # as pytest's usage errors
 # When --jitter is not given: each start up to a tenth of the interval late,
@@ -114,6 +120,8 @@ def watch_command(
     history: str | None,
     agent: str | None,
     verbose: bool,
+    serve: str | None = None,
+    auth: str | None = None,
 ) -> int:
     """``sleuth watch``; returns its exit code (4 and one line for a bad option)."""
     import sys
@@ -122,6 +130,8 @@ def watch_command(
     from sleuth.watch.loop import run_watch
 
     cwd = Path.cwd()
+    alerter: Alerter | None = None
+    server: RunningServer | None = None
     try:
         options = resolve_options(
             every=every,
@@ -131,7 +141,14 @@ def watch_command(
             agent=agent,
             cwd=cwd,
         )
+        alerter = make_alerter(cwd, target=target_in(pytest_args))
+        if alerter is not None and options.history_url is None:
+            raise ConfigError("alerts: need the history (not --no-history)")
+        if serve is not None:
+            server = start_page(serve, auth=auth, history_url=options.history_url)
     except SleuthError as exc:
+        if alerter is not None:
+            alerter.close(timeout_s=0)
         sys.stderr.write(f"sleuth watch: {exc}\n")
         return EXIT_USAGE
     store = display_store(options.history_url)
@@ -140,16 +157,91 @@ def watch_command(
         f"sleuth watch: {interval} (jitter up to {options.jitter_s:g}s), "
         f"agent {options.agent}, history {store}; Ctrl-C ends after the cycle\n"
     )
+    if server is not None:
+        sys.stdout.write(f"sleuth watch: status page at {server.url}\n")
     sys.stdout.flush()
-    return run_watch(
-        pytest_args,
-        every_s=options.every_s,
-        jitter_s=options.jitter_s,
-        agent=options.agent,
-        history_url=options.history_url,
-        cycles=options.cycles,
-        verbose=verbose,
-        cwd=cwd,
-        # on_start: where --serve ADDR will start the status page
-        # (sleuth.web.server.start_in_thread(address, history_url=...)).
-    )
+    try:
+        return run_watch(
+            pytest_args,
+            every_s=options.every_s,
+            jitter_s=options.jitter_s,
+            agent=options.agent,
+            history_url=options.history_url,
+            cycles=options.cycles,
+            verbose=verbose,
+            cwd=cwd,
+            after_cycle=(
+                alert_after(alerter, options.history_url)
+                if alerter is not None and options.history_url is not None
+                else None
+            ),
+        )
+    finally:
+        if server is not None:
+            server.stop()
+        if alerter is not None:
+            alerter.close()
+
+
+def target_in(pytest_args: Sequence[str]) -> str | None:
+    """The ``--target NAME`` (or ``--target=NAME``) the cycles are run with."""
+    for i, arg in enumerate(pytest_args):
+        if arg == "--target" and i + 1 < len(pytest_args):
+            return pytest_args[i + 1]
+        if arg.startswith("--target="):
+            return arg.partition("=")[2]
+    return None
+
+
+def make_alerter(cwd: Path, *, target: str | None) -> Alerter | None:
+    """The suite's ``alerts:``, or None when it has none.
+
+    Built before the first cycle, so a mistake in ``alerts:`` stops the watch
+    at once (exit 4) rather than after a cycle.
+    """
+    from sleuth.suite.config import load_suite_config
+    from sleuth.suite.discovery import find_suite_config
+    from sleuth.watch.alerts import Alerter
+
+    path = find_suite_config(cwd)
+    if path is None:
+        return None
+    return Alerter.from_suite(load_suite_config(path), target=target)
+
+
+def alert_after(alerter: Alerter, history_url: str) -> Callable[[CycleResult], None]:
+    """The watch's ``after_cycle``: the alerts the cycle's stored run calls for."""
+
+    def after_cycle(result: CycleResult) -> None:
+        from sleuth.history.store import HistoryStore
+
+        if result.run_id is None or result.target is None:
+            return  # nothing stored: nothing to judge
+        store = HistoryStore.open_current(history_url)
+        if store is None:
+            return
+        try:
+            alerter.after_cycle(store, target=result.target, agent=result.agent or "")
+        finally:
+            store.close()
+
+    return after_cycle
+
+
+def start_page(
+    address: str, *, auth: str | None, history_url: str | None
+) -> RunningServer:
+    """``--serve ADDR``: the status page on the watch's own store, from a thread.
+
+    The store is made now if it is new, so the page answers (with no runs
+    yet) from the start rather than after the first cycle.
+    """
+    from sleuth.history.store import HistoryStore
+    from sleuth.web.auth import parse_auth
+    from sleuth.web.server import start_in_thread
+
+    if history_url is None:
+        raise ConfigError("--serve needs the history (not --no-history)")
+    parsed = parse_auth(auth) if auth is not None else None
+    HistoryStore.open(history_url).close()
+    return start_in_thread(address, history_url=history_url, auth=parsed)

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import signal
 import socket
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -143,6 +144,10 @@ def serve_forever(address: str, *, history_url: str, auth: Auth | None = None) -
     check_store(history_url)
     sock = bind(host, port)
     server = make_server(sock, history_url=history_url, auth=auth)
+    # The first line says where: a caller that asked for port 0 reads it.
+    where = f"{url_of(sock)} from {_store_name(history_url)}"
+    sys.stdout.write(f"sleuth: serving {where}\n")
+    sys.stdout.flush()
     # uvicorn shuts down gracefully on either signal, then raises it again
     # for the handler it found: make that an ordinary exit, not a kill.
     previous = signal.signal(signal.SIGTERM, _exit_quietly)

@@ -1,0 +1,107 @@
+"""``sleuth watch --serve`` answers from the watch's store while it runs, and the
+suite's ``alerts:`` are sent by the watch when a probe changes state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sleuth.demo.server import BackgroundServer
+from tests.watch.alerting import Receiver
+from tests.watch.conftest import STATE_PROBE, Target, write_suite
+
+WAIT_S = 60.0
+SLEUTH_WATCH = (sys.executable, "-m", "sleuth", "watch")
+
+
+def status_of(url: str) -> dict[str, object]:
+    # A loopback http:// URL the watch printed.
+    with urllib.request.urlopen(url + "/api/v1/status", timeout=10) as answer:  # noqa: S310
+        body: dict[str, object] = json.loads(answer.read())
+        return body
+
+
+def test_a_watch_serves_its_store_and_alerts_once_on_a_change(
+    tmp_path: Path, target_app: Target
+) -> None:
+    receiver = Receiver()
+    with BackgroundServer(receiver.app()) as hook:
+        suite = write_suite(tmp_path / "suite", target_app.url, STATE_PROBE)
+        config = suite / "sleuth.yaml"
+        config.write_text(
+            config.read_text()
+            + f"alerts:\n  after: 1\n  to:\n    - webhook: {{url: {hook.url}/hook}}\n"
+        )
+        target_app.switch.status = 500  # failing from the first cycle
+        store = tmp_path / "watch.db"
+        process = subprocess.Popen(
+            [
+                *SLEUTH_WATCH,
+                *("--every", "1s", "--jitter", "0", "--cycles", "3"),
+                *("--history", f"sqlite:///{store}", "--serve", "127.0.0.1:0"),
+                *("-q", "-p", "no:cacheprovider"),
+            ],
+            cwd=suite,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(2)]
+            assert lines[1].startswith("sleuth watch: status page at http://127.0.0.1:")
+            page = lines[1].split()[-1]
+            # The page answers before and during the cycles, from the same store.
+            deadline = time.monotonic() + WAIT_S
+            status = status_of(page)
+            while not status.get("targets") and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = status_of(page)
+            assert status["version"] == 1
+            assert "local" in json.dumps(status["targets"])
+            out, err = process.communicate(timeout=WAIT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=WAIT_S)
+        assert process.returncode == 0, err
+        assert out.count("cycle ") == 3, out
+        # One change (passing -> failing), three failing cycles: one alert.
+        bodies = receiver.wait_for(1)
+        assert len(bodies) == 1, bodies
+        assert bodies[0]["event"] == "alert"
+        assert bodies[0]["state"] == "failing"
+        time.sleep(0.5)
+        assert len(receiver.bodies()) == 1
+    # The page stopped with the watch.
+    try:
+        status_of(page)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the page still answers after the watch ended")
+
+
+def test_serve_beyond_loopback_without_auth_stops_the_watch_at_once(
+    tmp_path: Path, target_app: Target
+) -> None:
+    suite = write_suite(tmp_path / "suite", target_app.url, STATE_PROBE)
+    done = subprocess.run(
+        [
+            *SLEUTH_WATCH,
+            *("--every", "1s", "--cycles", "1", "--serve", "0.0.0.0:0"),
+            *("--history", f"sqlite:///{tmp_path / 'w.db'}"),
+        ],
+        cwd=suite,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert done.stderr.startswith("sleuth watch: refusing to serve on 0.0.0.0")
+    assert done.stderr.count("\n") == 1
+    assert "cycle 1" not in done.stdout
