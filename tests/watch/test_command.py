@@ -72,17 +72,35 @@ def test_a_bad_option_is_one_line_and_exit_4(
 def test_a_suite_that_cannot_run_stops_the_watch_with_its_exit(
     tmp_path: Path,
 ) -> None:
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  local:\n    timeout: 2s\n")
+    (tmp_path / "test_probes.py").write_text("def test_x():\n    pass\n")
+    done = sleuth_watch(
+        tmp_path, "--every", "1s", "-q", "-p", "no:cacheprovider", "--no-such-option"
+    )
+    assert done.returncode == 4
+    out = done.stdout
+    assert "--no-such-option" in out
+    assert "cycle 1 " in out
+    assert "cycle 2 " not in out
+    assert out.splitlines()[-1] == (
+        "sleuth watch: the suite cannot run (exit 4); stopping"
+    )
+
+
+def test_a_broken_sleuth_yaml_stops_the_watch_before_its_first_cycle(
+    tmp_path: Path,
+) -> None:
+    # Read whole before the first cycle (for its alerts:): the mistake is one
+    # line naming the file and line, and no cycle runs.
     (tmp_path / "sleuth.yaml").write_text("targets:\n  local:\n    timeout: never\n")
     (tmp_path / "test_probes.py").write_text("def test_x():\n    pass\n")
     done = sleuth_watch(tmp_path, "--every", "1s", "-q", "-p", "no:cacheprovider")
     assert done.returncode == 4
-    out = done.stdout
-    assert "timeout" in out
-    assert "never" in out
-    assert "cycle 1 " in out
-    assert out.splitlines()[-1] == (
-        "sleuth watch: the suite cannot run (exit 4); stopping"
-    )
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "sleuth watch: sleuth.yaml line 3: invalid timeout 'never': expected "
+        "seconds, e.g. 2.5, 2s or 150ms"
+    ]
 
 
 def test_the_command_runs_cycles_and_says_where_they_are_kept(
