@@ -97,6 +97,7 @@ test-lowest: services browser alertmanager
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/xdist.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

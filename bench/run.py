@@ -2,8 +2,12 @@
 
 Scenarios (bench/README.md says what each means):
 
-- endpoints: the seed-style file over K = 10, 100, 500 paths, run by plain serial
-  pytest, pytest-xdist ``-n 8``, ``sleuth run``, and the floor (bench/floor.py);
+- endpoints: the seed-style file over K = 10, 100, 500, 2000 paths, run by plain
+  serial pytest, pytest-xdist ``-n 8`` (neither at K=2000: minutes a run),
+  ``sleuth run``, the floor (bench/floor.py), and pytest-trivial: pytest on K
+  parametrized items that do no I/O, sleuth's plugin loaded, no suite (what
+  pytest itself costs for K items; issue 22 judges sleuth on the larger of it
+  and the floor);
 - hung: 100 probes plus one against a port that never answers, 2 s timeout;
 - start-up: a 4-setting suite, ``sleuth run`` vs bare pytest, with and without
   a bytecode cache, and ``-X importtime`` of the plugin;
@@ -63,7 +67,7 @@ class Plan:
 
     rounds: int
     ks: tuple[int, ...]
-    reps: int  # sleuth and the floor, per K and round
+    reps: int  # sleuth, the floor and pytest-trivial, per K and round
     xdist_reps: Mapping[int, int]
     serial_reps: Mapping[int, int]
     hung_reps: int
@@ -75,8 +79,9 @@ class Plan:
 
 FULL = Plan(
     rounds=2,
-    ks=(10, 100, 500),
+    ks=(10, 100, 500, 2000),
     reps=5,
+    # Neither at K=2000: xdist ~30 s a run, serial 200 s.
     xdist_reps={10: 3, 100: 3, 500: 3},
     # Serial K=500 is ~52 s a run (500 x 0.1 s): 2 a round, 4 in all.
     serial_reps={10: 3, 100: 3, 500: 2},
@@ -88,7 +93,7 @@ FULL = Plan(
 )
 QUICK = Plan(
     rounds=1,
-    ks=(10, 100, 500),
+    ks=(10, 100, 500, 2000),
     reps=3,
     xdist_reps={10: 1, 100: 1, 500: 1},
     serial_reps={10: 1, 100: 1, 500: 0},
@@ -233,11 +238,31 @@ def measured(
     return record
 
 
+def trivial_suite(root: Path, k: int) -> Path:
+    """K parametrized items that do no I/O, and no sleuth.yaml: pytest's own cost.
+
+    The same file as the seed-style one, with a body that only asserts its
+    parameter; pytest runs it with sleuth's plugin loaded (``-p``), as an
+    install that has sleuth but no suite here would.
+    """
+    directory = root / f"trivial-{k}"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    test = suites.endpoints_test(k).replace(
+        "def test_endpoint_answers_200(target, path):\n"
+        "    assert target.http.get(path).status_code == 200\n",
+        "def test_endpoint_answers_200(path):\n    assert path\n",
+    )
+    (directory / "test_endpoints.py").write_text(test, encoding="utf-8")
+    return directory
+
+
 def endpoint_commands(
-    k: int, sleuth_dir: Path, plain_dir: Path, base_url: str
+    k: int, sleuth_dir: Path, plain_dir: Path, base_url: str, trivial_dir: Path
 ) -> dict[str, tuple[list[str], Path | None]]:
     return {
         "floor": ([PYTHON, str(BENCH / "floor.py"), base_url, str(k)], None),
+        "trivial": ([PYTEST, "-q", "-p", "sleuth.plugin"], trivial_dir),
         "sleuth": ([SLEUTH, "run", "-q"], sleuth_dir),
         "xdist": (
             [PYTEST, "-p", "xdist.plugin", "-q", "-n", str(XDIST_WORKERS)],
@@ -256,9 +281,12 @@ def run_endpoints(
     env = child_env(scratch, "warm")
     for k in plan.ks:
         sleuth_dir, plain_dir = suites.endpoint_suites(scratch, server.base_url, k)
-        commands = endpoint_commands(k, sleuth_dir, plain_dir, server.base_url)
+        commands = endpoint_commands(
+            k, sleuth_dir, plain_dir, server.base_url, trivial_suite(scratch, k)
+        )
         wanted = {
             "floor": plan.reps,
+            "trivial": plan.reps,
             "sleuth": plan.reps,
             "xdist": plan.xdist_reps.get(k, 0),
             "serial": plan.serial_reps.get(k, 0),
@@ -509,7 +537,8 @@ def main() -> int:
                 "latency": run_latency(plan, scratch, server),
                 "clients": run_clients(plan, scratch, server),
                 "importtime": import_times(scratch),
-                "phases": phase_runs(scratch, server, max(plan.ks), plan.reps),
+                # K=500: issue 2's figure; K=2000 would take minutes here
+                "phases": phase_runs(scratch, server, report.ISSUE2_K, plan.reps),
             }
         finally:
             server.stop()
@@ -524,7 +553,13 @@ def main() -> int:
         if previous.get("machine", {}).get("plan", {}).get("rounds", 0) < 2:
             previous = None  # a --quick run is no yardstick
     args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    args.out.write_text(report.render(results, previous), encoding="utf-8")
+    kept = ""
+    if args.out.exists():
+        kept = report.other_scripts_sections(args.out.read_text(encoding="utf-8"))
+    text = report.render(results, previous)
+    if kept:
+        text = text.rstrip("\n") + "\n\n" + kept
+    args.out.write_text(text, encoding="utf-8")
     log(f"wrote {args.out} and {args.json}")
     return 0
 
@@ -593,7 +628,7 @@ def warm_up(scratch: Path, server: Server) -> None:
     env = child_env(scratch, "warm")
     sleuth_dir, plain_dir = suites.endpoint_suites(scratch, server.base_url, 10)
     for tool, (argv, cwd) in endpoint_commands(
-        10, sleuth_dir, plain_dir, server.base_url
+        10, sleuth_dir, plain_dir, server.base_url, trivial_suite(scratch, 10)
     ).items():
         measured(
             argv, cwd=cwd, env=env, expect=() if tool == "floor" else ("10 passed",)

@@ -89,6 +89,46 @@ def test_run_names_its_plugin_when_autoloading_is_off():
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-q"], False),
+        (["-n", "2"], True),
+        (["-n2"], True),
+        (["-nauto"], True),
+        (["--numprocesses=auto"], True),
+        (["-n", "0"], False),
+        (["-n0"], False),
+        (["--dist", "no"], False),
+        (["--dist=worksteal", "--tx", "popen"], True),
+        (["--tx=ssh=probe@host"], True),
+        (["-k", "n"], False),
+    ],
+)
+def test_run_knows_when_xdist_makes_the_requests(args, expected):
+    from sleuth.cli.runargs import hands_tests_to_xdist
+
+    assert hands_tests_to_xdist(args) is expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--target", "prod"], "prod"),
+        (["-q", "--target=prod"], "prod"),
+        (["--sleuth-target", "eu"], "eu"),
+        (["--sleuth-target=eu", "--target", "us"], "us"),  # argparse takes the last
+        (["--targets", "x"], None),  # another option, not a prefix match
+        (["--target"], None),  # no value: pytest says so, not us
+        (["-k", "target"], None),
+    ],
+)
+def test_an_option_value_is_read_from_pytest_arguments(args, expected):
+    from sleuth.suite.discovery import option_value
+
+    assert option_value(args, "--target", "--sleuth-target") == expected
+
+
 def test_run_works_with_autoloading_off(tmp_path):
     (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
     (tmp_path / "test_x.py").write_text(
@@ -101,6 +141,37 @@ def test_run_works_with_autoloading_off(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
+    # What a run starts with is what `sleuth run -k settings` waits for in an
+    # incident: the stdlib HTTP client (and with it ssl and the email parser),
+    # the HTTP worker, alerts and sysconfig are loaded only when used.
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (tmp_path / "test_x.py").write_text(
+        "def test_x(target):\n    assert target.setting('PATH')\n"
+    )
+    (tmp_path / "loaded.py").write_text(
+        "import sys\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    with open('modules.txt', 'w') as out:\n"
+        "        out.write('\\n'.join(sorted(sys.modules)))\n"
+    )
+    # Without coverage's subprocess hook (make test runs under it), which loads
+    # sysconfig itself: what is measured is what sleuth loads.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    env |= {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": "."}
+    for _ in range(2):  # the first makes the history store (with SQLAlchemy)
+        result = subprocess.run(
+            [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "-p", "loaded"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+    loaded = set((tmp_path / "modules.txt").read_text().split())
+    assert "sleuth.plugin.session" in loaded  # the run was sleuth's
+    lazy = {"http.client", "ssl", "email.parser", "aiohttp", "sysconfig"}
+    lazy |= {"sleuth.http.worker", "sleuth.suite.alerts", "sleuth.clients.stdlib"}
+    assert sorted(lazy & loaded) == []
 
 
 def _run(cwd, *args):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 from importlib.metadata import version
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,7 @@ from sleuth._compat import (
     nats as nats_compat,
     paho as paho_compat,
     pytest as pytest_compat,
+    xdist as xdist_compat,
 )
 from tests.conftest import packages_loaded_by, require_service
 
@@ -61,10 +63,19 @@ def test_a_missing_name_is_reported_with_the_package_version_and_the_shim():
 
 
 def test_the_shims_import_no_package_of_their_own():
-    shims = "aiohttp, aiomqtt, paho, nats, aiomysql, pytest"
+    shims = "aiohttp, aiomqtt, paho, nats, aiomysql, pytest, xdist"
     loaded = packages_loaded_by(
         f"from sleuth._compat import {shims}",
-        {"aiohttp", "aiomqtt", "paho", "nats", "aiomysql", "pymysql", "_pytest"},
+        {
+            "aiohttp",
+            "aiomqtt",
+            "paho",
+            "nats",
+            "aiomysql",
+            "pymysql",
+            "_pytest",
+            "xdist",
+        },
     )
     assert loaded == []
 
@@ -522,3 +533,57 @@ def test_a_secret_in_a_test_id_is_gone_from_the_id_other_plugins_see(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--no-history")
     result.assert_outcomes(passed=1)
     assert (pytester.path / "ids.txt").read_text() == "test_ids.py::test_p[id-***]"
+
+
+# -- pytest-xdist -------------------------------------------------------------
+
+
+def test_an_xdist_worker_keeps_what_it_was_sent_where_the_shim_reads_it(pytester):
+    # A worker reports, from inside a test, what the shim reads of its share:
+    # the test running, the next, and the queue. Read in a real worker.
+    pytester.makeconftest(
+        """
+        import json
+        from sleuth._compat import xdist as xdist_compat
+
+        def pytest_runtest_call(item):
+            worker = xdist_compat.interactor(item.config.pluginmanager.get_plugins())
+            index = item.session.items.index(item)
+            with open(f"share-{item.name}.json", "w") as f:
+                json.dump([index, xdist_compat.sent_indices(worker)], f)
+        """
+    )
+    pytester.makepyfile(
+        "import pytest\n"
+        "@pytest.mark.parametrize('n', range(3))\n"
+        "def test_n(n):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1")
+    result.assert_outcomes(passed=3)
+    for n in range(3):
+        path = pytester.path / f"share-test_n[{n}].json"
+        if not path.exists():
+            pytest.fail(
+                f"pytest-xdist {version('pytest-xdist')} no longer keeps a worker's "
+                "share in WorkerInteractor.torun; sleuth's shim in "
+                "src/sleuth/_compat/xdist.py needs updating",
+                pytrace=False,
+            )
+        index, sent = json.loads(path.read_text())
+        # The one running first, then the next (xdist waits to know it), in order.
+        assert sent[:2] == list(range(index, min(index + 2, 3)))
+    assert xdist_compat.interactor([object()]) is None
+
+
+def test_a_worker_share_is_read_from_the_queue_xdist_3_6_keeps_too():
+    # pytest-xdist 3.6 (the floor) keeps the share in a queue.Queue of its
+    # execmodel, not a TestQueue: read under the queue's own mutex.
+    import queue
+    import types
+
+    torun: queue.Queue[object] = queue.Queue()
+    for index in (7, 8, "QUEUE_REPLACED"):
+        torun.put(index)
+    worker = types.SimpleNamespace(item_index=5, nextitem_index=6, torun=torun)
+    assert xdist_compat.sent_indices(worker) == [5, 6, 7, 8]
+    assert torun.qsize() == 3  # read, not taken

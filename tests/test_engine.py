@@ -361,3 +361,30 @@ def test_hooks_set_for_new_threads_see_bodies_on_the_worker_threads(
     assert ran.outcome.exc is None
     assert len(calls) == 1
     assert calls[0] != threading.get_ident()  # seen on a worker thread
+
+
+def test_a_wait_that_ended_at_the_deadline_is_what_the_probe_waited_for():
+    # A client bounded by the probe's time left gives up at the deadline
+    # itself; a watchdog that looks a moment later must still say the probe
+    # was waiting on the target, not running its own code.
+    ctx = ProbeContext(probe_id="t::a", timeout_s=0.05, timeout_origin="a marker")
+    ctx.start()
+    with ctx.waiting_on("connect redis://db:6379/0 via redis"):
+        while ctx.remaining() > -0.01:  # bounded: the deadline is 50 ms away
+            time.sleep(0.005)
+    assert ctx.waiting_at_deadline() == "connect redis://db:6379/0 via redis"
+    assert ctx.timeout_message() == (
+        "timed out after 0.1 s waiting for connect redis://db:6379/0 via redis "
+        "(timeout from a marker)"
+    )
+
+
+def test_a_wait_that_ended_before_the_deadline_is_not_blamed():
+    ctx = ProbeContext(probe_id="t::a", timeout_s=5.0, timeout_origin="a marker")
+    ctx.start()
+    with ctx.waiting_on("GET http://h/x"):
+        pass
+    assert ctx.waiting_at_deadline() is None
+    assert ctx.timeout_message().endswith(
+        "it was not waiting on the target: its own code was still running"
+    )

@@ -216,3 +216,29 @@ def test_register_reaches_every_active_registry_and_nothing_after():
     finally:
         redact.deactivate(registry)
     assert redact.scrub("active-secret-2") == "active-secret-2"
+
+
+CUT = "canary-cut-5f0c2a9e"  # a planted test secret
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        # pytest's saferepr keeps both ends of a long repr around "..."
+        (
+            "assert {'token': 'ca...cut-5f0c2a9e'} == {'token': 'x'}",
+            "assert {'token': '***'} == {'token': 'x'}",
+        ),
+        ("x = 'canary-cu...", "x = '***..."),  # a truncated explanation line
+        ("...ut-5f0c2a9e', 'b'", "...***', 'b'"),
+        ("a column cut: canary-c\u2026", "a column cut: ***\u2026"),
+        ("both: canary-cut-5f0c2a9e and c...9e", "both: *** and ***"),
+        # Nothing of a secret: left alone, the pytest progress dots too.
+        ("test_api.py ...F..", "test_api.py ...F.."),
+        ("ab...cd and ca...", "ab...cd and ca..."),
+    ],
+)
+def test_a_secret_cut_short_around_an_ellipsis_is_masked(text: str, scrubbed: str):
+    registry = SecretRegistry()
+    registry.add(CUT)
+    assert registry.scrub(text) == scrubbed

@@ -75,6 +75,25 @@ def test_summary_counts_slowest_and_diagnoses():
     ]
 
 
+def test_counts_read_the_same_in_every_output():
+    # The run's summary and `sleuth history` count in one order, worst first,
+    # in pytest's words: "2 errors", "1 error", never "2 error".
+    from sleuth.reports.mdtext import in_outcome_order, outcome_counts
+
+    counts = {"passed": 5, "error": 2, "blocked": 0, "failed": 1, "skipped": 1}
+    assert outcome_counts(in_outcome_order(counts)) == (
+        "1 failed, 2 errors, 5 passed, 1 skipped"
+    )
+    assert outcome_counts(in_outcome_order({"error": 1, "passed": 1})) == (
+        "1 error, 1 passed"
+    )
+    records = [ProbeRecord(probe_id=f"t.py::{i}", outcome="error") for i in "ab"]
+    head = render_summary(records, target="t", base_url=None, wall_s=0.1, ran_ahead=0)[
+        0
+    ]
+    assert head == "target t: 2 probes in 0.10 s: 2 errors"
+
+
 def test_flaky_probes_are_listed_with_their_retries():
     records = [
         ProbeRecord(probe_id="t.py::test_ok", outcome="passed"),

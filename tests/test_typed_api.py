@@ -169,7 +169,7 @@ def test_the_outcome_and_state_types_are_the_words_the_json_schema_allows():
 
     from sleuth._evidence import Category, ProbeOutcome, SettingState
     from sleuth.reports.document import OUTCOMES
-    from sleuth.reports.terminal import OUTCOME_ORDER
+    from sleuth.reports.mdtext import OUTCOME_ORDER
 
     schema = json.loads(
         (Path(__file__).parents[1] / "docs/schema/run-1.json").read_text()

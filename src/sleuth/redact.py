@@ -280,6 +280,8 @@ class SecretRegistry:
         scrubbed = text
         if pattern is not None:
             scrubbed = pattern.sub(MASK, scrubbed)
+            if "..." in scrubbed or "\u2026" in scrubbed:
+                scrubbed = _mask_cut_secrets(scrubbed, self._texts)
         for weak in weak_patterns:
             scrubbed = weak.sub(lambda m: m["lead"] + MASK, scrubbed)
         if (
@@ -329,6 +331,69 @@ class SecretRegistry:
                     for name, values in sorted(self._named_weak.items())
                 ]
             return self._pattern, self._weak_patterns
+
+
+# Where pytest (saferepr, a truncated explanation) or a terminal shortens a
+# long text, a secret may be cut: its start before the ellipsis, its end
+# after. Whole secrets are masked first; these are the pieces left.
+_ELLIPSES = ("...", "\u2026")
+# A lone piece this long or longer is masked; shorter ones only when the other
+# side of the same ellipsis holds a piece of the same secret.
+CUT_PIECE_MIN = 3
+
+
+def _mask_cut_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``'ca...xdist-5f0c2a'`` (``canary-xdist-5f0c2a`` cut short) as ``'***'``;
+    a lone start or end of a secret beside an ellipsis as ``***``."""
+    secrets = tuple(secrets)
+    out: list[str] = []
+    done = 0  # text[:done] is in out
+    for ellipsis in _ELLIPSES:
+        if out:  # the first ellipsis kind changed the text: scan the result
+            text, out, done = "".join(out) + text[done:], [], 0
+        at = text.find(ellipsis)
+        while at != -1:
+            end = at + len(ellipsis)
+            head = tail = 0  # the longest start of a secret before, end after
+            whole, pair = 0, (0, 0)  # a start and an end of one secret around it
+            for secret in secrets:
+                k = _start_before(text, at, secret, floor=done)
+                m = _end_after(text, end, secret)
+                head, tail = max(head, k), max(tail, m)
+                if k and m and k + m >= max(whole + 1, CUT_PIECE_MIN):
+                    whole = k + m
+                    pair = (k, m)
+            if whole:
+                k, m = pair
+                out += [text[done : at - k], MASK]
+                done = end + m
+            else:
+                if head >= CUT_PIECE_MIN:
+                    out += [text[done : at - head], MASK]
+                    done = at
+                if tail >= CUT_PIECE_MIN:
+                    out += [text[done:end], MASK]
+                    done = end + tail
+            at = text.find(ellipsis, max(end, done))
+    if not out:
+        return text
+    return "".join(out) + text[done:]
+
+
+def _start_before(text: str, at: int, secret: str, *, floor: int) -> int:
+    """The longest proper start of ``secret`` that ``text[:at]`` ends with."""
+    for k in range(min(len(secret) - 1, at - floor), 0, -1):
+        if text.startswith(secret[:k], at - k):
+            return k
+    return 0
+
+
+def _end_after(text: str, at: int, secret: str) -> int:
+    """The longest proper end of ``secret`` that ``text[at:]`` starts with."""
+    for m in range(min(len(secret) - 1, len(text) - at), 0, -1):
+        if text.startswith(secret[len(secret) - m :], at):
+            return m
+    return 0
 
 
 def _weak_value_pattern(name: str, values: set[str]) -> re.Pattern[str]:

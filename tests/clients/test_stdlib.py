@@ -147,6 +147,58 @@ def test_each_clients_get_is_evidenced(client_suite, pytester, http_target):
     _hooks_are_gone()
 
 
+LATE_IMPORT = """
+import sys
+
+import pytest
+
+# sleuth itself never imports http.client: so that this file tests the hooks
+# installed when a probe first imports its client, nothing may have loaded it.
+LATE = "http.client" not in sys.modules
+
+def test_post_{name}(target):
+    assert LATE
+    from {helpers} import post
+
+    assert post(target.base_url + "/echo") == 200
+
+def test_get_{name}(target):
+    from {helpers} import get
+
+    assert get(target.base_url + "/users/123")[0] == 201  # fails: evidence
+"""
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_client_first_imported_inside_a_probe_is_guarded_and_evidenced(
+    client, suite, pytester, http_target, monkeypatch
+):
+    # In a process of its own, with no other plugin loaded, as `sleuth run`
+    # runs a production suite: nothing imports the client before the probe.
+    suite()
+    name = client.replace(".", "_")
+    pytester.makepyfile(
+        **{
+            _module(client): textwrap.dedent(HELPERS[client]),
+            f"test_{name}": LATE_IMPORT.format(helpers=_module(client), name=name),
+        }
+    )
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    out = pytester.path / "run.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "sleuth.plugin", "-p", "no:cacheprovider", "--no-history",
+        f"--sleuth-json={out}",
+    )  # fmt: skip
+    result.assert_outcomes(failed=2)
+    probes = _probes(out)
+    assert probes[f"test_post_{name}"]["error_type"] == "WriteRefused"
+    (exchange,) = probes[f"test_get_{name}"]["evidence"]["exchanges"]
+    assert exchange["request"] == f"GET {http_target.url}/users/123 via {client}"
+    assert exchange["status"] == 200
+    assert http_target.recorder.count("/echo") == 0
+    assert http_target.recorder.count("/users/123", "GET") == 1
+
+
 WRITES = """
 import pytest
 from {helpers} import post

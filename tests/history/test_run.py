@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import sqlite3
@@ -14,9 +15,19 @@ import pytest
 from click.testing import CliRunner
 
 from sleuth.cli.commands import group as main
+from sleuth.history.buffer import RunBuffer, run_rows
+from sleuth.history.model import RunRow
 from sleuth.history.schema import SCHEMA_VERSION
+from sleuth.history.store import HistoryStore, new_run_key
 from tests.conftest import require_service
-from tests.history.helpers import CANARY_DSN_PASSWORD, CANARY_KEY, write_suite
+from tests.history.helpers import (
+    CANARY_DSN_PASSWORD,
+    CANARY_KEY,
+    make_record,
+    write_suite,
+)
+
+EARLIER = _dt.datetime(2026, 1, 2, 3, 4, tzinfo=_dt.UTC)
 
 
 def cli(*args: str) -> str:
@@ -89,7 +100,7 @@ def test_a_broken_endpoint_and_a_changed_setting_are_dated_and_diffed(
     ]
     table = cli("history")
     assert "runs, newest first" in table
-    assert "1 error, 1 failed, 1 passed" in table
+    assert "1 failed, 1 error, 1 passed" in table  # as the run said it
 
     flag = json.loads(cli("history", "FEATURE_FLAG_X", "--json"))
     assert [(p["run"], p["source"], p["change"]) for p in flag["points"]] == [
@@ -328,12 +339,30 @@ def test_cli_without_a_store_says_what_to_do(suite, pytester, args, message):
 
 def test_cli_outside_a_suite_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLEUTH_HISTORY", raising=False)
     result = CliRunner().invoke(main, ["diff"])
     assert result.exit_code == 1
     assert "Error: no sleuth.yaml (nor pyproject.toml with [tool.sleuth]) in " in (
         result.output
     )
-    assert "or name the store with --history URL." in result.output
+    assert "or name the store with --history URL or SLEUTH_HISTORY." in result.output
+
+
+def test_sleuth_history_alone_names_the_store_outside_a_suite(
+    suite, pytester, tmp_path_factory, monkeypatch
+):
+    # An agent's page or a look at the shared store from anywhere: the URL
+    # comes from the environment (never the command line, docs/agents.md).
+    suite(test_a="def test_a(target):\n    pass\n")
+    assert pytester.runpytest("-p", "no:cacheprovider").ret == 0
+    store = pytester.path / ".sleuth" / "history.db"
+    assert store.exists()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("SLEUTH_HISTORY", str(store))
+    result = CliRunner().invoke(main, ["history"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "1 passed" in result.output
 
 
 def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
@@ -356,6 +385,7 @@ def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
         return result.output
 
     assert "Did you mean 'FEATURE_FLAG_X'?" in error("history", "FEATURE_FLAG")
+    assert "in the history (2 probes, 1 setting)." in error("history", "FEATURE_FLAG")
     assert "'test_probe' matches 2 probes; give one of them in full:" in error(
         "history", "test_probe"
     )
@@ -517,3 +547,109 @@ def test_a_green_subset_run_is_never_the_baseline_of_a_wider_run(pytester, http_
     assert "probes run 2 did not run (a subset), so not compared (2):" in cli(
         "diff", "2", "3"
     )
+
+
+@pytest.mark.services
+def test_runs_held_in_the_buffer_keep_a_later_run_behind_them(suite, pytester, pg_url):
+    # A buffered run the store cannot take (here its rows were damaged, not a
+    # network fault): the next run must not overtake it, or the agent's runs
+    # would take ids out of the order they ran, and timelines order by id.
+    suite(test_a="def test_a(target):\n    pass\n")
+    pytester.runpytest("--history", pg_url).assert_outcomes(passed=1)
+    # The buffer this agent keeps for the store (made by the run, holding
+    # the store's key).
+    [path] = (pytester.path / ".sleuth").glob("history-buffer-*.db")
+    buffer = RunBuffer(path)
+    record = make_record({"test_a.py::test_a": "failed"}, started_at=EARLIER)
+    rows = run_rows(record, key=None, agent="eu-1", git_revision=None, store_url=pg_url)
+    held = new_run_key()
+    buffer.add(rows, run_key=held, key_id=None)
+    with sqlite3.connect(buffer.path) as db:
+        db.execute(
+            "UPDATE buffered_runs SET rows = 'damaged' WHERE run_key = ?", (held,)
+        )
+
+    result = pytester.runpytest("--history", pg_url, "--agent", "eu-1")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert "could not be written to" in out
+    assert "run kept in .sleuth/" in out
+    assert "behind the runs that could not be written" in out
+    assert "recorded in" not in out
+    assert [run.id for run in stored_runs(pg_url)] == [1]
+    assert buffer.count() == 2
+
+    # Mended (as a person would, after `sleuth history --flush` said why):
+    # the held run and the one behind it are written first, in order.
+    buffer.remove(held)
+    buffer.add(rows, run_key=held, key_id=None)
+    with sqlite3.connect(buffer.path) as db:  # the held run first again
+        db.execute("UPDATE buffered_runs SET seq = -1 WHERE run_key = ?", (held,))
+    result = pytester.runpytest("--history", pg_url, "--agent", "eu-1")
+    result.assert_outcomes(passed=1)
+    assert "2 runs kept in .sleuth/" in result.stdout.str()
+    runs = stored_runs(pg_url)
+    assert [run.id for run in runs] == [1, 2, 3, 4]
+    assert runs[1].started_at == EARLIER
+    assert [run.started_at for run in runs[1:]] == sorted(
+        run.started_at for run in runs[1:]
+    )
+    assert buffer.count() == 0
+
+
+def stored_runs(url: str) -> list[RunRow]:
+    # psycopg 3, as a run names it (SQLAlchemy's default driver may differ).
+    store = HistoryStore.open(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        return sorted(store.runs(limit=20), key=lambda run: run.id)
+    finally:
+        store.close()
+
+
+def test_a_setting_held_differently_by_two_agents_or_targets_is_no_change(tmp_path):
+    # eu-1 and us-1 each hold their own REGION, run after run; staging and
+    # prod each their own FLAG. None of it ever changed.
+    url = f"sqlite:///{tmp_path}/h.db"
+    store = HistoryStore.open(url)
+    try:
+        for _ in range(2):
+            for agent, region in [("eu-1", "eu"), ("us-1", "us")]:
+                record = make_record(
+                    {"t::a": "passed"},
+                    settings={"REGION": ("environment", "present", region)},
+                    sources={"REGION": [("environment", "present", region)]},
+                )
+                store.write_run(record, agent=agent)
+        for target, flag in [("prod", "on"), ("staging", "off")]:
+            record = make_record(
+                {"t::a": "passed"},
+                target=target,
+                settings={"FLAG": ("environment", "present", flag)},
+            )
+            store.write_run(record, agent="eu-1")
+    finally:
+        store.close()
+
+    region = json.loads(cli("history", "REGION", "--history", url, "--json"))
+    assert [(p["agent"], p["change"]) for p in region["points"]] == [
+        ("us-1", ""),
+        ("eu-1", ""),
+        ("us-1", "first seen in environment"),
+        ("eu-1", "first seen in environment"),
+    ]
+    [environment] = region["sources"]
+    assert environment["changes"] == []
+    table = cli("history", "REGION", "--history", url)
+    assert "value changed" not in table
+    assert "unchanged since" in table
+
+    result = CliRunner().invoke(main, ["history", "FLAG", "--history", url])
+    assert result.exit_code == 1
+    assert (
+        "FLAG is in the runs of 2 targets (prod, staging), each with a timeline "
+        "of its own: add --target prod"
+    ) in result.output
+    prod = json.loads(
+        cli("history", "FLAG", "--history", url, "--target", "prod", "--json")
+    )
+    assert [p["change"] for p in prod["points"]] == ["first seen in environment"]

@@ -161,16 +161,29 @@ def test_the_baseline_is_the_last_green_run_that_ran_every_probe(store):
     latest = run({"t::a": "failed", "t::b": "passed", "t::c": "passed"})
 
     assert store.last_green_run_id(target="local", before=latest) == subset
-    assert store.baseline_run_id(latest, target="local") == wider
+    assert store.baseline_run_id(latest, target="local", agent="a") == wider
     # A subset is compared with the last green run that covers it.
-    assert store.baseline_run_id(subset, target="local") == wider
+    assert store.baseline_run_id(subset, target="local", agent="a") == wider
     narrow = run({"t::b": "failed"})
-    assert store.baseline_run_id(narrow, target="local") == wider
+    assert store.baseline_run_id(narrow, target="local", agent="a") == wider
     # t::c came with run 2: not asked of run 1.
-    assert store.baseline_run_id(wider, target="local") == full
-    assert store.baseline_run_id(full, target="local") is None
+    assert store.baseline_run_id(wider, target="local", agent="a") == full
+    assert store.baseline_run_id(full, target="local", agent="a") is None
     assert store.count_probe_runs("t::c", target="local") == 3
     assert store.count_probe_runs("t::a", target="local", before=latest) == 4
+
+    # Another agent's green run, newer, is no baseline of agent a's runs,
+    # and agent b's own first run has none.
+    other = store.write_run(
+        make_record({"t::a": "passed", "t::b": "passed", "t::c": "passed"}),
+        agent="b",
+    )
+    again = run({"t::a": "failed", "t::b": "passed", "t::c": "passed"})
+    assert store.baseline_run_id(again, target="local", agent="a") == wider
+    assert store.baseline_run_id(other, target="local", agent="b") is None
+    assert store.other_agents_passed(target="local", agent="b")
+    assert store.count_runs(target="local", agent="b") == 1
+    assert store.count_probe_runs("t::a", target="local", agent="b") == 1
 
 
 def test_runs_lists_newest_first_with_counts(store):

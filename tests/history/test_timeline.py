@@ -164,6 +164,7 @@ def held(run_id, position, source, state, fingerprint, when=NOW):
     return SourcePoint(
         run_id=run_id,
         started_at=when,
+        agent="a",
         position=position,
         source=source,
         state=state,

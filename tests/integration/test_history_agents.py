@@ -16,6 +16,7 @@ import pytest
 
 from sleuth.history.agents import latest_per_agent
 from sleuth.history.store import HistoryStore
+from sleuth.web.status import read_status
 from tests.conftest import require_service
 from tests.history.helpers import CANARY_DSN_PASSWORD, postgres_database, write_suite
 from tests.integration.tcpproxy import TcpProxy
@@ -55,8 +56,10 @@ def sleuth_command() -> list[str]:
 
 
 def test_two_agents_one_unable_to_reach_the_target(tmp_path, http_target, pg_url):
-    """eu-1 reaches the target, us-1 (its base URL a refusing port) does not;
-    both run at once against one store, each stored under its name."""
+    """eu-1 reaches the target, us-1 (its base URL a refusing port) does not,
+    and us-1's flag is set wrong there; both run at once against one store,
+    each stored under its name. The status page tells the two apart: the
+    refused one points at us-1's network path, the flag at the evidence."""
     refused = _closed_port()
     bases = {"eu-1": http_target.url, "us-1": f"http://127.0.0.1:{refused}"}
     for agent in bases:
@@ -73,7 +76,7 @@ def test_two_agents_one_unable_to_reach_the_target(tmp_path, http_target, pg_url
             **os.environ,
             "SLEUTH_HISTORY": url,  # from the environment: never in `ps`
             "TARGET_URL": base,
-            "FEATURE_FLAG_X": "on",
+            "FEATURE_FLAG_X": "on" if agent == "eu-1" else "off",
             "COLUMNS": "200",
         }
         procs[agent] = subprocess.Popen(
@@ -96,6 +99,7 @@ def test_two_agents_one_unable_to_reach_the_target(tmp_path, http_target, pg_url
     try:
         assert sorted(r.agent for r in store.runs(limit=10)) == ["eu-1", "us-1"]
         latest = latest_per_agent(store, target="local")
+        status = read_status(store, now=_dt.datetime.now(_dt.UTC))
     finally:
         store.close()
     health = latest["test_api.py::test_health"]
@@ -105,7 +109,17 @@ def test_two_agents_one_unable_to_reach_the_target(tmp_path, http_target, pg_url
     flag = latest["test_api.py::test_flag"]
     assert {a: p.outcome for a, p in flag.items()} == {
         "eu-1": "passed",
-        "us-1": "passed",
+        "us-1": "failed",
+    }
+    spreads = {p.probe_id: p.spread for p in status.targets[0].probes}
+    assert spreads == {
+        "test_api.py::test_health": (
+            "fails from us-1, passes from eu-1: look at us-1's network path"
+        ),
+        "test_api.py::test_flag": (
+            "fails from us-1, passes from eu-1: "
+            "compare the evidence from us-1 with that from eu-1"
+        ),
     }
 
 

@@ -40,7 +40,7 @@ def test_incident_on_a_shared_postgres_history(pytester, http_target, pg_url):
         passed=3
     )
     write_suite(pytester, http_target.url, flag="off", path="/status/503")
-    broken = pytester.runpytest("--history", pg_url, "--agent", "us-east")
+    broken = pytester.runpytest("--history", pg_url, "--agent", "eu-west")
     broken.assert_outcomes(passed=1, failed=1, errors=1)
     broken.stdout.fnmatch_lines(
         [
@@ -53,7 +53,7 @@ def test_incident_on_a_shared_postgres_history(pytester, http_target, pg_url):
         ]
     )
     runs = json.loads(cli("history", "--history", pg_url, "--json"))["runs"]
-    assert [(r["id"], r["agent"]) for r in runs] == [(2, "us-east"), (1, "eu-west")]
+    assert [(r["id"], r["agent"]) for r in runs] == [(2, "eu-west"), (1, "eu-west")]
     diff = json.loads(cli("diff", "--history", pg_url, "--json"))
     assert [s["name"] for s in diff["settings"]] == ["FEATURE_FLAG_X"]
     assert [f["probe_id"] for f in diff["flipped"]] == [
@@ -70,6 +70,19 @@ def test_incident_on_a_shared_postgres_history(pytester, http_target, pg_url):
         ("environment", "no value", []),
         ("dotenv deploy.env", "wins", [{"run": 2, "change": "changed"}]),
     ]
+
+    # Another agent's first run, as broken: eu-west's green run is not its
+    # baseline (its settings are its own, not changed ones), nor its last pass.
+    elsewhere = pytester.runpytest("--history", pg_url, "--agent", "us-east")
+    elsewhere.assert_outcomes(passed=1, failed=1, errors=1)
+    elsewhere.stdout.fnmatch_lines(
+        [
+            "no earlier run from agent us-east in which everything passed, "
+            "to compare with (other agents' runs are not: *",
+        ]
+    )
+    assert "value changed" not in elsewhere.stdout.str()
+    assert "last passed" not in elsewhere.stdout.str()
 
     dump = subprocess.run(
         ["pg_dump", "--data-only", pg_url],  # noqa: S607 (the client on PATH)
@@ -98,5 +111,5 @@ def test_a_search_path_in_the_url_puts_the_tables_in_that_schema(pytester, pg_ur
             "WHERE table_name LIKE 'sleuth_%' GROUP BY table_schema"
         ).fetchall()
         runs = conn.execute("SELECT count(*) FROM team_history.sleuth_runs").fetchone()
-    assert tables == [("team_history", 6)]  # sleuth_setting_sources, sleuth_alerts too
+    assert tables == [("team_history", 7)]  # setting sources, alerts, alert outbox too
     assert runs == (1,)

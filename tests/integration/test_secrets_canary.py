@@ -291,12 +291,14 @@ def run(suite: Path, env: dict[str, str], argv: list[str]) -> tuple[bytes, bytes
     return result.stdout, result.stderr
 
 
-def assert_failures_shown_masked(stdout: bytes) -> None:
+def assert_failures_shown_masked(
+    stdout: bytes, *, warnings: str = "1 warning, "
+) -> None:
     """The probes did fail, and showed what they were given, masked."""
     text = stdout.decode()
     # The model adds a probe printing a field, a row for the model as a whole
     # (failed), and one per field: one valid (passed), one invalid (failed).
-    assert "11 failed, 1 passed, 1 warning, 5 errors" in text, text[-3000:]
+    assert f"11 failed, 1 passed, {warnings}5 errors" in text, text[-3000:]
     assert "for url 'http://127.0.0.1:" in text
     assert "key=***" in text
     assert 'invalid input syntax for type integer: "***"' in text
@@ -392,6 +394,35 @@ def test_no_canary_in_any_output(canary_suite):
     assert len(outputs) >= 30, sorted(outputs)
 
 
+# What each `sleuth run` below writes, and the options that write it.
+SLEUTH_RUN_FILES = {
+    "out/junit.xml": "--junitxml=out/junit.xml",
+    "out/sleuth.json": "--sleuth-json=out/sleuth.json",
+    "out/incident.md": "--sleuth-report=out/incident.md",
+    "out/sleuth.prom": "--sleuth-metrics=out/sleuth.prom",
+}
+
+
+def sleuth_run(
+    suite: Path, env: dict[str, str], witness: str, *args: str
+) -> dict[str, bytes]:
+    """`sleuth run ARGS` on the canary suite with ``witness``'s plugin loaded
+    (a file the test wrote before planting); its outputs, failures checked.
+    """
+    inputs = planted(suite, env)
+    stdout, stderr = run(
+        suite,
+        env,
+        [
+            sys.executable, "-m", "sleuth", "run", *args, "-p", witness, "-rA",
+            "--showlocals", *SLEUTH_RUN_FILES.values(),
+        ],
+    )  # fmt: skip
+    outputs = {"stdout": stdout, "stderr": stderr, **files_written(suite, inputs)}
+    assert {*SLEUTH_RUN_FILES, ".sleuth/history.db"} <= set(outputs)
+    return outputs
+
+
 # Loaded into the `sleuth run` below (-p): says whether the run handed its
 # HTTP requests to the worker process `sleuth run` started.
 WORKER_WITNESS = """
@@ -416,37 +447,15 @@ def test_no_canary_in_any_output_of_sleuth_run_with_its_http_worker(canary_suite
         skip_unless_required("one core: `sleuth run` starts no HTTP worker here")
     suite, env = canary_suite
     (suite / "worker_witness.py").write_text(textwrap.dedent(WORKER_WITNESS))
-    inputs = planted(suite, env)
-    stdout, stderr = run(
-        suite,
-        env,
-        [
-            sys.executable, "-m", "sleuth", "run", "-p", "worker_witness", "-rA",
-            "--showlocals", "--junitxml=out/junit.xml",
-            "--sleuth-json=out/sleuth.json", "--sleuth-report=out/incident.md",
-            "--sleuth-metrics=out/sleuth.prom",
-        ],
-    )  # fmt: skip
-    assert_failures_shown_masked(stdout)
+    outputs = sleuth_run(suite, env, "worker_witness")
+    assert_failures_shown_masked(outputs["stdout"])
     history = subprocess.run(
         [sys.executable, "-m", "sleuth", "history", "test_printed_and_logged"],
         cwd=suite, env=env, capture_output=True, timeout=120,
     )  # fmt: skip
     assert history.returncode == 0, history.stdout + history.stderr
-    outputs = {
-        "stdout": stdout,
-        "stderr": stderr,
-        "sleuth history: stdout": history.stdout,
-        **files_written(suite, inputs),
-    }
+    outputs["sleuth history: stdout"] = history.stdout
     assert json.loads(outputs["out/worker-used.json"]) == {"claimed": True}
-    assert {
-        "out/junit.xml",
-        "out/sleuth.json",
-        "out/incident.md",
-        "out/sleuth.prom",
-        ".sleuth/history.db",
-    } <= set(outputs)
     found = leaks(outputs)
     assert found == [], "\n".join(found)
 
@@ -514,4 +523,33 @@ def test_no_canary_in_an_agents_buffer_nor_in_the_store_it_is_flushed_to(
         where for where, data in outputs.items() if store_password.encode() in data
     ]
     found += [name for name in outputs if store_password in name]
+    assert found == [], "\n".join(found)
+
+
+# Loaded into the `sleuth run -n 2` below (-p): keeps every record a worker
+# sent the controller, as it arrived there and as it left the worker.
+TRAVELLED_WITNESS = """
+def pytest_runtest_logreport(report):
+    data = getattr(report, "sleuth_record", None)
+    if data is not None:
+        with open("out/travelled.txt", "a") as f:
+            f.write(repr(data) + "\\\\n")
+"""
+
+
+def test_no_canary_in_any_output_of_a_run_under_xdist(canary_suite):
+    # Each worker's records and reports cross to the controller, which
+    # builds the outputs and the history from them (docs/xdist.md).
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    suite, env = canary_suite
+    (suite / "travelled_witness.py").write_text(textwrap.dedent(TRAVELLED_WITNESS))
+    outputs = sleuth_run(suite, env, "travelled_witness", "-n", "2")
+    # The probe's warning is raised on a thread while it runs ahead: pytest
+    # counts it when its worker is inside a test then, as a run without
+    # xdist nearly always is; else it is shown, masked, as the probe's stderr.
+    stdout = outputs["stdout"]
+    warned = "1 warning, " if b"1 warning, 5 errors" in stdout else ""
+    assert_failures_shown_masked(stdout, warnings=warned)
+    assert "out/travelled.txt" in outputs
+    found = leaks(outputs)
     assert found == [], "\n".join(found)

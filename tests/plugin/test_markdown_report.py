@@ -135,9 +135,9 @@ def test_the_short_report_says_what_is_wrong_first_in_under_80_lines(report):
     assert headings(tokens, "h1") == ["sleuth: 50 of 52 probes failing on local"]
     assert headings(tokens, "h2") == ["What is wrong", "Failures (50)"]
     counts = next(
-        t for t in tokens if t.type == "inline" and "errors, 2 failed" in t.content
+        t for t in tokens if t.type == "inline" and "2 failed, 48 errors" in t.content
     )
-    assert rendered_text(counts).startswith("48 errors, 2 failed, 2 passed in ")
+    assert rendered_text(counts).startswith("2 failed, 48 errors, 2 passed in ")
 
     causes = items(section(tokens, "What is wrong"), level=1)
     assert causes[0].startswith("127.0.0.1:")
@@ -249,6 +249,6 @@ def test_a_report_of_a_healthy_run_is_short(suite, pytester):
     pytester.runpytest("--sleuth-report", "ok.md").assert_outcomes(passed=1)
     text = Path(pytester.path, "ok.md").read_text()
     tokens = parse(text)
-    assert headings(tokens, "h1") == ["sleuth: all 1 probes healthy on local"]
+    assert headings(tokens, "h1") == ["sleuth: 1 probe healthy on local"]
     assert headings(tokens, "h2") == []
     assert rendered_text(tokens[4]).startswith("1 passed in ")

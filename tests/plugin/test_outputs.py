@@ -51,7 +51,7 @@ def test_markdown_incident_report(probes):
     probes.runpytest("--sleuth-report", "incident.md")
     report = (probes.path / "incident.md").read_text()
     assert report.startswith("# sleuth: 2 of 4 probes failing on local\n")
-    assert "\n1 error, 1 failed, 2 passed in " in report
+    assert "\n1 failed, 1 error, 2 passed in " in report
     assert "## Failures (2)" in report
     assert "- `test_probes.py::test_orders`: error (http-5xx): GET http://127" in report
     assert "<details><summary>Evidence of 2 of 2 failures</summary>" in report
@@ -100,7 +100,7 @@ def test_prometheus_metrics_parse_as_prometheus_reads_them(probes):
         (
             "test_health",
             0,
-            "SLEUTH OK - 1 probes healthy on local | probes=1 failing=0 degraded=0 duration=*s",
+            "SLEUTH OK - 1 probe healthy on local | probes=1 failing=0 degraded=0 duration=*s",
         ),
         (
             "test_orders or test_health",

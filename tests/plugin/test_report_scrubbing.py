@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from sleuth.redact import CUT_PIECE_MIN
+
 SUITE = "targets:\n  local:\n    base_url: http://127.0.0.1:9\n"
 TOKEN = "canary-report-4b81d2"  # noqa: S105 (planted, must never be output)
 
@@ -77,3 +79,41 @@ def test_a_collection_errors_text_is_masked(suite):
     result.assert_outcomes(errors=1)
     assert TOKEN not in result.stdout.str()
     result.stdout.fnmatch_lines(["E   RuntimeError: cannot collect with ***"])
+
+
+def test_a_secret_pytest_cut_short_in_an_assertion_shows_no_piece(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest shortens each side of a comparison in the middle
+    # ("{'token': 'ca...report-4b81d2'}"): neither end of the secret may show,
+    # in the terminal, in JUnit, or in the JSON. On CI (CI or BUILD_NUMBER set)
+    # pytest shows comparisons whole, so the run here is made as off CI.
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
+    suite.makepyfile(
+        test_cut=f"""
+        import sleuth
+
+        TOKEN = sleuth.secret("{TOKEN}")
+
+        def test_compares():
+            answer = {{"token": str(TOKEN)}}
+            assert answer == {{"token": "x"}}
+        """
+    )
+    result = suite.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--no-history", "--junitxml=junit.xml",
+        "--sleuth-json=run.json",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    shown = result.stdout.str()
+    assert "..." in shown  # pytest did cut the comparison short
+    outputs = {
+        "terminal": shown,
+        "junit": (suite.path / "junit.xml").read_text(),
+        "json": (suite.path / "run.json").read_text(),
+    }
+    for where, text in outputs.items():
+        for n in range(CUT_PIECE_MIN, len(TOKEN)):
+            assert TOKEN[-n:] not in text, (where, n)
+            assert TOKEN[:n] not in text or n < 7, (where, n)  # 'canary' is a word

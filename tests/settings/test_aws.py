@@ -245,7 +245,11 @@ def test_a_silent_endpoint_times_out_within_the_probe_deadline(aws, silent_port)
     took = time.monotonic() - started
     assert found.state == "error"
     assert found.detail.startswith("timed out")
-    assert 0.9 < took < 1.4, took  # the probe's deadline, whatever botocore does
+    # The probe's deadline (1 s), not botocore's own (60 s to connect, 60 s to
+    # read, retried). The upper margin is the shared machine's scheduling: the
+    # fetch thread compiles boto3 (no .pyc here) while the prober waits, and a
+    # CI run under load once saw 1.45 s.
+    assert 0.9 < took < 3.0, took
     # The fetch ends on its own, bounded by botocore's timeouts: its words are
     # the answer for the rest of the run.
     later = src.lookup("A")

@@ -7,12 +7,19 @@ import json
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sleuth.demo.server import BackgroundServer
+from sleuth.history.store import HistoryStore
+from sleuth.suite.config import load_suite_config
+from sleuth.watch.alerts import Alerter
+from sleuth.watch.delivery import Retry
 
 CANARY = "canary-alert-secret-4e91b7c2"
 WAIT_S = 30.0  # the longest any test waits for a delivery
+# Retries quick enough for a test, the schedule's shape otherwise the same.
+FAST = Retry(attempts=3, first_backoff_s=0.05, max_backoff_s=0.2, total_s=10)
 
 
 class Receiver:
@@ -83,7 +90,7 @@ class Switch:
 
 
 def serve(app: Any) -> BackgroundServer:
-    return BackgroundServer(app).start()
+    return BackgroundServer(app)  # started by `with`
 
 
 def closed_port() -> int:
@@ -132,3 +139,21 @@ def write_suite(
 
 def history_url(pytester: Any) -> str:
     return f"sqlite:///{pytester.path}/.sleuth/history.db"
+
+
+def alerter_for(root: Path) -> Alerter:
+    """The watch's alerter for the suite in ``root``, retrying FAST."""
+    suite = load_suite_config(root / "sleuth.yaml", environ={})
+    alerter = Alerter.from_suite(suite, target="local", retry=FAST)
+    assert alerter is not None
+    return alerter
+
+
+def run_cycle(pytester: Any, alerter: Alerter) -> None:
+    """One watch cycle: the suite run for real into the history, then alerts."""
+    pytester.runpytest("--agent", "eu-1", "-p", "no:cacheprovider")
+    store = HistoryStore.open(history_url(pytester))
+    try:
+        alerter.after_cycle(store, target="local", agent="eu-1")
+    finally:
+        store.close()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sleuth.demo.server import BackgroundServer
+from tests.watch import alerting
 
 HOLD_MAX_S = 60.0  # a held request answers after this at the latest
 
@@ -69,6 +70,24 @@ class Target:
     def __init__(self, server: BackgroundServer, switch: Switch) -> None:
         self.url = server.url
         self.switch = switch
+
+
+@pytest.fixture
+def switch() -> Iterator[alerting.Switch]:
+    """The alerts tests' target: ``/health`` answers ``switch.status``."""
+    target = alerting.Switch()
+    with alerting.serve(target.app()) as server:
+        target.url = server.url  # type: ignore[attr-defined]
+        yield target
+
+
+@pytest.fixture
+def receiver() -> Iterator[alerting.Receiver]:
+    """Where the alerts tests' alerts go, counting what arrived."""
+    found = alerting.Receiver()
+    with alerting.serve(found.app()) as server:
+        found.url = server.url  # type: ignore[attr-defined]
+        yield found
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sleuth.suite.config import load_suite_config
 from sleuth.watch.alerts import Alerter
 from sleuth.watch.delivery import Retry
 from tests.history.helpers import make_record
+from tests.watch.alerting import FAST
 
-FAST = Retry(attempts=3, first_backoff_s=0.05, max_backoff_s=0.2, total_s=10)
 PROBE = "test_api.py::test_items"
 
 

@@ -6,62 +6,26 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
-from sleuth.history.store import HistoryStore
 from sleuth.suite.config import load_suite_config
 from sleuth.watch.alerts import Alerter
-from sleuth.watch.delivery import Retry
 from tests.watch.alerting import (
     CANARY,
-    Receiver,
-    Switch,
-    history_url,
-    serve,
+    alerter_for,
+    run_cycle,
     write_suite,
 )
 
-FAST = Retry(attempts=3, first_backoff_s=0.05, max_backoff_s=0.2, total_s=10)
 HOOK_TOKEN = "T0ALERTS/B0HOOK/hooksecret9d27c1f3"  # noqa: S105 (a planted test secret)
 PROBE = "test_probes.py::test_health"
 
 
-@pytest.fixture
-def switch():
-    target = Switch()
-    with serve(target.app()) as server:
-        target.url = server.url  # type: ignore[attr-defined]
-        yield target
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    with serve(found.app()) as server:
-        found.url = server.url  # type: ignore[attr-defined]
-        yield found
-
-
-def alerter_for(root: Path) -> Alerter:
-    suite = load_suite_config(root / "sleuth.yaml", environ={})
-    alerter = Alerter.from_suite(suite, target="local", retry=FAST)
-    assert alerter is not None
-    return alerter
-
-
 def cycle(pytester, switch, alerter: Alerter, status: int) -> None:
-    """One watch cycle: the suite run for real into the history, then alerts."""
+    """One watch cycle with the target answering ``status``."""
     switch.status = status
-    pytester.runpytest("--agent", "eu-1", "-p", "no:cacheprovider")
-    store = HistoryStore.open(history_url(pytester))
-    try:
-        alerter.after_cycle(store, target="local", agent="eu-1")
-    finally:
-        store.close()
+    run_cycle(pytester, alerter)
 
 
 def test_an_alert_once_after_n_failures_a_recovery_once_and_no_resend(
@@ -116,7 +80,7 @@ def test_an_alert_once_after_n_failures_a_recovery_once_and_no_resend(
     assert [path for path, _ in receiver.requests if path.startswith("/am")] == [
         "/am/api/v2/alerts"
     ] * 2
-    link = f"http://status.example.test/probes/{quote(PROBE, safe='')}"
+    link = f"http://status.example.test/probes/{quote(PROBE, safe='')}?target=local"
 
     alert, recovery = by_path["hooks"]
     assert (alert["event"], recovery["event"]) == ("alert", "recovery")

@@ -3,17 +3,22 @@ only, never raised into the watch; and the decisions on each store backend."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from sleuth.history.store import HistoryStore
 from sleuth.watch.delivery import Retry
 from tests.history.conftest import pg_url, store_url  # noqa: F401 (fixtures)
-from tests.watch.alerting import Receiver, closed_port, serve
-from tests.watch.stored import FAST, PROBE, alerter, cycles
+from tests.watch.alerting import FAST, WAIT_S, Receiver, closed_port, serve
+from tests.watch.stored import PROBE, alerter, cycles
 
 TOKEN = "xoxb-secret-hook-77aa12f0c3"  # noqa: S105 (a planted test secret)
 
@@ -151,3 +156,33 @@ def test_decisions_on_each_backend(tmp_path, store_url):  # noqa: F811
     ]
     assert bodies[0]["since"] < bodies[0]["at"]
     assert json.dumps(bodies).count("items answered 503 (blocked)") == 1
+
+
+def test_a_receiver_that_hangs_holds_back_no_other_receiver(tmp_path, store):
+    # The first receiver holds every request until released; the second
+    # must have the alert meanwhile (with one thread for all receivers, it
+    # would wait behind the first's time-out and retries).
+    release, arrived = threading.Event(), threading.Event()
+
+    async def hold(request: Request) -> Response:
+        arrived.set()
+        await asyncio.to_thread(release.wait, WAIT_S)
+        return Response("ok")
+
+    slow_app = Starlette(routes=[Route("/{p:path}", hold, methods=["POST"])])
+    receiver = Receiver()
+    with serve(slow_app) as slow, serve(receiver.app()) as fast:
+        made = alerter(
+            tmp_path,
+            f"- webhook: {{url: '{slow.url}/hook', timeout: 60s}}\n"
+            f"- slack: {{url: '{fast.url}/services/{TOKEN}'}}\n",
+        )
+        try:
+            cycles(store, made, ["failed", "failed"])
+            [body] = receiver.wait_for(1)
+            assert body["text"].startswith(f":red_circle: FAILING: {PROBE}")
+            assert arrived.wait(WAIT_S)  # and held until released below
+        finally:
+            release.set()
+        assert made.close(timeout_s=30)
+    assert (made.sent, made.failed) == (2, 0)

@@ -49,7 +49,7 @@ def test_the_example_sends_to_each_receiver(tmp_path, monkeypatch):
     assert paths == ["/am/api/v2/alerts", "/hook", f"/services/{SLACK_TOKEN}"]
     bodies = dict(receiver.requests)
     assert bodies["/hook"]["link"] == (
-        "https://status.example.com/probes/test_api.py%3A%3Atest_items"
+        "https://status.example.com/probes/test_api.py%3A%3Atest_items?target=prod"
     )
     assert bodies["/hook"]["diagnosis"] == "items answered 503"
     assert "items answered 503" in bodies[f"/services/{SLACK_TOKEN}"]["text"]

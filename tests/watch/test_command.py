@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from sleuth.watch.command import parse_cycle_timeout
 from tests.watch.conftest import STATE_PROBE, Target, write_suite
 
 
@@ -46,6 +48,11 @@ def sleuth_watch(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
             ["--every", "30s", "--cycles", "0"],
             "sleuth watch: --cycles: invalid number of cycles 0: expected a "
             "whole number above zero, e.g. 64",
+        ),
+        (
+            ["--every", "30s", "--cycle-timeout", "forever"],
+            "sleuth watch: --cycle-timeout: invalid cycle time-out 'forever': "
+            "expected seconds, e.g. 2.5, 2s or 150ms",
         ),
         (
             ["-q"],
@@ -130,3 +137,62 @@ def test_the_command_runs_cycles_and_says_where_they_are_kept(
     assert lines[1].endswith("(run 1)")
     assert lines[2].endswith("(run 2)")
     assert len(lines) == 3
+
+
+def test_a_hung_cycle_is_killed_said_and_the_watch_goes_on(tmp_path: Path) -> None:
+    # The suite's own code hangs outside any probe's deadline (a conftest
+    # that waits forever): each cycle is killed at --cycle-timeout, with its
+    # processes, nothing is stored, and the next cycle runs.
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  local:\n    timeout: 2s\n")
+    (tmp_path / "conftest.py").write_text(
+        "import os, pathlib, time\n"
+        "with open('pids', 'a') as f:\n"
+        "    f.write(f'{os.getpid()}\\n')\n"
+        "time.sleep(300)\n"
+    )
+    (tmp_path / "test_probes.py").write_text("def test_x():\n    pass\n")
+    done = sleuth_watch(
+        tmp_path,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--every",
+        "0",
+        "--cycles",
+        "2",
+        "--cycle-timeout",
+        "1.5s",
+    )
+    assert done.returncode == 0, done.stderr
+    cycles = done.stdout.splitlines()[1:]
+    assert len(cycles) == 2
+    for number, line in enumerate(cycles, start=1):
+        assert line.startswith(f"cycle {number} ")
+        assert line.endswith(
+            ": hung, killed after 1.5s (--cycle-timeout); no run stored"
+        )
+    pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
+    assert len(pids) == 2
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    store = tmp_path / ".sleuth" / "history.db"
+    if store.exists():  # made by the watch; no cycle wrote a run in it
+        with sqlite3.connect(store) as db:
+            assert db.execute("SELECT count(*) FROM sleuth_runs").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "expected"),
+    [
+        ([], {}, 600.0),
+        (["--budget", "30s"], {}, 90.0),
+        (["-q", "--budget=2m"], {}, 180.0),
+        (["--sleuth-budget", "10"], {}, 70.0),
+        ([], {"SLEUTH_BUDGET": "1m"}, 120.0),
+        (["--budget", "soon"], {}, 600.0),  # the cycle says what is wrong
+    ],
+)
+def test_the_cycle_timeout_follows_the_budget(
+    args: list[str], environ: dict[str, str], expected: float
+) -> None:
+    assert parse_cycle_timeout(None, pytest_args=args, environ=environ) == expected
+    assert parse_cycle_timeout("5m", pytest_args=args, environ=environ) == 300.0

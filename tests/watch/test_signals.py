@@ -133,7 +133,7 @@ def test_a_signal_ends_the_watch_after_the_cycle_is_stored(
     lines = out.splitlines()
     assert lines[1].startswith("cycle 1 ")
     assert lines[1].endswith("(run 1)")
-    assert lines[-1] == "sleuth watch: stopped after 1 cycles"
+    assert lines[-1] == "sleuth watch: stopped after 1 cycle"
     assert "Traceback" not in err
     assert stored_runs(db) == [(1, 0)]
 

@@ -53,7 +53,10 @@ def test_the_page_puts_the_failing_probe_and_its_cause_first(client: TestClient)
     assert "test_orders: GET http://127.0.0.1:" in causes
     assert "(blocks 1 probe)" in causes
     assert "seen from eu-1" in causes
-    assert "fails from eu-1, passes from us-1: look at eu-1&#39;s network path" in html
+    assert (
+        "fails from eu-1, passes from us-1: "
+        "compare the evidence from eu-1 with that from us-1"
+    ) in html
     assert "<svg" in html  # the durations
     assert "timeout" in html
     assert "write-refused" in html
@@ -92,6 +95,62 @@ def test_the_api_follows_its_schema(client: TestClient):
     assert [a["agent"] for a in first["agents"]] == ["eu-1", "us-1"]
     assert client.get("/api/v1/status?target=local").json()["targets"][0] == target
     assert client.get("/api/v1/status?target=nope").status_code == 404
+
+
+def test_one_agents_view_is_what_that_agent_alone_saw(client: TestClient):
+    # eu-1's second run saw the orders endpoint fail; us-1 saw it pass twice.
+    everyone = client.get("/").text
+    assert '<a href="/?agent=eu-1">eu-1</a> (run 3)' in everyone
+    emptied = client.get("/?agent=").text  # an emptied field: every agent
+    assert "alone sees it" not in emptied
+    assert emptied.count('<tr class="probe ') == everyone.count('<tr class="probe ')
+    assert '<a href="/?agent=us-1">us-1</a> (run 4)' in emptied
+    eu = client.get("/?agent=eu-1")
+    assert eu.status_code == 200
+    assert "as agent <strong>eu-1</strong> alone sees it" in eu.text
+    assert '<a href="/">all agents</a>' in eu.text
+    rows = eu.text.split('<tr class="probe ')[1:]
+    assert rows[0].startswith('failing" data-probe="test_shop.py::test_orders"')
+    assert "fails from" not in eu.text  # one agent: no spread to tell
+    us = client.get("/?agent=us-1").text
+    orders = us.split('data-probe="test_shop.py::test_orders"')[0]
+    assert orders.endswith('<tr class="probe passing" ')
+    assert "test_orders: GET" not in us.split('class="causes"')[1].split("</ol>")[0]
+
+    data = client.get("/api/v1/status?agent=eu-1").json()
+    jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+    (target,) = data["targets"]
+    assert target["agents"] == [{"name": "eu-1", "run": 3}]
+    assert target["latest_run"] == 3
+    first = target["probes"][0]
+    assert [a["agent"] for a in first["agents"]] == ["eu-1"]
+    assert len(first["durations_s"]) == 2  # its own two runs, not us-1's
+    assert first["last_passed"]["run"] == 1
+    assert all(agents == ["eu-1"] for agents in (c["agents"] for c in target["causes"]))
+    assert "test_orders" in [c["label"] for c in target["causes"]]
+    us_data = client.get("/api/v1/status?agent=us-1&target=local").json()
+    us_orders = next(
+        p for p in us_data["targets"][0]["probes"] if p["id"].endswith("test_orders")
+    )
+    assert us_orders["state"] == "passing"
+    assert us_orders["last_passed"]["run"] == 4
+
+
+def test_an_agent_with_no_runs_is_a_404_naming_the_agents_there(client: TestClient):
+    said = "no runs from agent &#39;nope&#39; in the history (agents: eu-1, us-1)"
+    page = client.get("/?agent=nope")
+    assert page.status_code == 404
+    assert said in page.text
+    api = client.get("/api/v1/status?agent=nope")
+    assert api.status_code == 404
+    assert api.json()["error"] == said.replace("&#39;", "'")
+    health = client.get("/healthz?agent=nope")
+    assert (health.status_code, health.text) == (
+        404,
+        f"unknown: {api.json()['error']}\n",
+    )
+    # Both agents see the hung search and the refused write: failing from each.
+    assert client.get("/healthz?agent=us-1").status_code == 503
 
 
 def test_metrics_are_prometheus_text(client: TestClient):

@@ -66,9 +66,10 @@ def test_a_person_sees_the_failure_first_its_cause_and_its_evidence(
         first = rows.nth(0)
         assert first.get_attribute("data-probe") == "test_shop.py::test_orders"
         assert "failing" in (first.get_attribute("class") or "")
-        assert "fails from eu-1, passes from us-1: look at eu-1's network path" in (
-            first.inner_text()
-        )
+        assert (
+            "fails from eu-1, passes from us-1: "
+            "compare the evidence from eu-1 with that from us-1"
+        ) in (first.inner_text())
         assert rows.nth(4).get_attribute("data-probe") == "test_shop.py::test_home"
         causes = page.locator(".causes li")
         assert (

@@ -31,6 +31,26 @@ def test_the_python_example_prints_what_the_doc_says(incident_store: str):
     assert done.stdout.strip() == said[1].strip()
 
 
+def test_the_curl_examples_answer_what_the_doc_says(incident_store: str):
+    # The doc's store is the one these tests fill: eu-1 saw the orders
+    # endpoint fail, us-1 did not; both saw the hung search and refused write.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette's client asks for httpx2
+        from starlette.testclient import TestClient
+
+    from sleuth.web.app import create_app
+
+    shown = re.findall(
+        r"^\$ curl -s '(http://[^/]+)(/[^']*)'\n(.*?)(?=^\$|^```)", DOC, re.S | re.M
+    )
+    assert len(shown) == 3
+    with TestClient(create_app(incident_store)) as client:
+        for _base, path, said in shown:
+            assert client.get(path).text == said, path
+
+
 def test_the_doc_names_every_route_and_metric():
     from sleuth.web.app import create_app
 

@@ -40,7 +40,8 @@ def test_two_agents_on_postgres(pg_store: str):
         first = target["probes"][0]
         assert first["id"] == "test_shop.py::test_orders"
         assert first["spread"] == (
-            "fails from eu-1, passes from us-1: look at eu-1's network path"
+            "fails from eu-1, passes from us-1: "
+            "compare the evidence from eu-1 with that from us-1"
         )
         for path in ("/", "/metrics", "/probes/test_shop.py::test_orders"):
             answer = client.get(path)

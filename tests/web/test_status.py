@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import datetime as _dt
 
+import pytest
+
+from sleuth._evidence import ProbeOutcome
 from sleuth.history.model import ProbePoint
 from sleuth.history.store import HistoryStore
 from sleuth.web.status import (
+    RECENT_POINTS,
     AgentState,
+    Memo,
     _streak_start,
     agent_spread,
     read_status,
     record_of,
 )
 from sleuth.web.svg import badge, sparkline
+from tests.history.helpers import make_record
 
 T0 = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
 
 
-def state(agent: str, outcome: str) -> AgentState:
+def state(agent: str, outcome: str, category: str = "") -> AgentState:
     return AgentState(
         agent=agent,
         run_id=1,
         started_at=T0,
         outcome=outcome,
-        category="",
+        category=category,
         duration_s=0.1,
         message="",
         since=T0,
@@ -33,22 +39,62 @@ def state(agent: str, outcome: str) -> AgentState:
     )
 
 
-def test_a_failure_seen_from_one_agent_only_points_at_its_network_path():
-    agents = [state("eu-1", "error"), state("us-1", "passed"), state("ap-1", "passed")]
+NETWORK = "look at eu-1's network path"
+COMPARE = "compare the evidence from eu-1 with that from us-1"
+OWN = "sleuth's own run on eu-1 did not get to it, not the target"
+
+
+@pytest.mark.parametrize(
+    ("failing", "said"),
+    [
+        # No answer: the way there is what to look at.
+        *[
+            ([("error", c)], NETWORK)
+            for c in ("dns", "refused", "timeout", "tls", "reset")
+        ],
+        # An answer came (a 5xx, a wrong body, a setting read wrong there, a
+        # blocked probe): the way there worked or was not used, so naming
+        # the network path would send someone after the wrong thing.
+        ([("failed", "failed")], COMPARE),
+        ([("error", "http-5xx")], COMPARE),
+        ([("error", "auth")], COMPARE),
+        ([("failed", "unhealthy")], COMPARE),
+        ([("blocked", "")], COMPARE),
+        ([("error", "other")], COMPARE),
+        # sleuth's own fault or budget on that agent: neither target nor path.
+        ([("error", "sleuth")], OWN),
+        ([("error", "budget")], OWN),
+        # Several agents: each named; a mix of no answer and an answer is
+        # not a network problem alone.
+        (
+            [("error", "timeout"), ("error", "dns")],
+            "look at the network paths of eu-1 and eu-2",
+        ),
+        (
+            [("error", "refused"), ("failed", "failed")],
+            "compare the evidence from eu-1 and eu-2 with that from us-1",
+        ),
+    ],
+)
+def test_a_failure_from_some_agents_says_where_to_look_by_what_they_saw(
+    failing: list[tuple[str, str]], said: str
+):
+    names = ["eu-1", "eu-2"][: len(failing)]
+    agents = [state(n, o, c) for n, (o, c) in zip(names, failing, strict=True)]
+    agents.append(state("us-1", "passed"))
     assert agent_spread(agents) == (
-        "fails from eu-1, passes from us-1 and ap-1: look at eu-1's network path"
+        f"fails from {' and '.join(names)}, passes from us-1: {said}"
     )
 
 
-def test_failures_from_several_agents_name_each_path():
+def test_the_agents_that_pass_are_all_named():
     agents = [
-        state("eu-1", "failed"),
-        state("eu-2", "blocked"),
+        state("eu-1", "error", "refused"),
         state("us-1", "passed"),
+        state("ap-1", "passed"),
     ]
     assert agent_spread(agents) == (
-        "fails from eu-1 and eu-2, passes from us-1: "
-        "look at the network paths of eu-1 and eu-2"
+        "fails from eu-1, passes from us-1 and ap-1: look at eu-1's network path"
     )
 
 
@@ -105,6 +151,8 @@ def test_sparkline_marks_failures_and_badge_says_the_state():
     svg = sparkline([(0.1, "passed"), (0.3, "error"), (0.2, "passed")])
     assert svg.startswith("<svg")
     assert svg.count("<circle") == 1
+    assert "slowest 300 ms over the last 3 runs" in svg
+    assert "slowest 100 ms over the last run" in sparkline([(0.1, "passed")])
     assert sparkline([]) == ""
     assert "3 failing" in badge("sleuth", "3 failing", state="failing")
     assert "#c62828" in badge("sleuth", "3 failing", state="failing")
@@ -122,7 +170,8 @@ def test_the_incident_store_reads_back_per_agent(incident_store: str):
     probes = {p.probe_id.rpartition("::")[2]: p for p in target.probes}
     assert target.probes[0].probe_id.endswith("::test_orders")
     assert probes["test_orders"].spread == (
-        "fails from eu-1, passes from us-1: look at eu-1's network path"
+        "fails from eu-1, passes from us-1: "
+        "compare the evidence from eu-1 with that from us-1"
     )
     eu, us = probes["test_orders"].agents
     assert eu.last_passed is not None
@@ -140,3 +189,48 @@ def test_the_incident_store_reads_back_per_agent(incident_store: str):
     labels = [c.label for c, _ in target.causes]
     assert labels[0] == "test_orders"
     assert target.causes[0][1] == ("eu-1",)
+
+
+def test_a_long_failing_streak_is_dated_right_across_new_runs(tmp_path):
+    # Longer than the points read per probe, so the streak is dated from the
+    # store and that dating kept (the memo) while new failing runs land; a
+    # pass in between must start a new streak, even one as long again.
+    store = HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}")
+    memo: Memo = {}
+
+    def run(minute: int, outcome: ProbeOutcome) -> int:
+        record = make_record(
+            {"t.py::test_orders": outcome},
+            started_at=T0 + _dt.timedelta(minutes=minute),
+        )
+        return store.write_run(record, agent="eu-1")
+
+    def orders() -> AgentState:
+        status = read_status(store, now=T0, memo=memo)
+        (probe,) = status.targets[0].probes
+        (agent,) = probe.agents
+        return agent
+
+    try:
+        passed = run(0, "passed")
+        for minute in range(1, RECENT_POINTS + 10):
+            run(minute, "failed")
+        first = orders()
+        assert first.since == T0 + _dt.timedelta(minutes=1)
+        assert first.since_exact
+        assert first.last_passed is not None
+        assert first.last_passed.run_id == passed
+        run(RECENT_POINTS + 10, "failed")
+        later = orders()
+        assert later.since == first.since
+        assert later.last_passed == first.last_passed
+        # Passed again, then failed for longer than the points read.
+        again = run(100, "passed")
+        for minute in range(101, 101 + RECENT_POINTS + 5):
+            run(minute, "error")
+        renewed = orders()
+        assert renewed.since == T0 + _dt.timedelta(minutes=101)
+        assert renewed.last_passed is not None
+        assert renewed.last_passed.run_id == again
+    finally:
+        store.close()

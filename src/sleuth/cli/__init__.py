@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sleuth.cli.runargs import run_args
+from sleuth.cli.runargs import hands_tests_to_xdist, run_args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -19,13 +19,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args[:1] == ["run"] and not {"-h", "--help"} & set(args[1:]):
         from pathlib import Path
 
-        from sleuth.http import worker as http_worker
         from sleuth.suite.discovery import may_use_http
 
         pytest_args = run_args(args[1:], os.environ)
         # Loads aiohttp on another core while pytest starts; the run's session
         # takes it over from the plugins pytest is given.
-        worker = http_worker.start() if may_use_http(pytest_args, Path.cwd()) else None
+        wanted = may_use_http(pytest_args, Path.cwd())
+        if wanted and hands_tests_to_xdist(pytest_args):
+            wanted = False  # xdist's workers make their own requests
+        worker = None
+        if wanted:
+            from sleuth.http import worker as http_worker
+
+            worker = http_worker.start()
         import pytest
 
         sys.exit(int(pytest.main(pytest_args, plugins=[worker] if worker else None)))

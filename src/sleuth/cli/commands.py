@@ -74,6 +74,12 @@ def run(pytest_args: Sequence[str]) -> None:
 @click.option("--history", metavar="URL", help=STORE_HELP)
 @click.option("--cycles", metavar="N", help="Stop after N cycles (default: never).")
 @click.option(
+    "--cycle-timeout",
+    metavar="DURATION",
+    help="Kill a cycle still running after this long (default: its --budget "
+    "and a minute, or 10m).",
+)
+@click.option(
     "--show-output",
     is_flag=True,
     help="Print each cycle's own pytest output, not only its one line.",
@@ -95,6 +101,7 @@ def watch(
     agent: str | None,
     history: str | None,
     cycles: str | None,
+    cycle_timeout: str | None,
     show_output: bool,
     serve: str | None,
     auth: str | None,
@@ -120,6 +127,7 @@ def watch(
             verbose=show_output,
             serve=serve,
             auth=auth,
+            cycle_timeout=cycle_timeout,
         )
     )
 

@@ -42,3 +42,23 @@ def translate_run_args(args: Sequence[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
+def hands_tests_to_xdist(args: Sequence[str]) -> bool:
+    """Whether pytest-xdist will run the tests in worker processes: ``-n N``
+    (N not 0), ``--numprocesses``, ``--tx`` or ``--dist`` other than ``no``, on
+    the command line. Each xdist worker makes its own requests, so the run's
+    HTTP worker process would only wait, unused (docs/xdist.md)."""
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("-n", "--numprocesses", "--dist") and not eq:
+            value = args[i + 1] if i + 1 < len(args) else ""
+        elif name.startswith("-n") and not name.startswith("--") and len(name) > 2:
+            name, value = "-n", name[2:]
+        if name in ("-n", "--numprocesses") and value not in ("", "0"):
+            return True
+        if name == "--dist" and value not in ("", "no"):
+            return True
+        if name == "--tx":
+            return True
+    return False

@@ -85,6 +85,10 @@ def uninstall() -> None:
 
 
 def _install(hook: _Hook) -> bool:
+    if hook.waits_for not in sys.modules:
+        # Not even the hook's own module yet: the one for http.client imports
+        # it, and with it ssl and the email parser (~10 ms of every start).
+        return False
     module = importlib.import_module(f"sleuth.clients.{hook.module}")
     undo = getattr(module, hook.function)()
     if undo is None:

@@ -1,6 +1,6 @@
 """http.client, and the clients that send through it: urllib.request, urllib3, requests.
 
-urllib3's connection subclasses ``http.client.HTTPConnection`` and sends with its
+urllib3's connection subclasses ``http_client.HTTPConnection`` and sends with its
 ``putrequest``, ``send`` and ``getresponse``, and requests sends through urllib3,
 so hooking those three methods of the base class sees all four clients:
 
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import socket
 import sys
 import weakref
 from collections.abc import Callable
+from http import client as http_client  # (1)
 from types import FrameType
 from typing import Any
 
@@ -51,7 +51,10 @@ _BOUNDED = "_sleuth_bounded_socket"
 # (seconds, remote) of a connect made before the request (urllib3's HTTPS).
 _CONNECTED = "_sleuth_connected"
 
-_Conn = http.client.HTTPConnection
+_Conn = http_client.HTTPConnection
+# (1) Not ``import http.client``: this module is imported the moment
+# http.client has run (sleuth.clients' watcher), before the import system sets
+# ``http.client`` on the package; ``from`` finds the module in sys.modules.
 
 
 # The evidence of a request still waiting for its answer: what a probe whose
@@ -98,7 +101,7 @@ class _Request:
         __tracebackhide__ = True
         # Past the deadline, a socket that timed out or was shut down
         # (sleuth/clients/_release) failed because of it.
-        ended = isinstance(exc, OSError | http.client.HTTPException)
+        ended = isinstance(exc, OSError | http_client.HTTPException)
         if (ended or _is_timeout(exc)) and self.ctx.remaining() <= 0:
             what = f"{self.method} {self.url} via {self.client}"
             raise ProbeTimeout(
@@ -107,7 +110,7 @@ class _Request:
 
 
 def install() -> Callable[[], None] | None:
-    """Hook ``http.client.HTTPConnection``; returns what puts it back."""
+    """Hook ``http_client.HTTPConnection``; returns what puts it back."""
     originals = {
         name: _Conn.__dict__[name] for name in ("putrequest", "send", "getresponse")
     }
@@ -302,7 +305,7 @@ def _full_url(conn: _Conn, target: str) -> str:
         return target
     host = conn._tunnel_host or conn.host  # type: ignore[attr-defined]
     port = conn._tunnel_port or conn.port  # type: ignore[attr-defined]
-    scheme = "https" if conn.default_port == http.client.HTTPS_PORT else "http"
+    scheme = "https" if conn.default_port == http_client.HTTPS_PORT else "http"
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}{target}"
@@ -396,7 +399,7 @@ class _Body:
     @classmethod
     def attach(
         cls,
-        response: http.client.HTTPResponse,
+        response: http_client.HTTPResponse,
         request: _Request,
         exchange: Exchange,
         sock: socket.socket | None,
@@ -413,7 +416,7 @@ class _Body:
 
     def wrap(
         self,
-        ref: weakref.ref[http.client.HTTPResponse],
+        ref: weakref.ref[http_client.HTTPResponse],
         method: Callable[..., Any],
     ) -> Callable[..., Any]:
         into = method.__name__ == "readinto"

@@ -17,10 +17,10 @@ STARTUP_TIMEOUT_S = 10.0
 class BackgroundServer:
     """``with BackgroundServer(app) as server: server.url`` -> ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.host = host
-        self.port = 0
+        self.port = port  # 0: a free one, chosen at start
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -35,7 +35,7 @@ class BackgroundServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         # Critical only: at shutdown uvicorn logs the requests it cancels (the
         # demo's hanging endpoint, the tests' never-answering ones) as errors.

@@ -143,7 +143,7 @@ class Engine:
             left = ctx.deadline + WATCHDOG_GRACE_S - now
             if left <= 0:
                 exc = ProbeTimeout(
-                    ctx.timeout_message(), waiting_on=ctx.waiting_description()
+                    ctx.timeout_message(), waiting_on=ctx.waiting_at_deadline()
                 )
                 job.finish(
                     Outcome(
@@ -306,7 +306,7 @@ class Engine:
             return future.result(timeout=max(ctx.remaining(), 0) + 2 * WATCHDOG_GRACE_S)
         except concurrent.futures.TimeoutError:
             raise ProbeTimeout(
-                ctx.timeout_message(), waiting_on=ctx.waiting_description()
+                ctx.timeout_message(), waiting_on=ctx.waiting_at_deadline()
             ) from None
         except SleuthError as exc:
             # Drop the loop thread's frames: the probe's own line is what matters.

@@ -56,6 +56,8 @@ class ProbeContext:
     # header and summary say what was and was not held to the read-only rule.
     clients: dict[str, bool] = dataclasses.field(default_factory=dict)
     _waiting: list[str] = dataclasses.field(default_factory=list)
+    # The latest wait to end, and when (monotonic): see waiting_at_deadline.
+    _last_wait: tuple[str, float] | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def start(self, *, budget_deadline: float = math.inf) -> None:
@@ -96,10 +98,24 @@ class ProbeContext:
         finally:
             with self._lock:
                 self._waiting.remove(what)
+                self._last_wait = (what, timing.monotonic())
 
-    def waiting_description(self) -> str | None:
+    def waiting_at_deadline(self) -> str | None:
+        """What the probe was waiting for when its deadline passed: what it
+        waits for now, or a wait that ended at the deadline or after it.
+
+        A client bounded by the probe's time left gives up at the deadline
+        itself; on a busy machine that can be a moment before the watchdog
+        looks, and the probe was still waiting on the target, not running
+        its own code.
+        """
         with self._lock:
-            return ", ".join(self._waiting) if self._waiting else None
+            if self._waiting:
+                return ", ".join(self._waiting)
+            last = self._last_wait
+        if last is not None and last[1] >= self.deadline:
+            return last[0]
+        return None
 
     def record(self, exchange: Exchange) -> None:
         with self._lock:
@@ -137,7 +153,7 @@ class ProbeContext:
 
     def timeout_message(self, *, waiting_on: str | None = None) -> str:
         """``timed out after 2.0 s waiting for GET url (timeout from sleuth.yaml)``."""
-        waiting_on = waiting_on or self.waiting_description()
+        waiting_on = waiting_on or self.waiting_at_deadline()
         budget = self.deadline_reason == BUDGET_REASON
         limit = self.elapsed() if budget else self.timeout_s
         reason = f" ({self.deadline_reason})" if self.deadline_reason else ""

@@ -185,6 +185,27 @@ def _v5(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def _v6(conn: sa.Connection) -> None:
+    """Alerts recorded as announced whose delivery has not finished yet.
+
+    A watch killed or stopped before its receivers answered leaves them here;
+    the next watch of the same target and agent sends them (watch/outbox.py).
+    """
+    md = sa.MetaData()
+    sa.Table(
+        "sleuth_alert_outbox",
+        md,
+        sa.Column("key", sa.String(36), primary_key=True),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("agent", sa.String(200), nullable=False),
+        # A keyed digest of the receiver's kind and URL, never the URL.
+        sa.Column("receiver", sa.String(64), nullable=False),
+        sa.Column("what", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),  # as built: scrubbed
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    ).create(conn)
+
+
 # version -> the step that makes it from the one before
 STEPS: dict[int, Callable[[sa.Connection], None]] = {
     1: _v1,
@@ -192,6 +213,7 @@ STEPS: dict[int, Callable[[sa.Connection], None]] = {
     3: _v3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 
 

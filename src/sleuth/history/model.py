@@ -102,6 +102,7 @@ class SourcePoint:
 
     run_id: int
     started_at: _dt.datetime
+    agent: str
     position: int  # the order the run asked its sources in
     source: str
     state: str  # present, empty, absent, error

@@ -46,7 +46,7 @@ class Retention:
         if self.max_age_s is not None:
             days = self.max_age_s / 86400
             return f"{days:g} days" if days >= 1 else f"{self.max_age_s / 3600:g} h"
-        return f"the last {self.runs} runs"
+        return "the last run" if self.runs == 1 else f"the last {self.runs} runs"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

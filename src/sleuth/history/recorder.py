@@ -61,6 +61,7 @@ class RunHistory:
         self.run_id: int | None = None
         self.kept_runs = 0  # runs of this target in the store, this one included
         self.changes: RunDiff | None = None  # since the last run where all passed
+        self._others_green = False  # no baseline of this agent, but of others
         self.problem: str | None = None
         self._store: HistoryStore | None = None
         self._lines: dict[str, str | None] = {}
@@ -131,15 +132,19 @@ class RunHistory:
         store = self._open()
         if store is not None:
             with self._guard("read"):
-                target = self.target
+                # This agent's runs only: another place's pass is not this one's.
+                target, agent = self.target, self.options.agent
                 if self._earlier_runs is None:
-                    self._earlier_runs = store.count_runs(target=target)
+                    self._earlier_runs = store.count_runs(target=target, agent=agent)
                 # Runs of a subset that left this probe out say nothing of it.
-                ran_it = store.count_probe_runs(probe_id, target=target)
-                last_pass = store.probe_point(probe_id, target=target, outcomes=PASSING)
+                ran_it = store.count_probe_runs(probe_id, target=target, agent=agent)
+                last_pass = store.probe_point(
+                    probe_id, target=target, agent=agent, outcomes=PASSING
+                )
                 first_failure = store.probe_point(
                     probe_id,
                     target=target,
+                    agent=agent,
                     outcomes=FAILING,
                     after=last_pass.run_id if last_pass else None,
                     newest=False,
@@ -184,6 +189,12 @@ class RunHistory:
         from sleuth.history.buffer import run_rows
         from sleuth.history.store import new_run_key
 
+        if self._flush_problem is not None:
+            # Runs before this one are still in the buffer: this one waits
+            # behind them, so the agent's runs reach the store (and take their
+            # ids, which timelines order by) in the order they ran.
+            self._keep_in_buffer(record, run_key=None, rows=None)
+            return
         run_key = new_run_key()
         rows: RunRows | None = None
         with self._guard("written"):
@@ -226,10 +237,14 @@ class RunHistory:
                 rows, run_key=run_key or new_run_key(), key_id=keyed_with
             )
         except Exception as exc:
+            why = (
+                f"is unreachable ({self._unreachable})"
+                if self._unreachable is not None
+                else "could not take the runs kept before this one"
+            )
             self.problem = (
-                f"history: the store {display_store(self.options.url)} is "
-                f"unreachable ({self._unreachable}) and the run could not be kept "
-                f"in {display_path(buffer.path)} either "
+                f"history: the store {display_store(self.options.url)} {why} "
+                f"and the run could not be kept in {display_path(buffer.path)} either "
                 f"({describe_error(exc, self.options.url)}); this run is not "
                 f"recorded. Its result is unaffected; --no-history turns the "
                 f"history off."
@@ -244,7 +259,13 @@ class RunHistory:
             from sleuth.history.diff import diff_runs
 
             self.kept_runs = store.count_runs(target=self.target)
-            green = store.baseline_run_id(self.run_id, target=self.target)
+            green = store.baseline_run_id(
+                self.run_id, target=self.target, agent=self.options.agent
+            )
+            if green is None:  # another agent's green run is not compared with
+                self._others_green = store.other_agents_passed(
+                    target=self.target, agent=self.options.agent
+                )
             if green is not None:
                 before, now = store.snapshot(green), store.snapshot(self.run_id)
                 if before is not None and now is not None:
@@ -263,7 +284,13 @@ class RunHistory:
             f"{self.options.keep.describe()})"
         ]
         if self.changes is None:
-            lines.append("no earlier run in which everything passed, to compare with")
+            lines.append(
+                f"no earlier run from agent {self.options.agent} in which everything "
+                "passed, to compare with (other agents' runs are not: each place "
+                "has its own network and settings)"
+                if self._others_green
+                else "no earlier run in which everything passed, to compare with"
+            )
             return lines
         a = self.changes.a
         now = timing.utcnow()
@@ -364,10 +391,17 @@ class RunHistory:
             lines.append(line)
         if self._buffered is not None:
             waiting, keyed = self._buffered
-            line = (
-                f"history: {store} unreachable ({self._unreachable}); run kept in "
-                f"{path}, written when the store is back"
-            )
+            if self._unreachable is not None:
+                line = (
+                    f"history: {store} unreachable ({self._unreachable}); run kept "
+                    f"in {path}, written when the store is back"
+                )
+            else:
+                line = (
+                    f"history: run kept in {path} behind the runs that could not "
+                    f"be written, so that this agent's runs reach {store} in the "
+                    f"order they ran; `sleuth history --flush` tries them again"
+                )
             if waiting > 1:
                 line += f" ({waiting} runs wait there)"
             lines.append(line)

@@ -7,4 +7,4 @@ it without importing each other.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6

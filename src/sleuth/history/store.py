@@ -78,22 +78,25 @@ _SETTING_POINT = (
     "FROM sleuth_settings s JOIN sleuth_runs u ON u.id = s.run_id"
 )
 _SOURCE_POINT = (
-    "SELECT p.run_id, u.started_at, p.position, p.source, p.state, p.fingerprint "
+    "SELECT p.run_id, u.started_at, u.agent, p.position, p.source, p.state, "
+    "p.fingerprint "
     "FROM sleuth_setting_sources p JOIN sleuth_runs u ON u.id = p.run_id"
 )
 
-# The last green run g (before :run_id) that lacks no probe of :run_id which
-# the suite already had when g ran: a run that left such a probe out was a
-# subset (-k, node ids). A probe added since g is not asked of it.
+# The last green run g of the same agent (before :run_id) that lacks no probe
+# of :run_id which the suite already had when g ran: a run that left such a
+# probe out was a subset (-k, node ids). A probe added since g is not asked
+# of it. Another agent's run is no baseline: each place has its own network
+# and settings, and their differences are not changes.
 _BASELINE = (
     "SELECT g.id FROM sleuth_runs g WHERE g.target = :target "
-    "AND g.exit_status = 0 AND g.id < :run_id AND NOT EXISTS ("
+    "AND g.agent = :agent AND g.exit_status = 0 AND g.id < :run_id AND NOT EXISTS ("
     "SELECT 1 FROM sleuth_results b WHERE b.run_id = :run_id "
     "AND NOT EXISTS (SELECT 1 FROM sleuth_results a "
     "WHERE a.run_id = g.id AND a.probe_id = b.probe_id) "
     "AND EXISTS (SELECT 1 FROM sleuth_results e JOIN sleuth_runs eu "
     "ON eu.id = e.run_id WHERE e.probe_id = b.probe_id AND e.run_id < g.id "
-    "AND eu.target = :target)) "
+    "AND eu.target = :target AND eu.agent = :agent)) "
     "ORDER BY g.id DESC LIMIT 1"  # newest first: stop at the first that fits
 )
 
@@ -276,8 +279,14 @@ class HistoryStore:
             counts = _counts(tx, [run_id])
         return run_row(found[0], counts.get(run_id, {})) if found else None
 
-    def count_runs(self, *, target: str, before: int | None = None) -> int:
+    def count_runs(
+        self, *, target: str, agent: str | None = None, before: int | None = None
+    ) -> int:
+        """How many runs of ``target`` (from ``agent``: None, every agent's)."""
         where, params = _by_target(target, column="target")
+        if agent is not None:
+            where.append("agent = :agent")
+            params["agent"] = agent
         if before is not None:
             where.append("id < :before")
             params["before"] = before
@@ -296,24 +305,45 @@ class HistoryStore:
         """The latest run in which everything passed (exit status 0)."""
         return self._last_id(target=target, before=before, green=True)
 
-    def baseline_run_id(self, run_id: int, *, target: str) -> int | None:
-        """The last green run of ``target`` before ``run_id`` that ran every
-        probe of ``run_id`` the suite had then: what a run is compared with.
+    def other_agents_passed(self, *, target: str, agent: str) -> bool:
+        """Whether another agent than ``agent`` has a run of ``target`` in
+        which everything passed."""
+        sql = (
+            "SELECT 1 FROM sleuth_runs WHERE target = :target AND agent <> :agent "
+            "AND exit_status = 0 LIMIT 1"
+        )
+        with self.db.read() as tx:
+            return tx.scalar(sql, {"target": target, "agent": agent}) is not None
+
+    def baseline_run_id(self, run_id: int, *, target: str, agent: str) -> int | None:
+        """The last green run of ``target`` from ``agent`` before ``run_id``
+        that ran every probe of ``run_id`` the suite had then: what a run is
+        compared with.
 
         A green run of a subset (``-k settings``) says nothing about the
-        probes it did not run, so it is never the baseline of a wider run.
+        probes it did not run, so it is never the baseline of a wider run;
+        nor is another agent's run (see ``_BASELINE``).
         """
+        params = {"run_id": run_id, "target": target, "agent": agent}
         with self.db.read() as tx:
-            found = tx.scalar(_BASELINE, {"run_id": run_id, "target": target})
+            found = tx.scalar(_BASELINE, params)
         return int(found) if found is not None else None
 
     def count_probe_runs(
-        self, probe_id: str, *, target: str, before: int | None = None
+        self,
+        probe_id: str,
+        *,
+        target: str,
+        agent: str | None = None,
+        before: int | None = None,
     ) -> int:
-        """How many kept runs of ``target`` ran ``probe_id``."""
+        """How many kept runs of ``target`` (from ``agent``) ran ``probe_id``."""
         where, params = _by_target(target, column="u.target")
         where.append("r.probe_id = :probe_id")
         params["probe_id"] = probe_id
+        if agent is not None:
+            where.append("u.agent = :agent")
+            params["agent"] = agent
         if before is not None:
             where.append("r.run_id < :before")
             params["before"] = before

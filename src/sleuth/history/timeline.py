@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import itertools
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -88,14 +87,16 @@ class SettingChange:
 
 
 def setting_changes(points: Sequence[SettingPoint]) -> list[SettingChange]:
-    """The points (oldest first) where a setting differs from the run before."""
+    """The points (oldest first) where a setting differs from the agent's run
+    before: agents in several places hold their own values, and one that
+    differs from another's is not a change."""
     changes: list[SettingChange] = []
-    previous: SettingPoint | None = None
+    previous: dict[str, SettingPoint] = {}
     for point in sorted(points, key=lambda p: p.run_id):
-        what = describe_setting_change(previous, point)
+        what = describe_setting_change(previous.get(point.agent), point)
         if what:
             changes.append(SettingChange(point=point, what=what))
-        previous = point
+        previous[point.agent] = point
     return changes
 
 
@@ -220,10 +221,12 @@ def source_timelines(
     for source, newest_first in by_source.items():
         points = tuple(reversed(newest_first))
         changes = []
-        for before, after in itertools.pairwise(points):
-            what = describe_source_change(before, after)
+        previous: dict[str, SourcePoint] = {}  # each agent's, as in setting_changes
+        for point in points:
+            what = describe_source_change(previous.get(point.agent), point)
             if what:
-                changes.append(SourceChange(point=after, what=what))
+                changes.append(SourceChange(point=point, what=what))
+            previous[point.agent] = point
         timelines.append(
             SourceTimeline(
                 source=source,

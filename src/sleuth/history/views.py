@@ -6,7 +6,6 @@ the working directory, or ``--history URL``. Reading never creates a store.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from pathlib import Path
@@ -15,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sleuth import _timing as timing
 from sleuth._timing import format_duration
 from sleuth.errors import HistoryUnavailable
-from sleuth.history.model import PASSING, RunRow, RunSnapshot
-from sleuth.history.options import resolve_history
+from sleuth.history.model import PASSING, RunRow, RunSnapshot, SettingPoint
+from sleuth.history.options import HISTORY_ENV, resolve_history
 from sleuth.history.recorder import describe_error, display_store
 from sleuth.history.timeline import (
     ago,
@@ -26,6 +25,7 @@ from sleuth.history.timeline import (
     source_line,
     source_timelines,
 )
+from sleuth.reports.mdtext import counted, in_outcome_order, outcome_counts
 from sleuth.suite.config import empty_suite_config, load_suite_config
 from sleuth.suite.discovery import find_suite_config
 from sleuth.suite.validate import did_you_mean
@@ -63,11 +63,13 @@ def find_store_url(url_option: str | None, *, cwd: Path) -> str:
         HistoryUnavailable: saying where it looked and what to do.
     """
     config_path = find_suite_config(cwd)
-    if config_path is None and url_option is None:
+    # SLEUTH_HISTORY alone names a store too: an agent's page (docs/agents.md)
+    # keeps the store's password out of the command line, and needs no suite.
+    if config_path is None and url_option is None and not os.environ.get(HISTORY_ENV):
         raise HistoryUnavailable(
             f"no sleuth.yaml (nor pyproject.toml with [tool.sleuth]) in {cwd} or any "
             f"parent, so no history to read. Run this from the suite's directory, "
-            f"or name the store with --history URL."
+            f"or name the store with --history URL or {HISTORY_ENV}."
         )
     # Only the history: key: the targets' ${env:...} values (a token, a URL)
     # may be unset where someone reads the history after the fact.
@@ -141,6 +143,15 @@ def show_history(
         return
     probes, settings = store.names(target=target)
     kind, found = _pick(name, probes, settings)
+    if target is None:  # one timeline per target: staging's is not prod's
+        index = 0 if kind == "probe" else 1
+        holding = [t for t in store.targets() if found in store.names(target=t)[index]]
+        if len(holding) > 1:
+            raise HistoryUnavailable(
+                f"{found} is in the runs of {len(holding)} targets "
+                f"({', '.join(holding)}), each with a timeline of its own: "
+                f"add --target {holding[0]}"
+            )
     if kind == "probe":
         _probe_timeline(
             console, store, found, target=target, limit=limit, as_json=as_json
@@ -169,7 +180,7 @@ def _pick(name: str, probes: list[str], settings: list[str]) -> tuple[str, str]:
         )
     raise HistoryUnavailable(
         f"no probe or setting named {name!r} in the history "
-        f"({len(probes)} probes, {len(settings)} settings)."
+        f"({counted(len(probes), 'probe')}, {counted(len(settings), 'setting')})."
         f"{did_you_mean(name, [*settings, *probes])}"
     )
 
@@ -264,6 +275,7 @@ def _setting_timeline(
                             {
                                 "run": p.run_id,
                                 "started_at": p.started_at.isoformat(),
+                                "agent": p.agent,
                                 "state": p.state,
                                 "fingerprint": p.fingerprint,
                             }
@@ -296,16 +308,21 @@ def _setting_timeline(
             f"[yellow]{change}[/]" if change else "",
         )
     console.print(table)
-    ordered = sorted(points, key=lambda p: p.run_id)
-    for before, after in itertools.pairwise(ordered):
+    # Each change against the same agent's run before (timeline.setting_changes).
+    several = len({p.agent for p in points}) > 1
+    previous: dict[str, SettingPoint] = {}
+    for after in sorted(points, key=lambda p: p.run_id):
+        before, previous[after.agent] = previous.get(after.agent), after
         what = changes.get(after.run_id)
-        if what and what != "first seen":
-            console.print(
-                f"{name}: {what} between run {before.run_id} "
-                f"({clock_time(before.started_at, now)}) and run {after.run_id} "
-                f"({clock_time(after.started_at, now)})",
-                highlight=False,
-            )
+        if before is None or not what:
+            continue
+        console.print(
+            f"{name}: {what} between run {before.run_id} "
+            f"({clock_time(before.started_at, now)}) and run {after.run_id} "
+            f"({clock_time(after.started_at, now)})"
+            + (f", both from {after.agent}" if several else ""),
+            highlight=False,
+        )
     if sources:
         console.print(f"{name} by source (runs {oldest} to {points[0].run_id}):")
         for timeline in sources:
@@ -348,7 +365,7 @@ def _runs_table(console: Console, rows: list[RunRow]) -> None:
 
 
 def _result_text(row: RunRow) -> str:
-    counts = ", ".join(f"{n} {o}" for o, n in sorted(row.counts.items()))
+    counts = outcome_counts(in_outcome_order(row.counts))
     style = "green" if row.all_passed else "red"
     return f"[{style}]{counts or 'nothing ran'}[/]"
 
@@ -389,12 +406,17 @@ def show_diff(
         if b is None:
             raise HistoryUnavailable("no runs in the history yet")
     if a is None:
-        # A green run of a subset is no baseline for the probes it left out.
-        a = store.baseline_run_id(b, target=target or _target_of(store, b))
+        # A green run of a subset is no baseline for the probes it left out,
+        # nor is another agent's (store.py, _BASELINE).
+        latest = _run_of(store, b)
+        of_b = target or latest.target
+        a = store.baseline_run_id(b, target=of_b, agent=latest.agent)
         if a is None:
-            kept = store.count_runs(target=target or _target_of(store, b))
+            kept = store.count_runs(target=of_b, agent=latest.agent)
+            several = len(store.agent_runs(target=of_b)) > 1
+            mine = f" from agent {latest.agent}" if several else ""
             raise HistoryUnavailable(
-                f"no run before run {b} (of {kept} kept) in which everything "
+                f"no run before run {b} (of {kept} kept{mine}) in which everything "
                 f"passed and every probe of run {b} ran. Name the runs to "
                 f"compare: sleuth diff A B"
             )
@@ -430,11 +452,11 @@ def _snapshot(store: HistoryStore, run_id: int) -> RunSnapshot:
     return snap
 
 
-def _target_of(store: HistoryStore, run_id: int) -> str:
+def _run_of(store: HistoryStore, run_id: int) -> RunRow:
     row = store.run(run_id)
     if row is None:
         raise HistoryUnavailable(f"no run {run_id} in the history")
-    return row.target
+    return row
 
 
 def _print_json(console: Console, data: Any) -> None:

@@ -8,7 +8,8 @@ directory of the tests or above, or ``--sleuth-config``.
 This module is the cheap entry point pytest loads (``pytest11``); the rest of
 the package is sleuth's pytest side, loaded once a suite is found: the session
 (``session``), run-ahead and replay (``runahead``, ``recording``, ``capture``),
-marks, report scrubbing, the outputs, and probe tables as items (``tables``).
+marks, report scrubbing, the outputs, probe tables as items (``tables``), and
+a run spread by pytest-xdist (``distributed``).
 What pytest offers only through private names is in ``sleuth._compat.pytest``.
 """
 

@@ -11,9 +11,11 @@ re-raises the original exception, so reports read exactly as in plain pytest.
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import os
+import sys
 import unittest
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -26,7 +28,7 @@ from sleuth._compat import pytest as pytest_compat
 from sleuth._evidence import RunRecord, SettingSeen
 from sleuth.engine import Engine, Job, Outcome, context as _context
 from sleuth.engine.context import ProbeContext
-from sleuth.plugin import capture, marks, outputs
+from sleuth.plugin import capture, marks, outputs, roles
 from sleuth.plugin.keys import is_target_fixture
 from sleuth.plugin.outputs import OutputsPlugin, RunResult
 from sleuth.plugin.recording import Recorder
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from sleuth.history import RunHistory
-    from sleuth.http.worker import WorkerDeath
+    from sleuth.http.worker import WorkerDeath, WorkerHandle
+    from sleuth.plugin import distributed
     from sleuth.settings import appfunction
 
 
@@ -59,10 +62,15 @@ class SleuthSession:
         self.scrubbing = ScrubbingPlugin(self.secrets)
         self.outputs = OutputsPlugin()  # handed a RunResult at the end, nothing more
         self.engine = Engine(workers=options.workers, budget_s=options.budget_s)
-        from sleuth.http import worker as http_worker
-
         # The HTTP worker `sleuth run` started for this run, if it did: ours now.
-        self.http_worker = http_worker.offered(config.pluginmanager.get_plugins())
+        # Only what imported the worker's module can have started one, so a run
+        # without it (a settings suite) does not import it to look.
+        http_worker = sys.modules.get("sleuth.http.worker")
+        self.http_worker: WorkerHandle | None = (
+            http_worker.offered(config.pluginmanager.get_plugins())
+            if http_worker is not None
+            else None
+        )
         self.target = Target(
             options, self.engine, secrets=self.secrets, http_worker=self.http_worker
         )
@@ -81,12 +89,18 @@ class SleuthSession:
         self.history: RunHistory | None = None  # None with --no-history
         self._app_settings: appfunction.Installed | None = None
         self._test_modules: list[ModuleType] = []
+        # Under pytest-xdist: the items a worker was sent, or the controller
+        # gathering the workers' records (distributed.py); None otherwise.
+        self.share: distributed.WorkerShare | None = None
+        self._ahead = False  # probes run ahead in this run (not in order)
+        self.controller: distributed.Controller | None = None
 
     @classmethod
     def from_pytest_config(
         cls, config: pytest.Config, path: Path | None
     ) -> SleuthSession:
         """The run's session, from its config file; None: a run without one."""
+        roles.refuse_each(config)
         suite = (
             load_suite_config(path)
             if path is not None
@@ -100,10 +114,6 @@ class SleuthSession:
             "allow_writes": config.getoption("sleuth_allow_writes"),
             "in_order": config.getoption("sleuth_in_order"),
         }
-        if hasattr(config, "workerinput"):
-            # An xdist worker runs the share it is sent, in order; it still
-            # scrubs its reports before they travel to the controller.
-            cli["in_order"] = True
         from sleuth.history import RunHistory, resolve_history
 
         history = resolve_history(
@@ -118,7 +128,8 @@ class SleuthSession:
             cwd=config.invocation_params.dir,
         )
         session = cls(config, resolve(suite, cli=cli, environ=os.environ))
-        if history.enabled:
+        # The controller keeps the run's one history entry; workers none.
+        if history.enabled and not roles.is_worker(config):
             session.history = RunHistory(
                 history,
                 target=session.options.target.name,
@@ -148,6 +159,19 @@ class SleuthSession:
         manager.register(self.scrubbing, "sleuth-scrubbing")  # every report
         manager.register(self.outputs, "sleuth-outputs")
         manager.register(TablesPlugin(self.config, self.options.suite), "sleuth-tables")
+        if roles.is_worker(self.config):
+            from sleuth.plugin import distributed
+
+            self.share = distributed.WorkerShare(self.config)
+        elif roles.is_controller(self.config):
+            from sleuth.plugin import distributed
+
+            self.controller = distributed.Controller(
+                self.records,
+                failure_line=self._failure_line,
+                on_first_report=self._start_clock,
+            )
+            manager.register(self.controller, "sleuth-xdist-controller")
         if is_nagios(self.config):
             quiet_for_nagios(self.config)
         self.target.register_known_secrets()  # redaction: what sources list now
@@ -163,6 +187,7 @@ class SleuthSession:
             "sleuth-scrubbing",
             "sleuth-outputs",
             "sleuth-tables",
+            "sleuth-xdist-controller",
         ):
             plugin = manager.get_plugin(name)
             if plugin is not None:
@@ -212,8 +237,7 @@ class SleuthSession:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None]:
         self._route_output()
         if self._started_at is None:
-            self._started_at = timing.monotonic()
-            self.engine.start_budget()
+            self._start_clock()
             # After collection, so the clients the suite imported are there to hook.
             clients.install()
             self._see_app_settings(item.session)
@@ -222,6 +246,8 @@ class SleuthSession:
         finally:
             if not self.runahead.started:
                 self._start_runahead(item.session)
+            elif self.share is not None and self._ahead:
+                self._run_ahead_more(item.session)  # what arrived since
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None]:
@@ -302,12 +328,25 @@ class SleuthSession:
                 evidence = terminal.render_evidence(ctx.exchanges, ctx.settings)
                 if evidence:
                     report.sections.append(("sleuth evidence", evidence))
-        if report.failed and self.history is not None:
-            line = self.history.failure_line(nodeid)
+        if report.failed:
+            line = self._failure_line(nodeid)
             if line:
                 _add_to_evidence(report, f"history: {line}")
         self.recorder.record(item, report, call, ctx)
+        if self.share is not None:
+            from sleuth.plugin.distributed import attach_record
+
+            attach_record(report, self.recorder.records[nodeid])
         return report
+
+    def _failure_line(self, nodeid: str) -> str | None:
+        return self.history.failure_line(nodeid) if self.history is not None else None
+
+    def _start_clock(self) -> None:
+        """The run's clocks start: its wall time, and its budget."""
+        if self._started_at is None:
+            self._started_at = timing.monotonic()
+            self.engine.start_budget()
 
     def worker_death(self) -> WorkerDeath | None:
         """How the run's HTTP worker died mid-run, if it did."""
@@ -316,13 +355,31 @@ class SleuthSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.http_worker is not None:
             self.http_worker.release_unused()
+        if self.share is not None:
+            return  # a worker: its records went with its reports
+        trouble: list[str] = []
+        if self.controller is not None:
+            trouble = self.controller.finish()
+            self.ran_ahead = sum(r.ran_ahead for r in self.records.values())
+            self._read_settings_seen()
         record = self.build_run_record(int(exitstatus))
         if self.history is not None:
             self.history.record(record)  # never raises
-        self.result = self.build_result(record)
+        self.result = self.build_result(record, trouble=trouble)
         self.outputs.take(self.result)
 
-    def build_result(self, record: RunRecord) -> RunResult:
+    def _read_settings_seen(self) -> None:
+        """Read here the settings the workers' probes read, so the history
+        keeps their fingerprints as it does for a run without xdist: values
+        never travel from the workers, only the names their records give."""
+        names = {s.name for r in self.records.values() for s in r.settings}
+        resolver = self.target.settings
+        for name in sorted(names - set(resolver.looked_up)):
+            resolver.lookup(name)
+
+    def build_result(
+        self, record: RunRecord, *, trouble: list[str] | None = None
+    ) -> RunResult:
         """The finished run as the outputs receive it: built once, after the
         history stored it (which is what its lines and changes say)."""
         history = self.history
@@ -338,7 +395,10 @@ class SleuthSession:
             record=record,
             ran_ahead=self.ran_ahead,
             allow_writes=self.options.allow_writes,
-            own_trouble=(death.line(),) if death is not None else (),
+            own_trouble=(
+                *((death.line(),) if death is not None else ()),
+                *(trouble or ()),
+            ),
             failure_history=failure_history,
             history_lines=tuple(history.summary_lines()) if history is not None else (),
             changes=history.changes if history is not None else None,
@@ -419,6 +479,7 @@ class SleuthSession:
         ):
             self.runahead.started = True
             return
+        self._ahead = True
         self._log_router.install()
         # Everything built so far (pytest's nodes, fixtures, modules) lives to
         # the end: freezing it spares the collector from walking it again and
@@ -441,18 +502,37 @@ class SleuthSession:
         )
         if needs_http:
             self.target.expect_http()
-        # The tables' dependency kinds load their clients now, before the
-        # clocks start: not on the loop while other probes' answers wait.
-        from sleuth import probes
-
-        probes.preload(
-            getattr(getattr(item, "row", None), "section", "") for item in session.items
+        # An xdist worker starts what it has been sent so far, the rest as it arrives.
+        items = (
+            session.items if self.share is None else self.share.new_items(session.items)
         )
-        self.ran_ahead = self.runahead.start(
-            session.items, lambda item: marks.make_context(item, self.options)
-        )
+        self._run_ahead(items)
         if needs_http:
             self.target.prepare_http()  # while the probes run; they wait for it
+
+    def _run_ahead(self, items: list[pytest.Item]) -> None:
+        from sleuth import probes
+
+        if self.share is not None and self.options.allow_writes:
+            # xdist may move a test it sent here to another worker (--dist
+            # worksteal, which a worker is not told of): a write started here
+            # would then be sent twice. On a worker, writes run in order.
+            items = [i for i in items if not marks.writes_marked(i, self.options)]
+        # The tables' dependency kinds load their clients now, before the
+        # clocks start: not on the loop while other probes' answers wait.
+        probes.preload(
+            getattr(getattr(item, "row", None), "section", "") for item in items
+        )
+        self.ran_ahead += self.runahead.start(
+            items, lambda item: marks.make_context(item, self.options)
+        )
+
+    def _run_ahead_more(self, session: pytest.Session) -> None:
+        """On an xdist worker: start the items sent since the last test."""
+        assert self.share is not None  # noqa: S101 (the caller checks)
+        items = self.share.new_items(session.items)
+        if items:
+            self._run_ahead(items)
 
     def _route_output(self) -> None:
         capture.wrap_std_streams()
@@ -518,9 +598,10 @@ def drop_client_frames(exc: BaseException) -> None:
 
 
 def _is_library(filename: str) -> bool:
-    return filename.startswith(_LIBRARY_DIRS)
+    return filename.startswith(_library_dirs())
 
 
+@functools.cache  # on the first failure through a client; sysconfig is slow to load
 def _library_dirs() -> tuple[str, ...]:
     import sysconfig
 
@@ -529,7 +610,6 @@ def _library_dirs() -> tuple[str, ...]:
     return (*sorted(dirs), os.path.dirname(os.path.dirname(clients.__file__)))
 
 
-_LIBRARY_DIRS = _library_dirs()
 _CLIENTS_DIR = os.path.dirname(clients.__file__)
 
 

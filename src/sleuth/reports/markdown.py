@@ -19,6 +19,7 @@ from sleuth.reports.mdtext import (
     code,
     counted,
     fenced,
+    in_outcome_order,
     one_line,
     outcome_counts,
     outcome_words,
@@ -43,8 +44,6 @@ _TLS_FIGURES = ("subject", "issuer", "not after", "verified", "names", "protocol
 _MORE = "--sleuth-report-full lists every one"
 
 Lines = list[str]
-# The counts line says what is wrong first: "48 errors, 2 failed, 2 passed".
-_COUNT_ORDER = {o: i for i, o in enumerate(("error", "failed", "blocked", "xpassed"))}
 
 
 def render(document: dict[str, Any], *, full: bool = False) -> str:
@@ -75,12 +74,12 @@ def _headline(run: dict[str, Any], probes: list[Any], failing: list[Any]) -> str
         return f"no probes ran against {run['target']}"
     if failing:
         return f"{len(failing)} of {len(probes)} probes failing on {run['target']}"
-    return f"all {len(probes)} probes healthy on {run['target']}"
+    every = "all " if len(probes) > 1 else ""
+    return f"{every}{counted(len(probes), 'probe')} healthy on {run['target']}"
 
 
 def _run_line(run: dict[str, Any]) -> str:
-    worst_first = sorted(run["counts"].items(), key=lambda c: _COUNT_ORDER.get(c[0], 9))
-    counts = outcome_counts(dict(worst_first)) or "nothing ran"
+    counts = outcome_counts(in_outcome_order(run["counts"])) or "nothing ran"
     return (
         f"{plain(counts)} in {format_duration(run['duration_s'])}, target "
         f"{code(run['target'])}{_base(run)}."

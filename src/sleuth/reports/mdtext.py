@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from sleuth._evidence import ProbeOutcome
+
 # What starts Markdown syntax inside a line: "_" only at the edge of a word
 # (FEATURE_FLAG_X renders as written), "&" only as an entity (&amp;), "<" as
 # a tag. "#", ">" and list markers cannot start these lines (they follow
@@ -19,6 +21,18 @@ from collections.abc import Mapping
 _SPECIAL = re.compile(r"[\\`*<\[\]]|(?<!\w)_|_(?!\w)|&(?=#?\w+;)")
 _BACKTICKS = re.compile(r"`+")
 
+# The order outcomes are counted in, in every output: worst first.
+OUTCOME_ORDER: tuple[ProbeOutcome, ...] = (
+    "failed",
+    "error",
+    "blocked",
+    "warned",
+    "flaky",
+    "passed",
+    "skipped",
+    "xfailed",
+    "xpassed",
+)
 # outcome -> (one, many): "1 error", "24 errors", "3 failed".
 _OUTCOME_WORDS = {
     "passed": ("passed", "passed"),
@@ -61,11 +75,21 @@ def counted(n: int, one: str, many: str | None = None) -> str:
 
 
 def outcome_counts(counts: Mapping[str, int]) -> str:
-    """``1 error, 3 failed, 10 passed``: in the document's order."""
+    """``3 failed, 1 error, 10 passed``: in the order given (in_outcome_order)."""
     return ", ".join(
         f"{n} {_OUTCOME_WORDS.get(o, (o, o))[0 if n == 1 else 1]}"
         for o, n in counts.items()
     )
+
+
+def in_outcome_order(counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` without zeros, worst outcome first (OUTCOME_ORDER)."""
+    rank: dict[str, int] = {outcome: i for i, outcome in enumerate(OUTCOME_ORDER)}
+    return {
+        o: n
+        for o, n in sorted(counts.items(), key=lambda c: rank.get(c[0], len(rank)))
+        if n
+    }
 
 
 def outcome_words(outcome: str, category: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sleuth.reports.mdtext import counted
+
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 _NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
 
@@ -31,7 +33,7 @@ def status(document: dict[str, Any]) -> tuple[int, str]:
     elif degraded:
         code, text = WARNING, f"{degraded} of {ran} probes degraded on {run['target']}"
     else:
-        code, text = OK, f"{ran} probes healthy on {run['target']}"
+        code, text = OK, f"{counted(ran, 'probe')} healthy on {run['target']}"
     perf = (
         f"probes={ran} failing={failing} degraded={degraded} "
         f"duration={run['duration_s']:.3f}s"

@@ -8,22 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from sleuth._evidence import Exchange, ProbeOutcome, ProbeRecord, SettingLookup
+from sleuth._evidence import Exchange, ProbeRecord, SettingLookup
 from sleuth._timing import format_duration
 from sleuth.reports.causes import RootCause
-from sleuth.reports.mdtext import counted
+from sleuth.reports.mdtext import counted, in_outcome_order, outcome_counts
 
-OUTCOME_ORDER: tuple[ProbeOutcome, ...] = (
-    "failed",
-    "error",
-    "blocked",
-    "warned",
-    "flaky",
-    "passed",
-    "skipped",
-    "xfailed",
-    "xpassed",
-)
 SLOWEST_SHOWN = 3
 EXCERPT_LINES = 6
 
@@ -81,12 +70,11 @@ def render_summary(
     ``held``: what the read-only rule held, when the probes' own code used
     clients it could not (see reports/clients.py).
     """
-    counts = Counter(record.outcome for record in records)
-    parts = [_count(counts[o], o) for o in OUTCOME_ORDER if counts[o]]
+    counts: Counter[str] = Counter(record.outcome for record in records)
     head = (
         f"target {target} {base_url or ''}".rstrip()
         + f": {counted(len(records), 'probe')} in {format_duration(wall_s)}: "
-        + ", ".join(parts)
+        + outcome_counts(in_outcome_order(counts))
     )
     if ran_ahead:
         head += f" ({ran_ahead} ran at once)"
@@ -133,8 +121,3 @@ def render_flaky(records: Sequence[ProbeRecord]) -> list[str]:
         lines.append(f"  {record.probe_id}")
         lines.extend(f"      {note}" for note in record.retry_notes)
     return lines
-
-
-def _count(n: int, outcome: str) -> str:
-    """``1 error``, ``2 errors``: pytest's own way with its summary line."""
-    return f"{n} {outcome}s" if outcome == "error" and n != 1 else f"{n} {outcome}"

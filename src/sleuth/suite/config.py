@@ -13,11 +13,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sleuth.errors import ConfigError
 from sleuth.suite import yamlfile
-from sleuth.suite.alerts import AlertsConfig, parse_alerts
 from sleuth.suite.discovery import CONFIG_FILE, PYPROJECT_FILE
 from sleuth.suite.interpolation import FilledIn, interpolate_env
 from sleuth.suite.sources import SourceSpec, build_source_specs, env_source_spec
@@ -32,6 +31,9 @@ from sleuth.suite.validate import (
     without_extensions,
 )
 from sleuth.suite.yamlfile import Lines
+
+if TYPE_CHECKING:
+    from sleuth.suite.alerts import AlertsConfig
 
 _TARGET_KEYS = {
     "base_url",
@@ -273,14 +275,19 @@ def _build_suite(
             lines,
             example=("a list of node-id patterns", "a pattern such as test_api.py::*"),
         ),
-        alerts=(
-            parse_alerts(data["alerts"], lines)
-            if data.get("alerts") is not None
-            else None
-        ),
+        alerts=_alerts(data, lines),
         raw=data,
         lines=lines,
     )
+
+
+def _alerts(data: Mapping[str, Any], lines: Lines) -> AlertsConfig | None:
+    """``alerts:`` read, when there is one (only `sleuth watch` acts on it)."""
+    if data.get("alerts") is None:
+        return None
+    from sleuth.suite.alerts import parse_alerts
+
+    return parse_alerts(data["alerts"], lines)
 
 
 def _string_list(

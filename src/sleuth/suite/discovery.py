@@ -73,18 +73,33 @@ def may_use_http(args: Sequence[str], invocation_dir: Path) -> bool:
     no ``base_url`` at all, or there is none. A probe may still request a full
     URL then; it is made by the run itself (see ``http_worker``).
     """
-    explicit: str | None = None
     for i, arg in enumerate(args):
-        name, eq, value = arg.partition("=")
-        if name == "--sleuth-config" and (eq or i + 1 < len(args)):
-            explicit = value if eq else args[i + 1]
-        elif name.startswith("--sleuth-c"):
-            return True  # an abbreviation argparse may accept: do not guess
+        name, eq, _ = arg.partition("=")
+        if name.startswith("--sleuth-c") and (
+            name != "--sleuth-config" or not (eq or i + 1 < len(args))
+        ):
+            return True  # an abbreviation argparse may take, or no value: no guess
+    explicit = option_value(args, "--sleuth-config")
     try:
         found = find_config_file(args, invocation_dir, explicit)
         return found is not None and "base_url" in found.read_text(encoding="utf-8")
     except (ConfigError, OSError, ValueError):
         return True  # the plugin will say what is wrong; do not guess here
+
+
+def option_value(args: Sequence[str], *names: str) -> str | None:
+    """The value pytest will take for the option ``names`` (its spellings) in
+    ``args``, read before pytest parses them: ``--name V`` or ``--name=V``, the
+    last one given as argparse takes it; None when none is given with a value."""
+    found = None
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in names:
+            if eq:
+                found = value
+            elif i + 1 < len(args):
+                found = args[i + 1]
+    return found
 
 
 def _shown(path: Path) -> str:

@@ -11,14 +11,16 @@ own ``ssl.SSLContext`` from them (``build_context``).
 from __future__ import annotations
 
 import dataclasses
-import ssl
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sleuth.errors import ConfigError
 from sleuth.suite.units import parse_flag
 from sleuth.suite.validate import did_you_mean, kind_of
+
+if TYPE_CHECKING:
+    import ssl  # loaded by the functions that build contexts: not at start-up
 
 KEYS = ("ca_file", "client_cert", "client_key", "verify")
 _FILE_KEYS = ("ca_file", "client_cert", "client_key")
@@ -89,6 +91,8 @@ def parse_tls(
 
 def build_context(options: TlsOptions) -> ssl.SSLContext:
     """The client context ``options`` describe (raises ssl.SSLError or OSError)."""
+    import ssl
+
     context = ssl.create_default_context(cafile=options.ca_file)
     if not options.verifies:
         context.check_hostname = False
@@ -145,6 +149,8 @@ def _readable_file(value: Any, key: str, *, root: Path, where: Where) -> str:
 
 def _check_loads(options: TlsOptions, where: Where) -> None:
     """Load the files once now, so that one that is no PEM fails here."""
+    import ssl
+
     if options.ca_file is not None:
         try:
             ssl.create_default_context(cafile=options.ca_file)

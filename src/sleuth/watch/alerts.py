@@ -2,45 +2,41 @@
 
 A probe's state changes when its last ``after`` results (of this target, from
 this agent) all fail after it was passing, or all pass after an alert: shorter
-flaps say nothing. What was announced is kept in the store's ``sleuth_alerts``
+flaps say nothing. A probe alerted on that is no longer in the suite (no result
+in the last ``after`` runs, each of which ran: exit 0 or 1) gets its alert
+resolved once, saying so. What was announced is kept in the store's ``sleuth_alerts``
 table, so each change is sent once, also by a restarted watch. Skipped
 results are neither passing nor failing: they break a streak.
 
 ``Alerter.after_cycle`` never raises and never waits for a receiver: the
-deliveries go to ``delivery.Sender``'s thread.
+deliveries go to a thread per receiver (``delivery.Senders``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from sleuth import redact
-from sleuth.errors import ConfigError
 from sleuth.history.model import FAILING, PASSING, ProbePoint
 from sleuth.history.rows import probe_point, stored_time
-from sleuth.suite.alerts import AlertsConfig, ReceiverConfig, check_receiver_url
-from sleuth.suite.interpolation import substitute
-from sleuth.watch import payloads
-from sleuth.watch.delivery import Delivery, Retry, Sender, shown_url
+from sleuth.suite.alerts import AlertsConfig
+from sleuth.watch import outbox, payloads
+from sleuth.watch.delivery import Delivery, Retry, Senders, shown_url
 from sleuth.watch.payloads import Change, probe_link
+from sleuth.watch.receivers import Receiver, receivers_of
 
 if TYPE_CHECKING:
     from sleuth.history.db import Tx
     from sleuth.history.store import HistoryStore
-    from sleuth.suite.config import SuiteConfig, TargetConfig
+    from sleuth.suite.config import SuiteConfig
 
 logger = logging.getLogger("sleuth.watch.alerts")
 
 DEFAULT_CLOSE_TIMEOUT_S = 10.0
 MAX_DIAGNOSIS_CHARS = 300
-# A URL's path or query at least this long is masked on its own as well
-# (``/api/v2/alerts`` is not a secret; a token's path is longer).
-_MIN_SECRET_PART = 16
 
 _LATEST_RUN = (
     "SELECT max(id) FROM sleuth_runs WHERE target = :target AND agent = :agent"
@@ -52,22 +48,25 @@ _POINTS = (
     "WHERE r.probe_id = :probe_id AND u.target = :target AND u.agent = :agent "
     "AND r.run_id <= :run_id ORDER BY r.run_id DESC LIMIT :limit"
 )
+# The latest runs of a target from an agent, newest first: a probe missing from
+# ``after`` of them, each of which collected and ran the suite, has left it.
+_RECENT_RUNS = (
+    "SELECT id, started_at, exit_status FROM sleuth_runs "
+    "WHERE target = :target AND agent = :agent ORDER BY id DESC LIMIT :limit"
+)
+_RESULTS_SINCE = (
+    "SELECT count(*) FROM sleuth_results r JOIN sleuth_runs u ON u.id = r.run_id "
+    "WHERE r.probe_id = :probe_id AND u.target = :target AND u.agent = :agent "
+    "AND r.run_id >= :oldest"
+)
+# pytest's exit statuses of a run that collected the suite and ran it: a
+# collection error (2), an internal error (3) or a usage error (4) leaves
+# probes out of a run that are still in the suite.
+_RAN = frozenset({0, 1})
 _ANNOUNCED = (
     "SELECT probe_id, state, run_id, since, category FROM sleuth_alerts "
     "WHERE target = :target AND agent = :agent"
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Receiver:
-    """A receiver with its URL filled in (a secret)."""
-
-    kind: str
-    url: str
-    timeout_s: float
-
-    def __repr__(self) -> str:
-        return f"Receiver(kind={self.kind!r}, to={shown_url(self.url)!r})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +99,10 @@ class Alerter:
         self._secrets = secrets or redact.SecretRegistry()
         for receiver in self.receivers:
             self._secrets.add(receiver.url)
-        self._sender = Sender(retry=retry or Retry(), scrub=self.scrub)
+        self._senders = Senders(
+            retry=retry or Retry(), scrub=self.scrub, finished=self._finished
+        )
+        self._outbox: outbox.Finished | None = None  # from the first cycle's store
         self._closed = False
 
     @classmethod
@@ -127,19 +129,7 @@ class Alerter:
         config = suite.alerts
         if config is None:
             return None
-        if target is None:
-            target = _default_target(suite, config)
-        if target not in suite.targets:
-            from sleuth.suite.config import unknown_target_message
-
-            raise ConfigError(
-                unknown_target_message(target, suite.targets), where="--target"
-            )
-        secrets = redact.SecretRegistry(
-            secret_words=(*redact.DEFAULT_SECRET_WORDS, *suite.secret_words)
-        )
-        fill = _filler(suite, suite.targets[target], secrets, environ)
-        receivers = [_filled(r, fill, secrets) for r in config.receivers]
+        target, receivers, secrets = receivers_of(suite, config, target, environ)
         return cls(config, receivers, target=target, retry=retry, secrets=secrets)
 
     # -- the watch loop's calls ---------------------------------------------
@@ -150,8 +140,18 @@ class Alerter:
         Never raises: a store or receiver problem is logged and the watch goes on.
         """
         try:
-            for change in self.changes(store, target=target, agent=agent):
-                self._queue(change)
+            if self._outbox is None:  # the first cycle: what an earlier watch left
+                # In place before the first resumed delivery can finish, so
+                # that one is taken out of the outbox too (not sent again).
+                self._outbox = finished = outbox.Finished(store.db.url)
+                try:
+                    self._resume(store, finished, target=target, agent=agent)
+                except BaseException:
+                    self._outbox = None  # tried again after the next cycle
+                    finished.close()
+                    raise
+            for delivery in self.announce(store, target=target, agent=agent):
+                self._senders.put(delivery)
         except Exception as exc:
             logger.warning(
                 "alerts: could not read the history to decide alerts (%s: %s); "
@@ -165,25 +165,33 @@ class Alerter:
         if self._closed:
             return True
         self._closed = True
-        return self._sender.close(timeout_s)
+        try:
+            return self._senders.close(timeout_s)
+        finally:
+            if self._outbox is not None:
+                self._outbox.close()
 
     @property
     def sent(self) -> int:
         """Deliveries that reached their receiver so far."""
-        return self._sender.sent
+        return self._senders.sent
 
     @property
     def failed(self) -> int:
         """Deliveries given up on so far."""
-        return self._sender.failed
+        return self._senders.failed
 
     # -- deciding -------------------------------------------------------------
 
-    def changes(self, store: HistoryStore, *, target: str, agent: str) -> list[Change]:
-        """The changes the latest run confirms, recorded as announced in the store.
+    def announce(
+        self, store: HistoryStore, *, target: str, agent: str
+    ) -> list[Delivery]:
+        """The deliveries of the changes the latest run confirms, recorded as
+        announced in the store, and kept in its outbox until they finish.
 
         Recorded before they are sent: a change is announced at most once,
-        whatever becomes of its delivery (which is retried, then logged).
+        and its deliveries are sent at least once (retried, then logged),
+        by this watch or, if it is killed first, by the next.
         """
         after = self.config.after
         params = {"target": target, "agent": agent}
@@ -215,14 +223,59 @@ class Alerter:
                     )
                 ]
                 candidates.append((row["probe_id"], points))
+            present = {str(row["probe_id"]) for row in results}
+            gone = self._gone(tx, present, announced, params)
         found = [
             change
             for probe_id, points in candidates
             if (change := self._change(probe_id, points, announced, params))
         ]
+        found += gone
         if not found:
             return []
         return self._record(store, found, target=target, agent=agent)
+
+    def _resume(
+        self,
+        store: HistoryStore,
+        finished: outbox.Finished,
+        *,
+        target: str,
+        agent: str,
+    ) -> None:
+        """Queue what an earlier watch of ``target`` from ``agent`` left unsent."""
+        by_key = {
+            outbox.receiver_key(store.key(), r.kind, r.url): r for r in self.receivers
+        }
+        for kept in outbox.pending(store, target=target, agent=agent):
+            receiver = by_key.get(kept.receiver)
+            if receiver is None:
+                logger.warning(
+                    "alerts: %s, left unsent by an earlier watch, was for a "
+                    "receiver no longer in alerts: dropped",
+                    kept.what,
+                )
+                finished.drop(kept.key)
+                continue
+            logger.info(
+                "alerts: %s to %s was left unsent by an earlier watch: sending it",
+                kept.what,
+                shown_url(receiver.url),
+            )
+            self._senders.put(
+                Delivery(
+                    kind=receiver.kind,
+                    url=receiver.endpoint,
+                    body=kept.body,
+                    timeout_s=receiver.timeout_s,
+                    what=kept.what,
+                    key=kept.key,
+                )
+            )
+
+    def _finished(self, key: str) -> None:
+        if self._outbox is not None:
+            self._outbox(key)
 
     def _change(
         self,
@@ -261,15 +314,63 @@ class Alerter:
             at=newest.started_at,
             run_id=newest.run_id,
             after=after,
-            link=probe_link(self.config.page_url, probe_id),
+            link=probe_link(self.config.page_url, probe_id, params["target"]),
         )
+
+    def _gone(
+        self,
+        tx: Tx,
+        present: set[str],
+        announced: dict[str, _Announced],
+        params: dict[str, str],
+    ) -> list[Change]:
+        """Resolutions for the alerted probes the suite no longer has."""
+        missing = sorted(
+            probe_id
+            for probe_id, was in announced.items()
+            if was.state == "failing" and probe_id not in present
+        )
+        if not missing:
+            return []
+        after = self.config.after
+        recent = tx.rows(_RECENT_RUNS, {**params, "limit": after})
+        if len(recent) < after or any(r["exit_status"] not in _RAN for r in recent):
+            return []
+        newest, oldest = recent[0], recent[-1]
+        changes = []
+        for probe_id in missing:
+            seen = tx.scalar(
+                _RESULTS_SINCE, {**params, "probe_id": probe_id, "oldest": oldest["id"]}
+            )
+            if seen:
+                continue
+            was = announced[probe_id]
+            changes.append(
+                Change(
+                    state="gone",
+                    target=params["target"],
+                    agent=params["agent"],
+                    probe_id=probe_id,
+                    outcome="",
+                    category=was.category,
+                    diagnosis="",
+                    since=stored_time(was.since),
+                    at=stored_time(newest["started_at"]),
+                    run_id=int(newest["id"]),
+                    after=after,
+                    link=probe_link(self.config.page_url, probe_id, params["target"]),
+                )
+            )
+        return changes
 
     def _record(
         self, store: HistoryStore, found: list[Change], *, target: str, agent: str
-    ) -> list[Change]:
-        """Mark ``found`` as announced; those another process marked meanwhile go."""
+    ) -> list[Delivery]:
+        """Mark ``found`` as announced, and keep their deliveries in the outbox;
+        those another process marked meanwhile go."""
         params = {"target": target, "agent": agent}
-        kept = []
+        store_key = store.key()
+        deliveries: list[Delivery] = []
         with store.db.write() as tx:
             now = _announced(tx, params)
             for change in found:
@@ -297,14 +398,30 @@ class Alerter:
                         "category": change.category,
                     },
                 )
-                kept.append(change)
-        return kept
+                made = self._deliveries(change)
+                outbox.keep(
+                    tx,
+                    [
+                        outbox.Kept(
+                            key=d.key,
+                            receiver=outbox.receiver_key(store_key, r.kind, r.url),
+                            what=d.what,
+                            body=d.body,
+                        )
+                        for r, d in made
+                    ],
+                    **params,
+                )
+                deliveries += [d for _, d in made]
+        return deliveries
 
     # -- sending --------------------------------------------------------------
 
-    def _queue(self, change: Change) -> None:
-        what = f"{'alert' if change.is_alert else 'recovery'} for {change.probe_id}"
+    def _deliveries(self, change: Change) -> list[tuple[Receiver, Delivery]]:
+        """``change`` built for each receiver (one that fails to build is logged)."""
+        what = f"{change.event} for {change.probe_id}"
         what = self.scrub(what)
+        made = []
         for receiver in self.receivers:
             try:
                 body = payloads.build(receiver.kind, change, scrub=self.scrub)
@@ -316,39 +433,20 @@ class Alerter:
                     type(exc).__name__,
                 )
                 continue
-            self._sender.put(
-                Delivery(
-                    kind=receiver.kind,
-                    url=_endpoint(receiver),
-                    body=body,
-                    timeout_s=receiver.timeout_s,
-                    what=what,
-                )
+            delivery = Delivery(
+                kind=receiver.kind,
+                url=receiver.endpoint,
+                body=body,
+                timeout_s=receiver.timeout_s,
+                what=what,
+                key=outbox.new_key(),
             )
+            made.append((receiver, delivery))
+        return made
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret sleuth knows of masked."""
         return redact.scrub(self._secrets.scrub(text))
-
-
-def _default_target(suite: SuiteConfig, config: AlertsConfig) -> str:
-    if suite.default_target is not None:
-        return suite.default_target
-    names = sorted(suite.targets)
-    if len(names) == 1 or not any("${setting:" in r.url for r in config.receivers):
-        return names[0]
-    raise ConfigError(
-        "a receiver's url reads ${setting:...}, and the suite has several "
-        f"targets ({', '.join(names)}): name the one whose settings hold it "
-        "(--target), or set default_target:",
-        where=config.where,
-    )
-
-
-def _endpoint(receiver: Receiver) -> str:
-    if receiver.kind == "alertmanager":
-        return receiver.url.rstrip("/") + "/api/v2/alerts"
-    return receiver.url
 
 
 def _announced(tx: Tx, params: dict[str, str]) -> dict[str, _Announced]:
@@ -369,60 +467,3 @@ def _diagnosis(message: str) -> str:
     if len(line) > MAX_DIAGNOSIS_CHARS:
         line = line[: MAX_DIAGNOSIS_CHARS - 1] + "…"
     return line
-
-
-def _filler(
-    suite: SuiteConfig,
-    target: TargetConfig,
-    secrets: redact.SecretRegistry,
-    environ: dict[str, str] | None,
-) -> Callable[[str, str], str]:
-    resolver = None
-
-    def setting(name: str, where: str) -> str:
-        nonlocal resolver
-        if resolver is None:
-            from sleuth.settings import SettingsResolver, build_source
-
-            resolver = SettingsResolver(
-                [build_source(spec, root=suite.root) for spec in target.sources]
-            )
-        value, lookup = resolver.lookup(name)
-        if lookup.is_missing:
-            raise ConfigError(
-                f"${{setting:{name}}} has no value for target {target.name!r}. "
-                f"{lookup.describe()}",
-                where=where,
-            )
-        secrets.add(str(value), name=name)
-        return str(value)
-
-    env = os.environ if environ is None else environ
-
-    def fill(text: str, where: str) -> str:
-        if "${" not in text:
-            return text
-        return substitute(
-            text,
-            {"setting": lambda name: setting(name, where), "env": env.get},
-            where=where,
-        )
-
-    return fill
-
-
-def _filled(
-    receiver: ReceiverConfig,
-    fill: Callable[[str, str], str],
-    secrets: redact.SecretRegistry,
-) -> Receiver:
-    url = fill(receiver.url, receiver.where)
-    check_receiver_url(url, kind=receiver.kind, where=receiver.where)
-    secrets.add(url)
-    # The path and query too: a Slack or webhook token is there, and may
-    # show up in a text without the host before it.
-    parts = urlsplit(url)
-    for part in (parts.path.strip("/"), parts.query):
-        if len(part) >= _MIN_SECRET_PART:
-            secrets.add(part)
-    return Receiver(kind=receiver.kind, url=url, timeout_s=receiver.timeout_s)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sleuth.errors import ConfigError, SleuthError
+from sleuth.suite.discovery import option_value
 from sleuth.suite.units import parse_duration, parse_positive_int, seconds_in
+from sleuth.watch.loop import DEFAULT_CYCLE_TIMEOUT_S
+
+# How the cycles' pytest arguments may name the target (`sleuth run`'s short
+# form, or pytest's own option).
+TARGET_OPTIONS = ("--target", "--sleuth-target")
 
 if TYPE_CHECKING:
     from sleuth.watch.alerts import Alerter
@@ -27,6 +33,9 @@ EXIT_USAGE = 4  # as pytest's usage errors
 # When --jitter is not given: each start up to a tenth of the interval late,
 # so that agents started together do not probe in step.
 DEFAULT_JITTER_SHARE = 0.1
+# A cycle run with --budget B may take B and this much more (start-up,
+# collection, the history's write) before it counts as hung.
+CYCLE_GRACE_S = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +45,7 @@ class WatchOptions:
     every_s: float
     jitter_s: float
     cycles: int | None
+    cycle_timeout_s: float
     history_url: str | None  # None: the history is off
     agent: str
 
@@ -68,11 +78,33 @@ def parse_jitter(value: str | None, *, every_s: float) -> float:
     return seconds
 
 
+def parse_cycle_timeout(
+    value: str | None, *, pytest_args: Sequence[str], environ: Mapping[str, str]
+) -> float:
+    """``--cycle-timeout 5m``; default the cycles' budget and a minute, or
+    10 minutes when they have none.
+
+    Raises:
+        ConfigError: naming --cycle-timeout and an example.
+    """
+    if value is not None:
+        return parse_duration(value, where="--cycle-timeout", what="cycle time-out")
+    budget = option_value(pytest_args, "--budget", "--sleuth-budget") or environ.get(
+        "SLEUTH_BUDGET"
+    )
+    seconds = seconds_in(budget, bare="s") if budget else None
+    if seconds is None or not seconds > 0:  # a bad one is the cycle's to say
+        return DEFAULT_CYCLE_TIMEOUT_S
+    return seconds + CYCLE_GRACE_S
+
+
 def resolve_options(
     *,
     every: str | None,
     jitter: str | None,
     cycles: str | None,
+    cycle_timeout: str | None = None,
+    pytest_args: Sequence[str] = (),
     history: str | None,
     agent: str | None,
     cwd: Path,
@@ -93,6 +125,9 @@ def resolve_options(
         if cycles is not None
         else None
     )
+    timeout_s = parse_cycle_timeout(
+        cycle_timeout, pytest_args=pytest_args, environ=os.environ
+    )
     config_path = find_suite_config(cwd)
     suite = (
         load_suite_config(config_path, only=("history",))
@@ -106,6 +141,7 @@ def resolve_options(
         every_s=every_s,
         jitter_s=jitter_s,
         cycles=count,
+        cycle_timeout_s=timeout_s,
         history_url=options.url,
         agent=options.agent,
     )
@@ -122,6 +158,7 @@ def watch_command(
     verbose: bool,
     serve: str | None = None,
     auth: str | None = None,
+    cycle_timeout: str | None = None,
 ) -> int:
     """``sleuth watch``; returns its exit code (4 and one line for a bad option)."""
     import sys
@@ -137,11 +174,13 @@ def watch_command(
             every=every,
             jitter=jitter,
             cycles=cycles,
+            cycle_timeout=cycle_timeout,
+            pytest_args=pytest_args,
             history=history,
             agent=agent,
             cwd=cwd,
         )
-        alerter = make_alerter(cwd, target=target_in(pytest_args))
+        alerter = make_alerter(cwd, target=option_value(pytest_args, *TARGET_OPTIONS))
         if alerter is not None and options.history_url is None:
             raise ConfigError("alerts: need the history (not --no-history)")
         if serve is not None:
@@ -168,6 +207,7 @@ def watch_command(
             agent=options.agent,
             history_url=options.history_url,
             cycles=options.cycles,
+            cycle_timeout_s=options.cycle_timeout_s,
             verbose=verbose,
             cwd=cwd,
             after_cycle=(
@@ -181,16 +221,6 @@ def watch_command(
             server.stop()
         if alerter is not None:
             alerter.close()
-
-
-def target_in(pytest_args: Sequence[str]) -> str | None:
-    """The ``--target NAME`` (or ``--target=NAME``) the cycles are run with."""
-    for i, arg in enumerate(pytest_args):
-        if arg == "--target" and i + 1 < len(pytest_args):
-            return pytest_args[i + 1]
-        if arg.startswith("--target="):
-            return arg.partition("=")[2]
-    return None
 
 
 def make_alerter(cwd: Path, *, target: str | None) -> Alerter | None:

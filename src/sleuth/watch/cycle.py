@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sleuth import _timing as timing
+from sleuth.reports.mdtext import in_outcome_order, outcome_counts
 
 # How long a child killed by a second signal may take to go (it cannot refuse
 # SIGKILL; this bounds the wait for the kernel to reap it).
@@ -49,6 +50,9 @@ class CycleResult:
     )
     output: str = dataclasses.field(default="", repr=False, compare=False)
     killed: bool = False  # ended by the watch's second signal
+    # Killed by the watch for running past --cycle-timeout (None: it ended by
+    # itself): a suite hung outside its probes' deadlines stores nothing.
+    hung_after_s: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -57,14 +61,17 @@ class CycleResult:
     def line(self) -> str:
         """``cycle 3 10:01:02: 12 passed, 1 failed in 0.84s (run 41)``."""
         clock = self.started_at.astimezone().strftime("%H:%M:%S")
-        order = ("passed", "warned", "flaky", "failed", "error", "blocked", "skipped")
-        counts = [f"{self.counts[k]} {k}" for k in order if self.counts.get(k)]
         if self.killed:
             what = "killed before it ended"
+        elif self.hung_after_s is not None:
+            return (
+                f"cycle {self.cycle} {clock}: hung, killed after "
+                f"{self.hung_after_s:g}s (--cycle-timeout); no run stored"
+            )
         elif self.document is None:
             what = f"no run (exit {self.exit_code})"
         else:
-            what = ", ".join(counts) or "nothing ran"
+            what = outcome_counts(in_outcome_order(self.counts)) or "nothing ran"
         text = f"cycle {self.cycle} {clock}: {what} in {self.duration_s:.2f}s"
         if self.run_id is not None:
             text += f" (run {self.run_id})"
@@ -106,18 +113,34 @@ class Child:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.killed = False
+        self.killed = False  # by the watch's second signal
+        self.hung = False  # by the cycle's own time-out
 
-    def wait(self) -> int:
-        # No timeout: the run's probes have theirs (and --budget bounds the
-        # run); a second signal kills it, which ends this wait.
-        return self.process.wait()
+    def wait(self, timeout_s: float) -> int:
+        """The child's exit code; past ``timeout_s`` its group is killed.
+
+        The probes have their own deadlines and --budget bounds them, but not
+        the suite's own code around them (a conftest that connects without a
+        time-out, a fixture that never returns): without this, one hung cycle
+        would stop the watch, and its page would go on showing the last run.
+        A second signal kills the child too, which ends this wait.
+        """
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.hung = True
+            self._kill_group()
+            return self.process.wait(timeout=KILL_WAIT_S)
 
     def kill(self) -> None:
-        """End the cycle now: SIGKILL to its process group. Nothing is half
-        written: the history stores a run in one transaction, and the JSON
-        document is written whole or not at all."""
+        """End the cycle now (the watch's second signal)."""
         self.killed = True
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        # SIGKILL to the process group: nothing is half written, as the
+        # history stores a run in one transaction and the JSON document is
+        # written whole or not at all.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
@@ -130,10 +153,11 @@ def run_cycle(
     history_url: str | None,
     agent: str | None,
     every_s: float,
+    timeout_s: float,
     started: list[Child],
 ) -> CycleResult:
-    """Run one cycle to its end; ``started`` receives the child while it runs
-    (so that a signal handler can kill it)."""
+    """Run one cycle to its end, or kill it after ``timeout_s``; ``started``
+    receives the child while it runs (so that a signal handler can kill it)."""
     with tempfile.TemporaryDirectory(prefix="sleuth-watch-") as scratch:
         json_path = Path(scratch, "run.json")
         command = child_command(
@@ -145,7 +169,7 @@ def run_cycle(
             child = Child(command, cwd=cwd, output=output)
             started.append(child)
             try:
-                exit_code = child.wait()
+                exit_code = child.wait(timeout_s)
             finally:
                 started.remove(child)
             duration_s = timing.monotonic() - start
@@ -168,6 +192,7 @@ def run_cycle(
         document=document,
         output=text,
         killed=child.killed,
+        hung_after_s=timeout_s if child.hung and not child.killed else None,
     )
 
 

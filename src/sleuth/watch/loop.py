@@ -22,6 +22,7 @@ from types import FrameType
 from typing import TextIO
 
 from sleuth import _timing as timing
+from sleuth.reports.mdtext import counted
 from sleuth.watch.cycle import Child, CycleResult, run_cycle
 
 log = logging.getLogger("sleuth.watch")
@@ -33,6 +34,8 @@ POLL_S = 0.1
 # the next time either.
 FATAL_FIRST_EXITS = frozenset({3, 4, 5})
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A cycle still running after this long is killed (``--cycle-timeout``).
+DEFAULT_CYCLE_TIMEOUT_S = 600.0
 
 
 class _Stopper:
@@ -74,6 +77,7 @@ def run_watch(
     agent: str | None = None,
     history_url: str | None = None,
     cycles: int | None = None,
+    cycle_timeout_s: float = DEFAULT_CYCLE_TIMEOUT_S,
     verbose: bool = False,
     cwd: Path | None = None,
     out: TextIO | None = None,
@@ -86,8 +90,10 @@ def run_watch(
 
     Each cycle is ``python -m sleuth run PYTEST_ARGS`` in ``cwd``, recorded in
     ``history_url`` (None: the suite's own, as ``sleuth history`` finds it)
-    under ``agent`` (None: as the run resolves it). ``after_cycle`` gets each
-    finished cycle; what it raises is logged and the watch goes on.
+    under ``agent`` (None: as the run resolves it); a cycle running longer
+    than ``cycle_timeout_s`` is killed, said, and the next one runs.
+    ``after_cycle`` gets each finished cycle; what it raises is logged and the
+    watch goes on.
     ``on_start`` runs once before the first cycle (where ``--serve`` starts the
     status page). ``out`` receives one line per cycle (default: stdout), and
     the child's own output too when ``verbose``.
@@ -117,6 +123,7 @@ def run_watch(
                 history_url=history_url,
                 agent=agent,
                 every_s=every_s,
+                timeout_s=cycle_timeout_s,
                 started=stopper.running,
             )
             _say(out, result, verbose=verbose)
@@ -139,7 +146,7 @@ def run_watch(
             jitter = rng.uniform(0.0, jitter_s) if jitter_s > 0 else 0.0
             _sleep_until(cycle_start + every_s + jitter, stopper)
         if stopper.asked:
-            _write(out, f"sleuth watch: stopped after {number} cycles")
+            _write(out, f"sleuth watch: stopped after {counted(number, 'cycle')}")
         return 0
     finally:
         restore()

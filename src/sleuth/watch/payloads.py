@@ -7,7 +7,9 @@ import datetime as _dt
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+
+from sleuth.reports.mdtext import counted
 
 # Alertmanager resolves an alert nobody re-sends after its resolve_timeout
 # (5 minutes by default). sleuth sends each change once, so a firing alert
@@ -20,11 +22,13 @@ ALERTNAME = "SleuthProbeFailing"
 class Change:
     """A probe's confirmed change of state, as one alert or recovery notice."""
 
-    state: str  # "failing" (an alert) or "passing" (a recovery notice)
+    # "failing" (an alert), "passing" (a recovery notice), or "gone": the
+    # alerted probe is no longer in the suite, and its alert is resolved.
+    state: str
     target: str
     agent: str
     probe_id: str
-    outcome: str  # the latest result: failed, error, blocked, passed, ...
+    outcome: str  # the latest result: failed, error, blocked, passed, ...; "" gone
     category: str  # the failure's category (the alert's, for a recovery)
     diagnosis: str  # the failure's short cause as the history holds it
     since: _dt.datetime  # when the failing streak began (aware, UTC)
@@ -37,18 +41,37 @@ class Change:
     def is_alert(self) -> bool:
         return self.state == "failing"
 
+    @property
+    def event(self) -> str:
+        """The webhook's ``event``: alert, recovery or resolved."""
+        return {"failing": "alert", "gone": "resolved"}.get(self.state, "recovery")
+
     def summary(self) -> str:
         where = f"{self.target} from {self.agent}"
         if self.is_alert:
-            return f"{self.probe_id} fails on {where} ({self.after} results in a row)"
+            in_a_row = counted(self.after, "result")
+            return f"{self.probe_id} fails on {where} ({in_a_row} in a row)"
+        if self.state == "gone":
+            absent = (
+                "not in the last run"
+                if self.after == 1
+                else f"in none of the last {self.after} runs"
+            )
+            return (
+                f"{self.probe_id} is no longer in the suite on {where} "
+                f"({absent}): its alert is resolved"
+            )
         return f"{self.probe_id} passes again on {where}"
 
 
-def probe_link(page_url: str | None, probe_id: str) -> str | None:
-    """``<page_url>/probes/<probe id, quoted>``, or None without a page."""
+def probe_link(page_url: str | None, probe_id: str, target: str) -> str | None:
+    """``<page_url>/probes/<probe id, quoted>?target=<target>``, or None
+    without a page. The target is named: a suite run against staging and
+    prod has the same probe ids in both, and the page shows one."""
     if not page_url:
         return None
-    return f"{page_url.rstrip('/')}/probes/{quote(probe_id, safe='')}"
+    where = urlencode({"target": target})
+    return f"{page_url.rstrip('/')}/probes/{quote(probe_id, safe='')}?{where}"
 
 
 def build(kind: str, change: Change, *, scrub: Callable[[str], str]) -> bytes:
@@ -64,7 +87,7 @@ def build(kind: str, change: Change, *, scrub: Callable[[str], str]) -> bytes:
 def webhook(change: Change) -> dict[str, Any]:
     return {
         "version": 1,
-        "event": "alert" if change.is_alert else "recovery",
+        "event": change.event,
         "state": change.state,
         "summary": change.summary(),
         "target": change.target,
@@ -82,9 +105,10 @@ def webhook(change: Change) -> dict[str, Any]:
 
 
 def slack(change: Change) -> dict[str, Any]:
-    mark = (
-        ":red_circle: FAILING" if change.is_alert else ":large_green_circle: RECOVERED"
-    )
+    mark = {
+        "failing": ":red_circle: FAILING",
+        "gone": ":white_circle: RESOLVED",
+    }.get(change.state, ":large_green_circle: RECOVERED")
     lines = [f"{mark}: {change.summary()}"]
     if change.is_alert and change.diagnosis:
         lines.append(f"> {change.diagnosis}")

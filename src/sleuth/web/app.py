@@ -68,10 +68,17 @@ class StoreReader:
                     f"({describe_error(exc, self.url)})"
                 ) from None
 
-    def status(self) -> Status:
+    def status(self, agent: str | None = None) -> Status:
+        """Every target's status, or as ``agent`` alone saw it."""
         return self.read(
-            lambda store: read_status(store, now=timing.utcnow(), memo=self._memo)
+            lambda store: read_status(
+                store, now=timing.utcnow(), memo=self._memo, agent=agent
+            )
         )
+
+    def agents(self) -> list[str]:
+        """Every agent with a run of some target shown."""
+        return sorted({a for t in self.status().targets for a in t.agents})
 
     def close(self) -> None:
         with self._lock:
@@ -126,9 +133,15 @@ def create_app(
             return JSONResponse({"error": str(exc)}, status_code=503)
 
     async def index(request: Request) -> Response:
-        return await guarded(
-            lambda: page("index.html", status=reader.status()), html=True
-        )
+        agent = _agent_of(request)
+
+        def build() -> Response:
+            status = reader.status(agent)
+            if agent is not None and not status.targets:
+                return page("error.html", 404, message=_no_agent(agent, reader))
+            return page("index.html", status=status, agent=agent)
+
+        return await guarded(build, html=True)
 
     async def probe(request: Request) -> Response:
         probe_id = request.path_params["probe_id"]
@@ -157,9 +170,13 @@ def create_app(
 
     async def api_status(request: Request) -> Response:
         target = request.query_params.get("target")
+        agent = _agent_of(request)
 
         def build() -> Response:
-            data = status_json(reader.status())
+            status = reader.status(agent)
+            if agent is not None and not status.targets:
+                return JSONResponse({"error": _no_agent(agent, reader)}, 404)
+            data = status_json(status)
             if target is not None:
                 data["targets"] = [t for t in data["targets"] if t["name"] == target]
                 if not data["targets"]:
@@ -177,9 +194,12 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         target = request.query_params.get("target")
+        agent = _agent_of(request)
 
         def build() -> Response:
-            status = reader.status()
+            status = reader.status(agent)
+            if agent is not None and not status.targets:
+                return _text(f"unknown: {_no_agent(agent, reader)}\n", 404)
             return _health(status, target)
 
         try:
@@ -244,6 +264,18 @@ def _closing(reader: StoreReader) -> Callable[[Any], Any]:
     return lifespan
 
 
+def _agent_of(request: Request) -> str | None:
+    """``?agent=NAME``: one agent's view; an empty one is every agent's."""
+    return request.query_params.get("agent") or None
+
+
+def _no_agent(agent: str, reader: StoreReader) -> str:
+    known = reader.agents()
+    return f"no runs from agent {agent!r} in the history" + (
+        f" (agents: {', '.join(known)})" if known else ""
+    )
+
+
 def _text(body: str, code: int) -> Response:
     from starlette.responses import PlainTextResponse
 
@@ -275,11 +307,12 @@ def probe_url(probe_id: str, target: str, run: int | None = None) -> str:
 def _probe_page(
     store: HistoryStore, probe_id: str, *, target: str | None, run: int | None
 ) -> dict[str, Any] | None:
-    if target is None:
+    others: list[str] = []
+    if target is None:  # a link without ?target=: the first, the rest named
         holding = [t for t in store.targets() if store.probe_point(probe_id, target=t)]
         if not holding:
             return None
-        target = holding[0]
+        target, others = holding[0], holding[1:]
     points = store.probe_points(probe_id, target=target, limit=TIMELINE_POINTS)
     if not points:
         return None
@@ -294,6 +327,7 @@ def _probe_page(
     return {
         "probe_id": probe_id,
         "target": target,
+        "others": others,
         "points": points,
         "evidence": evidence,
         "json": json.dumps,

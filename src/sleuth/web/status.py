@@ -1,7 +1,8 @@
 """What the page, the API, ``/metrics`` and ``/healthz`` show: the history
 read back as each target's probes, their state per agent, and ranked causes.
 
-A probe's state is what each agent's latest run of its target said of it.
+A probe's state is what each agent's latest run of its target said of it;
+read for one agent, it is what that agent alone saw (``/?agent=eu-1``).
 Since when and when it last passed come from its recent points (one indexed
 read per probe), and from one more read only when a failing streak is older
 than those: a store of 50,000 runs costs no more than one of 50.
@@ -126,19 +127,44 @@ def state_of(outcome: str) -> str:
     return "skipped"
 
 
+# A failure with one of these got no answer from the target: seen from some
+# agents only, it points at their way there.
+UNREACHED = frozenset({"dns", "refused", "timeout", "tls", "reset"})
+# sleuth's own fault, or the run's budget spent, on that agent: neither the
+# target's nor the path's.
+OWN_FAULT = frozenset({"sleuth", "budget"})
+
+
 def agent_spread(agents: Sequence[AgentState]) -> str | None:
     """``fails from eu-1, passes from us-1 and ap-1: look at eu-1's network
-    path`` when some agents see a failure and others do not; else None."""
-    failing = [a.agent for a in agents if a.state == "failing"]
+    path`` when some agents see a failure and others do not; else None.
+
+    Where to look follows what the failing agents saw: no answer (DNS,
+    refused, timeout, TLS, reset) points at their network path; sleuth's own
+    fault or budget at their run; an answer, a setting or a blocked probe at
+    the evidence, since the path evidently worked or was not used.
+    """
+    failing = [a for a in agents if a.state == "failing"]
     passing = [a.agent for a in agents if a.state == "passing"]
     if not failing or not passing:
         return None
-    where = (
-        f"{failing[0]}'s network path"
-        if len(failing) == 1
-        else f"the network paths of {_and(failing)}"
+    names = [a.agent for a in failing]
+    said = f"fails from {_and(names)}, passes from {_and(passing)}"
+    categories = {a.category for a in failing}
+    if categories <= UNREACHED:
+        where = (
+            f"{names[0]}'s network path"
+            if len(names) == 1
+            else f"the network paths of {_and(names)}"
+        )
+        return f"{said}: look at {where}"
+    if categories <= OWN_FAULT:
+        own = f"sleuth's own run on {_and(names)} did not get to it"
+        return f"{said}: {own}, not the target"
+    return (
+        f"{said}: compare the evidence from {_and(names)} "
+        f"with that from {_and(passing)}"
     )
-    return f"fails from {_and(failing)}, passes from {_and(passing)}: look at {where}"
 
 
 def _and(names: Sequence[str]) -> str:
@@ -150,32 +176,44 @@ def _and(names: Sequence[str]) -> str:
 # -- reading the store -----------------------------------------------------------
 
 
-# (target, probe, agent, the agent's latest run) -> (last passed, streak start):
-# a long failing streak is dated once per new run, not once per request.
-Memo = dict[tuple[str, str, str, int], tuple[ProbePoint | None, _dt.datetime | None]]
+# (target, probe, agent) -> (the run it was dated at, last passed, streak
+# start): a long failing streak is dated once, not once per request nor once
+# per new run (a watch stores one every cycle).
+Memo = dict[tuple[str, str, str], tuple[int, ProbePoint | None, _dt.datetime | None]]
 MEMO_SIZE = 10_000
 
 
 def read_status(
-    store: HistoryStore, *, now: _dt.datetime, memo: Memo | None = None
+    store: HistoryStore,
+    *,
+    now: _dt.datetime,
+    memo: Memo | None = None,
+    agent: str | None = None,
 ) -> Status:
-    """Every target's probes, as the latest run of each agent saw them."""
+    """Every target's probes, as the latest run of each agent saw them (of
+    ``agent`` only: its causes, durations and streaks, no other's)."""
     if memo is not None and len(memo) > MEMO_SIZE:
         memo.clear()
     return Status(
         targets=tuple(
             t
             for name in store.targets()
-            if (t := read_target(store, name, memo=memo)) is not None
+            if (t := read_target(store, name, memo=memo, agent=agent)) is not None
         ),
         generated_at=now,
     )
 
 
 def read_target(
-    store: HistoryStore, name: str, *, memo: Memo | None = None
+    store: HistoryStore,
+    name: str,
+    *,
+    memo: Memo | None = None,
+    agent: str | None = None,
 ) -> TargetStatus | None:
     agents = store.agent_runs(target=name)
+    if agent is not None:
+        agents = {a: run_id for a, run_id in agents.items() if a == agent}
     if not agents:
         return None
     latest = max(agents.values())
@@ -185,7 +223,7 @@ def read_target(
     for row in rows:
         by_probe.setdefault(row["probe_id"], []).append(row)
     probes = [
-        _probe_status(store, name, probe_id, found, memo)
+        _probe_status(store, name, probe_id, found, memo, agent)
         for probe_id, found in by_probe.items()
     ]
     causes = causes_by_agent(rows)
@@ -226,8 +264,11 @@ def _probe_status(
     probe_id: str,
     rows: list[dict[str, Any]],
     memo: Memo | None,
+    agent: str | None,
 ) -> ProbeStatus:
-    recent = store.probe_points(probe_id, target=target, limit=RECENT_POINTS)
+    recent = store.probe_points(
+        probe_id, target=target, agent=agent, limit=RECENT_POINTS
+    )
     states = tuple(
         _agent_state(store, target, probe_id, row, recent, memo)
         for row in sorted(rows, key=lambda r: r["agent"])
@@ -254,12 +295,17 @@ def _agent_state(
     since, exact = _streak_start(mine, state)
     last_passed = next((p for p in mine if p.outcome in PASSING), None)
     if not exact and state == "failing":
-        key = (target, probe_id, agent, int(row["run_id"]))
-        found = memo.get(key) if memo is not None else None
-        if found is None:
+        run_id = int(row["run_id"])
+        key = (target, probe_id, agent)
+        held = memo.get(key) if memo is not None else None
+        # A dating made at an earlier run of this streak still holds when the
+        # points read reach back to that run and all fail: nothing passed since.
+        if held is not None and mine and mine[-1].run_id <= held[0] <= run_id:
+            found = held[1], held[2]
+        else:
             found = _date_failure(store, target, probe_id, agent)
             if memo is not None:
-                memo[key] = found
+                memo[key] = (run_id, *found)
         last_passed, since, exact = found[0], found[1] or since, True
     return AgentState(
         agent=agent,

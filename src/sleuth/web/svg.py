@@ -38,7 +38,8 @@ def sparkline(points: Sequence[tuple[float, str]]) -> str:
         if outcome in FAILING
         for x, y in [xy(i, d)]
     )
-    slowest = f"slowest {top * 1000:.0f} ms over the last {len(points)} runs"
+    last = "the last run" if len(points) == 1 else f"the last {len(points)} runs"
+    slowest = f"slowest {top * 1000:.0f} ms over {last}"
     return (
         f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{SPARK_WIDTH}" '
         f'height="{SPARK_HEIGHT}" viewBox="-2 0 {SPARK_WIDTH + 4} {SPARK_HEIGHT}" '
