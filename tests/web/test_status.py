@@ -13,6 +13,7 @@ from sleuth.web.status import (
     RECENT_POINTS,
     AgentState,
     Memo,
+    ProbeStatus,
     _streak_start,
     agent_spread,
     read_status,
@@ -24,7 +25,14 @@ from tests.history.helpers import make_record
 T0 = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
 
 
-def state(agent: str, outcome: str, category: str = "") -> AgentState:
+def state(
+    agent: str,
+    outcome: str,
+    category: str = "",
+    *,
+    since: _dt.datetime = T0,
+    exact: bool = True,
+) -> AgentState:
     return AgentState(
         agent=agent,
         run_id=1,
@@ -33,8 +41,8 @@ def state(agent: str, outcome: str, category: str = "") -> AgentState:
         category=category,
         duration_s=0.1,
         message="",
-        since=T0,
-        since_exact=True,
+        since=since,
+        since_exact=exact,
         last_passed=None,
     )
 
@@ -103,6 +111,47 @@ def test_no_spread_when_all_agents_agree_or_only_skip():
     assert agent_spread([state("eu-1", "passed"), state("us-1", "passed")]) is None
     assert agent_spread([state("eu-1", "failed"), state("us-1", "skipped")]) is None
     assert agent_spread([state("eu-1", "failed")]) is None
+
+
+def minutes(n: int) -> _dt.datetime:
+    return T0 + _dt.timedelta(minutes=n)
+
+
+def since_of(*agents: AgentState) -> tuple[_dt.datetime | None, bool]:
+    probe = ProbeStatus(target="prod", probe_id="t::p", agents=agents, durations=())
+    return probe.since, probe.since_exact
+
+
+def test_passing_everywhere_dates_from_the_last_agent_to_stop_failing():
+    # us-1 has passed since minute 1; eu-1 failed until minute 30. "Passing
+    # since minute 1" would hide eu-1's failure of a minute ago.
+    assert since_of(
+        state("us-1", "passed", since=minutes(1)),
+        state("eu-1", "passed", since=minutes(30)),
+    ) == (minutes(30), True)
+    # That newest streak being older than the points read: at most then.
+    assert since_of(
+        state("us-1", "passed", since=minutes(1)),
+        state("eu-1", "passed", since=minutes(30), exact=False),
+    ) == (minutes(30), False)
+    # An older streak read only in part changes nothing: it began even earlier.
+    assert since_of(
+        state("us-1", "passed", since=minutes(1), exact=False),
+        state("eu-1", "passed", since=minutes(30)),
+    ) == (minutes(30), True)
+
+
+def test_failing_dates_from_the_oldest_failing_streak():
+    assert since_of(
+        state("eu-1", "error", "refused", since=minutes(10)),
+        state("eu-2", "failed", since=minutes(20)),
+        state("us-1", "passed", since=minutes(1)),
+    ) == (minutes(10), True)
+    # A failing streak older than the points read may be older than any other.
+    assert since_of(
+        state("eu-1", "error", "refused", since=minutes(10)),
+        state("eu-2", "failed", since=minutes(20), exact=False),
+    ) == (minutes(10), False)
 
 
 def point(run_id: int, outcome: str) -> ProbePoint:

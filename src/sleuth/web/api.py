@@ -57,6 +57,7 @@ def _probe(probe: ProbeStatus) -> dict[str, Any]:
         "category": worst.category,
         "message": worst.message,
         "since": _time(probe.since),
+        "since_exact": probe.since_exact,
         "last_passed": _point(probe.last_passed),
         "spread": probe.spread,
         "durations_s": [d for d, _ in probe.durations],

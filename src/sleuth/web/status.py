@@ -72,10 +72,32 @@ class ProbeStatus:
 
     @property
     def since(self) -> _dt.datetime | None:
-        """When the probe's state began: the earliest start among the agents
-        in that state."""
-        found = [a.since for a in self.agents if a.state == self.state and a.since]
-        return min(found) if found else None
+        return self._since[0]
+
+    @property
+    def since_exact(self) -> bool:
+        """False: ``since`` is an upper bound (some streak is older than the
+        points read)."""
+        return self._since[1]
+
+    @property
+    def _since(self) -> tuple[_dt.datetime | None, bool]:
+        """When the probe's state began across its agents, and whether exactly.
+
+        Failing began with the oldest streak among the failing agents: one of
+        them has failed without a break since then. Passing (or skipped) began
+        with the newest streak: until then some agent was failing, and an
+        earlier date would hide that failure.
+        """
+        mine = [a for a in self.agents if a.state == self.state and a.since]
+        if not mine:
+            return None, False
+        if self.state == "failing":
+            # An inexact streak may be older than the oldest exact one.
+            oldest = min(a.since for a in mine if a.since)
+            return oldest, all(a.since_exact for a in mine)
+        newest = max(a.since for a in mine if a.since)
+        return newest, any(a.since_exact for a in mine if a.since == newest)
 
     @property
     def last_passed(self) -> ProbePoint | None:
