@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 
 import pytest
 
@@ -16,6 +17,7 @@ from sleuth.web.status import (
     ProbeStatus,
     _streak_start,
     agent_spread,
+    causes_by_agent,
     read_status,
     record_of,
 )
@@ -283,3 +285,34 @@ def test_a_long_failing_streak_is_dated_right_across_new_runs(tmp_path):
         assert renewed.last_passed.run_id == again
     finally:
         store.close()
+
+
+def test_one_fault_seen_from_two_agents_counts_the_probes_it_explains_on_either():
+    def row(agent: str, name: str, outcome: str, message: str) -> dict[str, object]:
+        request = "GET http://db.internal:5432/"
+        return {
+            "agent": agent,
+            "probe_id": f"t.py::{name}",
+            "outcome": outcome,
+            "category": "refused",
+            "duration_s": 0.01,
+            "message": message,
+            "evidence": json.dumps(
+                {"exchanges": [{"kind": "http", "request": request, "error": "x"}]}
+            ),
+        }
+
+    down = "connection refused"
+    rows = [
+        row("eu-1", "test_db", "error", down),
+        row("eu-1", "test_a", "blocked", f"{down} [blocked by test_db]"),
+        row("eu-1", "test_b", "blocked", f"{down} [blocked by test_db]"),
+        row("us-1", "test_db", "error", down),
+        row("us-1", "test_b", "blocked", f"{down} [blocked by test_db]"),
+        row("us-1", "test_c", "blocked", f"{down} [blocked by test_db]"),
+    ]
+    ((cause, agents),) = causes_by_agent(rows)
+    assert agents == ("eu-1", "us-1")
+    assert cause.probes == ("t.py::test_db",)
+    assert set(cause.blocks) == {"t.py::test_a", "t.py::test_b", "t.py::test_c"}
+    assert cause.line() == "test_db: connection refused (blocks 3 probes)"

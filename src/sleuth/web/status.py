@@ -386,12 +386,17 @@ def causes_by_agent(
     runs: dict[str, list[ProbeRecord]] = {}
     for row in rows:
         runs.setdefault(row["agent"], []).append(record_of(row))
-    # One fault seen from several agents is one cause (its timings differ).
+    # One fault seen from several agents is one cause: the first agent's
+    # diagnosis (the timings in it differ), the probes it explains on any.
     merged: dict[tuple[str, str], tuple[RootCause, list[str]]] = {}
     for agent in sorted(runs):
         for cause in rank(runs[agent]):
-            seen = merged.setdefault((cause.label, cause.category), (cause, []))
-            seen[1].append(agent)
+            key = (cause.label, cause.category)
+            if key in merged:
+                first, agents = merged[key]
+                merged[key] = (_widened(first, cause), [*agents, agent])
+            else:
+                merged[key] = (cause, [agent])
     ranked = sorted(
         merged.values(),
         key=lambda found: (
@@ -403,6 +408,16 @@ def causes_by_agent(
         ),
     )
     return [(cause, tuple(agents)) for cause, agents in ranked]
+
+
+def _widened(cause: RootCause, also: RootCause) -> RootCause:
+    """``cause`` explaining the probes ``also`` explains too, so that its
+    counts are not one agent's alone."""
+    probes = tuple(dict.fromkeys((*cause.probes, *also.probes)))
+    blocks = dict.fromkeys((*cause.blocks, *also.blocks))
+    return dataclasses.replace(
+        cause, probes=probes, blocks=tuple(b for b in blocks if b not in probes)
+    )
 
 
 def record_of(row: Mapping[str, Any]) -> ProbeRecord:
