@@ -90,6 +90,8 @@ def test_an_alert_once_after_n_failures_a_recovery_once_and_no_resend(
     assert alert["diagnosis"].endswith("; health answered 500")
     assert alert["link"] == recovery["link"] == link
     assert alert["after"] == 3
+    # The recovery names the streak it ends, and when it ended.
+    assert recovery["since"] == alert["since"] < alert["at"] < recovery["at"]
 
     slack_alert, slack_recovery = by_path["slack"]
     assert set(slack_alert) == {"text"}
