@@ -258,20 +258,22 @@ def test_a_silent_endpoint_times_out_within_the_probe_deadline(aws, silent_port)
         "s (2 attempts, within the probe's time left). Check the runner reaches "
         "it, or give the probe more time"
     )
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0  # not botocore's 60 s
 
 
 def test_a_lookup_waiting_on_another_probes_fetch_keeps_its_own_deadline(
     aws, silent_port
 ):
     src = source("aws-ssm", "/prod/", endpoint_url=f"http://127.0.0.1:{silent_port}")
-    first = threading.Thread(target=lambda: _lookup_in_probe(src, 1.5))
+    # The first probe's deadline is far from the second's, so that a loaded
+    # machine's scheduling cannot blur which deadline the second one kept.
+    first = threading.Thread(target=lambda: _lookup_in_probe(src, 4.0))
     first.start()
     time.sleep(0.2)  # the first probe's fetch is under way
     started = time.monotonic()
     with in_probe(timeout_s=0.5):
         found = src.lookup("A")
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5
     assert found.detail.startswith(
         "timed out after 0.5 s waiting for AWS SSM Parameter Store for aws-ssm /prod/"
     )

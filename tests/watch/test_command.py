@@ -170,9 +170,7 @@ def test_a_hung_cycle_is_killed_said_and_the_watch_goes_on(tmp_path: Path) -> No
     assert len(cycles) == 2
     for number, line in enumerate(cycles, start=1):
         assert line.startswith(f"cycle {number} ")
-        assert line.endswith(
-            ": hung, killed after 4s (--cycle-timeout); no run stored"
-        )
+        assert line.endswith(": hung, killed after 4s (--cycle-timeout); no run stored")
     pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
     assert len(pids) == 2
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
