@@ -374,6 +374,34 @@ def test_diff_finds_flips_new_and_removed_probes_settings_and_latency():
     assert (data["a"]["id"], data["b"]["id"]) == (41, 43)
 
 
+def test_diff_says_a_value_it_could_not_compare_rather_than_no_change():
+    # A run kept without a fingerprint (buffered before its agent knew the
+    # store's key, or an xdist run whose workers saw the value otherwise):
+    # its value may have changed; "no setting changed" would be a guess.
+    a = snapshot(
+        1, {}, {"A": ("environment", "present", "aa"), "GONE": (None, "absent", None)}
+    )
+    b = snapshot(
+        2, {}, {"A": ("environment", "present", None), "GONE": (None, "absent", None)}
+    )
+    assert diff_runs(a, b).render() == [
+        "settings (1):",
+        "  A: value not compared (run 2 kept no fingerprint of it)",
+    ]
+    assert diff_runs(b, a).render()[1] == (
+        "  A: value not compared (run 2 kept no fingerprint of it)"
+    )
+    neither = diff_runs(b, snapshot(3, {}, {"A": ("environment", "present", None)}))
+    assert neither.render()[1] == (
+        "  A: value not compared (runs 2 and 3 kept no fingerprint of it)"
+    )
+    # A change seen otherwise is said as such.
+    moved = snapshot(4, {}, {"A": ("dotenv .env", "present", None)})
+    assert (
+        diff_runs(a, moved).render()[1] == "  A: moved from environment to dotenv .env"
+    )
+
+
 def test_diff_of_identical_runs_is_empty_and_render_caps_long_lists():
     same = {"t::a": ("passed", 0.1)}
     assert diff_runs(snapshot(1, same, {}), snapshot(2, same, {})).is_empty

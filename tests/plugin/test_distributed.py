@@ -265,3 +265,76 @@ def test_dist_each_is_refused_saying_what_to_run_instead(suite, pytester, http_t
     assert "docs/agents.md" in result.stderr.str()
     assert http_target.recorder.count("/status/200") == 0
     assert not (pytester.path / "each.db").exists()
+
+
+# Workers whose environment is not the controller's (as on ssh hosts): the
+# switch below gives them their own API_KEY.
+WORKERS_OWN_ENV = """
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("WORKERS_API_KEY"):
+    os.environ["API_KEY"] = os.environ["WORKERS_API_KEY"]
+"""
+
+
+def fingerprints(path: Path) -> list[tuple[int, str, str | None]]:
+    """(run id, state, fingerprint) of API_KEY in each stored run, oldest first."""
+    with sqlite3.connect(path) as conn:
+        return list(
+            conn.execute(
+                "SELECT run_id, state, fingerprint FROM sleuth_settings "
+                "WHERE name = 'API_KEY' ORDER BY run_id"
+            )
+        )
+
+
+def test_a_setting_the_workers_saw_otherwise_keeps_no_fingerprint(
+    suite, pytester, http_target, monkeypatch
+):
+    monkeypatch.setenv("API_KEY", SECRET)
+    suite(
+        test_key="""
+        def test_api_key(target):
+            assert target.setting("API_KEY")
+
+        def test_status(target):
+            assert target.http.get("/status/200").status_code == 200
+        """
+    )
+    pytester.makeconftest(WORKERS_OWN_ENV)
+    plain = run(pytester, "h")
+    shared = run(pytester, "h", "-n", "2")  # the workers see what this host sees
+    monkeypatch.setenv("WORKERS_API_KEY", "another-key-on-the-workers")
+    split = run(pytester, "h", "-n", "2")
+
+    assert plain.ret == shared.ret == split.ret == 0
+    assert "not what pytest-xdist" not in shared.stdout.str()
+    split.stdout.fnmatch_lines(
+        [
+            "*setting API_KEY read again on this host is not what pytest-xdist "
+            "worker gw? saw (another environment there, or changed since): the "
+            "history keeps no fingerprint of it for this run (docs/xdist.md)",
+            "since the last run in which everything passed (run 2, *):",
+            "  settings (1):",
+            "    API_KEY: value not compared (run 3 kept no fingerprint of it)",
+        ]
+    )
+    # The first two runs read the same value: one fingerprint. The third's
+    # probe saw another value, which this host never read: no fingerprint
+    # rather than this host's, which would say the value had not changed.
+    (_, *plain_seen), (_, *shared_seen), (_, *split_seen) = fingerprints(
+        pytester.path / "h.db"
+    )
+    assert plain_seen[1] is not None
+    assert shared_seen == plain_seen == ["present", plain_seen[1]]
+    assert split_seen == ["present", None]
+    # The history does not call that unknown value a change, nor hide it.
+    with sqlite3.connect(pytester.path / "h.db") as conn:
+        sources = list(
+            conn.execute(
+                "SELECT run_id, source, state, fingerprint FROM sleuth_setting_sources "
+                "WHERE name = 'API_KEY' ORDER BY run_id"
+            )
+        )
+    assert [s[1:] for s in sources][-1] == ("environment", "present", None)
+    assert SECRET not in split.stdout.str()

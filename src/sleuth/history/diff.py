@@ -11,8 +11,8 @@ import dataclasses
 from typing import Any
 
 from sleuth._timing import format_duration
-from sleuth.history.model import FAILING, PASSING, RunRow, RunSnapshot
-from sleuth.history.timeline import describe_setting_change
+from sleuth.history.model import FAILING, PASSING, RunRow, RunSnapshot, SettingRow
+from sleuth.history.timeline import HAS_VALUE, describe_setting_change
 
 # A probe's latency "moved" when it more than doubled or halved...
 LATENCY_FACTOR = 2.0
@@ -148,6 +148,22 @@ class RunDiff:
         return lines
 
 
+def _not_compared(was: SettingRow, now: SettingRow, a_id: int, b_id: int) -> str:
+    """Said of a value that may have changed unseen: a run kept no fingerprint
+    of it (a run buffered before its agent knew the store's key, or an xdist
+    run whose workers saw the setting otherwise than its controller), so
+    "no setting changed" would be a guess."""
+    if was.state not in HAS_VALUE or now.state not in HAS_VALUE:
+        return ""
+    blind = [
+        str(run) for run, seen in ((a_id, was), (b_id, now)) if seen.fingerprint is None
+    ]
+    if not blind:
+        return ""
+    runs = f"run {blind[0]}" if len(blind) == 1 else f"runs {' and '.join(blind)}"
+    return f"value not compared ({runs} kept no fingerprint of it)"
+
+
 def diff_runs(
     a: RunSnapshot, b: RunSnapshot, *, known_before_a: frozenset[str] = frozenset()
 ) -> RunDiff:
@@ -183,7 +199,9 @@ def diff_runs(
         was, now = a.settings.get(name), b.settings.get(name)
         if was is None or now is None:
             continue  # read by one run only: its selection differed, not the setting
-        what = describe_setting_change(was, now)
+        what = describe_setting_change(was, now) or _not_compared(
+            was, now, a.run.id, b.run.id
+        )
         if what:
             changes.append(
                 SettingDiff(

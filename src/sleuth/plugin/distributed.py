@@ -6,26 +6,47 @@ share arrives piece by piece) and sends each probe's record, scrubbed, with
 pytest's reports. The controller runs nothing: it gathers those records, and
 its session builds the terminal section, the files and the one history entry
 from them, as a run without xdist builds them from its own.
+
+Setting values never leave a worker. The controller reads the settings the
+workers' probes read again, for the history's fingerprints, and checks that it
+sees what they saw: each record comes with a digest of how its worker saw each
+setting (``SettingsResolver.view``, keyed with a random key made for the run),
+and a setting seen otherwise on the controller's host keeps no fingerprint.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from sleuth._compat import xdist as xdist_compat
-from sleuth._evidence import Exchange, ProbeRecord, SettingLookup, SourceAnswer
+from sleuth._evidence import (
+    Exchange,
+    ProbeRecord,
+    RunRecord,
+    SettingLookup,
+    SettingSeen,
+    SourceAnswer,
+    SourceHeld,
+)
 from sleuth.reports.causes import find_blocker
 
 # The report attribute a worker's record travels in: pytest and xdist send
 # every attribute of a report (TestReport keeps unknown keys as attributes).
 RECORD_ATTR = "sleuth_record"
+# The report attribute with a digest of how the worker saw each setting the
+# record read, and the workerinput key of the run's key for those digests.
+VIEWS_ATTR = "sleuth_settings_seen"
+VIEW_KEY = "sleuth_view_key"
 # The phase of the report xdist makes for the test a worker died running.
 CRASHED = "???"
+
+Views = Callable[[bytes, str], str]  # SettingsResolver.view
 
 
 class WorkerShare:
@@ -34,6 +55,8 @@ class WorkerShare:
     def __init__(self, config: pytest.Config) -> None:
         self._interactor = xdist_compat.interactor(config.pluginmanager.get_plugins())
         self._offered: set[int] = set()
+        key = getattr(config, "workerinput", {}).get(VIEW_KEY)
+        self.view_key = bytes.fromhex(key) if isinstance(key, str) else None
 
     def new_items(self, items: list[pytest.Item]) -> list[pytest.Item]:
         """The items sent since the last call (all sent so far, the first time)."""
@@ -50,8 +73,11 @@ class WorkerShare:
 # -- a record's trip -----------------------------------------------------------
 
 
-def attach_record(report: pytest.TestReport, record: ProbeRecord) -> None:
-    """Put ``record`` on ``report`` as plain data, for the controller.
+def attach_record(
+    report: pytest.TestReport, record: ProbeRecord, share: WorkerShare, view: Views
+) -> None:
+    """Put ``record`` on ``report`` as plain data, for the controller, with
+    how this worker saw each setting it read (``view``'s digests).
 
     On the phase that settles the outcome (the call, a setup that did not
     pass, a teardown that failed), so the controller sees it with the report
@@ -65,6 +91,10 @@ def attach_record(report: pytest.TestReport, record: ProbeRecord) -> None:
         or (report.when == "teardown" and report.failed)
     ):
         setattr(report, RECORD_ATTR, _plain(record))
+        if share.view_key is not None and record.settings:
+            key = share.view_key
+            seen = {s.name: view(key, s.name) for s in record.settings}
+            setattr(report, VIEWS_ATTR, seen)
 
 
 def _plain(value: Any) -> Any:
@@ -136,6 +166,13 @@ class Controller:
         self._on_first_report = on_first_report
         self._order: dict[str, int] = {}  # node id -> its place in the collection
         self._down: list[str] = []  # workers that went down, and why
+        # Keys the digests of how each worker saw the settings; never stored.
+        self.view_key = os.urandom(32)
+        self._views: dict[str, dict[str, set[str]]] = {}  # setting -> worker -> digests
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[VIEW_KEY] = self.view_key.hex()
 
     @pytest.hookimpl(tryfirst=True)  # before the terminal shows its status
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -145,6 +182,10 @@ class Controller:
         if data is not None:
             record = record_from(data)
             self._see_blocker(record)
+            worker = getattr(getattr(report, "node", None), "gateway", None)
+            for name, digest in getattr(report, VIEWS_ATTR, {}).items():
+                by_worker = self._views.setdefault(name, {})
+                by_worker.setdefault(getattr(worker, "id", "?"), set()).add(digest)
             report.sleuth_outcome = record.outcome  # type: ignore[attr-defined]
         elif str(report.when) == CRASHED and report.failed:
             # xdist's own report for the test a worker was running when it
@@ -201,6 +242,17 @@ class Controller:
             f"{', '.join(self._down)}{unreported}"
         ]
 
+    def seen_otherwise(self, view: Views) -> dict[str, list[str]]:
+        """The settings this host sees otherwise than some worker did (its
+        own digest, ``view``, differs from theirs), each with those workers."""
+        differ: dict[str, list[str]] = {}
+        for name, by_worker in sorted(self._views.items()):
+            here = view(self.view_key, name)
+            workers = sorted(w for w, digests in by_worker.items() if digests != {here})
+            if workers:
+                differ[name] = workers
+        return differ
+
     def _see_blocker(self, record: ProbeRecord) -> None:
         """A probe that failed on one worker while a probe it needs failed on
         another is blocked by it, as in a run without xdist."""
@@ -213,6 +265,54 @@ class Controller:
             need, _culprit = found
             record.outcome, record.blocked_by = "blocked", need
             record.diagnosis = f"{record.diagnosis} [blocked by {need}]"
+
+
+def as_workers_saw(record: RunRecord, otherwise: Mapping[str, list[str]]) -> RunRecord:
+    """``record`` with the settings in ``otherwise`` as the workers' probes
+    saw them (where found, in what state, each source's answer) and no
+    fingerprint: the values behind them were never read on this host."""
+    lookups = {s.name: s for probe in record.probes for s in probe.settings}
+
+    def fingerprint(key: bytes, name: str) -> str | None:
+        return None if name in otherwise else record.fingerprint(key, name)
+
+    def source_fingerprints(key: bytes, name: str) -> tuple[SourceHeld, ...]:
+        if name not in otherwise:
+            return record.source_fingerprints(key, name)
+        answers = lookups[name].answers if name in lookups else ()
+        return tuple(
+            SourceHeld(source=a.source, state=a.state, fingerprint=None)
+            for a in answers
+        )
+
+    settings = [
+        SettingSeen(
+            name=s.name, source=lookups[s.name].found_in, state=lookups[s.name].state
+        )
+        if s.name in otherwise and s.name in lookups
+        else s
+        for s in record.settings
+    ]
+    return dataclasses.replace(
+        record,
+        settings=settings,
+        fingerprint=fingerprint,
+        source_fingerprints=source_fingerprints,
+    )
+
+
+def otherwise_line(otherwise: Mapping[str, list[str]]) -> str:
+    """What the summary says of settings this host saw otherwise than workers."""
+    names = sorted(otherwise)
+    workers = sorted({w for found in otherwise.values() for w in found})
+    many = len(names) > 1
+    return (
+        f"setting{'s' if many else ''} {', '.join(names)} read again on this "
+        f"host {'are' if many else 'is'} not what pytest-xdist worker"
+        f"{'s' if len(workers) > 1 else ''} {' and '.join(workers)} saw (another "
+        f"environment there, or changed since): the history keeps no "
+        f"fingerprint of {'them' if many else 'it'} for this run (docs/xdist.md)"
+    )
 
 
 def _add_to_evidence(report: pytest.TestReport, line: str) -> None:

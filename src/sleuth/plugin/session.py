@@ -336,7 +336,8 @@ class SleuthSession:
         if self.share is not None:
             from sleuth.plugin.distributed import attach_record
 
-            attach_record(report, self.recorder.records[nodeid])
+            record = self.recorder.records[nodeid]
+            attach_record(report, record, self.share, self.target.settings.view)
         return report
 
     def _failure_line(self, nodeid: str) -> str | None:
@@ -358,11 +359,18 @@ class SleuthSession:
         if self.share is not None:
             return  # a worker: its records went with its reports
         trouble: list[str] = []
+        otherwise: dict[str, list[str]] = {}
         if self.controller is not None:
             trouble = self.controller.finish()
             self.ran_ahead = sum(r.ran_ahead for r in self.records.values())
             self._read_settings_seen()
+            otherwise = self.controller.seen_otherwise(self.target.settings.view)
         record = self.build_run_record(int(exitstatus))
+        if otherwise:
+            from sleuth.plugin.distributed import as_workers_saw, otherwise_line
+
+            record = as_workers_saw(record, otherwise)
+            trouble.append(otherwise_line(otherwise))
         if self.history is not None:
             self.history.record(record)  # never raises
         self.result = self.build_result(record, trouble=trouble)
@@ -371,7 +379,8 @@ class SleuthSession:
     def _read_settings_seen(self) -> None:
         """Read here the settings the workers' probes read, so the history
         keeps their fingerprints as it does for a run without xdist: values
-        never travel from the workers, only the names their records give."""
+        never travel from the workers, only the names their records give (and
+        digests of how they saw them: ``Controller.seen_otherwise``)."""
         names = {s.name for r in self.records.values() for s in r.settings}
         resolver = self.target.settings
         for name in sorted(names - set(resolver.looked_up)):
