@@ -174,6 +174,36 @@ def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
     assert sorted(lazy & loaded) == []
 
 
+def test_a_pytest_run_outside_a_suite_loads_only_the_plugins_entry(tmp_path):
+    # The plugin is on in every pytest run where sleuth is installed: a
+    # project's own tests, with no sleuth.yaml, pay for its entry point alone.
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    (tmp_path / "loaded.py").write_text(
+        "import sys\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    with open('modules.txt', 'w') as out:\n"
+        "        out.write('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": "."}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "sleuth.plugin", "-p", "loaded"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = set((tmp_path / "modules.txt").read_text().split())
+    assert "sleuth.plugin" in loaded
+    ours = sorted(name for name in loaded if name.startswith("sleuth"))
+    assert ours == [
+        "sleuth",
+        "sleuth.errors",
+        "sleuth.plugin",
+        "sleuth.plugin.keys",
+        "sleuth.suite",
+        "sleuth.suite.discovery",
+    ]
+
+
 def _run(cwd, *args):
     return subprocess.run(
         [sys.executable, "-m", *args, "-p", "no:cacheprovider"],

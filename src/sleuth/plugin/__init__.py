@@ -173,8 +173,6 @@ def pytest_load_initial_conftests(
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    from sleuth.plugin.outputs import check_exit_mode
-
     check_exit_mode(config)
     try:
         path = find_config_file(
@@ -201,6 +199,23 @@ def pytest_configure(config: pytest.Config) -> None:
             f"no {CONFIG_FILE} (nor {PYPROJECT_FILE} with [tool.sleuth]) in "
             f"{config.invocation_params.dir} or its parents: running with defaults "
             f"(settings from the environment, no base_url)"
+        )
+
+
+EXIT_MODES = ("pytest", "nagios")
+
+
+def check_exit_mode(config: pytest.Config) -> None:
+    """``--sleuth-exit`` is one of ``EXIT_MODES``, or one line says so (not a
+    usage). Here, not with the outputs: every pytest run asks, and a run
+    outside a suite loads nothing more of sleuth's."""
+    value = config.getoption("sleuth_exit", "pytest")
+    if value not in EXIT_MODES:
+        from sleuth.suite.validate import did_you_mean
+
+        raise pytest.UsageError(
+            f"--sleuth-exit {value!r}: expected {' or '.join(EXIT_MODES)}."
+            f"{did_you_mean(str(value), EXIT_MODES)}"
         )
 
 

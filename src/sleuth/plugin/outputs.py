@@ -63,21 +63,6 @@ def quiet_for_nagios(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter)
 
 
-EXIT_MODES = ("pytest", "nagios")
-
-
-def check_exit_mode(config: pytest.Config) -> None:
-    """``--sleuth-exit`` is one of ``EXIT_MODES``, or one line says so (not a usage)."""
-    from sleuth.suite.validate import did_you_mean
-
-    value = config.getoption("sleuth_exit", "pytest")
-    if value not in EXIT_MODES:
-        raise pytest.UsageError(
-            f"--sleuth-exit {value!r}: expected {' or '.join(EXIT_MODES)}."
-            f"{did_you_mean(str(value), EXIT_MODES)}"
-        )
-
-
 def exit_unknown(config: pytest.Config, reason: str) -> None:
     """A config error in Nagios mode: UNKNOWN, exit 3, and nothing else printed.
 
