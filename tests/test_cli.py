@@ -196,12 +196,53 @@ def test_a_pytest_run_outside_a_suite_loads_only_the_plugins_entry(tmp_path):
     ours = sorted(name for name in loaded if name.startswith("sleuth"))
     assert ours == [
         "sleuth",
+        "sleuth._compat",
+        "sleuth._compat.rewriting",
         "sleuth.errors",
         "sleuth.plugin",
         "sleuth.plugin.keys",
         "sleuth.suite",
         "sleuth.suite.discovery",
     ]
+
+
+@pytest.mark.parametrize("autoload", [True, False], ids=["autoload", "no-autoload"])
+def test_a_run_does_not_rewrite_sleuths_own_modules(tmp_path, autoload):
+    # pytest marks a plugin's package for assertion rewriting: each sleuth
+    # module would be parsed and compiled again by every run that cannot keep
+    # pytest's .pyc (PYTHONDONTWRITEBYTECODE, a read-only site-packages).
+    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (tmp_path / "test_x.py").write_text(
+        "def test_x(target):\n    assert target.setting('PATH')\n"
+    )
+    (tmp_path / "loaders.py").write_text(
+        "import sys\n\n"
+        "def pytest_unconfigure(config):\n"
+        "    with open('rewritten.txt', 'w') as out:\n"
+        "        for name, module in sorted(sys.modules.items()):\n"
+        "            loader = type(getattr(module, '__loader__', None)).__name__\n"
+        "            if loader == 'AssertionRewritingHook':\n"
+        "                out.write(name + '\\n')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": ".", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider",
+         "--no-history", "-p", "loaders"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rewritten = (tmp_path / "rewritten.txt").read_text().split()
+    assert "test_x" in rewritten  # the suite's own asserts still are
+    # Only what loads with the plugin's entry, before pytest asks it for its
+    # options: the rest of sleuth (the session, the engine, ...) is not.
+    ours = {name for name in rewritten if name.startswith("sleuth")}
+    assert "sleuth.plugin.session" not in ours
+    assert ours <= {"sleuth.plugin", "sleuth.plugin.keys", "sleuth.suite",
+                    "sleuth.suite.discovery", "sleuth._compat",
+                    "sleuth._compat.rewriting"}, ours  # fmt: skip
 
 
 def _run(cwd, *args):

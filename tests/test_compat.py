@@ -25,6 +25,7 @@ from sleuth._compat import (
     nats as nats_compat,
     paho as paho_compat,
     pytest as pytest_compat,
+    rewriting as rewriting_compat,
     xdist as xdist_compat,
 )
 from tests.conftest import packages_loaded_by, require_service
@@ -587,3 +588,26 @@ def test_a_worker_share_is_read_from_the_queue_xdist_3_6_keeps_too():
     worker = types.SimpleNamespace(item_index=5, nextitem_index=6, torun=torun)
     assert xdist_compat.sent_indices(worker) == [5, 6, 7, 8]
     assert torun.qsize() == 3  # read, not taken
+
+
+def test_pytest_unmarks_a_package_for_assertion_rewriting(request):
+    hook = request.config.pluginmanager.rewrite_hook
+    for name in (rewriting_compat.MARKED, rewriting_compat.DECIDED):
+        require(hook, name, package="pytest", shim="rewriting")
+    marked = getattr(hook, rewriting_compat.MARKED)
+    decided = getattr(hook, rewriting_compat.DECIDED)
+    saved = (set(marked), dict(decided))  # this run's own, put back after
+    try:
+        hook.mark_rewrite("sleuth_probe_pkg", "sleuth_probe_pkgx")
+        decided["sleuth_probe_pkg.sub"] = True  # a module pytest saw before
+        rewriting_compat.keep_from_rewriting(hook, "sleuth_probe_pkg")
+        # The package and its modules are no longer rewritten, a decision
+        # taken before included; a package that only shares the prefix is.
+        assert "sleuth_probe_pkg" not in marked
+        assert "sleuth_probe_pkg.sub" not in decided
+        assert "sleuth_probe_pkgx" in marked
+    finally:
+        marked.clear()
+        marked.update(saved[0])
+        decided.clear()
+        decided.update(saved[1])

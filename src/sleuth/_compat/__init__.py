@@ -1,4 +1,5 @@
-"""Other packages' private names that sleuth relies on, one module per package.
+"""Other packages' private names that sleuth relies on, one module per package
+(pytest's assertion rewriter apart from the rest of pytest's: ``rewriting``).
 
 Each function here reaches into one private attribute or function, says what
 and why, and is the only place sleuth does. ``tests/test_compat.py`` checks

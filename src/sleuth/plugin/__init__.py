@@ -80,7 +80,13 @@ MARKERS = (
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(
+    parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
+) -> None:
+    # Before the rest of sleuth loads: its modules are not test code.
+    from sleuth._compat.rewriting import keep_from_rewriting
+
+    keep_from_rewriting(pluginmanager.rewrite_hook, "sleuth")
     group = parser.getgroup("sleuth", "sleuth: probe suites for live systems")
     group.addoption("--sleuth-config", metavar="PATH", help=CONFIG_HELP)
     group.addoption("--sleuth-target", metavar="NAME", help=TARGET_HELP)
