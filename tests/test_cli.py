@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -129,11 +130,16 @@ def test_an_option_value_is_read_from_pytest_arguments(args, expected):
     assert option_value(args, "--target", "--sleuth-target") == expected
 
 
-def test_run_works_with_autoloading_off(tmp_path):
-    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
-    (tmp_path / "test_x.py").write_text(
+def settings_suite(path: Path) -> None:
+    """A one-probe suite reading a setting from the environment, in ``path``."""
+    (path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
+    (path / "test_x.py").write_text(
         "def test_x(target):\n    assert target.setting('PATH')\n"
     )
+
+
+def test_run_works_with_autoloading_off(tmp_path):
+    settings_suite(tmp_path)
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
@@ -147,10 +153,7 @@ def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
     # What a run starts with is what `sleuth run -k settings` waits for in an
     # incident: the stdlib HTTP client (and with it ssl and the email parser),
     # the HTTP worker, alerts and sysconfig are loaded only when used.
-    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
-    (tmp_path / "test_x.py").write_text(
-        "def test_x(target):\n    assert target.setting('PATH')\n"
-    )
+    settings_suite(tmp_path)
     (tmp_path / "loaded.py").write_text(
         "import sys\n\n"
         "def pytest_unconfigure(config):\n"
@@ -211,10 +214,7 @@ def test_a_run_does_not_rewrite_sleuths_own_modules(tmp_path, autoload):
     # pytest marks a plugin's package for assertion rewriting: each sleuth
     # module would be parsed and compiled again by every run that cannot keep
     # pytest's .pyc (PYTHONDONTWRITEBYTECODE, a read-only site-packages).
-    (tmp_path / "sleuth.yaml").write_text("targets:\n  t:\n    sources: [env]\n")
-    (tmp_path / "test_x.py").write_text(
-        "def test_x(target):\n    assert target.setting('PATH')\n"
-    )
+    settings_suite(tmp_path)
     (tmp_path / "loaders.py").write_text(
         "import sys\n\n"
         "def pytest_unconfigure(config):\n"

@@ -260,6 +260,36 @@ def test_source_line_says_when_it_changed_or_since_when_it_did_not():
     ]
 
 
+def test_source_line_names_the_runs_whose_value_it_could_not_compare():
+    # Runs 42 and 44 kept no fingerprint (an xdist run whose workers saw the
+    # value otherwise, a run buffered before its agent knew the store's key):
+    # "unchanged since run 41" holds only as far as the prints go.
+    prints = {41: "aa", 42: None, 43: "aa", 44: None}
+    winners = [setting(n, "environment", "present", p) for n, p in prints.items()]
+    sources = [held(n, 0, "environment", "present", p) for n, p in prints.items()]
+    (timeline,) = source_timelines(winners, sources)
+    assert source_line(timeline, oldest_run=41, now=NOW) == (
+        f"environment: present, wins; unchanged since {clock_time(NOW, NOW)} "
+        "(run 41, the oldest run read); runs 42 and 44 kept no fingerprint of "
+        "it (a change of value is dated from the next run that did)"
+    )
+    # A value that changed across a run without a print shows at the next
+    # run with one (compared with the last print known), not nowhere; the
+    # note says the change may be older.
+    sources.append(held(45, 0, "environment", "present", "bb"))
+    winners.append(setting(45, "environment", "present", "bb"))
+    (timeline,) = source_timelines(winners, sources)
+    assert source_line(timeline, oldest_run=41, now=NOW) == (
+        f"environment: present (print bb), wins; changed {clock_time(NOW, NOW)} "
+        "(run 45, just now); runs 42 and 44 kept no fingerprint of it (a change "
+        "of value is dated from the next run that did)"
+    )
+    assert [(c.point.run_id, c.what) for c in setting_changes(winners)] == [
+        (41, "first seen in environment"),
+        (45, "value changed"),
+    ]
+
+
 def test_source_line_lists_the_latest_changes_first_and_counts_the_rest():
     winners = [setting(n, None, "absent", None) for n in range(1, 7)]
     states = ["absent", "present", "absent", "present", "absent", "absent"]

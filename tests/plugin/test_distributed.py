@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,14 @@ def test_a_setting_the_workers_saw_otherwise_keeps_no_fingerprint(
         )
     assert [s[1:] for s in sources][-1] == ("environment", "present", None)
     assert SECRET not in split.stdout.str()
+    # Its history names the run whose value it could not compare.
+    history = pytester.run(
+        sys.executable, "-m", "sleuth", "history", "API_KEY", "--history", "h.db"
+    )
+    history.stdout.fnmatch_lines(
+        [
+            "  environment: present, wins; unchanged since * (run 1, *); "
+            "run 3 kept no fingerprint of it (a change of value is dated from "
+            "the next run that did)"
+        ]
+    )

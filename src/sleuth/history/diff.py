@@ -12,7 +12,7 @@ from typing import Any
 
 from sleuth._timing import format_duration
 from sleuth.history.model import FAILING, PASSING, RunRow, RunSnapshot, SettingRow
-from sleuth.history.timeline import HAS_VALUE, describe_setting_change
+from sleuth.history.timeline import HAS_VALUE, describe_setting_change, runs_named
 
 # A probe's latency "moved" when it more than doubled or halved...
 LATENCY_FACTOR = 2.0
@@ -156,12 +156,11 @@ def _not_compared(was: SettingRow, now: SettingRow, a_id: int, b_id: int) -> str
     if was.state not in HAS_VALUE or now.state not in HAS_VALUE:
         return ""
     blind = [
-        str(run) for run, seen in ((a_id, was), (b_id, now)) if seen.fingerprint is None
+        run for run, seen in ((a_id, was), (b_id, now)) if seen.fingerprint is None
     ]
     if not blind:
         return ""
-    runs = f"run {blind[0]}" if len(blind) == 1 else f"runs {' and '.join(blind)}"
-    return f"value not compared ({runs} kept no fingerprint of it)"
+    return f"value not compared ({runs_named(blind)} kept no fingerprint of it)"
 
 
 def diff_runs(

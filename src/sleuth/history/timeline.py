@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sleuth.history.model import ProbePoint, SettingPoint, SourcePoint
+
+P = TypeVar("P", SettingPoint, SourcePoint)  # a setting's point, or a source's
 
 
 def failure_line(
@@ -93,11 +95,26 @@ def setting_changes(points: Sequence[SettingPoint]) -> list[SettingChange]:
     changes: list[SettingChange] = []
     previous: dict[str, SettingPoint] = {}
     for point in sorted(points, key=lambda p: p.run_id):
-        what = describe_setting_change(previous.get(point.agent), point)
+        before = previous.get(point.agent)
+        what = describe_setting_change(before, point)
         if what:
             changes.append(SettingChange(point=point, what=what))
-        previous[point.agent] = point
+        previous[point.agent] = _carrying_print(before, point)
     return changes
+
+
+def _carrying_print(before: P | None, point: P) -> P:
+    """``point`` as the next run is compared with: a run that kept no
+    fingerprint of its value carries the last one known, so a value that
+    changed across it shows at the next run with a print, not nowhere."""
+    if (
+        before is not None
+        and point.fingerprint is None
+        and point.state in HAS_VALUE
+        and before.state == point.state
+    ):
+        return dataclasses.replace(point, fingerprint=before.fingerprint)
+    return point
 
 
 class SeenSetting(Protocol):
@@ -223,10 +240,11 @@ def source_timelines(
         changes = []
         previous: dict[str, SourcePoint] = {}  # each agent's, as in setting_changes
         for point in points:
-            what = describe_source_change(previous.get(point.agent), point)
+            before = previous.get(point.agent)
+            what = describe_source_change(before, point)
             if what:
                 changes.append(SourceChange(point=point, what=what))
-            previous[point.agent] = point
+            previous[point.agent] = _carrying_print(before, point)
         timelines.append(
             SourceTimeline(
                 source=source,
@@ -259,6 +277,43 @@ def source_line(timeline: SourceTimeline, *, oldest_run: int, now: _dt.datetime)
         oldest_run: the oldest run read, so a source unchanged since then is
             said to be so "since at least" that run.
     """
+    return _source_line(timeline, oldest_run=oldest_run, now=now) + _blind_note(
+        timeline
+    )
+
+
+def _blind_note(timeline: SourceTimeline) -> str:
+    """Runs read that kept no fingerprint of a value: a change of value there
+    shows at the next run with one, or not at all, so the dates above are as
+    far as prints go."""
+    blind = [
+        p.run_id
+        for p in timeline.points
+        if p.state in HAS_VALUE and p.fingerprint is None
+    ]
+    if not blind:
+        return ""
+    return (
+        f"; {runs_named(blind)} kept no fingerprint of it (a change of value "
+        "is dated from the next run that did)"
+    )
+
+
+def runs_named(ids: Sequence[int], most: int = 3) -> str:
+    """``run 4``, ``runs 4 and 7``, ``runs 2, 4 and 7``, ``runs 2, 4, 7 and 5 more``."""
+    if len(ids) == 1:
+        return f"run {ids[0]}"
+    if len(ids) > most:
+        return (
+            f"runs {', '.join(str(i) for i in ids[:most])} and {len(ids) - most} more"
+        )
+    *first, last = (str(i) for i in ids)
+    return f"runs {', '.join(first)} and {last}"
+
+
+def _source_line(
+    timeline: SourceTimeline, *, oldest_run: int, now: _dt.datetime
+) -> str:
     last = timeline.latest
     head = f"{timeline.source}: {last.state}"
     if last.state in HAS_VALUE and last.fingerprint:
