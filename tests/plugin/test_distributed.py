@@ -309,12 +309,12 @@ def test_a_setting_the_workers_saw_otherwise_keeps_no_fingerprint(
     split = run(pytester, "h", "-n", "2")
 
     assert plain.ret == shared.ret == split.ret == 0
-    assert "not what pytest-xdist" not in shared.stdout.str()
+    assert "read again on this host" not in shared.stdout.str()
     split.stdout.fnmatch_lines(
         [
-            "*setting API_KEY read again on this host is not what pytest-xdist "
-            "worker gw? saw (another environment there, or changed since): the "
-            "history keeps no fingerprint of it for this run (docs/xdist.md)",
+            "*setting API_KEY read again on this host differs from what the "
+            "probes on pytest-xdist worker gw? saw: the history keeps what the "
+            "probes saw, without a fingerprint, for this run (docs/xdist.md)",
             "since the last run in which everything passed (run 2, *):",
             "  settings (1):",
             "    API_KEY: value not compared (run 3 kept no fingerprint of it)",
@@ -350,3 +350,46 @@ def test_a_setting_the_workers_saw_otherwise_keeps_no_fingerprint(
             "the next run that did)"
         ]
     )
+
+
+def test_the_apps_own_settings_function_seen_alike_is_not_called_otherwise(
+    suite, pytester, http_target, monkeypatch
+):
+    # A probe calling the app's own function asks that source alone (on a
+    # miss, nothing else); the controller, reading the name again, asks every
+    # source in order. Where both give the same, nothing is said, and the
+    # history keeps the fingerprint.
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    suite(
+        f"""
+        targets:
+          local:
+            base_url: {http_target.url}
+            sources:
+              - env
+              - app: myapp:get_setting
+        """,
+        test_app="""
+        import pytest
+        from myapp import get_setting
+
+        @pytest.mark.parametrize("name", ["FEATURE_FLAG_X", "MISSING_ONE"])
+        def test_setting(name):
+            get_setting(name)
+
+        def test_other():
+            pass
+        """,
+    )
+    (pytester.path / "myapp.py").write_text(
+        "VALUES = {'FEATURE_FLAG_X': 'on'}\n\n"
+        "def get_setting(name):\n"
+        "    return VALUES.get(name)\n"
+    )
+    shared = run(pytester, "app", "-n", "2")
+    assert shared.ret == 0, shared.stdout.str()
+    assert "read again on this host" not in shared.stdout.str()
+    with sqlite3.connect(pytester.path / "app.db") as conn:
+        kept = dict(conn.execute("SELECT name, fingerprint FROM sleuth_settings"))
+    assert set(kept) == {"FEATURE_FLAG_X", "MISSING_ONE"}
+    assert kept["FEATURE_FLAG_X"] is not None

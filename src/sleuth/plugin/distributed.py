@@ -9,9 +9,10 @@ from them, as a run without xdist builds them from its own.
 
 Setting values never leave a worker. The controller reads the settings the
 workers' probes read again, for the history's fingerprints, and checks that it
-sees what they saw: each record comes with a digest of how its worker saw each
-setting (``SettingsResolver.view``, keyed with a random key made for the run),
-and a setting seen otherwise on the controller's host keeps no fingerprint.
+sees what they saw: each record comes with how its worker saw each setting
+(``SettingsResolver.view``: states and fingerprints keyed with a random key
+made for the run), and a setting seen otherwise on the controller's host
+keeps no fingerprint.
 """
 
 from __future__ import annotations
@@ -39,14 +40,15 @@ from sleuth.reports.causes import find_blocker
 # The report attribute a worker's record travels in: pytest and xdist send
 # every attribute of a report (TestReport keeps unknown keys as attributes).
 RECORD_ATTR = "sleuth_record"
-# The report attribute with a digest of how the worker saw each setting the
-# record read, and the workerinput key of the run's key for those digests.
+# The report attribute with how the worker saw each setting the record read,
+# and the workerinput key of the run's key for the fingerprints in it.
 VIEWS_ATTR = "sleuth_settings_seen"
 VIEW_KEY = "sleuth_view_key"
 # The phase of the report xdist makes for the test a worker died running.
 CRASHED = "???"
 
-Views = Callable[[bytes, str], str]  # SettingsResolver.view
+View = dict[str, Any]  # SettingsResolver.view's
+Views = Callable[[bytes, str], View]  # SettingsResolver.view
 
 
 class WorkerShare:
@@ -77,7 +79,7 @@ def attach_record(
     report: pytest.TestReport, record: ProbeRecord, share: WorkerShare, view: Views
 ) -> None:
     """Put ``record`` on ``report`` as plain data, for the controller, with
-    how this worker saw each setting it read (``view``'s digests).
+    how this worker saw each setting it read (``view``).
 
     On the phase that settles the outcome (the call, a setup that did not
     pass, a teardown that failed), so the controller sees it with the report
@@ -166,9 +168,9 @@ class Controller:
         self._on_first_report = on_first_report
         self._order: dict[str, int] = {}  # node id -> its place in the collection
         self._down: list[str] = []  # workers that went down, and why
-        # Keys the digests of how each worker saw the settings; never stored.
+        # Keys the fingerprints of how each worker saw the settings; never stored.
         self.view_key = os.urandom(32)
-        self._views: dict[str, dict[str, set[str]]] = {}  # setting -> worker -> digests
+        self._views: dict[str, dict[str, list[View]]] = {}  # setting -> worker -> views
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -183,9 +185,11 @@ class Controller:
             record = record_from(data)
             self._see_blocker(record)
             worker = getattr(getattr(report, "node", None), "gateway", None)
-            for name, digest in getattr(report, VIEWS_ATTR, {}).items():
+            for name, view in getattr(report, VIEWS_ATTR, {}).items():
                 by_worker = self._views.setdefault(name, {})
-                by_worker.setdefault(getattr(worker, "id", "?"), set()).add(digest)
+                seen = by_worker.setdefault(getattr(worker, "id", "?"), [])
+                if view not in seen:
+                    seen.append(view)
             report.sleuth_outcome = record.outcome  # type: ignore[attr-defined]
         elif str(report.when) == CRASHED and report.failed:
             # xdist's own report for the test a worker was running when it
@@ -243,12 +247,16 @@ class Controller:
         ]
 
     def seen_otherwise(self, view: Views) -> dict[str, list[str]]:
-        """The settings this host sees otherwise than some worker did (its
-        own digest, ``view``, differs from theirs), each with those workers."""
+        """The settings this host sees otherwise than some worker did (``view``
+        of its own read disagrees with theirs), each with those workers."""
         differ: dict[str, list[str]] = {}
         for name, by_worker in sorted(self._views.items()):
             here = view(self.view_key, name)
-            workers = sorted(w for w, digests in by_worker.items() if digests != {here})
+            workers = sorted(
+                w
+                for w, views in by_worker.items()
+                if not all(_agrees(here, there) for there in views)
+            )
             if workers:
                 differ[name] = workers
         return differ
@@ -265,6 +273,18 @@ class Controller:
             need, _culprit = found
             record.outcome, record.blocked_by = "blocked", need
             record.diagnosis = f"{record.diagnosis} [blocked by {need}]"
+
+
+def _agrees(here: View, there: View) -> bool:
+    """The controller's view of a setting holds what a worker's did: the same
+    value used, and the same answer from each source the worker asked (a probe
+    calling the app's own settings function asks it alone on a miss; this
+    host, reading the name again, asks every source)."""
+    sources = here.get("sources", {})
+    return here.get("used") == there.get("used") and all(
+        sources.get(label) == answer
+        for label, answer in there.get("sources", {}).items()
+    )
 
 
 def as_workers_saw(record: RunRecord, otherwise: Mapping[str, list[str]]) -> RunRecord:
@@ -308,10 +328,10 @@ def otherwise_line(otherwise: Mapping[str, list[str]]) -> str:
     many = len(names) > 1
     return (
         f"setting{'s' if many else ''} {', '.join(names)} read again on this "
-        f"host {'are' if many else 'is'} not what pytest-xdist worker"
-        f"{'s' if len(workers) > 1 else ''} {' and '.join(workers)} saw (another "
-        f"environment there, or changed since): the history keeps no "
-        f"fingerprint of {'them' if many else 'it'} for this run (docs/xdist.md)"
+        f"host differ{'' if many else 's'} from what the probes on pytest-xdist "
+        f"worker{'s' if len(workers) > 1 else ''} {' and '.join(workers)} saw: "
+        f"the history keeps what the probes saw, without a fingerprint, for "
+        f"this run (docs/xdist.md)"
     )
 
 

@@ -220,28 +220,25 @@ class SettingsResolver:
             value = self._used[name]
         return keyed_fingerprint(key, value)
 
-    def view(self, key: bytes, name: str) -> str:
-        """A keyed digest of how this process sees ``name``: where it was
-        found, in what state, its value's and each source's fingerprints.
+    def view(self, key: bytes, name: str) -> dict[str, Any]:
+        """How this process sees ``name``, keyed: the state and fingerprint of
+        the value it used, and each source's it asked (by source label).
 
-        Two processes seeing the same give the same digest (an xdist worker's
-        and its controller's, with the run's own key); no value can be read
-        back from it.
+        An xdist worker's and its controller's, keyed with the run's own key,
+        compare (``plugin/distributed.py``); no value can be read back.
         """
-        import json  # only xdist runs ask
-
         with self._lock:
             lookup = self.looked_up.get(name)
-        seen = [
-            lookup.found_in if lookup is not None else None,
-            lookup.state if lookup is not None else None,
-            self.fingerprint(key, name),
-            [
-                [h.source, h.state, h.fingerprint]
-                for h in self.held.fingerprints(key, name)
+        return {
+            "used": [
+                lookup.state if lookup is not None else None,
+                self.fingerprint(key, name),
             ],
-        ]
-        return keyed_fingerprint(key, json.dumps(seen))
+            "sources": {
+                h.source: [h.state, h.fingerprint]
+                for h in self.held.fingerprints(key, name)
+            },
+        }
 
     def close_names(self, name: str) -> tuple[str, ...]:
         """Names that exist in some source and look like ``name``: typos, case."""
