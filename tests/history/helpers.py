@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import os
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from sleuth._evidence import (
     Exchange,
@@ -20,6 +22,7 @@ from sleuth._evidence import (
     SettingState,
     SourceHeld,
 )
+from sleuth.history.recorder import CLOSING_THREAD
 
 PG_ADMIN_URL = os.environ.get(
     "SLEUTH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -112,12 +115,22 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def history_file_bytes(folder: Path) -> bytes:
+    """Every byte of the files in a history folder, once the in-process runs
+    have closed their stores: a run closes SQLite on a thread (it folds the
+    -wal file into the database and removes -wal and -shm) that may still be
+    working when ``pytester.runpytest`` returns."""
+    for thread in threading.enumerate():
+        if thread.name == CLOSING_THREAD:
+            thread.join(timeout=30)
+    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
+
+
 def raw_store(pytester, store_url: str) -> bytes:
     """The store's raw bytes: the files of a SQLite store in the suite's
     ``.sleuth/``, a ``pg_dump`` of a PostgreSQL one."""
     if store_url.startswith("sqlite:///"):
-        root = pytester.path / ".sleuth"
-        return b"".join(p.read_bytes() for p in sorted(root.iterdir()))
+        return history_file_bytes(pytester.path / ".sleuth")
     url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
     return subprocess.run(
         ["pg_dump", "--data-only", url],  # noqa: S607 (the client on PATH)

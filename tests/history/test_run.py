@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +22,7 @@ from tests.conftest import require_service
 from tests.history.helpers import (
     CANARY_DSN_PASSWORD,
     CANARY_KEY,
+    history_file_bytes,
     make_record,
     write_suite,
 )
@@ -34,10 +34,6 @@ def cli(*args: str) -> str:
     result = CliRunner().invoke(main, list(args), env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def store_bytes(root: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted((root / ".sleuth").iterdir()))
 
 
 def test_a_broken_endpoint_and_a_changed_setting_are_dated_and_diffed(
@@ -133,7 +129,7 @@ def test_a_broken_endpoint_and_a_changed_setting_are_dated_and_diffed(
     assert same["flipped"] == same["settings"] == same["new_probes"] == []
 
     # Not a byte of any planted secret in the store: values, URLs, bodies, messages.
-    data = store_bytes(pytester.path)
+    data = history_file_bytes(pytester.path / ".sleuth")
     assert b"down for ***" in data  # the body excerpt was kept, scrubbed
     for canary in (CANARY_KEY, CANARY_DSN_PASSWORD):
         assert canary.encode() not in data

@@ -9,12 +9,12 @@ password has the password masked everywhere, the terminal and the history.
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import outcomes, require_service
+from tests.history.helpers import history_file_bytes
 from tests.integration.conftest import service_url
 
 pytestmark = pytest.mark.services
@@ -40,10 +40,6 @@ def _suite(pytester: pytest.Pytester, dsn: str) -> None:
     (pytester.path / "deploy.env").write_text(f"PG_DSN={dsn}\n")
     probes = pytester.mkdir("probes")
     (probes / "db.yaml").write_text(TABLE.replace("@ADDRESS@", dsn))
-
-
-def _history_bytes(root: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted((root / ".sleuth").iterdir()))
 
 
 def test_a_dsn_without_a_password_is_shown_whole(pytester):
@@ -75,4 +71,4 @@ def test_a_dsn_with_a_password_has_the_password_masked_everywhere(pytester):
     assert PASSWORD not in text
     masked = f"{parts.scheme}://{user}:***@{host}:{parts.port}{parts.path}"
     assert f"postgres {masked}_no_such_db: database" in text
-    assert PASSWORD.encode() not in _history_bytes(pytester.path)
+    assert PASSWORD.encode() not in history_file_bytes(pytester.path / ".sleuth")

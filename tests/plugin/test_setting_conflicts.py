@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.history.helpers import history_file_bytes
 
 SCHEMA = Path(__file__).parents[2] / "docs" / "schema" / "run-1.json"
 
@@ -109,7 +110,7 @@ def test_the_note_is_kept_in_the_history_without_the_values(
     store = f"sqlite:///{pytester.path}/.sleuth/history.db"
     result = pytester.runpytest("--history", store)
     result.assert_outcomes(failed=1)
-    stored = _history_bytes(pytester.path / ".sleuth")
+    stored = history_file_bytes(pytester.path / ".sleuth")
     assert NOTE.search(stored.decode("utf-8", "replace")), stored[-2000:]
     for value in (ENV_VALUE, DOTENV_VALUE):
         assert value.encode() not in stored
@@ -182,15 +183,3 @@ def test_a_probe_calling_the_app_function_is_told_the_environment_differs(
         assert value not in terminal
         assert value not in (pytester.path / "run.json").read_text()
         assert value not in (pytester.path / "junit.xml").read_text()
-
-
-def _history_bytes(folder: Path) -> bytes:
-    """Every byte of the history's files, read when none vanished meanwhile:
-    SQLite folds its -wal file into the database and removes it when the last
-    connection closes, which may be just now."""
-    for _ in range(50):
-        try:
-            return b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
-        except FileNotFoundError:
-            time.sleep(0.1)
-    raise AssertionError(f"the history files in {folder} kept changing")

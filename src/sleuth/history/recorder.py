@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 GIT_TIMEOUT_S = 2.0
 # The terminal lists at most this many entries of each kind of change.
 CHANGES_SHOWN = 10
+# The thread that closes the store after the run (see close()).
+CLOSING_THREAD = "sleuth-history-close"
 
 
 class RunHistory:
@@ -107,7 +109,7 @@ class RunHistory:
             # Closing SQLite checkpoints its WAL into the file (~15 ms of disk
             # writes): on a thread the interpreter waits for before it exits,
             # while pytest finishes its own work.
-            threading.Thread(target=store.close, name="sleuth-history-close").start()
+            threading.Thread(target=store.close, name=CLOSING_THREAD).start()
 
     def header_line(self) -> str:
         """``sleuth: history .sleuth/history.db (default); keeping ...; agent vm``."""
