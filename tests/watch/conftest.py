@@ -24,6 +24,10 @@ class Switch:
 
     def __init__(self) -> None:
         self.status = 200
+        # Statuses for the next ``/state`` requests, one each, before
+        # ``status``: how a test changes the answer between the cycles of a
+        # real ``sleuth watch`` process (one request per cycle).
+        self.script: list[int] = []
         self.lock = threading.Lock()
         self.spans: list[tuple[float, float]] = []  # loop time in, out
         self.arrived = threading.Event()
@@ -50,7 +54,7 @@ def create_app(switch: Switch) -> Any:
             await asyncio.sleep(delay)
         with switch.lock:
             switch.spans.append((start, loop.time()))
-            status = switch.status
+            status = switch.script.pop(0) if switch.script else switch.status
         return PlainTextResponse(f"state {status}", status_code=status)
 
     async def held(request: Request) -> Response:

@@ -25,7 +25,7 @@ def status_of(url: str) -> dict[str, object]:
         return body
 
 
-def test_a_watch_serves_its_store_and_alerts_once_on_a_change(
+def test_a_watch_serves_its_store_alerts_once_and_sends_one_recovery(
     tmp_path: Path, target_app: Target
 ) -> None:
     receiver = Receiver()
@@ -34,14 +34,17 @@ def test_a_watch_serves_its_store_and_alerts_once_on_a_change(
         config = suite / "sleuth.yaml"
         config.write_text(
             config.read_text()
-            + f"alerts:\n  after: 1\n  to:\n    - webhook: {{url: {hook.url}/hook}}\n"
+            + f"alerts:\n  after: 2\n  to:\n    - webhook: {{url: {hook.url}/hook}}\n"
         )
-        target_app.switch.status = 500  # failing from the first cycle
+        # One answer per cycle: a single failure (no alert: after 2), two
+        # (the alert), a single pass (nothing), two (the recovery), a third.
+        target_app.switch.script = [200, 500, 200, 500, 500, 200, 200]
+        target_app.switch.status = 200
         store = tmp_path / "watch.db"
         process = subprocess.Popen(
             [
                 *SLEUTH_WATCH,
-                *("--every", "1s", "--jitter", "0", "--cycles", "3"),
+                *("--every", "1s", "--jitter", "0", "--cycles", "8"),
                 *("--history", f"sqlite:///{store}", "--serve", "127.0.0.1:0"),
                 *("-q", "-p", "no:cacheprovider"),
             ],
@@ -69,14 +72,20 @@ def test_a_watch_serves_its_store_and_alerts_once_on_a_change(
                 process.kill()
                 process.wait(timeout=WAIT_S)
         assert process.returncode == 0, err
-        assert out.count("cycle ") == 3, out
-        # One change (passing -> failing), three failing cycles: one alert.
-        bodies = receiver.wait_for(1)
-        assert len(bodies) == 1, bodies
-        assert bodies[0]["event"] == "alert"
-        assert bodies[0]["state"] == "failing"
+        lines = [line for line in out.splitlines() if line.startswith("cycle ")]
+        assert len(lines) == 8, out
+        assert [": 1 passed in " in line for line in lines] == [
+            *(True, False, True, False, False, True, True, True)
+        ], out
+        bodies = receiver.wait_for(2)
+        assert [(b["event"], b["state"]) for b in bodies] == [
+            ("alert", "failing"),
+            ("recovery", "passing"),
+        ], bodies
+        assert bodies[0]["after"] == 2
+        assert bodies[0]["link"] == bodies[1]["link"]
         time.sleep(0.5)
-        assert len(receiver.bodies()) == 1
+        assert len(receiver.bodies()) == 2
     # The page stopped with the watch.
     try:
         status_of(page)

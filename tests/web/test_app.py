@@ -200,7 +200,10 @@ def test_a_passing_suite_is_healthy(tmp_path: Path, _http_server: HttpTarget) ->
     url = f"sqlite:///{tmp_path}/history.db"
     run_suite(tmp_path, url, agent="eu-1", orders="200")
     with TestClient(create_app(url)) as client:
-        assert client.get("/healthz").text == "ok\n"
+        for path in ("/healthz", "/healthz?target=local"):
+            answer = client.get(path)
+            assert (answer.status_code, answer.text) == (200, "ok\n"), path
+        assert client.get("/healthz?target=elsewhere").status_code == 404
         assert "passing" in client.get("/badge/local.svg").text
         assert client.get("/api/v1/status").json()["healthy"] is True
 
