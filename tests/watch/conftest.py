@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ class Switch:
         # ``status``: how a test changes the answer between the cycles of a
         # real ``sleuth watch`` process (one request per cycle).
         self.script: list[int] = []
+        # Called with the number of ``/state`` requests so far, before the
+        # answer: what a test does to the world as a given cycle probes.
+        self.on_request: Callable[[int], None] | None = None
         self.lock = threading.Lock()
         self.spans: list[tuple[float, float]] = []  # loop time in, out
         self.arrived = threading.Event()
@@ -55,6 +58,9 @@ def create_app(switch: Switch) -> Any:
         with switch.lock:
             switch.spans.append((start, loop.time()))
             status = switch.script.pop(0) if switch.script else switch.status
+            count = len(switch.spans)
+        if switch.on_request is not None:
+            switch.on_request(count)
         return PlainTextResponse(f"state {status}", status_code=status)
 
     async def held(request: Request) -> Response:
