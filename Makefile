@@ -89,9 +89,14 @@ test-lowest: services browser alertmanager
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m pip install --quiet 'uv>=0.8'
+	# --compile-bytecode: uv writes no .pyc by default, and PYTHONDONTWRITEBYTECODE
+	# on these machines means none is written later, so every process the tests
+	# start would compile pytest, aiohttp and the rest from source.
 	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
-		--resolution lowest-direct -e '.[all]' --group dev
-	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps $(BROWSER_TOOLS)
+		--compile-bytecode --resolution lowest-direct -e '.[all]' --group dev
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
+		--compile-bytecode --no-deps $(BROWSER_TOOLS)
+	$(LOWEST)/bin/python -m compileall -q src
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)

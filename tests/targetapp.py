@@ -9,9 +9,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from typing import Any
 
 HANG_S = 60.0
+# ``?together=N`` holds each request until N have been in flight at once, for
+# at most this long after the first such request came (then answers at once):
+# under the suites' 5 s probe timeout, and far more time than N concurrent
+# requests need to arrive on a loaded machine, where a fixed ``delay`` would
+# race their arrival.
+TOGETHER_MAX_S = 4.0
 
 
 class Recorder:
@@ -25,6 +32,7 @@ class Recorder:
         self.max_in_flight = 0
         # Requests from before a reset (a test's hung ones) do not count after it.
         self.generation = 0
+        self.together_since: float | None = None  # the first ?together= request
 
     def enter(self, method: str, path: str) -> int:
         with self._lock:
@@ -63,6 +71,7 @@ class Recorder:
             self.generation += 1
             self.in_flight = 0
             self.max_in_flight = 0
+            self.together_since = None
 
 
 def create_app(recorder: Recorder) -> Any:
@@ -71,8 +80,18 @@ def create_app(recorder: Recorder) -> Any:
     from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
+    async def together(count: int) -> None:
+        with recorder._lock:
+            if recorder.together_since is None:
+                recorder.together_since = time.monotonic()
+            deadline = recorder.together_since + TOGETHER_MAX_S
+        while recorder.max_in_flight < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     async def status(request: Request) -> Response:
         code = int(request.path_params["code"])
+        if "together" in request.query_params:
+            await together(int(request.query_params["together"]))
         delay = float(request.query_params.get("delay", "0"))
         if delay:
             await asyncio.sleep(delay)

@@ -101,17 +101,18 @@ def test_the_kernel_says_when_bytes_came_not_when_they_were_read():
         peer, _ = server.accept()
         with client, peer:
             peer.sendall(b"answer")
-            time.sleep(0.2)  # the reader is busy; the bytes wait in the socket
+            time.sleep(1.0)  # the reader is busy; the bytes wait in the socket
             now = timing.perf_counter()
             arrived = wireclock.last_received_at(client, now)
             assert client.recv(16) == b"answer"
-            assert now - arrived >= 0.15
+            assert now - arrived >= 0.9
             # Read at once: the age is the kernel's tick, or what this
-            # process was kept from running meanwhile, never the 0.2 s before.
+            # process was kept from running meanwhile (a loaded machine's
+            # stall), never the 1 s before.
             peer.sendall(b"more")
             client.recv(16)
             now = timing.perf_counter()
-            assert now - wireclock.last_received_at(client, now) < 0.15
+            assert now - wireclock.last_received_at(client, now) < 0.5
 
 
 def test_without_a_socket_the_loops_clock_stands():

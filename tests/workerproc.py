@@ -9,6 +9,7 @@ it to pytest, as a plugin object: ``pytester.runpytest(plugins=[worker.handle])`
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 
 from sleuth.http import worker as http_worker
 from tests.required import skip_unless_required
+
+READY_WAIT_S = 30.0
 
 
 class Worker:
@@ -37,6 +40,12 @@ def started_worker() -> Iterator[Worker]:
         skip_unless_required("one core: sleuth runs without an HTTP worker here")
     handle = http_worker.start({})
     assert handle is not None, "no worker could be started here"
+    # Until its first message (``ready``) can be read, not read here: `sleuth
+    # run` starts its worker before pytest starts, which gives it that long to
+    # come up, while an in-process run reaches its first request at once, and
+    # on a loaded machine the probes' deadlines would count the worker's
+    # imports.
+    select.select([handle.sock], [], [], READY_WAIT_S)
     try:
         yield Worker(handle)
     finally:

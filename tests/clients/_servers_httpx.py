@@ -167,13 +167,12 @@ def probes_of(path: Path) -> dict[str, dict[str, Any]]:
 def wait_for_file(path: Path, timeout_s: float = 10.0) -> str:
     """The text a probe abandoned by the run writes when its call is released."""
     end = time.monotonic() + timeout_s
-    while not path.exists():
+    while not (path.exists() and path.read_text()):  # made, then written
         if time.monotonic() > end:
             raise AssertionError(
                 f"{path.name} never written: the call was not released"
             )
         time.sleep(0.02)
-    time.sleep(0.02)  # written whole
     return path.read_text()
 
 

@@ -190,11 +190,12 @@ def test_a_hung_request_or_body_ends_at_the_deadline_naming_the_url_and_client(
             f"timed out after 1.0 s waiting for GET {url} via {flavour.client} "
             "(timeout from @pytest.mark.probe)"
         ) in reports[name], name
-        # The hung call itself let go by deadline + 0.5 s: the clients' own
-        # timeouts (httpx 5 s, aiohttp 5 min) were bounded by the probe's (in
-        # an async probe, the engine also cancels it at the deadline).
+        # The hung call itself let go soon after the 1 s deadline: the clients'
+        # own timeouts (httpx 5 s, aiohttp 5 min) were bounded by the probe's
+        # (in an async probe, the engine also cancels it at the deadline).
+        # 2.5 s of slack for a loaded machine, still short of httpx's 5 s.
         seconds = float(wait_for_file(tmp_path / f"{flavour.name}_{what}"))
-        assert seconds <= 1.5, (flavour.name, what, seconds)
+        assert seconds <= 1.0 + 2.5, (flavour.name, what, seconds)
 
 
 @pytest.mark.usefixtures("http_transport")  # in-process and worker

@@ -115,14 +115,19 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def history_file_bytes(folder: Path) -> bytes:
-    """Every byte of the files in a history folder, once the in-process runs
-    have closed their stores: a run closes SQLite on a thread (it folds the
-    -wal file into the database and removes -wal and -shm) that may still be
-    working when ``pytester.runpytest`` returns."""
+def join_closing_threads() -> None:
+    """Wait for the in-process runs to have closed their stores: a run closes
+    SQLite on a thread (it folds the -wal file into the database and removes
+    -wal and -shm) that may still be working when ``pytester.runpytest``
+    returns."""
     for thread in threading.enumerate():
         if thread.name == CLOSING_THREAD:
             thread.join(timeout=30)
+
+
+def history_file_bytes(folder: Path) -> bytes:
+    """Every byte of the files in a history folder, its stores closed."""
+    join_closing_threads()
     return b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
 
 

@@ -23,6 +23,7 @@ from tests.history.helpers import (
     CANARY_DSN_PASSWORD,
     CANARY_KEY,
     history_file_bytes,
+    join_closing_threads,
     make_record,
     write_suite,
 )
@@ -394,6 +395,7 @@ def test_cli_names_unknown_ambiguous_and_missing_things(suite, pytester):
     assert "no probe, setting or latency differs" in cli("diff", "2")
     out = cli("diff")
     assert "probes new in run 3 (1):" in out
+    join_closing_threads()
     pytester.path.joinpath(".sleuth", "history.db").unlink()
     pytester.runpytest()
     assert "no run before run 1 (of 1 kept) in which everything passed" in error("diff")

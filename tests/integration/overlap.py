@@ -24,6 +24,7 @@ SYN_SENT = "02"
 # A held request waits for the others this long at most (bounded, never forever).
 GATE_POLL_S = 0.01
 GATE_POLLS = 400
+LET_GO_POLLS = 300  # /hung: 3 s (under the 5 s timeout) for the socket to close
 
 
 def _sockets(table: str) -> list[tuple[int, int, str]]:
@@ -122,6 +123,13 @@ class Gate:
             )
 
         async def hung(request: Request) -> Response:
+            # Asked just past the hung probe's deadline: its client may take a
+            # moment to close the socket. One it never lets go of waits on
+            # for 30 s or more (SYN retries), far past this.
+            for _ in range(LET_GO_POLLS):
+                if not self.hung.waiting():
+                    break
+                await asyncio.sleep(GATE_POLL_S)
             waiting = self.hung.waiting()
             self.later.append(waiting)
             return PlainTextResponse("waiting" if waiting else "gone")

@@ -304,7 +304,9 @@ def test_a_connect_that_never_gets_an_answer_ends_at_the_deadline(
             + "*"
         ]
     )
-    assert _junit_times(junit)["test_hangs"] <= 1.5
+    # Bounded by the probe's 1 s (unbounded, these clients wait 30 to 130 s),
+    # with slack for a loaded machine.
+    assert _junit_times(junit)["test_hangs"] <= 5
     assert PASSWORD not in result.stdout.str()
     # The connect itself was bounded, not only the probe's report: the client
     # let go of every connection it made (unbounded, psycopg waits 130 s and

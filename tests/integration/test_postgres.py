@@ -402,10 +402,12 @@ def test_failing_statement_gives_the_servers_words(target: Target) -> None:
 
 
 def test_slow_statement_times_out_at_the_deadline(target: Target) -> None:
-    with in_probe(timeout_s=0.5), pytest.raises(ProbeTimeout) as caught:
-        target.postgres("orders").query("SELECT pg_sleep(5)")
+    # 2 s: the connect is done well within it, even on a loaded machine, so
+    # that the deadline falls on the statement.
+    with in_probe(timeout_s=2), pytest.raises(ProbeTimeout) as caught:
+        target.postgres("orders").query("SELECT pg_sleep(30)")
     assert str(caught.value) in (
-        f"timed out after 0.5 s waiting for postgres query {SHOWN}: SELECT pg_sleep(5) (timeout from test)",
+        f"timed out after 2.0 s waiting for postgres query {SHOWN}: SELECT pg_sleep(30) (timeout from test)",
         f"postgres {SHOWN}: the server cancelled the statement at its "
         f"statement_timeout (the probe's remaining time). Make the query cheaper "
         f"or give the probe a longer timeout.",

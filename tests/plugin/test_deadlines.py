@@ -171,12 +171,13 @@ def test_run_budget_bounds_every_probe_and_the_run_still_reports(
         """
     )
     junit = pytester.path / "junit.xml"
-    result = pytester.runpytest("--budget", "1s", f"--junitxml={junit}")
+    # 3 s: time for the three requests to go out on a loaded machine.
+    result = pytester.runpytest("--budget", "3s", f"--junitxml={junit}")
     result.assert_outcomes(errors=4)
     result.stdout.fnmatch_lines(
         [
             "*timed out after * s waiting for GET*/hang?n=0 (the run budget ran out)*",
-            "*not run: the run budget of 1 s (--budget) was spent before pytest reached it*",
+            "*not run: the run budget of 3 s (--budget) was spent before pytest reached it*",
         ]
     )
     assert len(list(ET.parse(junit).iter("testcase"))) == 4
@@ -214,7 +215,7 @@ def test_a_probe_the_budget_never_started_is_no_fault_of_the_target(suite, pytes
         import threading
 
         def test_stuck(target):
-            threading.Event().wait(3)  # past the budget, not much longer
+            threading.Event().wait(6)  # past the budget, not much longer
 
         def test_waiting(target):
             pass  # never started: its body does not matter
@@ -222,12 +223,17 @@ def test_a_probe_the_budget_never_started_is_no_fault_of_the_target(suite, pytes
     )
     out = pytester.path / "run.json"
     result = pytester.runpytest(
-        "--budget", "0.5s", "--sleuth-workers", "1", f"--sleuth-json={out}"
+        # 2 s: time for test_stuck to start on a loaded machine.
+        "--budget",
+        "2s",
+        "--sleuth-workers",
+        "1",
+        f"--sleuth-json={out}",
     )
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*not started: the run budget of 0.5 s ran out before a worker was free*",
+            "*not started: the run budget of 2 s ran out before a worker was free*",
             "*likely root causes:*",
             "*the run's budget: spent before the probes started*",
         ]

@@ -36,7 +36,7 @@ def test_per_host_cap_is_observed_at_the_server(suite, pytester, http_target):
             base_url: {http_target.url}
             http: {{max_in_flight_per_host: 3}}
         """,
-        test_p=probes("/status/200?delay=0.3&n={n}", 12),
+        test_p=probes("/status/200?together=3&delay=0.3&n={n}", 12),
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=12)
@@ -52,7 +52,7 @@ def test_suite_level_caps_are_every_targets_defaults(suite, pytester, http_targe
             base_url: {http_target.url}
             http: {{max_in_flight: 50}}
         """,
-        test_p=probes("/status/200?delay=0.3&n={n}", 6),
+        test_p=probes("/status/200?together=2&delay=0.3&n={n}", 6),
     )
     pytester.runpytest().assert_outcomes(passed=6)
     assert http_target.recorder.max_in_flight == 2
@@ -67,7 +67,7 @@ def test_total_cap_is_observed_at_the_server(suite, pytester, http_target):
             base_url: {http_target.url}
             http: {{max_in_flight: 4}}
         """,
-        test_p=probes("/status/200?delay=0.3&n={n}", 10),
+        test_p=probes("/status/200?together=4&delay=0.3&n={n}", 10),
     )
     pytester.runpytest().assert_outcomes(passed=10)
     assert http_target.recorder.max_in_flight == 4

@@ -12,7 +12,7 @@ import pytest
 SEED_STYLE = """
     import pytest
 
-    @pytest.mark.parametrize("path", [f"/status/200?delay=0.3&n={i}" for i in range(20)])
+    @pytest.mark.parametrize("path", [f"/status/200?together=20&n={i}" for i in range(20)])
     def test_endpoints(target, path):
         assert target.http.get(path).status_code == 200
 """

@@ -312,7 +312,7 @@ def test_last_failed_reruns_only_the_failed_rows(suite, pytester, http_target):
 
 def test_rows_run_at_once_checked_at_the_server(suite, pytester, http_target):
     suite()
-    rows = "\n".join(f"  - GET /status/200?delay=0.5&n={i}: 200" for i in range(20))
+    rows = "\n".join(f"  - GET /status/200?together=20&n={i}: 200" for i in range(20))
     write_table(pytester, f"http:\n{rows}\n")
     result = pytester.runpytest()
     result.assert_outcomes(passed=20)
@@ -324,7 +324,7 @@ def test_500_rows_to_one_host_are_all_in_flight_by_default(
     suite, pytester, http_target
 ):
     suite()
-    rows = "\n".join(f"  - GET /status/200?delay=2&n={i}: 200" for i in range(500))
+    rows = "\n".join(f"  - GET /status/200?together=500&n={i}: 200" for i in range(500))
     write_table(pytester, f"http:\n{rows}\n")
     result = pytester.runpytest("-q")
     result.assert_outcomes(passed=500)

@@ -1,7 +1,8 @@
 """The HTTP worker killed mid-run is sleuth's fault, never the target's.
 
 A real ``sleuth run`` of 300 probes against a real server; one probe waits
-until the server holds every request, then kills the worker with SIGKILL.
+until the server holds every request, kills the worker with SIGKILL, then
+lets the server answer.
 Counted at the server: every GET still got its answer (sent again from the
 run's own process), and no write was sent twice.
 """
@@ -9,9 +10,9 @@ run's own process), and no write was sent twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -23,18 +24,24 @@ from tests.plugin.test_http_worker import sleuth_run, write_suite
 
 READS = 290
 WRITES = 10
-HOLD_S = 2.0  # how long the server holds each probe's request
+# The server holds each probe's request until the killing probe releases
+# them (or this long at most): every one is in flight when the worker dies,
+# however slowly they arrive on a loaded machine.
+HOLD_MAX_S = 60.0
+WAIT_ALL_S = 30.0  # for the 300 requests to arrive
 
 
 class Counts:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.seen: Counter[tuple[str, str]] = Counter()  # (method, n)
+        self.released: asyncio.Event | None = None  # made on the server's loop
 
 
 @pytest.fixture
 def slow_server() -> Iterator[tuple[str, Counts]]:
-    """Answers /slow?n=N after HOLD_S; /count says how many requests it holds."""
+    """Answers /slow?n=N once /release is asked; /count says how many
+    requests it holds."""
     counts = Counts()
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -45,13 +52,19 @@ def slow_server() -> Iterator[tuple[str, Counts]]:
             for part in scope["query_string"].decode().split("&")
             if "=" in part
         )
+        if counts.released is None:
+            counts.released = asyncio.Event()
         if scope["path"] == "/count":
             with counts.lock:
                 body = str(sum(counts.seen.values())).encode()
+        elif scope["path"] == "/release":
+            counts.released.set()
+            body = b"released"
         else:
             with counts.lock:
                 counts.seen[(scope["method"], query.get("n", ""))] += 1
-            await asyncio.sleep(HOLD_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(counts.released.wait(), HOLD_MAX_S)
             body = b"ok"
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
@@ -82,13 +95,17 @@ def test_write(target, n):
 
 def test_kill_the_worker_when_every_request_is_in_flight(target, worker_pid):
     # Not through target.http: this probe only watches the server.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(target.base_url + "/count") as answer:
-            if int(answer.read()) >= {READS + WRITES}:
-                break
-        time.sleep(0.02)
-    os.kill(worker_pid, signal.SIGKILL)
+    held = 0
+    try:
+        deadline = time.monotonic() + {WAIT_ALL_S}
+        while held < {READS + WRITES} and time.monotonic() < deadline:
+            time.sleep(0.02)
+            with urllib.request.urlopen(target.base_url + "/count") as answer:
+                held = int(answer.read())
+        assert held == {READS + WRITES}, f"the server held {{held}} requests"
+        os.kill(worker_pid, signal.SIGKILL)
+    finally:
+        urllib.request.urlopen(target.base_url + "/release").close()
 """
 
 # The run's worker, as its session holds it: a session fixture, so that the
@@ -108,6 +125,9 @@ def worker_pid(pytestconfig):
 def test_reads_in_flight_are_sent_again_and_writes_never_twice(tmp_path, slow_server):
     url, counts = slow_server
     suite = write_suite(tmp_path, url, PROBES)
+    # Each request is held until all have arrived: time enough for that.
+    config = suite / "sleuth.yaml"
+    config.write_text(config.read_text().replace("timeout: 5s", "timeout: 40s"))
     (suite / "conftest.py").write_text(CONFTEST)
     out = tmp_path / "run.json"
     result = sleuth_run(suite, "-q", "--allow-writes", f"--sleuth-json={out}")
@@ -127,7 +147,6 @@ def test_reads_in_flight_are_sent_again_and_writes_never_twice(tmp_path, slow_se
         if probe["name"].startswith("test_write"):
             assert "may have reached the target" in probe["diagnosis"]
             assert "does not send a write twice" in probe["diagnosis"]
-    time.sleep(HOLD_S)  # let the server finish counting what it holds
     with counts.lock:
         seen = dict(counts.seen)
     assert {n: seen.get(("POST", str(n))) for n in range(WRITES)} == dict.fromkeys(

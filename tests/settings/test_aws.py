@@ -155,9 +155,7 @@ def test_a_secret_is_fetched_once_per_run(aws):
     assert results == ["present"] * 16
     # Gone from the manager now: this run still answers from its one fetch.
     secrets.delete_secret(SecretId="prod/shop", ForceDeleteWithoutRecovery=True)
-    started = time.perf_counter()
-    assert src.lookup("B").value == "2"
-    assert time.perf_counter() - started < 0.1  # no request made (see below)
+    assert src.lookup("B").value == "2"  # deleted: only the one fetch has it
     assert source("aws-secrets", "prod/shop").lookup("B").state == "error"
 
 
@@ -258,7 +256,7 @@ def test_a_silent_endpoint_times_out_within_the_probe_deadline(aws, silent_port)
         "s (2 attempts, within the probe's time left). Check the runner reaches "
         "it, or give the probe more time"
     )
-    assert time.monotonic() - started < 4.0  # not botocore's 60 s
+    assert time.monotonic() - started < 8.0  # not botocore's 60 s
 
 
 def test_a_lookup_waiting_on_another_probes_fetch_keeps_its_own_deadline(
@@ -269,7 +267,7 @@ def test_a_lookup_waiting_on_another_probes_fetch_keeps_its_own_deadline(
     # machine's scheduling cannot blur which deadline the second one kept.
     first = threading.Thread(target=lambda: _lookup_in_probe(src, 4.0))
     first.start()
-    time.sleep(0.2)  # the first probe's fetch is under way
+    _fetch_under_way()  # the first probe's
     started = time.monotonic()
     with in_probe(timeout_s=0.5):
         found = src.lookup("A")
@@ -279,6 +277,17 @@ def test_a_lookup_waiting_on_another_probes_fetch_keeps_its_own_deadline(
     )
     assert found.detail.endswith(", fetched by another probe")
     first.join(timeout=10)
+
+
+def _fetch_under_way(within_s: float = 10.0) -> None:
+    from sleuth.settings.aws import FETCH_THREAD_PREFIX
+
+    deadline = time.monotonic() + within_s
+    while not any(
+        t.name.startswith(FETCH_THREAD_PREFIX) for t in threading.enumerate()
+    ):
+        assert time.monotonic() < deadline, "no fetch started"
+        time.sleep(0.01)
 
 
 def _lookup_in_probe(src, timeout_s: float) -> None:

@@ -70,6 +70,17 @@ def wait_for_line(stream: object, text: str) -> str:
     raise AssertionError(f"no line with {text!r} in {WAIT_S}s")
 
 
+def gone_soon(pgid: int, within_s: float = 10.0) -> bool:
+    """Every process of group ``pgid`` has ended, or does within ``within_s``
+    (one SIGKILLed may still show for a moment)."""
+    deadline = time.monotonic() + within_s
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def group_members(pgid: int) -> list[int]:
     """The live processes of process group ``pgid``."""
     found = []
@@ -157,6 +168,6 @@ def test_a_second_signal_ends_the_cycle_at_once(
     assert "ending now" in err
     assert "cycle 1 " in out
     assert "killed before it ended" in out
-    assert group_members(child) == []  # the run and its HTTP worker are gone
+    assert gone_soon(child)  # the run and its HTTP worker
     if db.exists():
         assert stored_runs(db) == []
