@@ -26,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import measure
+
 LATENCY_K = 500
 HEADING = "## Latency: sleuth's figure against the server's own"
 
@@ -157,14 +159,13 @@ def _machine_line(machine: dict[str, Any] | None) -> list[str]:
     """Where and when, for a section written by ``--only latency`` (or clients)."""
     if not machine:
         return []
-    load = ", ".join(f"{x:.2f}" for x in machine["loadavg_start"])
+    load = measure.load_text(machine["loadavg_start"])
     return [
         f"Run alone (`bench/run.py --only {machine.get('only', 'latency')}`) on "
         f"{machine['date']}: "
         f"{machine['cpu']}, {machine['cores']} cores, Linux {machine['kernel']}, "
         f"Python {machine['python']}, aiohttp {machine['versions']['aiohttp']}, "
-        f"sleuth at `{machine['sleuth_commit']}`; load average at start {load} "
-        "(other people's tests shared these cores).\n"
+        f"sleuth at `{machine['sleuth_commit']}`; load average at start {load}.\n"
     ]
 
 

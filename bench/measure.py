@@ -21,6 +21,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 180.0
+# A one-minute load average from here on two cores: other work had one of
+# them, on average, and the figures beside it are slower than the host's.
+BUSY_LOAD = 1.0
+
+
+def load_text(load: Sequence[float]) -> str:
+    """``1.24, 0.83, 0.69 (other work shared these cores)``: a load average,
+    and what it says of the figures measured beside it."""
+    numbers = ", ".join(f"{x:.2f}" for x in load)
+    if load[0] >= BUSY_LOAD:
+        return f"{numbers} (other work shared these cores)"
+    return f"{numbers} (the machine otherwise idle)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -41,6 +41,7 @@ import threading
 import time
 from pathlib import Path
 
+import measure
 import report
 import run
 import suites
@@ -293,7 +294,7 @@ def render(
         check=False,
         cwd=Path(__file__).parent,
     ).stdout.strip()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = measure.load_text(os.getloadavg())
     seen = "yes" if edits["after_edit"] == 1 else "no"
     purged = "yes" if edits["after_edit_purged"] == 1 else "no"
     return f"""
@@ -318,7 +319,7 @@ the in-process cycles in theirs.
 Run (`bench/watch.py`) on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}:
 {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Linux
 {platform.release()}, Python {platform.python_version()}, sleuth {__version__} at
-`{git}`; load average at end {load} (other people's tests shared these cores).
+`{git}`; load average at end {load}.
 
 | CPU per cycle | median | runs |
 | --- | ---: | --- |

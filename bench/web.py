@@ -31,6 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import measure
+
 PROBES = 20
 REQUESTS = 100
 ROUNDS = 5
@@ -222,7 +224,7 @@ def report(
     load: tuple[float, float, float],
 ) -> list[str]:
     revision = subprocess.run(
-        ["git", "log", "-1", "--format=%h %s"],
+        ["git", "log", "-1", "--format=%h"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -250,8 +252,7 @@ def report(
         "",
         f"Run on {now:%Y-%m-%d %H:%M} UTC: {cpu}, {os.cpu_count()} cores, Linux "
         f"{platform.release()}, Python {platform.python_version()}, sleuth at "
-        f"`{revision}`; load average at start {load[0]:.2f}, {load[1]:.2f}, "
-        f"{load[2]:.2f} (other people's tests shared these cores).",
+        f"`{revision}`; load average at start {measure.load_text(load)}.",
         "",
         "| path | p95, median of rounds | rounds |",
         "| --- | ---: | --- |",

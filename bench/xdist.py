@@ -31,6 +31,7 @@ from typing import Any
 import report
 import run
 import suites
+from measure import load_text
 
 SECTION = "## Beside pytest-xdist"
 COMMANDS: dict[str, list[str]] = {
@@ -118,8 +119,7 @@ each run's ratio to the `sleuth run` beside it.
 
 Run on {info["when"]}: {info["cpu"]}, {info["cores"]} cores, Python
 {info["python"]}, pytest-xdist {info["xdist"]}, sleuth at `{info["commit"]}`;
-load average at start {info["load_start"]}, at end {load_end} (other people's
-tests shared these cores).
+load average at start {info["load_start"]}, at end {load_end}.
 
 | K | command | wall s | probes s | CPU s | in flight | vs run |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: |
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument("--print", action="store_true", help="only print it")
     args = parser.parse_args()
     info = run.machine_info()
-    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_start = load_text(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="sleuth-bench-xdist-") as scratch:
         samples = measure(
             [int(k) for k in args.ks.split(",")], args.runs, Path(scratch)
@@ -176,7 +176,7 @@ def main() -> int:
             + (" (src modified)" if "(src modified)" in info["sleuth_commit"] else ""),
             "load_start": load_start,
         },
-        ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        load_text(os.getloadavg()),
     )
     if not args.print:
         report.replace_section(args.out, SECTION, section)
