@@ -127,3 +127,52 @@ def test_the_cronjobs_command_runs_as_written(pg_url, tmp_path, http_target):
         assert [r.agent for r in store.runs()] == [args[args.index("--agent") + 1]]
     finally:
         store.close()
+
+
+def _watch_commands() -> dict[str, list[str]]:
+    """The documented ``sleuth watch`` commands, their variables as the
+    Deployment and the unit set them."""
+    (container,) = containers(manifests()["Deployment"])
+    shell = container["command"]
+    assert shell[:2] == ["sh", "-c"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    deployment = shlex.split(shell[2].replace("$NODE_REGION", env["NODE_REGION"]))
+    assert deployment[0] == "exec"
+    (unit,) = [words for words in exec_starts() if words[1] == "watch"]
+    unit = [w.replace("${SLEUTH_AGENT}", "us-1") for w in unit]
+    return {"Deployment": deployment[1:], "systemd unit": unit}
+
+
+@pytest.mark.services
+def test_the_documented_watches_run_as_written(pg_url, tmp_path, http_target):
+    (tmp_path / "sleuth.yaml").write_text(
+        f"targets:\n  local:\n    base_url: {http_target.url}\n"
+    )
+    (tmp_path / "test_api.py").write_text(
+        "def test_health(target):\n"
+        "    assert target.http.get('/status/200').status_code == 200\n"
+    )
+    sleuth = shutil.which("sleuth", path=str(Path(sys.executable).parent))
+    assert sleuth is not None
+    agents = []
+    for where, words in _watch_commands().items():
+        assert words[:2] in (["sleuth", "watch"], ["/opt/sleuth/bin/sleuth", "watch"])
+        agents.append(words[words.index("--agent") + 1])
+        # As written, for one cycle (the watch starts it at once).
+        done = subprocess.run(
+            [sleuth, *words[1:], "--cycles", "1", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            env={**os.environ, HISTORY_ENV: pg_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{where}: {done.stdout}{done.stderr}"
+        assert "cycle 1 " in done.stdout, where
+    store = HistoryStore.open(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        assert sorted(r.agent for r in store.runs()) == sorted(agents)
+    finally:
+        store.close()
+    assert sorted(agents) == ["eu-1", "us-1"]
