@@ -14,10 +14,10 @@ from typing import Any
 
 HANG_S = 60.0
 # ``?together=N`` holds each request until N have been in flight at once, for
-# at most this long after the first such request came (then answers at once):
-# under the suites' 5 s probe timeout, and far more time than N concurrent
-# requests need to arrive on a loaded machine, where a fixed ``delay`` would
-# race their arrival.
+# at most this long after the first such request came (then answers at once;
+# ``&within=S`` for another bound): under the suites' 5 s probe timeout, and
+# far more time than a few dozen concurrent requests need to arrive on a
+# loaded machine, where a fixed ``delay`` would race their arrival.
 TOGETHER_MAX_S = 4.0
 
 
@@ -80,18 +80,20 @@ def create_app(recorder: Recorder) -> Any:
     from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
-    async def together(count: int) -> None:
+    async def together(count: int, within_s: float) -> None:
         with recorder._lock:
             if recorder.together_since is None:
                 recorder.together_since = time.monotonic()
-            deadline = recorder.together_since + TOGETHER_MAX_S
+            deadline = recorder.together_since + within_s
         while recorder.max_in_flight < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     async def status(request: Request) -> Response:
         code = int(request.path_params["code"])
-        if "together" in request.query_params:
-            await together(int(request.query_params["together"]))
+        query = request.query_params
+        if "together" in query:
+            within_s = float(query.get("within", TOGETHER_MAX_S))
+            await together(int(query["together"]), within_s)
         delay = float(request.query_params.get("delay", "0"))
         if delay:
             await asyncio.sleep(delay)
