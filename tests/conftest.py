@@ -100,6 +100,16 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped after it."""
+    from tests.history.helpers import postgres_database  # sleuth's history
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on: connections are refused."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

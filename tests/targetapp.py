@@ -64,6 +64,14 @@ class Recorder:
         with self._lock:
             return sum(self.requests.values())
 
+    def together_deadline(self, within_s: float) -> float:
+        """When ``?together=`` requests stop waiting: ``within_s`` after the
+        first of them came (since the last reset)."""
+        with self._lock:
+            if self.together_since is None:
+                self.together_since = time.monotonic()
+            return self.together_since + within_s
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -81,10 +89,7 @@ def create_app(recorder: Recorder) -> Any:
     from starlette.routing import Route
 
     async def together(count: int, within_s: float) -> None:
-        with recorder._lock:
-            if recorder.together_since is None:
-                recorder.together_since = time.monotonic()
-            deadline = recorder.together_since + within_s
+        deadline = recorder.together_deadline(within_s)
         while recorder.max_in_flight < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 

@@ -115,6 +115,17 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def with_password(url: str, *, port: int | None = None) -> str:
+    """A test database's URL with a planted password (trust auth ignores it)
+    and, for a proxy, another port."""
+    scheme, rest = url.split("://", 1)
+    user, _, hostpath = rest.partition("@")
+    host, _, path = hostpath.partition("/")
+    if port is not None:
+        host = f"127.0.0.1:{port}"
+    return f"{scheme}://{user}:{CANARY_DSN_PASSWORD}@{host}/{path}"
+
+
 def join_closing_threads() -> None:
     """Wait for the in-process runs to have closed their stores: a run closes
     SQLite on a thread (it folds the -wal file into the database and removes

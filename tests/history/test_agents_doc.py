@@ -98,20 +98,24 @@ def test_the_units_run_sleuth_with_real_options_and_the_env_file_names_real_vari
         assert key in units
 
 
-@pytest.mark.services
-def test_the_cronjobs_command_runs_as_written(pg_url, tmp_path, http_target):
-    (container,) = containers(manifests()["CronJob"])
-    args = container["args"]
-    assert args[:2] == ["sleuth", "run"]
-    (tmp_path / "sleuth.yaml").write_text(
-        f"targets:\n  local:\n    base_url: {http_target.url}\n"
-    )
-    (tmp_path / "test_api.py").write_text(
+def _health_suite(root: Path, base_url: str) -> str:
+    """A one-probe suite in ``root``; the installed ``sleuth`` to run it with."""
+    (root / "sleuth.yaml").write_text(f"targets:\n  local:\n    base_url: {base_url}\n")
+    (root / "test_api.py").write_text(
         "def test_health(target):\n"
         "    assert target.http.get('/status/200').status_code == 200\n"
     )
     sleuth = shutil.which("sleuth", path=str(Path(sys.executable).parent))
     assert sleuth is not None
+    return sleuth
+
+
+@pytest.mark.services
+def test_the_cronjobs_command_runs_as_written(pg_url, tmp_path, http_target):
+    (container,) = containers(manifests()["CronJob"])
+    args = container["args"]
+    assert args[:2] == ["sleuth", "run"]
+    sleuth = _health_suite(tmp_path, http_target.url)
     done = subprocess.run(
         [sleuth, *args[1:], "-p", "no:cacheprovider"],
         cwd=tmp_path,
@@ -145,15 +149,7 @@ def _watch_commands() -> dict[str, list[str]]:
 
 @pytest.mark.services
 def test_the_documented_watches_run_as_written(pg_url, tmp_path, http_target):
-    (tmp_path / "sleuth.yaml").write_text(
-        f"targets:\n  local:\n    base_url: {http_target.url}\n"
-    )
-    (tmp_path / "test_api.py").write_text(
-        "def test_health(target):\n"
-        "    assert target.http.get('/status/200').status_code == 200\n"
-    )
-    sleuth = shutil.which("sleuth", path=str(Path(sys.executable).parent))
-    assert sleuth is not None
+    sleuth = _health_suite(tmp_path, http_target.url)
     agents = []
     for where, words in _watch_commands().items():
         assert words[:2] in (["sleuth", "watch"], ["/opt/sleuth/bin/sleuth", "watch"])

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from tests.conftest import require_service
 from tests.history.helpers import (
     CANARY_DSN_PASSWORD,
     history_file_bytes,
-    postgres_database,
+    with_password,
     write_suite,
 )
 from tests.integration.tcpproxy import TcpProxy
@@ -37,36 +36,19 @@ def test_flag(target):
 """
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    with postgres_database() as url:
-        yield url
-
-
-def with_password(url: str, *, port: int | None = None) -> str:
-    """The test database's URL with a planted password (trust auth ignores it)
-    and, for a proxy, another port."""
-    rest = url.split("://", 1)[1]
-    user, _, hostpath = rest.partition("@")
-    host, _, path = hostpath.partition("/")
-    if port is not None:
-        host = f"127.0.0.1:{port}"
-    return f"postgresql://{user}:{CANARY_DSN_PASSWORD}@{host}/{path}"
-
-
 def sleuth_command() -> list[str]:
     found = shutil.which("sleuth", path=str(Path(sys.executable).parent))
     return [found] if found else [sys.executable, "-m", "sleuth"]
 
 
-def test_two_agents_one_unable_to_reach_the_target(tmp_path, http_target, pg_url):
+def test_two_agents_one_unable_to_reach_the_target(
+    tmp_path, http_target, pg_url, closed_port
+):
     """eu-1 reaches the target, us-1 (its base URL a refusing port) does not,
     and us-1's flag is set wrong there; both run at once against one store,
     each stored under its name. The status page tells the two apart: the
     refused one points at us-1's network path, the flag at the evidence."""
-    refused = _closed_port()
-    bases = {"eu-1": http_target.url, "us-1": f"http://127.0.0.1:{refused}"}
+    bases = {"eu-1": http_target.url, "us-1": f"http://127.0.0.1:{closed_port}"}
     for agent in bases:
         root = tmp_path / agent
         root.mkdir()
@@ -199,15 +181,6 @@ def test_a_store_that_goes_away_and_comes_back_loses_no_run(
     from sleuth.history.buffer import RunBuffer
 
     assert RunBuffer(buffer).count() == 0
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_history_flush_writes_the_buffer_without_a_run(

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
 
 from sleuth.cli.commands import group as main
-from tests.conftest import require_service
 from tests.history.helpers import (
     CANARY_DSN_PASSWORD,
     CANARY_KEY,
-    postgres_database,
     write_suite,
 )
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    with postgres_database() as url:
-        yield url
 
 
 def cli(*args: str) -> str:

@@ -9,7 +9,6 @@ import datetime as _dt
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ import pytest
 from sleuth.history.agents import latest_per_agent
 from sleuth.history.store import HistoryStore
 from sleuth.web.status import read_status
-from tests.conftest import require_service
-from tests.history.helpers import CANARY_DSN_PASSWORD, postgres_database
+from tests.history.helpers import CANARY_DSN_PASSWORD, with_password
 from tests.integration.tcpproxy import TcpProxy
 from tests.watch.conftest import STATE_PROBE, Target, write_suite
 
@@ -26,31 +24,6 @@ pytestmark = pytest.mark.services
 
 WAIT_S = 120.0
 PROBE = "test_probes.py::test_state_is_ok"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    with postgres_database() as url:
-        yield url
-
-
-def _planted(url: str, *, port: int | None = None) -> str:
-    """The URL with a password trust auth ignores, and maybe a proxy's port."""
-    scheme, rest = url.split("://", 1)
-    user, _, hostpath = rest.partition("@")
-    host, _, path = hostpath.partition("/")
-    if port is not None:
-        host = f"127.0.0.1:{port}"
-    return f"{scheme}://{user}:{CANARY_DSN_PASSWORD}@{host}/{path}"
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _watch(
@@ -72,7 +45,7 @@ def _watch(
 
 
 def test_two_watching_agents_and_a_store_that_goes_away_under_one(
-    tmp_path: Path, target_app: Target, pg_url: str
+    tmp_path: Path, target_app: Target, pg_url: str, closed_port: int
 ) -> None:
     proxy = TcpProxy(("127.0.0.1", 5432))
 
@@ -85,14 +58,12 @@ def test_two_watching_agents_and_a_store_that_goes_away_under_one(
 
     target_app.switch.on_request = store_away_for_cycles_2_and_3
     eu = write_suite(tmp_path / "eu-1", target_app.url, STATE_PROBE)
-    us = write_suite(
-        tmp_path / "us-1", f"http://127.0.0.1:{_closed_port()}", STATE_PROBE
-    )
+    us = write_suite(tmp_path / "us-1", f"http://127.0.0.1:{closed_port}", STATE_PROBE)
     proxy.start()
     try:
         watches = {
-            "eu-1": _watch(eu, "eu-1", _planted(pg_url, port=proxy.port), 5),
-            "us-1": _watch(us, "us-1", _planted(pg_url), 3),
+            "eu-1": _watch(eu, "eu-1", with_password(pg_url, port=proxy.port), 5),
+            "us-1": _watch(us, "us-1", with_password(pg_url), 3),
         }
         outputs = {
             agent: process.communicate(timeout=WAIT_S)[0]

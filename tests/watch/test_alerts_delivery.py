@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from sleuth.history.store import HistoryStore
 from sleuth.watch.delivery import Retry
-from tests.history.conftest import pg_url, store_url  # noqa: F401 (fixtures)
+from tests.history.conftest import store_url  # noqa: F401 (a fixture)
 from tests.watch.alerting import FAST, WAIT_S, Receiver, closed_port, serve
 from tests.watch.stored import PROBE, alerter, cycles
 
