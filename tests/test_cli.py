@@ -149,12 +149,11 @@ def test_run_works_with_autoloading_off(tmp_path):
     assert "1 passed" in result.stdout
 
 
-def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
-    # What a run starts with is what `sleuth run -k settings` waits for in an
-    # incident: the stdlib HTTP client (and with it ssl and the email parser),
-    # the HTTP worker, alerts and sysconfig are loaded only when used.
-    settings_suite(tmp_path)
-    (tmp_path / "loaded.py").write_text(
+def modules_a_run_loads(path: Path, *args: str, runs: int = 1) -> set[str]:
+    """The modules in ``sys.modules`` as the last of ``runs`` runs of the
+    settings suite in ``path`` (``sleuth run -q ARGS``) ends."""
+    settings_suite(path)
+    (path / "loaded.py").write_text(
         "import sys\n\n"
         "def pytest_unconfigure(config):\n"
         "    with open('modules.txt', 'w') as out:\n"
@@ -164,17 +163,35 @@ def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
     # sysconfig itself: what is measured is what sleuth loads.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     env |= {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": "."}
-    for _ in range(2):  # the first makes the history store (with SQLAlchemy)
+    for _ in range(runs):
         result = subprocess.run(
-            [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "-p", "loaded"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+            [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "-p", "loaded", *args],
+            cwd=path, capture_output=True, text=True, timeout=60, env=env,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
-    loaded = set((tmp_path / "modules.txt").read_text().split())
+    loaded = set((path / "modules.txt").read_text().split())
     assert "sleuth.plugin.session" in loaded  # the run was sleuth's
+    return loaded
+
+
+def test_a_settings_suite_run_loads_no_http_stack(tmp_path):
+    # What a run starts with is what `sleuth run -k settings` waits for in an
+    # incident: the stdlib HTTP client (and with it ssl and the email parser),
+    # the HTTP worker, alerts and sysconfig are loaded only when used.
+    # Two runs: the first makes the history store (with SQLAlchemy).
+    loaded = modules_a_run_loads(tmp_path, runs=2)
+    assert "sleuth.history.store" in loaded  # the history recorded this run
     lazy = {"http.client", "ssl", "email.parser", "aiohttp", "sysconfig"}
     lazy |= {"sleuth.http.worker", "sleuth.suite.alerts", "sleuth.clients.stdlib"}
     assert sorted(lazy & loaded) == []
+
+
+def test_a_run_without_a_history_loads_only_its_options(tmp_path):
+    # --no-history (and every xdist worker, which leaves the history to the
+    # controller) reads the history options and nothing else of it.
+    loaded = modules_a_run_loads(tmp_path, "--no-history")
+    history = sorted(name for name in loaded if name.startswith("sleuth.history"))
+    assert history == ["sleuth.history", "sleuth.history.options"]
 
 
 def test_a_pytest_run_outside_a_suite_loads_only_the_plugins_entry(tmp_path):

@@ -114,7 +114,9 @@ class SleuthSession:
             "allow_writes": config.getoption("sleuth_allow_writes"),
             "in_order": config.getoption("sleuth_in_order"),
         }
-        from sleuth.history import RunHistory, resolve_history
+        # Only the options here: a run without a history (--no-history, an
+        # xdist worker) never loads the recorder, its model and timeline.
+        from sleuth.history.options import resolve_history
 
         history = resolve_history(
             suite,
@@ -130,6 +132,8 @@ class SleuthSession:
         session = cls(config, resolve(suite, cli=cli, environ=os.environ))
         # The controller keeps the run's one history entry; workers none.
         if history.enabled and not roles.is_worker(config):
+            from sleuth.history import RunHistory
+
             session.history = RunHistory(
                 history,
                 target=session.options.target.name,
