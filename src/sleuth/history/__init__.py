@@ -8,21 +8,9 @@ loads when the history is first read or written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not the recorder (``sleuth.history.recorder.RunHistory``, with the model and
+# the timeline): a run without a history (``--no-history``, an xdist worker)
+# reads these options and loads nothing more of the history.
 from sleuth.history.options import HistoryOptions, Retention, resolve_history
 
-if TYPE_CHECKING:
-    from sleuth.history.recorder import RunHistory
-
-__all__ = ["HistoryOptions", "Retention", "RunHistory", "resolve_history"]
-
-
-def __getattr__(name: str) -> Any:
-    # The recorder (with the model and the timeline) loads only for a run
-    # that records: ``--no-history`` and xdist's workers read the options alone.
-    if name == "RunHistory":
-        from sleuth.history.recorder import RunHistory
-
-        return RunHistory
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["HistoryOptions", "Retention", "resolve_history"]

@@ -43,7 +43,7 @@ from sleuth.target import Target
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from sleuth.history import RunHistory
+    from sleuth.history.recorder import RunHistory
     from sleuth.http.worker import WorkerDeath, WorkerHandle
     from sleuth.plugin import distributed
     from sleuth.settings import appfunction
@@ -132,7 +132,7 @@ class SleuthSession:
         session = cls(config, resolve(suite, cli=cli, environ=os.environ))
         # The controller keeps the run's one history entry; workers none.
         if history.enabled and not roles.is_worker(config):
-            from sleuth.history import RunHistory
+            from sleuth.history.recorder import RunHistory
 
             session.history = RunHistory(
                 history,
