@@ -153,7 +153,9 @@ http:
       json_schema:
         type: object
         properties: {data: {type: object, properties: {id: {type: string}}}}
-  - {name: warn over, request: GET /users/123, expect: {warn_over: 1ms}}
+  # held 50 ms by the server: over 10 ms however fast the machine (a 1 ms
+  # bound was not crossed by a loopback answer in CI)
+  - {name: warn over, request: GET /status/200?delay=0.05, expect: {warn_over: 10ms}}
   - name: warn block
     request: GET /users/123
     expect: {warn: {header: {Cache-Control: max-age=60}}}
@@ -220,8 +222,9 @@ def test_every_expect_key_passes_and_fails_with_what_was_expected(
     }
     # warn_over and warn: blocks do not fail the probe; they are kept as warnings.
     assert outcomes["warn over"]["outcome"] == "warned"
-    assert outcomes["warn over"]["warnings"][0].startswith(f"{u}: answered in ")
-    assert outcomes["warn over"]["warnings"][0].endswith(" ms, over warn_over 1 ms")
+    held = f"GET {http_target.url}/status/200?delay=0.05"
+    assert outcomes["warn over"]["warnings"][0].startswith(f"{held}: answered in ")
+    assert outcomes["warn over"]["warnings"][0].endswith(" ms, over warn_over 10 ms")
     assert outcomes["warn block"]["warnings"] == [
         f"{u}: header Cache-Control is 'no-store', expected 'max-age=60'"
     ]
