@@ -149,6 +149,51 @@ def test_run_works_with_autoloading_off(tmp_path):
     assert "1 passed" in result.stdout
 
 
+EXIT_CONFTEST = """\
+import atexit
+import gc
+import threading
+import time
+
+# Never closed: the interpreter flushes it as it tears the module down.
+LOG = open("exit.log", "w")
+
+
+def _at_exit():
+    LOG.write(f"atexit ran, objects frozen: {gc.get_freeze_count() > 0}\\n")
+
+
+atexit.register(_at_exit)
+
+
+def _late():
+    time.sleep(0.2)
+    LOG.write("a thread still running at the end finished\\n")
+
+
+def pytest_unconfigure(config):
+    threading.Thread(target=_late).start()
+"""
+
+
+def test_a_run_ends_with_its_objects_frozen_and_nothing_lost(tmp_path):
+    """``sleuth run`` freezes what is alive before it exits, so the
+    interpreter's shutdown does not walk it all again; a thread still running
+    is waited for, atexit handlers run, an unclosed file is flushed."""
+    settings_suite(tmp_path)
+    (tmp_path / "conftest.py").write_text(EXIT_CONFTEST)
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "exit.log").read_text().splitlines() == [
+        "a thread still running at the end finished",
+        "atexit ran, objects frozen: True",
+    ]
+
+
 def modules_a_run_loads(path: Path, *args: str, runs: int = 1) -> set[str]:
     """The modules in ``sys.modules`` as the last of ``runs`` runs of the
     settings suite in ``path`` (``sleuth run -q ARGS``) ends."""

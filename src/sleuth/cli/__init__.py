@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from sleuth.cli.runargs import hands_tests_to_xdist, run_args
 
@@ -34,7 +35,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             worker = http_worker.start()
         import pytest
 
-        sys.exit(int(pytest.main(pytest_args, plugins=[worker] if worker else None)))
+        exit_after_run(
+            int(pytest.main(pytest_args, plugins=[worker] if worker else None))
+        )
     from sleuth.cli.commands import group
 
     group.main(args=args, prog_name="sleuth")
+
+
+def exit_after_run(code: int) -> NoReturn:
+    """End the ``sleuth run`` process with ``code``, sparing the collector a last walk.
+
+    By now pytest has collected the run's garbage (in its unconfigure) and
+    sleuth has closed its engine, worker and history. The interpreter's own
+    shutdown would walk every object still alive, again, to free cycles that
+    die with the process anyway: freezing them first takes 20 to 50 ms off
+    every run (bench/PROFILE.md, eleventh pass). Nothing else about exiting
+    changes: non-daemon threads are joined, atexit handlers run, modules are
+    torn down and the files they held are flushed and closed. Only here,
+    where sleuth owns the process: a ``pytest`` run is left alone.
+    """
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
