@@ -138,13 +138,18 @@ def settings_suite(path: Path) -> None:
     )
 
 
+def run_without_autoloading(path: Path) -> subprocess.CompletedProcess[str]:
+    """``sleuth run -q --no-history`` in ``path``, pytest's plugin autoloading off."""
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
+        cwd=path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+
+
 def test_run_works_with_autoloading_off(tmp_path):
     settings_suite(tmp_path)
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+    result = run_without_autoloading(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
 
@@ -182,11 +187,7 @@ def test_a_run_ends_with_its_objects_frozen_and_nothing_lost(tmp_path):
     is waited for, atexit handlers run, an unclosed file is flushed."""
     settings_suite(tmp_path)
     (tmp_path / "conftest.py").write_text(EXIT_CONFTEST)
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sleuth", "run", "-q", "-p", "no:cacheprovider", "--no-history"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+    result = run_without_autoloading(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "exit.log").read_text().splitlines() == [
         "a thread still running at the end finished",
