@@ -103,6 +103,7 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/xdist.py
+	$(BIN)/python bench/bound.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -35,13 +35,15 @@ STARTUP_LIMIT_22 = 1.1
 
 
 # Sections other scripts write and refresh (bench/agents.py, alerts.py,
-# watch.py, web.py, xdist.py): a full run rewrites its own and keeps these.
+# watch.py, web.py, xdist.py, bound.py): a full run rewrites its own and
+# keeps these.
 OTHER_SCRIPTS_SECTIONS = (
     "## Agents",
     "## Alerts on change",
     "## Watch",
     "## Status page",
     "## Beside pytest-xdist",
+    "## The least any design costs",
 )
 
 

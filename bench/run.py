@@ -35,9 +35,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import latency
 import measure
@@ -59,6 +59,8 @@ HUNG_TIMEOUT = "2s"
 XDIST_WORKERS = 8
 
 Record = dict[str, Any]
+# What a script that writes its own section of RESULTS.md measured.
+S = TypeVar("S")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -491,6 +493,52 @@ def machine_info() -> dict[str, Any]:
         "pyc_in_src": sum(1 for _ in (ROOT / "src").rglob("*.pyc")),
         "somaxconn": Path("/proc/sys/net/core/somaxconn").read_text().strip(),
     }
+
+
+def section_info() -> dict[str, Any]:
+    """What a script's own section of RESULTS.md says it ran on, and when."""
+    info = machine_info()
+    commit = info["sleuth_commit"]
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": info["cpu"],
+        "cores": info["cores"],
+        "python": info["python"],
+        "versions": info["versions"],
+        "commit": commit.split(" ", 1)[0]
+        + (" (src modified)" if "(src modified)" in commit else ""),
+        "load_start": measure.load_text(os.getloadavg()),
+    }
+
+
+def section_script(
+    doc: str | None,
+    heading: str,
+    name: str,
+    runs: int,
+    measure_all: Callable[[list[int], int, Path], S],
+    render: Callable[[S, int, dict[str, Any], str], str],
+) -> int:
+    """The ``main`` of a script that writes its own section of RESULTS.md.
+
+    ``measure_all(ks, runs, scratch)`` takes the figures, ``render(samples,
+    runs, info, load_end)`` makes the section (starting with ``heading``).
+    """
+    parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--ks", default="500,2000")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--print", action="store_true", help="only print it")
+    args = parser.parse_args()
+    info = section_info()
+    with tempfile.TemporaryDirectory(prefix=f"sleuth-bench-{name}-") as scratch:
+        ks = [int(k) for k in args.ks.split(",")]
+        samples = measure_all(ks, args.runs, Path(scratch))
+    section = render(samples, args.runs, info, measure.load_text(os.getloadavg()))
+    if not args.print:
+        report.replace_section(args.out, heading, section)
+    print(section)
+    return 0
 
 
 # -- main ---------------------------------------------------------------------

@@ -17,21 +17,14 @@ prints it).
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
-import os
 import re
 import statistics
 import sys
-import tempfile
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import report
 import run
 import suites
-from measure import load_text
 
 SECTION = "## Beside pytest-xdist"
 COMMANDS: dict[str, list[str]] = {
@@ -118,8 +111,8 @@ turns (min-max beside), after one warm-up round; "vs run" is the median of
 each run's ratio to the `sleuth run` beside it.
 
 Run on {info["when"]}: {info["cpu"]}, {info["cores"]} cores, Python
-{info["python"]}, pytest-xdist {info["xdist"]}, sleuth at `{info["commit"]}`;
-load average at start {info["load_start"]}, at end {load_end}.
+{info["python"]}, pytest-xdist {info["versions"]["pytest-xdist"]}, sleuth at
+`{info["commit"]}`; load average at start {info["load_start"]}, at end {load_end}.
 
 | K | command | wall s | probes s | CPU s | in flight | vs run |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: |
@@ -151,37 +144,7 @@ def verdict(samples: Samples, cores: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ks", default="500,2000")
-    parser.add_argument("--out", type=Path, default=run.BENCH / "RESULTS.md")
-    parser.add_argument("--print", action="store_true", help="only print it")
-    args = parser.parse_args()
-    info = run.machine_info()
-    load_start = load_text(os.getloadavg())
-    with tempfile.TemporaryDirectory(prefix="sleuth-bench-xdist-") as scratch:
-        samples = measure(
-            [int(k) for k in args.ks.split(",")], args.runs, Path(scratch)
-        )
-    section = render(
-        samples,
-        args.runs,
-        {
-            "when": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu": info["cpu"],
-            "cores": info["cores"],
-            "python": info["python"],
-            "xdist": version("pytest-xdist"),
-            "commit": info["sleuth_commit"].split(" ", 1)[0]
-            + (" (src modified)" if "(src modified)" in info["sleuth_commit"] else ""),
-            "load_start": load_start,
-        },
-        load_text(os.getloadavg()),
-    )
-    if not args.print:
-        report.replace_section(args.out, SECTION, section)
-    print(section)
-    return 0
+    return run.section_script(__doc__, SECTION, "xdist", 3, measure, render)
 
 
 if __name__ == "__main__":
