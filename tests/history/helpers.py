@@ -39,6 +39,7 @@ def make_record(
     messages: dict[str, str] | None = None,
     scrub: object = None,
     sources: dict[str, list[tuple[str, str, str | None]]] | None = None,
+    selection: list[str] | None = None,
 ) -> RunRecord:
     """A run: probe id -> outcome; setting name -> (source, state, value);
     setting name -> what each source held, [(source, state, value), ...]."""
@@ -86,7 +87,7 @@ def make_record(
         started_at=started_at or _dt.datetime.now(_dt.UTC),
         duration_s=0.5,
         exit_status=1 if failed else 0,
-        selection=[],
+        selection=selection or [],
         sleuth_version="0.1.0",
         probes=probes,
         settings=[

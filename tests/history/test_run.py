@@ -547,6 +547,30 @@ def test_a_green_subset_run_is_never_the_baseline_of_a_wider_run(pytester, http_
     )
 
 
+def test_a_run_with_only_a_green_subset_before_it_says_so(pytester, http_target):
+    # The incident's first runs: a green `-k`, then everything. "No earlier
+    # run in which everything passed" would be false: run 1 did, in front of
+    # the engineer; it is just not a baseline for the wider run.
+    write_suite(pytester, http_target.url)
+    pytester.runpytest("-k", "test_items").assert_outcomes(passed=1, deselected=2)
+    wider = pytester.runpytest()
+    wider.assert_outcomes(passed=3)
+    wider.stdout.fnmatch_lines(
+        [
+            "history: run 2 recorded in *",
+            "no earlier run in which everything passed ran all of this run's probes, "
+            "to compare with (run 1 passed, but ran only some of them: a subset is "
+            "never the baseline)",
+        ]
+    )
+    # Once a full run has passed, the next compares with it as before.
+    third = pytester.runpytest()
+    third.stdout.fnmatch_lines(
+        ["since the last run in which everything passed (run 2, *"]
+    )
+    assert "a subset is never the baseline" not in third.stdout.str()
+
+
 @pytest.mark.services
 def test_runs_held_in_the_buffer_keep_a_later_run_behind_them(suite, pytester, pg_url):
     # A buffered run the store cannot take (here its rows were damaged, not a

@@ -186,6 +186,33 @@ def test_the_baseline_is_the_last_green_run_that_ran_every_probe(store):
     assert store.count_probe_runs("t::a", target="local", agent="b") == 1
 
 
+def test_a_chosen_subset_is_no_baseline_even_as_the_first_run(store):
+    # `sleuth run -k a` as the very first run: t::b was deselected, not added
+    # later, though no run before shows it.
+    def run(outcomes, selection):
+        record = make_record(outcomes, selection=selection)
+        return store.write_run(record, agent="a")
+
+    subset = run({"t::a": "passed"}, ["/suite", "-k a"])
+    full = run({"t::a": "passed", "t::b": "passed"}, ["/suite"])
+    assert store.baseline_run_id(full, target="local", agent="a") is None
+    # The same for -m and for test ids named.
+    by_mark = run({"t::a": "passed"}, ["/suite", "-m fast"])
+    by_id = run({"t::a": "passed"}, ["/suite/test_x.py::test_a"])
+    later = run({"t::a": "failed", "t::b": "passed"}, ["/suite"])
+    assert store.baseline_run_id(later, target="local", agent="a") == full
+    # A chosen subset that ran every probe of the later run is its baseline.
+    covering = run({"t::a": "passed", "t::b": "passed"}, ["/suite", "-k a or b"])
+    assert store.baseline_run_id(covering, target="local", agent="a") == full
+    again = run({"t::a": "failed", "t::b": "passed"}, ["/suite"])
+    assert store.baseline_run_id(again, target="local", agent="a") == covering
+    # A probe new since: not asked of a full run, but a chosen subset without
+    # it is no baseline (new and deselected look the same to it).
+    newer = run({"t::a": "passed", "t::b": "passed", "t::c": "failed"}, ["/suite"])
+    assert store.baseline_run_id(newer, target="local", agent="a") == full
+    assert subset < full < by_mark < by_id < later
+
+
 def test_runs_lists_newest_first_with_counts(store):
     for outcome in ("passed", "failed"):
         store.write_run(make_record({"t::a": outcome, "t::b": "passed"}), agent="a")

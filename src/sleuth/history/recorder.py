@@ -64,6 +64,9 @@ class RunHistory:
         self.kept_runs = 0  # runs of this target in the store, this one included
         self.changes: RunDiff | None = None  # since the last run where all passed
         self._others_green = False  # no baseline of this agent, but of others
+        # No baseline, but this agent's latest green run, which left out some
+        # of this run's probes (a subset such as ``-k settings``).
+        self._green_subset: int | None = None
         self.problem: str | None = None
         self._store: HistoryStore | None = None
         self._lines: dict[str, str | None] = {}
@@ -265,6 +268,9 @@ class RunHistory:
                 self.run_id, target=self.target, agent=self.options.agent
             )
             if green is None:  # another agent's green run is not compared with
+                self._green_subset = store.last_green_run_id(
+                    target=self.target, before=self.run_id, agent=self.options.agent
+                )
                 self._others_green = store.other_agents_passed(
                     target=self.target, agent=self.options.agent
                 )
@@ -285,6 +291,15 @@ class RunHistory:
             f" ({runs_text(self.kept_runs)} of {self.target} kept; keeping "
             f"{self.options.keep.describe()})"
         ]
+        if self.changes is None and self._green_subset is not None:
+            # Not "no earlier run in which everything passed": that run is
+            # right there, and the engineer may have just watched it pass.
+            lines.append(
+                "no earlier run in which everything passed ran all of this run's "
+                f"probes, to compare with (run {self._green_subset} passed, but ran "
+                "only some of them: a subset is never the baseline)"
+            )
+            return lines
         if self.changes is None:
             lines.append(
                 f"no earlier run from agent {self.options.agent} in which everything "

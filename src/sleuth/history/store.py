@@ -86,19 +86,28 @@ _SOURCE_POINT = (
 # The last green run g of the same agent (before :run_id) that lacks no probe
 # of :run_id which the suite already had when g ran: a run that left such a
 # probe out was a subset (-k, node ids). A probe added since g is not asked
-# of it. Another agent's run is no baseline: each place has its own network
-# and settings, and their differences are not changes.
+# of it. "Already had" is known from the runs before g, so a run chosen with
+# -k, -m or test ids (its stored selection says so) must have run every probe
+# of :run_id: it may be the first run there is, and what it deselected would
+# otherwise look added since. Another agent's run is no baseline: each place
+# has its own network and settings, and their differences are not changes.
 _BASELINE = (
     "SELECT g.id FROM sleuth_runs g WHERE g.target = :target "
     "AND g.agent = :agent AND g.exit_status = 0 AND g.id < :run_id AND NOT EXISTS ("
     "SELECT 1 FROM sleuth_results b WHERE b.run_id = :run_id "
     "AND NOT EXISTS (SELECT 1 FROM sleuth_results a "
     "WHERE a.run_id = g.id AND a.probe_id = b.probe_id) "
-    "AND EXISTS (SELECT 1 FROM sleuth_results e JOIN sleuth_runs eu "
+    "AND (g.selection LIKE :by_keyword OR g.selection LIKE :by_mark "
+    "OR g.selection LIKE :by_id "
+    "OR EXISTS (SELECT 1 FROM sleuth_results e JOIN sleuth_runs eu "
     "ON eu.id = e.run_id WHERE e.probe_id = b.probe_id AND e.run_id < g.id "
-    "AND eu.target = :target AND eu.agent = :agent)) "
+    "AND eu.target = :target AND eu.agent = :agent))) "
     "ORDER BY g.id DESC LIMIT 1"  # newest first: stop at the first that fits
 )
+# How a chosen subset shows in a run's selection (a JSON list of strings, as
+# plugin/session.py's ``selection`` makes it): "-k EXPR", "-m EXPR", or a test
+# id ("test_api.py::test_items").
+_NARROWED = {"by_keyword": '%"-k %', "by_mark": '%"-m %', "by_id": "%::%"}
 
 # The id of a target's run ``:window`` places back from its newest (index only).
 _NTH_RUN = (
@@ -300,10 +309,15 @@ class HistoryStore:
         return self._last_id(target=target, before=before, green=False)
 
     def last_green_run_id(
-        self, *, target: str | None = None, before: int | None = None
+        self,
+        *,
+        target: str | None = None,
+        before: int | None = None,
+        agent: str | None = None,
     ) -> int | None:
-        """The latest run in which everything passed (exit status 0)."""
-        return self._last_id(target=target, before=before, green=True)
+        """The latest run in which everything passed (exit status 0), of
+        ``agent``'s runs if named, whatever probes it ran."""
+        return self._last_id(target=target, before=before, green=True, agent=agent)
 
     def other_agents_passed(self, *, target: str, agent: str) -> bool:
         """Whether another agent than ``agent`` has a run of ``target`` in
@@ -324,7 +338,7 @@ class HistoryStore:
         probes it did not run, so it is never the baseline of a wider run;
         nor is another agent's run (see ``_BASELINE``).
         """
-        params = {"run_id": run_id, "target": target, "agent": agent}
+        params = {"run_id": run_id, "target": target, "agent": agent, **_NARROWED}
         with self.db.read() as tx:
             found = tx.scalar(_BASELINE, params)
         return int(found) if found is not None else None
@@ -366,9 +380,17 @@ class HistoryStore:
         return frozenset(row["name"] for row in found)
 
     def _last_id(
-        self, *, target: str | None, before: int | None, green: bool
+        self,
+        *,
+        target: str | None,
+        before: int | None,
+        green: bool,
+        agent: str | None = None,
     ) -> int | None:
         where, params = _by_target(target, column="target")
+        if agent is not None:
+            where.append("agent = :agent")
+            params["agent"] = agent
         if before is not None:
             where.append("id < :before")
             params["before"] = before
