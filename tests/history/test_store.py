@@ -211,6 +211,11 @@ def test_a_chosen_subset_is_no_baseline_even_as_the_first_run(store):
     newer = run({"t::a": "passed", "t::b": "passed", "t::c": "failed"}, ["/suite"])
     assert store.baseline_run_id(newer, target="local", agent="a") == full
     assert subset < full < by_mark < by_id < later
+    # Chosen the same way as the later run (`-m` in addopts): what it lacks
+    # was added since, as for a full run.
+    marked = run({"t::a": "passed"}, ["/suite", "-m fast"])
+    grown = run({"t::a": "passed", "t::d": "failed"}, ["/suite", "-m fast"])
+    assert store.baseline_run_id(grown, target="local", agent="a") == marked
 
 
 def test_runs_lists_newest_first_with_counts(store):

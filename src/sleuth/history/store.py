@@ -87,18 +87,21 @@ _SOURCE_POINT = (
 # of :run_id which the suite already had when g ran: a run that left such a
 # probe out was a subset (-k, node ids). A probe added since g is not asked
 # of it. "Already had" is known from the runs before g, so a run chosen with
-# -k, -m or test ids (its stored selection says so) must have run every probe
-# of :run_id: it may be the first run there is, and what it deselected would
-# otherwise look added since. Another agent's run is no baseline: each place
-# has its own network and settings, and their differences are not changes.
+# -k, -m or test ids (its stored selection says so), unlike :run_id, must have
+# run every probe of :run_id: it may be the first run there is, and what it
+# deselected would otherwise look added since. (Chosen the same way, as with
+# `-m` in addopts, a probe g lacks was added since, not left out.) Another
+# agent's run is no baseline: each place has its own network and settings,
+# and their differences are not changes.
 _BASELINE = (
     "SELECT g.id FROM sleuth_runs g WHERE g.target = :target "
     "AND g.agent = :agent AND g.exit_status = 0 AND g.id < :run_id AND NOT EXISTS ("
     "SELECT 1 FROM sleuth_results b WHERE b.run_id = :run_id "
     "AND NOT EXISTS (SELECT 1 FROM sleuth_results a "
     "WHERE a.run_id = g.id AND a.probe_id = b.probe_id) "
-    "AND (g.selection LIKE :by_keyword OR g.selection LIKE :by_mark "
-    "OR g.selection LIKE :by_id "
+    "AND ((g.selection LIKE :by_keyword OR g.selection LIKE :by_mark "
+    "OR g.selection LIKE :by_id) AND g.selection <> "
+    "(SELECT r.selection FROM sleuth_runs r WHERE r.id = :run_id) "
     "OR EXISTS (SELECT 1 FROM sleuth_results e JOIN sleuth_runs eu "
     "ON eu.id = e.run_id WHERE e.probe_id = b.probe_id AND e.run_id < g.id "
     "AND eu.target = :target AND eu.agent = :agent))) "
